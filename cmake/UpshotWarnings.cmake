@@ -2,7 +2,7 @@
 function(upshot_warnings target)
   target_compile_options(${target} PRIVATE
     -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-    -Wformat=2 -Wundef -Wno-unused-parameter)
+    -Wformat=2 -Wundef -Wno-unused-parameter -Wno-format-truncation)
   if(UPSHOT_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()

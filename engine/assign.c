@@ -1,0 +1,78 @@
+/* assign.c: the assignment decision (see assign.h, docs/assignment.md). */
+#include "assign.h"
+
+#include <string.h>
+
+#include "hash.h"
+
+static assign_result out_of_experiment(const experiment *e, assign_reason why)
+{
+    return (assign_result){.variant = e->control, .reason = why};
+}
+
+int assign_variant_for_bucket(const experiment *e, unsigned b)
+{
+    /* At most 16 variants: a linear scan beats a binary search here. */
+    for (int i = 0; i < e->nvariants; i++)
+        if (b < e->variants[i].end)
+            return i;
+    return e->nvariants - 1;
+}
+
+static int forced_variant(const experiment *e, const char *visitor, const char *force)
+{
+    if (force && e->qa_query_override) {
+        int i = experiment_variant_index(e, force);
+        if (i >= 0)
+            return i;
+    }
+    if (e->qa_visitors) {
+        const char *vk = json_string_value(json_object_get(e->qa_visitors, visitor));
+        if (vk)
+            return experiment_variant_index(e, vk);
+    }
+    return -1;
+}
+
+assign_result assign_visitor(const experiment *e, const char *visitor, const char *region,
+                             const char *force)
+{
+    if (e->status != EXP_RUNNING)
+        return out_of_experiment(e, ASSIGN_NOT_RUNNING);
+
+    int forced = forced_variant(e, visitor, force);
+    if (forced >= 0)
+        return (assign_result){.variant = forced, .reason = ASSIGN_FORCED, .in_experiment = true};
+
+    if (!experiment_targets_region(e, region))
+        return out_of_experiment(e, ASSIGN_REGION);
+
+    if (e->has_layer) {
+        uint32_t lb = hash_bucket(e->layer_name, "layer", visitor);
+        if (lb < e->layer_from || lb >= e->layer_to)
+            return out_of_experiment(e, ASSIGN_LAYER);
+    }
+
+    const exp_promotion *p = experiment_promotion(e, region);
+    if (p && hash_bucket(e->salt, "holdback", visitor) >= p->holdback_buckets)
+        return (assign_result){.variant = p->variant, .reason = ASSIGN_PROMOTED,
+                               .in_experiment = true, .counted = true, .promoted = true};
+
+    if (hash_bucket(e->salt, "coverage", visitor) >= e->coverage_buckets)
+        return out_of_experiment(e, ASSIGN_COVERAGE);
+
+    int v = assign_variant_for_bucket(e, hash_bucket(e->salt, "variant", visitor));
+    return (assign_result){.variant = v, .reason = ASSIGN_ASSIGNED, .in_experiment = true,
+                           .counted = true};
+}
+
+const char *assign_reason_name(assign_reason r)
+{
+    static const char *const names[] = {
+        [ASSIGN_ASSIGNED] = "assigned", [ASSIGN_STICKY] = "sticky",
+        [ASSIGN_STICKY_UNVERIFIED] = "sticky_unverified", [ASSIGN_PROMOTED] = "promoted",
+        [ASSIGN_FORCED] = "forced", [ASSIGN_NOT_RUNNING] = "not_running",
+        [ASSIGN_REGION] = "region", [ASSIGN_LAYER] = "layer", [ASSIGN_COVERAGE] = "coverage",
+    };
+    return (unsigned)r < sizeof names / sizeof *names ? names[r] : "assigned";
+}

@@ -1,0 +1,72 @@
+/* config.h: the server's configuration file, parsed and validated.
+ *
+ * config_parse turns the file's text into a `upshot_config` (docs/config.md
+ * is the schema), validating every field and every experiment, and the
+ * experiments against each other (unique keys, no overlapping layer
+ * ranges). Pure: it reads no file and no environment except through the
+ * getenv callback the caller passes for "env:NAME" tokens. */
+#ifndef UPSHOT_CONFIG_H
+#define UPSHOT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "experiment.h"
+
+#define CONFIG_ERR_MAX 320
+#define CONFIG_MAX_LIST 64
+
+typedef enum { FSYNC_NEVER, FSYNC_INTERVAL, FSYNC_ALWAYS } config_fsync;
+typedef enum { CORRECTION_HOLM, CORRECTION_BH } config_correction;
+
+typedef struct upshot_config {
+    char listen_host[64];
+    int listen_port;
+    char redis_host[256];
+    int redis_port;
+    char redis_password[256]; /* empty: no AUTH */
+    int redis_db;
+    char data_dir[1024];      /* absolute or relative to the process cwd */
+    char admin_token[256];
+    int nsdk_keys;
+    char sdk_keys[CONFIG_MAX_LIST][129];
+    int ncors;
+    bool cors_any;
+    char cors_origins[CONFIG_MAX_LIST][256];
+
+    long max_body_bytes;
+    long max_batch_events;
+    double max_value;
+
+    int batch_size;
+    int flush_ms;
+    config_fsync fsync;
+    int fsync_ms;
+
+    double alpha;
+    double tau2;
+    long min_sample;
+    config_correction correction;
+    int auto_promote_interval_s;
+
+    int nexperiments;
+    experiment **experiments; /* owned: released by config_free */
+    uint32_t *fingerprints;   /* experiment_fingerprint of each file definition */
+} upshot_config;
+
+/* Default mSPRT mixing variance (docs/stats.md explains the choice). */
+#define CONFIG_DEFAULT_TAU2 1e-4
+
+/* Parses text. base_dir resolves a relative data_dir (the config file's
+ * directory); getenv_fn resolves "env:NAME" (pass getenv, or a fake in
+ * tests). On error returns false, err names the field, *out is untouched. */
+bool config_parse(const char *text, const char *base_dir, char *(*getenv_fn)(const char *),
+                  upshot_config *out, char err[CONFIG_ERR_MAX]);
+
+void config_free(upshot_config *c);
+
+/* Checks that no two experiments of one layer own overlapping ranges and
+ * that keys are unique. list may contain NULLs (skipped). */
+bool config_check_experiment_set(experiment *const *list, int n, char err[CONFIG_ERR_MAX]);
+
+#endif

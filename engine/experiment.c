@@ -1,0 +1,542 @@
+/* experiment.c: parsing, validation and compilation of one experiment
+ * (see experiment.h and docs/config.md). */
+#include "experiment.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+
+static const char *const read_only_fields[] = {
+    "created_at", "started_at", "stopped_at", "updated_at",
+    "allocation_version", "origin", "promotions", NULL,
+};
+
+static const char *const known_fields[] = {
+    "key", "name", "description", "salt", "status", "placement", "pages",
+    "regions", "traffic_percent", "control", "variants", "goal", "guardrails",
+    "layer", "qa", "stats", "auto_promote", NULL,
+};
+
+static bool in_list(const char *s, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(s, *list) == 0)
+            return true;
+    return false;
+}
+
+/* Formats "experiment KEY: message" into err and returns false, so that a
+ * validation step reads `return fail(err, key, "...", ...)`. */
+static bool fail(char err[EXP_ERR_MAX], const char *key, const char *fmt, ...)
+{
+    char msg[EXP_ERR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(err, EXP_ERR_MAX, "experiment %s: %s", key && *key ? key : "(no key)", msg);
+    return false;
+}
+
+static uint32_t fraction_to_buckets(double fraction)
+{
+    double b = floor(fraction * HASH_BUCKETS + 0.5);
+    if (b < 0)
+        return 0;
+    if (b > HASH_BUCKETS)
+        return HASH_BUCKETS;
+    return (uint32_t)b;
+}
+
+/* Reads an optional string field; false (with err) when present but not a
+ * string. */
+static bool opt_string(json_t *obj, const char *field, const char **out,
+                       const char *key, char err[EXP_ERR_MAX])
+{
+    json_t *v = json_object_get(obj, field);
+    if (!v)
+        return true;
+    if (!json_is_string(v))
+        return fail(err, key, "%s: must be a string", field);
+    *out = json_string_value(v);
+    return true;
+}
+
+static bool opt_number(json_t *obj, const char *field, double lo, double hi,
+                       double *out, const char *key, char err[EXP_ERR_MAX])
+{
+    json_t *v = json_object_get(obj, field);
+    if (!v)
+        return true;
+    if (!json_is_number(v))
+        return fail(err, key, "%s: must be a number", field);
+    double d = json_number_value(v);
+    if (!isfinite(d) || d < lo || d > hi)
+        return fail(err, key, "%s: must be between %g and %g (got %g)", field, lo, hi, d);
+    *out = d;
+    return true;
+}
+
+static bool parse_variants(experiment *e, json_t *def, char err[EXP_ERR_MAX])
+{
+    json_t *vs = json_object_get(def, "variants");
+    if (!json_is_array(vs))
+        return fail(err, e->key, "variants: required, a list of 2 to %d variants", EXP_MAX_VARIANTS);
+    size_t n = json_array_size(vs);
+    if (n < 2 || n > EXP_MAX_VARIANTS)
+        return fail(err, e->key, "variants: needs 2 to %d variants (got %zu)", EXP_MAX_VARIANTS, n);
+
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(vs, i);
+        exp_variant *ev = &e->variants[i];
+        if (!json_is_object(v))
+            return fail(err, e->key, "variants[%zu]: must be an object", i);
+        const char *vk = NULL;
+        json_t *w = json_object_get(v, "weight");
+        json_t *payload = json_object_get(v, "payload");
+        const char *f;
+        json_t *ignored;
+        json_object_foreach(v, f, ignored) {
+            if (strcmp(f, "key") && strcmp(f, "weight") && strcmp(f, "payload") &&
+                strcmp(f, "name") && strcmp(f, "description"))
+                return fail(err, e->key, "variants[%zu]: unknown field \"%s\"", i, f);
+        }
+        if (!opt_string(v, "key", &vk, e->key, err))
+            return false;
+        if (!vk || !validate_key(vk))
+            return fail(err, e->key, "variants[%zu].key: required, [a-z0-9][a-z0-9_-]*, at most %d characters",
+                        i, VALIDATE_KEY_MAX);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(e->variants[j].key, vk) == 0)
+                return fail(err, e->key, "variants[%zu].key: \"%s\" is used twice", i, vk);
+        if (!json_is_number(w) || !isfinite(json_number_value(w)) || json_number_value(w) < 0)
+            return fail(err, e->key, "variant %s: weight must be a number >= 0", vk);
+        if (payload && !json_is_object(payload))
+            return fail(err, e->key, "variant %s: payload must be an object", vk);
+        snprintf(ev->key, sizeof ev->key, "%s", vk);
+        ev->weight = json_number_value(w);
+        sum += ev->weight;
+        if (!payload) { /* normalize: every variant carries an object payload */
+            json_object_set_new(v, "payload", json_object());
+            payload = json_object_get(v, "payload");
+        }
+        ev->payload_json = json_dumps(payload, JSON_COMPACT);
+        if (!ev->payload_json)
+            return fail(err, e->key, "variant %s: payload cannot be serialized", vk);
+        e->nvariants = (int)i + 1;
+    }
+    if (fabs(sum - 1.0) > 1e-9)
+        return fail(err, e->key, "variant weights sum to %.10g, must sum to 1", sum);
+
+    /* Bucket ranges from cumulative weights, exactly as docs/assignment.md. */
+    double cum = 0;
+    for (size_t i = 0; i < n; i++) {
+        e->variants[i].start = fraction_to_buckets(cum);
+        cum += e->variants[i].weight;
+    }
+    for (size_t i = 0; i + 1 < n; i++)
+        e->variants[i].end = e->variants[i + 1].start;
+    e->variants[n - 1].end = HASH_BUCKETS;
+    return true;
+}
+
+static bool parse_string_list(json_t *list, const char *field, const char **out, int max,
+                              int *count, const char *key, char err[EXP_ERR_MAX])
+{
+    if (!json_is_array(list))
+        return fail(err, key, "%s: must be a list of keys", field);
+    if ((int)json_array_size(list) > max)
+        return fail(err, key, "%s: at most %d entries", field, max);
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) {
+        if (!json_is_string(v) || !validate_key(json_string_value(v)))
+            return fail(err, key, "%s[%zu]: must be a key ([a-z0-9][a-z0-9_-]*)", field, i);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(out[j], json_string_value(v)) == 0)
+                return fail(err, key, "%s[%zu]: \"%s\" is listed twice", field, i, json_string_value(v));
+        out[i] = json_string_value(v);
+    }
+    *count = (int)json_array_size(list);
+    return true;
+}
+
+static int cmp_promotion(const void *a, const void *b)
+{
+    return strcmp(((const exp_promotion *)a)->region, ((const exp_promotion *)b)->region);
+}
+
+static bool parse_promotions(experiment *e, json_t *def, char err[EXP_ERR_MAX])
+{
+    json_t *ps = json_object_get(def, "promotions");
+    if (!ps)
+        return true;
+    if (!json_is_object(ps))
+        return fail(err, e->key, "promotions: must be an object keyed by region");
+    size_t n = json_object_size(ps);
+    if (n == 0)
+        return true;
+    e->promotions = calloc(n, sizeof *e->promotions);
+    if (!e->promotions)
+        return fail(err, e->key, "out of memory");
+    const char *region;
+    json_t *p;
+    json_object_foreach(ps, region, p) {
+        exp_promotion *ep = &e->promotions[e->npromotions];
+        const char *vk = json_string_value(json_object_get(p, "variant"));
+        json_t *h = json_object_get(p, "holdback");
+        const char *since = json_string_value(json_object_get(p, "since"));
+        if (!validate_key(region))
+            return fail(err, e->key, "promotions: \"%s\" is not a region key", region);
+        if (!vk || (ep->variant = experiment_variant_index(e, vk)) < 0)
+            return fail(err, e->key, "promotions.%s.variant: not a variant", region);
+        if (!json_is_number(h) || json_number_value(h) < 0 || json_number_value(h) > 1)
+            return fail(err, e->key, "promotions.%s.holdback: must be between 0 and 1", region);
+        snprintf(ep->region, sizeof ep->region, "%s", region);
+        ep->holdback = json_number_value(h);
+        ep->holdback_buckets = fraction_to_buckets(ep->holdback);
+        snprintf(ep->since, sizeof ep->since, "%s", since ? since : "");
+        e->npromotions++;
+    }
+    qsort(e->promotions, (size_t)e->npromotions, sizeof *e->promotions, cmp_promotion);
+    return true;
+}
+
+static bool parse_layer(experiment *e, json_t *def, char err[EXP_ERR_MAX])
+{
+    json_t *layer = json_object_get(def, "layer");
+    if (!layer || json_is_null(layer))
+        return true;
+    if (!json_is_object(layer))
+        return fail(err, e->key, "layer: must be an object {\"name\", \"range\"}");
+    const char *name = json_string_value(json_object_get(layer, "name"));
+    if (!name || !validate_key(name))
+        return fail(err, e->key, "layer.name: required, a key ([a-z0-9][a-z0-9_-]*)");
+    e->has_layer = true;
+    e->layer_name = name;
+    e->layer_from = 0;
+    e->layer_to = HASH_BUCKETS;
+    json_t *range = json_object_get(layer, "range");
+    if (range) {
+        json_t *a = json_array_get(range, 0), *b = json_array_get(range, 1);
+        if (!json_is_array(range) || json_array_size(range) != 2 || !json_is_integer(a) ||
+            !json_is_integer(b))
+            return fail(err, e->key, "layer.range: must be [from, to], integers of 0..10000");
+        json_int_t from = json_integer_value(a), to = json_integer_value(b);
+        if (from < 0 || to > HASH_BUCKETS || from >= to)
+            return fail(err, e->key, "layer.range: needs 0 <= from < to <= 10000 (got [%lld, %lld])",
+                        (long long)from, (long long)to);
+        e->layer_from = (uint32_t)from;
+        e->layer_to = (uint32_t)to;
+    }
+    return true;
+}
+
+static bool parse_qa(experiment *e, json_t *def, char err[EXP_ERR_MAX])
+{
+    json_t *qa = json_object_get(def, "qa");
+    if (!qa)
+        return true;
+    if (!json_is_object(qa))
+        return fail(err, e->key, "qa: must be an object");
+    json_t *visitors = json_object_get(qa, "visitors");
+    json_t *qo = json_object_get(qa, "query_override");
+    if (visitors) {
+        if (!json_is_object(visitors))
+            return fail(err, e->key, "qa.visitors: must map visitor ids to variant keys");
+        const char *vid;
+        json_t *vk;
+        json_object_foreach(visitors, vid, vk) {
+            if (!validate_id(vid))
+                return fail(err, e->key, "qa.visitors: \"%s\" is not a valid visitor id", vid);
+            if (!json_is_string(vk) || experiment_variant_index(e, json_string_value(vk)) < 0)
+                return fail(err, e->key, "qa.visitors.%s: not a variant of this experiment", vid);
+        }
+        e->qa_visitors = visitors;
+    }
+    if (qo && !json_is_boolean(qo))
+        return fail(err, e->key, "qa.query_override: must be true or false");
+    e->qa_query_override = json_is_true(qo);
+    return true;
+}
+
+static bool parse_stats_and_auto(experiment *e, json_t *def, char err[EXP_ERR_MAX])
+{
+    e->alpha = e->tau2 = -1;
+    e->min_sample = -1;
+    e->auto_holdback = 0.05;
+    json_t *st = json_object_get(def, "stats");
+    if (st) {
+        if (!json_is_object(st))
+            return fail(err, e->key, "stats: must be an object");
+        const char *f;
+        json_t *v;
+        json_object_foreach(st, f, v) {
+            if (strcmp(f, "alpha") && strcmp(f, "tau2") && strcmp(f, "min_sample"))
+                return fail(err, e->key, "stats: unknown field \"%s\"", f);
+        }
+        double ms = -1;
+        if (!opt_number(st, "alpha", 1e-6, 0.5, &e->alpha, e->key, err) ||
+            !opt_number(st, "tau2", 1e-12, 1.0, &e->tau2, e->key, err) ||
+            !opt_number(st, "min_sample", 0, 1e12, &ms, e->key, err))
+            return false;
+        e->min_sample = ms < 0 ? -1 : (long)ms;
+    }
+    json_t *ap = json_object_get(def, "auto_promote");
+    if (ap) {
+        if (!json_is_object(ap))
+            return fail(err, e->key, "auto_promote: must be an object");
+        json_t *en = json_object_get(ap, "enabled");
+        if (en && !json_is_boolean(en))
+            return fail(err, e->key, "auto_promote.enabled: must be true or false");
+        e->auto_promote = json_is_true(en);
+        if (!opt_number(ap, "holdback", 0, 1, &e->auto_holdback, e->key, err))
+            return false;
+    }
+    return true;
+}
+
+static bool parse_body(experiment *e, json_t *def, char err[EXP_ERR_MAX])
+{
+    const char *key = json_string_value(json_object_get(def, "key"));
+    if (!key || !validate_key(key))
+        return fail(err, key, "key: required, [a-z0-9][a-z0-9_-]*, at most %d characters",
+                    VALIDATE_KEY_MAX);
+    snprintf(e->key, sizeof e->key, "%s", key);
+
+    const char *f;
+    json_t *v;
+    json_object_foreach(def, f, v) {
+        if (!in_list(f, known_fields) && !in_list(f, read_only_fields))
+            return fail(err, key, "unknown field \"%s\"", f);
+    }
+
+    const char *name = NULL, *description = NULL, *status = "draft", *goal = "conversion";
+    e->salt = key;
+    if (!opt_string(def, "name", &name, key, err) ||
+        !opt_string(def, "description", &description, key, err) ||
+        !opt_string(def, "salt", &e->salt, key, err) ||
+        !opt_string(def, "status", &status, key, err) ||
+        !opt_string(def, "placement", &e->placement, key, err) ||
+        !opt_string(def, "goal", &goal, key, err))
+        return false;
+    if (!*e->salt || strlen(e->salt) > 128)
+        return fail(err, key, "salt: must be 1-128 characters");
+    if (!e->placement || !validate_key(e->placement))
+        return fail(err, key, "placement: required, a key such as \"checkout_popup\"");
+
+    if (strcmp(status, "draft") == 0)
+        e->status = EXP_DRAFT;
+    else if (strcmp(status, "running") == 0)
+        e->status = EXP_RUNNING;
+    else if (strcmp(status, "stopped") == 0)
+        e->status = EXP_STOPPED;
+    else
+        return fail(err, key, "status: must be draft, running or stopped (got \"%s\")", status);
+
+    if (strcmp(goal, "conversion") == 0)
+        e->goal = EXP_GOAL_CONVERSION;
+    else if (strcmp(goal, "revenue") == 0)
+        e->goal = EXP_GOAL_REVENUE;
+    else if (strcmp(goal, "aov") == 0)
+        e->goal = EXP_GOAL_AOV;
+    else
+        return fail(err, key, "goal: must be conversion, revenue or aov (got \"%s\")", goal);
+
+    if (!parse_variants(e, def, err))
+        return false;
+
+    const char *control = e->variants[0].key;
+    if (!opt_string(def, "control", &control, key, err))
+        return false;
+    if ((e->control = experiment_variant_index(e, control)) < 0)
+        return fail(err, key, "control: \"%s\" is not one of the variants", control);
+
+    json_t *pages = json_object_get(def, "pages");
+    if (pages) {
+        const char *tmp[EXP_MAX_REGIONS];
+        int np = 0;
+        if (!parse_string_list(pages, "pages", tmp, EXP_MAX_REGIONS, &np, key, err))
+            return false;
+    }
+    json_t *regions = json_object_get(def, "regions");
+    if (!regions || (json_is_string(regions) && strcmp(json_string_value(regions), "all") == 0)) {
+        e->all_regions = true;
+    } else {
+        if (!parse_string_list(regions, "regions", e->regions, EXP_MAX_REGIONS, &e->nregions, key, err))
+            return false;
+        if (e->nregions == 0)
+            return fail(err, key, "regions: an empty list targets nobody; use \"all\" or name regions");
+    }
+    json_t *guard = json_object_get(def, "guardrails");
+    if (guard) {
+        size_t i;
+        json_t *g;
+        if (!json_is_array(guard))
+            return fail(err, key, "guardrails: must be a list");
+        json_array_foreach(guard, i, g) {
+            if (!json_is_string(g) || strcmp(json_string_value(g), "decline_rate") != 0)
+                return fail(err, key, "guardrails[%zu]: supported guardrails: \"decline_rate\"", i);
+        }
+    }
+
+    e->traffic_percent = 100;
+    if (!opt_number(def, "traffic_percent", 0, 100, &e->traffic_percent, key, err))
+        return false;
+    e->coverage_buckets = fraction_to_buckets(e->traffic_percent / 100.0);
+
+    if (!parse_layer(e, def, err) || !parse_qa(e, def, err) || !parse_stats_and_auto(e, def, err))
+        return false;
+
+    json_t *av = json_object_get(def, "allocation_version");
+    e->allocation_version = json_is_integer(av) && json_integer_value(av) > 0
+                                ? (int)json_integer_value(av) : 1;
+    e->started = json_is_string(json_object_get(def, "started_at"));
+    return parse_promotions(e, def, err);
+}
+
+experiment *experiment_parse(json_t *def, exp_source source, char err[EXP_ERR_MAX])
+{
+    err[0] = '\0';
+    if (!json_is_object(def)) {
+        snprintf(err, EXP_ERR_MAX, "experiment: must be a JSON object");
+        return NULL;
+    }
+    experiment *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(err, EXP_ERR_MAX, "out of memory");
+        return NULL;
+    }
+    e->refs = 1;
+    e->def = json_deep_copy(def);
+    if (e->def && source == EXP_FROM_USER)
+        for (const char *const *f = read_only_fields; *f; f++)
+            json_object_del(e->def, *f);
+    if (!e->def || !parse_body(e, e->def, err)) {
+        if (!err[0])
+            snprintf(err, EXP_ERR_MAX, "out of memory");
+        experiment_release(e);
+        return NULL;
+    }
+    return e;
+}
+
+experiment *experiment_retain(experiment *e)
+{
+    if (e)
+        e->refs++;
+    return e;
+}
+
+void experiment_release(experiment *e)
+{
+    if (!e || --e->refs > 0)
+        return;
+    for (int i = 0; i < EXP_MAX_VARIANTS; i++)
+        free(e->variants[i].payload_json);
+    free(e->promotions);
+    json_decref(e->def);
+    free(e);
+}
+
+bool experiment_check_update(const experiment *prev, const experiment *next,
+                             bool *bump_allocation, char err[EXP_ERR_MAX])
+{
+    *bump_allocation = false;
+    if (!prev->started)
+        return true;
+    if (strcmp(prev->salt, next->salt) != 0)
+        return fail(err, prev->key, "salt: cannot change once the experiment has started "
+                                    "(it would reshuffle every visitor; create a new experiment)");
+    bool same_variants = prev->nvariants == next->nvariants;
+    for (int i = 0; same_variants && i < prev->nvariants; i++)
+        same_variants = strcmp(prev->variants[i].key, next->variants[i].key) == 0;
+    if (!same_variants)
+        return fail(err, prev->key, "variants: cannot be added, removed, renamed or reordered once "
+                                    "the experiment has started (create a new experiment)");
+    for (int i = 0; i < prev->nvariants; i++)
+        if (prev->variants[i].start != next->variants[i].start ||
+            prev->variants[i].end != next->variants[i].end)
+            *bump_allocation = true;
+    return true;
+}
+
+int experiment_variant_index(const experiment *e, const char *key)
+{
+    for (int i = 0; i < e->nvariants; i++)
+        if (strcmp(e->variants[i].key, key) == 0)
+            return i;
+    return -1;
+}
+
+bool experiment_targets_region(const experiment *e, const char *region)
+{
+    if (e->all_regions)
+        return true;
+    for (int i = 0; i < e->nregions; i++)
+        if (strcmp(e->regions[i], region) == 0)
+            return true;
+    return false;
+}
+
+const exp_promotion *experiment_promotion(const experiment *e, const char *region)
+{
+    if (e->npromotions == 0)
+        return NULL;
+    exp_promotion probe;
+    snprintf(probe.region, sizeof probe.region, "%s", region);
+    return bsearch(&probe, e->promotions, (size_t)e->npromotions, sizeof probe, cmp_promotion);
+}
+
+bool experiment_on_page(const experiment *e, const char *page)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(e->def, "pages"), i, p) {
+        if (strcmp(json_string_value(p), page) == 0)
+            return true;
+    }
+    return false;
+}
+
+const char *experiment_status_name(exp_status s)
+{
+    switch (s) {
+    case EXP_DRAFT: return "draft";
+    case EXP_RUNNING: return "running";
+    case EXP_STOPPED: return "stopped";
+    }
+    return "draft";
+}
+
+json_t *experiment_def_with(const experiment *e, const char *field, json_t *value)
+{
+    json_t *def = json_deep_copy(e->def);
+    if (!def) {
+        json_decref(value);
+        return NULL;
+    }
+    json_object_set_new(def, field, value);
+    return def;
+}
+
+uint32_t experiment_fingerprint(json_t *user_def)
+{
+    json_t *copy = json_deep_copy(user_def);
+    if (!copy)
+        return 0;
+    for (const char *const *f = read_only_fields; *f; f++)
+        json_object_del(copy, *f);
+    char *s = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(copy);
+    if (!s)
+        return 0;
+    uint32_t h = hash_murmur3_32(s, strlen(s), 0);
+    free(s);
+    return h;
+}

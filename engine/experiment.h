@@ -1,0 +1,129 @@
+/* experiment.h: one experiment, parsed, validated and compiled.
+ *
+ * An experiment arrives as JSON (config file, admin API, state file) and is
+ * turned into an immutable, reference-counted `experiment`: hot-path fields
+ * are compiled (variant bucket ranges, coverage threshold, layer range,
+ * payloads pre-serialized), and the normalized definition is kept as JSON
+ * for the API and the state file. A change never edits an experiment in
+ * place: it builds a new one from a new definition and swaps it in the
+ * registry, so anything still holding the old one (an in-flight Redis
+ * lookup) keeps a consistent view until it releases it.
+ *
+ * docs/config.md is the schema; docs/assignment.md the bucket rules.
+ * Pure: jansson only, no I/O. */
+#ifndef UPSHOT_EXPERIMENT_H
+#define UPSHOT_EXPERIMENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "validate.h"
+
+#define EXP_MAX_VARIANTS 16
+#define EXP_MAX_REGIONS 256
+#define EXP_ERR_MAX 256
+
+typedef enum { EXP_DRAFT, EXP_RUNNING, EXP_STOPPED } exp_status;
+typedef enum { EXP_GOAL_CONVERSION, EXP_GOAL_REVENUE, EXP_GOAL_AOV } exp_goal;
+
+typedef struct exp_variant {
+    char key[VALIDATE_KEY_MAX + 1];
+    double weight;
+    uint32_t start, end;   /* owns variant buckets [start, end) of 10,000 */
+    char *payload_json;    /* compact JSON of the payload, for replies */
+} exp_variant;
+
+typedef struct exp_promotion {
+    char region[VALIDATE_KEY_MAX + 1];
+    int variant;               /* index into variants */
+    double holdback;           /* share kept randomized, 0..1 */
+    uint32_t holdback_buckets; /* holdback bucket < this: stays randomized */
+    char since[32];            /* RFC 3339 UTC */
+} exp_promotion;
+
+typedef struct experiment {
+    int refs;                  /* experiment_retain / experiment_release */
+    char key[VALIDATE_KEY_MAX + 1];
+    const char *salt;          /* points into def */
+    const char *placement;     /* points into def */
+    exp_status status;
+    exp_goal goal;
+
+    exp_variant variants[EXP_MAX_VARIANTS];
+    int nvariants;
+    int control;               /* index of the control variant */
+
+    bool all_regions;
+    int nregions;
+    const char *regions[EXP_MAX_REGIONS]; /* point into def */
+
+    double traffic_percent;
+    uint32_t coverage_buckets; /* coverage bucket < this: in the experiment */
+
+    bool has_layer;
+    const char *layer_name;    /* points into def */
+    uint32_t layer_from, layer_to;
+
+    json_t *qa_visitors;       /* borrowed from def: {visitor: variant} */
+    bool qa_query_override;
+
+    double alpha;              /* < 0: use the server default */
+    double tau2;               /* < 0: use the server default */
+    long min_sample;           /* < 0: use the server default */
+    bool auto_promote;
+    double auto_holdback;
+
+    int allocation_version;    /* +1 whenever weights of a started experiment change */
+    bool started;              /* has ever run (started_at set) */
+
+    exp_promotion *promotions; /* sorted by region */
+    int npromotions;
+
+    json_t *def;               /* normalized definition incl. read-only fields */
+} experiment;
+
+/* Where a definition comes from decides which fields it may carry:
+ * EXP_FROM_USER (config file, admin API) may not set read-only fields
+ * (they are ignored); EXP_FROM_STATE (our own state file) keeps them. */
+typedef enum { EXP_FROM_USER, EXP_FROM_STATE } exp_source;
+
+/* Parses and validates def (not modified; a normalized copy is kept).
+ * Returns a new experiment with refs = 1, or NULL with a message naming
+ * the field in err ("experiment checkout-tiers: variant weights sum to 1.3"). */
+experiment *experiment_parse(json_t *def, exp_source source, char err[EXP_ERR_MAX]);
+
+experiment *experiment_retain(experiment *e);
+void experiment_release(experiment *e); /* NULL is ignored */
+
+/* Checks that `next` may replace `prev` (either may be a draft). A started
+ * experiment keeps its salt and its variant keys in order; if its weights
+ * changed, *bump_allocation is set. Returns false with err filled. */
+bool experiment_check_update(const experiment *prev, const experiment *next,
+                             bool *bump_allocation, char err[EXP_ERR_MAX]);
+
+/* Index of the variant with this key, or -1. */
+int experiment_variant_index(const experiment *e, const char *key);
+
+/* Whether the experiment runs in region (true for "all"). */
+bool experiment_targets_region(const experiment *e, const char *region);
+
+/* The promotion in region, or NULL. */
+const exp_promotion *experiment_promotion(const experiment *e, const char *region);
+
+/* Whether pages lists page. */
+bool experiment_on_page(const experiment *e, const char *page);
+
+const char *experiment_status_name(exp_status s);
+
+/* A new definition: a deep copy of e->def with `field` set to value
+ * (reference stolen). For building changed experiments (start, stop,
+ * promote) that then go through experiment_parse(EXP_FROM_STATE). */
+json_t *experiment_def_with(const experiment *e, const char *field, json_t *value);
+
+/* Fingerprint of a user definition (read-only fields removed, keys
+ * sorted), used to tell whether a config file's experiment changed. */
+uint32_t experiment_fingerprint(json_t *user_def);
+
+#endif

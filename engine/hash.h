@@ -1,0 +1,38 @@
+/* hash.h: the bucketing hash shared by upshotd and every SDK.
+ *
+ * Upshot buckets a visitor by hashing a UTF-8 string with MurmurHash3 x86
+ * 32-bit (Austin Appleby's public-domain design, the same function
+ * Optimizely and Unleash bucket with) and mapping the 32-bit value onto
+ * 10,000 buckets by multiply-and-shift. docs/assignment.md is the normative
+ * spec; tests/vectors/assignment.json holds vectors that the C and the
+ * JavaScript tests both run, so the implementations cannot drift apart.
+ *
+ * Pure: no allocation, no global state, safe from any thread. */
+#ifndef UPSHOT_HASH_H
+#define UPSHOT_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Number of buckets every decision (layer, coverage, holdback, variant) is
+ * made in. 10,000 gives weights and coverage a resolution of 0.01%. */
+#define HASH_BUCKETS 10000u
+
+/* MurmurHash3_x86_32 of len bytes at data with the given seed. */
+uint32_t hash_murmur3_32(const void *data, size_t len, uint32_t seed);
+
+/* Maps a 32-bit hash onto [0, HASH_BUCKETS): floor(h * 10000 / 2^32). */
+static inline uint32_t hash_to_bucket(uint32_t h)
+{
+    return (uint32_t)(((uint64_t)h * HASH_BUCKETS) >> 32);
+}
+
+/* The bucket of one decision: murmur3_32(salt "|" purpose "|" visitor, 0)
+ * mapped to [0, 10000). purpose is one of "layer", "coverage", "holdback",
+ * "variant"; distinct purposes make the decisions independent of each other.
+ * Inputs longer than HASH_MAX_INPUT bytes in total return UINT32_MAX (callers
+ * validate ids far below that bound, so this never happens for valid input). */
+#define HASH_MAX_INPUT 1024u
+uint32_t hash_bucket(const char *salt, const char *purpose, const char *visitor);
+
+#endif
