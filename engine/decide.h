@@ -1,0 +1,174 @@
+/* decide.h: per-region promotion decisions, one pure function.
+ *
+ * The growth team's dashboard (`upshot show`) and upshotd's automatic
+ * promotion call the same function with the same inputs, so what the
+ * dashboard recommends is exactly what auto-promotion would do.
+ *
+ * Input: for every region of an experiment, the cumulative counts of every
+ * variant at each daily look (oldest first), plus the experiment's
+ * settings. Output: for every region x variant a verdict with its numbers,
+ * and for every region one recommendation:
+ *
+ *   DECIDE_REC_PROMOTE      promote `variant` in this region
+ *   DECIDE_REC_KEEP_RUNNING not conclusive yet
+ *   DECIDE_REC_STOP         no effect likely: enough data for the minimum
+ *                           detectable effect and nothing wins, or every
+ *                           variant is significantly worse than control
+ *   DECIDE_REC_CHECK_SRM    the visitor split does not match the weights;
+ *                           nothing else in the region can be trusted
+ *
+ * A variant V is promoted in region R only when all of these hold
+ * (docs/promotion.md explains each and shows the simulation that checks
+ * the false-promotion rate):
+ *
+ *   1. SRM passes in R: the chi-square p-value of the latest look's
+ *      visitors against the configured weights is >= DECIDE_SRM_ALPHA.
+ *   2. Every arm in R has at least min_sample visitors.
+ *   3. V's always-valid (mSPRT) p-value on the goal metric against control,
+ *      running-minimum over R's daily looks, adjusted across the family of
+ *      all regions x non-control variants (Holm by default, or
+ *      Benjamini-Hochberg), is < alpha.
+ *   4. V's lift on the goal metric is positive.
+ *   5. No guardrail fails: V's decline rate is not higher than control's
+ *      with an (unadjusted) always-valid p-value < alpha. Not adjusting
+ *      makes the guardrail stricter, which is the safe side.
+ *
+ * When several variants qualify in one region, the one with the largest
+ * lift is promoted.
+ *
+ * Pure: no I/O, no clock, no global state; allocates only the result.
+ * Thread-safe as long as stats_init() has run once. */
+#ifndef UPSHOT_DECIDE_H
+#define UPSHOT_DECIDE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* SRM alarm level: the usual choice (Kohavi et al.), strict because the
+ * check runs on every look. */
+#define DECIDE_SRM_ALPHA 0.001
+/* Relative minimum detectable effect used for "stop: no effect likely"
+ * when the caller passes mde <= 0. */
+#define DECIDE_DEFAULT_MDE 0.10
+/* Power used with the MDE for the sample size behind "stop". */
+#define DECIDE_POWER 0.80
+#define DECIDE_MAX_VARIANTS 16
+
+typedef enum {
+    DECIDE_GOAL_CONVERSION, /* converters / visitors */
+    DECIDE_GOAL_REVENUE,    /* revenue per visitor */
+    DECIDE_GOAL_AOV         /* average order value: revenue per order */
+} decide_goal;
+
+typedef enum {
+    DECIDE_CORRECTION_HOLM, /* controls the family-wise error rate */
+    DECIDE_CORRECTION_BH    /* controls the false discovery rate */
+} decide_correction;
+
+/* Cumulative counts of one variant in one region up to the end of a look
+ * (the same fields as COUNTS in docs/api.md). */
+typedef struct decide_counts {
+    uint64_t visitors;     /* unique exposed visitors */
+    uint64_t conversions;  /* visitors who converted at least once */
+    uint64_t orders;       /* distinct orders */
+    uint64_t decliners;    /* visitors who declined at least once */
+    double revenue_sum;    /* sum over visitors of their revenue */
+    double revenue_sumsq;  /* sum over visitors of their revenue squared */
+} decide_counts;
+
+/* One region's data. looks[d * nvariants + v] holds variant v's cumulative
+ * counts through look d (d = 0 is the oldest, nlooks - 1 the latest);
+ * cumulative counts never decrease. A region with nlooks == 0 has no data
+ * and gets DECIDE_REC_KEEP_RUNNING. */
+typedef struct decide_region {
+    const char *name;            /* region key, borrowed */
+    size_t nlooks;
+    const decide_counts *looks;  /* nlooks * nvariants entries, borrowed */
+} decide_region;
+
+/* The experiment's settings (docs/config.md, fields stats.* and goal). */
+typedef struct decide_config {
+    size_t nvariants;            /* 2..DECIDE_MAX_VARIANTS */
+    size_t control;              /* index of the control variant */
+    const double *weights;       /* nvariants configured weights (sum 1) */
+    decide_goal goal;
+    bool guard_decline;          /* "decline_rate" is among the guardrails */
+    double alpha;                /* significance level, e.g. 0.05 */
+    double tau2;                 /* mSPRT mixing variance; <= 0: stats default */
+    uint64_t min_sample;         /* visitors every arm of a region needs */
+    decide_correction correction;
+    double mde;                  /* relative MDE for "stop"; <= 0: default */
+} decide_config;
+
+/* Verdict on one variant in one region, most blocking reason first. */
+typedef enum {
+    DECIDE_ARM_CONTROL,          /* the control itself */
+    DECIDE_ARM_NO_DATA,          /* no visitors yet */
+    DECIDE_ARM_SRM,              /* region fails SRM */
+    DECIDE_ARM_MIN_SAMPLE,       /* some arm of the region below min_sample */
+    DECIDE_ARM_GUARDRAIL,        /* significantly more declines than control */
+    DECIDE_ARM_WORSE,            /* significantly worse on the goal metric */
+    DECIDE_ARM_INCONCLUSIVE,     /* adjusted p >= alpha */
+    DECIDE_ARM_WINNER            /* passes every rule */
+} decide_arm_verdict;
+
+typedef struct decide_arm {
+    decide_arm_verdict verdict;
+    bool tested;         /* a goal-metric p-value could be computed */
+    double lift;         /* relative lift on the goal at the latest look (NaN if undefined) */
+    double lift_lo, lift_hi; /* always-valid interval of the relative lift (NaN if undefined) */
+    double p;            /* always-valid p-value, running minimum over looks (1 if untested) */
+    double p_adjusted;   /* after the correction across regions x variants */
+    double decline_diff; /* variant decline rate minus control's (NaN if undefined) */
+    double decline_p;    /* always-valid p-value of the decline difference (1 if untested) */
+    bool guardrail_failed;
+} decide_arm;
+
+typedef enum {
+    DECIDE_REC_KEEP_RUNNING,
+    DECIDE_REC_PROMOTE,
+    DECIDE_REC_STOP,
+    DECIDE_REC_CHECK_SRM
+} decide_recommendation;
+
+typedef struct decide_region_result {
+    decide_recommendation rec;
+    int variant;            /* variant to promote (DECIDE_REC_PROMOTE), else -1 */
+    double srm_p;           /* chi-square p of visitors vs weights (1 if no data) */
+    bool srm_failed;        /* srm_p < DECIDE_SRM_ALPHA */
+    bool min_sample_met;    /* every arm has >= min_sample visitors */
+    uint64_t min_visitors;  /* fewest visitors of any arm at the latest look */
+    uint64_t needed_per_arm;/* visitors per arm to detect the MDE (0 if unknown) */
+    const char *why;        /* one sentence, static storage */
+    decide_arm *arms;       /* nvariants verdicts, points into decide_result */
+} decide_region_result;
+
+typedef struct decide_result {
+    size_t nregions, nvariants;
+    size_t family_size;             /* tests in the multiplicity family */
+    decide_region_result *regions;  /* nregions, same order as the input */
+    decide_arm *arms;               /* nregions * nvariants */
+} decide_result;
+
+/* Decides every region. Returns 0 and fills out (release it with
+ * decide_result_free), or -1 when cfg is invalid (nvariants out of range,
+ * control out of range, alpha not in (0,1), weights NULL) or memory runs
+ * out; out is then zeroed. */
+int decide_run(const decide_config *cfg, const decide_region *regions,
+               size_t nregions, decide_result *out);
+
+void decide_result_free(decide_result *r); /* zeroed or NULL: nothing */
+
+/* Stable lowercase names for JSON and logs: "keep_running", "promote",
+ * "stop", "check_srm"; "control", "no_data", "srm", "min_sample",
+ * "guardrail", "worse", "inconclusive", "winner". */
+const char *decide_recommendation_name(decide_recommendation r);
+const char *decide_verdict_name(decide_arm_verdict v);
+
+/* Parses "holm" / "bh" and "conversion" / "revenue" / "aov";
+ * return 0, or -1 when unknown. */
+int decide_parse_correction(const char *s, decide_correction *out);
+int decide_parse_goal(const char *s, decide_goal *out);
+
+#endif

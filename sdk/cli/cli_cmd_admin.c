@@ -1,0 +1,340 @@
+/* cli_cmd_admin.c: the commands that change or read an experiment's
+ * lifecycle: start, stop, unpromote, create, log, export. (promote lives
+ * with show in cli_cmd_show.c because it consults the decision rules.) */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli_cmd.h"
+#include "cli_results.h"
+#include "cli_table.h"
+
+/* ---- start / stop ---------------------------------------------------- */
+
+static const cli_optspec admin_reason_opts[] = {
+    {"reason", 'm', 1, "TEXT", "why, for the audit log"},
+};
+
+static int admin_lifecycle(cli_ctx *ctx, const cli_args *a, const char *verb)
+{
+    const char *key = a->pos[0];
+    int rc = cli_cmd_check_key(ctx, "experiment", key);
+    if (rc) return rc;
+    char path[160], what[120];
+    cli_cmd_exp_path(key, verb[2] == 'a' ? "/start" : "/stop", path, sizeof path);
+    snprintf(what, sizeof what, "experiment \"%s\"", key);
+    json_t *body = json_object();
+    const char *reason = cli_args_get(a, "reason");
+    if (reason) json_object_set_new(body, "reason", json_string(reason));
+    json_t *resp = NULL;
+    rc = cli_api_call(ctx, "POST", path, body, what, &resp);
+    json_decref(body);
+    if (rc == CLI_EXIT_OK) {
+        const char *st = json_string_value(json_object_get(resp, "status"));
+        fprintf(ctx->out, "%s: %s\n", key, st ? st : (verb[2] == 'a' ? "running" : "stopped"));
+    }
+    json_decref(resp);
+    return rc;
+}
+
+static int admin_start(cli_ctx *ctx, const cli_args *a) { return admin_lifecycle(ctx, a, "start"); }
+static int admin_stop(cli_ctx *ctx, const cli_args *a) { return admin_lifecycle(ctx, a, "stop"); }
+
+const cli_command cli_cmd_start = {
+    "start", "EXP", "start an experiment (status running)",
+    "Sets the experiment's status to running: visitors are assigned and counted from\n"
+    "now on. The audit log records who started it and --reason.",
+    admin_reason_opts, 1, 1, 1, admin_start};
+
+const cli_command cli_cmd_stop = {
+    "stop", "EXP", "stop an experiment (every visitor gets the control)",
+    "Sets the experiment's status to stopped: every visitor gets the control offer and\n"
+    "nothing more is counted. Results stay readable. Promotions stop applying too.",
+    admin_reason_opts, 1, 1, 1, admin_stop};
+
+/* ---- unpromote ------------------------------------------------------- */
+
+static const cli_optspec admin_unpromote_opts[] = {
+    {"region", 'r', 1, "REGION", "the region whose promotion is undone (required)"},
+    {"reason", 'm', 1, "TEXT", "why, for the audit log"},
+};
+
+static int admin_unpromote(cli_ctx *ctx, const cli_args *a)
+{
+    const char *key = a->pos[0];
+    const char *region = cli_args_get(a, "region");
+    if (region == NULL) {
+        cli_errorf(ctx, "unpromote needs --region REGION");
+        return CLI_EXIT_USAGE;
+    }
+    int rc = cli_cmd_check_key(ctx, "experiment", key);
+    if (rc == CLI_EXIT_OK) rc = cli_cmd_check_key(ctx, "region", region);
+    if (rc) return rc;
+    char suffix[100], path[200], what[200];
+    snprintf(suffix, sizeof suffix, "/promotions/%s", region);
+    cli_cmd_exp_path(key, suffix, path, sizeof path);
+    snprintf(what, sizeof what, "promotion of experiment \"%s\" in region \"%s\"", key,
+             region);
+    /* The reason travels as a JSON body, as with the other changes. */
+    const char *reason = cli_args_get(a, "reason");
+    json_t *body = reason ? json_pack("{s:s}", "reason", reason) : NULL;
+    rc = cli_api_call(ctx, "DELETE", path, body, what, NULL);
+    json_decref(body);
+    if (rc == CLI_EXIT_OK)
+        fprintf(ctx->out, "%s: promotion in %s undone; the region is randomized again\n", key,
+                region);
+    return rc;
+}
+
+const cli_command cli_cmd_unpromote = {
+    "unpromote", "EXP", "undo the promotion of a region",
+    "Removes the promoted variant of a region: its visitors are randomized across all\n"
+    "variants again (each visitor's variant is the one the hash gives, as before).",
+    admin_unpromote_opts, 2, 1, 1, admin_unpromote};
+
+/* ---- create ---------------------------------------------------------- */
+
+static const cli_optspec admin_create_opts[] = {
+    {"file", 'f', 1, "FILE", "experiment definition (JSON, docs/config.md); - for stdin"},
+    {"reason", 'm', 1, "TEXT", "why, for the audit log"},
+};
+
+static int admin_create(cli_ctx *ctx, const cli_args *a)
+{
+    const char *file = cli_args_get(a, "file");
+    if (file == NULL) {
+        cli_errorf(ctx, "create needs -f FILE (an experiment as JSON, see docs/config.md)");
+        return CLI_EXIT_USAGE;
+    }
+    json_error_t jerr;
+    json_t *def = strcmp(file, "-") == 0 ? json_loadf(stdin, 0, &jerr)
+                                         : json_load_file(file, 0, &jerr);
+    if (def == NULL) {
+        cli_errorf(ctx, "%s: line %d: %s", file, jerr.line, jerr.text);
+        return CLI_EXIT_USAGE;
+    }
+    if (!json_is_object(def) || !json_is_string(json_object_get(def, "key"))) {
+        cli_errorf(ctx, "%s: expected one experiment object with a \"key\"", file);
+        json_decref(def);
+        return CLI_EXIT_USAGE;
+    }
+    const char *reason = cli_args_get(a, "reason");
+    if (reason) json_object_set_new(def, "reason", json_string(reason));
+    char key[80];
+    snprintf(key, sizeof key, "%s", json_string_value(json_object_get(def, "key")));
+    json_t *resp = NULL;
+    int rc = cli_api_call(ctx, "POST", "/v1/experiments", def, NULL, &resp);
+    json_decref(def);
+    if (rc == CLI_EXIT_OK) {
+        const char *st = json_string_value(json_object_get(resp, "status"));
+        fprintf(ctx->out, "%s: created (status %s)%s\n", key, st ? st : "draft",
+                st && strcmp(st, "running") == 0 ? "" : "; `upshot start` runs it");
+    }
+    json_decref(resp);
+    return rc;
+}
+
+const cli_command cli_cmd_create = {
+    "create", "", "create an experiment from a JSON file",
+    "Sends the definition to upshotd (POST /v1/experiments). It is validated there:\n"
+    "an invalid definition is refused with a message naming the field (exit 6), an\n"
+    "existing key is refused (409, exit 6). The new experiment is a draft unless the\n"
+    "file says \"status\": \"running\".",
+    admin_create_opts, 2, 0, 0, admin_create};
+
+/* ---- log ------------------------------------------------------------- */
+
+static const cli_optspec admin_log_opts[] = {
+    {"json", 0, 0, NULL, "print the entries as JSON"},
+    {"limit", 'n', 1, "N", "only the last N entries"},
+};
+
+static int admin_log(cli_ctx *ctx, const cli_args *a)
+{
+    const char *key = a->pos[0];
+    int rc = cli_cmd_check_key(ctx, "experiment", key);
+    if (rc) return rc;
+    long limit = -1;
+    const char *ls = cli_args_get(a, "limit");
+    if (ls) {
+        char *end;
+        limit = strtol(ls, &end, 10);
+        if (*end || limit < 0) {
+            cli_errorf(ctx, "--limit must be a whole number >= 0");
+            return CLI_EXIT_USAGE;
+        }
+    }
+    char path[160], what[120];
+    cli_cmd_exp_path(key, "/log", path, sizeof path);
+    snprintf(what, sizeof what, "experiment \"%s\"", key);
+    json_t *resp = NULL;
+    rc = cli_api_call(ctx, "GET", path, NULL, what, &resp);
+    if (rc) return rc;
+    json_t *entries = json_object_get(resp, "entries");
+    size_t n = json_array_size(entries);
+    size_t from = (limit >= 0 && (size_t)limit < n) ? n - (size_t)limit : 0;
+    if (cli_args_has(a, "json")) {
+        json_t *slice = json_array();
+        for (size_t i = from; i < n; i++) json_array_append(slice, json_array_get(entries, i));
+        json_t *doc = json_pack("{s:s, s:o}", "experiment", key, "entries", slice);
+        cli_cmd_print_json(ctx, doc);
+        json_decref(doc);
+        json_decref(resp);
+        return CLI_EXIT_OK;
+    }
+    if (n == 0) {
+        fprintf(ctx->out, "%s: the audit log is empty\n", key);
+        json_decref(resp);
+        return CLI_EXIT_OK;
+    }
+    cli_table *t = cli_table_new(5);
+    cli_table_column(t, 0, "when (UTC)", 0);
+    cli_table_column(t, 1, "who", 0);
+    cli_table_column(t, 2, "action", 0);
+    cli_table_column(t, 3, "details", 0);
+    cli_table_column(t, 4, "reason", 0);
+    for (size_t i = from; i < n; i++) {
+        json_t *e = json_array_get(entries, i);
+        int r = cli_table_row(t);
+        const char *ts = json_string_value(json_object_get(e, "ts"));
+        char tsb[32] = "";
+        if (ts) { /* 2026-11-22T12:00:00Z -> 2026-11-22 12:00:00 */
+            snprintf(tsb, sizeof tsb, "%.19s", ts);
+            if (strlen(tsb) > 10 && tsb[10] == 'T') tsb[10] = ' ';
+        }
+        cli_table_cell(t, r, 0, tsb, CLI_PAINT_NONE);
+        const char *actor = json_string_value(json_object_get(e, "actor"));
+        cli_table_cell(t, r, 1, actor ? actor : "-", CLI_PAINT_NONE);
+        const char *act = json_string_value(json_object_get(e, "action"));
+        cli_table_cell(t, r, 2, act ? act : "?",
+                       act && strstr(act, "promot") ? CLI_PAINT_GOOD : CLI_PAINT_NONE);
+        json_t *det = json_object_get(e, "details");
+        char *dt = NULL;
+        if (json_is_string(det)) dt = strdup(json_string_value(det));
+        else if (det && !json_is_null(det)) dt = json_dumps(det, JSON_COMPACT | JSON_SORT_KEYS);
+        char cut[48];
+        cli_term_fit(dt ? dt : "", 34, cut, sizeof cut);
+        cli_table_cell(t, r, 3, cut, CLI_PAINT_DIM);
+        free(dt);
+        const char *why = json_string_value(json_object_get(e, "reason"));
+        cli_table_cell(t, r, 4, why ? why : "", CLI_PAINT_NONE);
+    }
+    cli_table_render(t, ctx->out, ctx->color, (size_t)ctx->width, 4, 0);
+    cli_table_free(t);
+    json_decref(resp);
+    return CLI_EXIT_OK;
+}
+
+const cli_command cli_cmd_log = {
+    "log", "EXP", "the audit log: starts, stops, promotions, changes",
+    "Every change to the experiment, oldest first: when, who (the actor the CLI sends\n"
+    "as X-Upshot-Actor, or \"auto-promote\" for upshotd's own decisions), what, and why.",
+    admin_log_opts, 2, 1, 1, admin_log};
+
+/* ---- export ---------------------------------------------------------- */
+
+static const cli_optspec admin_export_opts[] = {
+    {"csv", 0, 0, NULL, "CSV (the default format)"},
+    {"json", 0, 0, NULL, "the same rows as a JSON array"},
+    {"region", 'r', 1, "REGION", "only this region"},
+    {"output", 'o', 1, "FILE", "write to FILE instead of standard output"},
+};
+
+/* Shortest decimal that reads back as the same double. */
+static void admin_fmt_num(double v, char *out, size_t cap)
+{
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(out, cap, "%.*g", prec, v);
+        if (strtod(out, NULL) == v) return;
+    }
+}
+
+static int admin_export(cli_ctx *ctx, const cli_args *a)
+{
+    const char *key = a->pos[0];
+    int rc = cli_cmd_check_key(ctx, "experiment", key);
+    if (rc) return rc;
+    const char *region = cli_args_get(a, "region");
+    if (region && (rc = cli_cmd_check_key(ctx, "region", region)) != 0) return rc;
+    if (cli_args_has(a, "csv") && cli_args_has(a, "json")) {
+        cli_errorf(ctx, "choose one of --csv and --json");
+        return CLI_EXIT_USAGE;
+    }
+    char path[200], what[120];
+    char suffix[100];
+    snprintf(suffix, sizeof suffix, "/results%s%s", region ? "?region=" : "", region ? region : "");
+    cli_cmd_exp_path(key, suffix, path, sizeof path);
+    snprintf(what, sizeof what, "experiment \"%s\"", key);
+    json_t *doc = NULL;
+    rc = cli_api_call(ctx, "GET", path, NULL, what, &doc);
+    if (rc) return rc;
+    cli_results r;
+    char msg[256];
+    if (cli_results_parse(doc, &r, msg, sizeof msg) != 0) {
+        cli_errorf(ctx, "%s", msg);
+        cli_results_free(&r);
+        json_decref(doc);
+        return CLI_EXIT_FAILURE;
+    }
+    json_decref(doc);
+    FILE *f = ctx->out;
+    const char *outp = cli_args_get(a, "output");
+    if (outp && (f = fopen(outp, "w")) == NULL) {
+        cli_errorf(ctx, "cannot write %s: %s", outp, strerror(errno));
+        cli_results_free(&r);
+        return CLI_EXIT_USAGE;
+    }
+    int as_json = cli_args_has(a, "json");
+    json_t *rows = as_json ? json_array() : NULL;
+    if (!as_json)
+        fputs("day,region,variant,visitors,conversions,revenue_sum,revenue_sumsq,declines\n", f);
+    for (size_t d = 0; d < r.ndays; d++)
+        for (size_t g = 0; g < r.nregions; g++) {
+            if (region && strcmp(region, r.regions[g].name) != 0) continue;
+            for (size_t v = 0; v < r.nvariants; v++) {
+                const decide_counts *c = &r.regions[g].daily[d * r.nvariants + v];
+                if (as_json) {
+                    json_array_append_new(rows, json_pack(
+                        "{s:s, s:s, s:s, s:I, s:I, s:f, s:f, s:I}", "day", r.days[d],
+                        "region", r.regions[g].name, "variant", r.variants[v], "visitors",
+                        (json_int_t)c->visitors, "conversions", (json_int_t)c->conversions,
+                        "revenue_sum", c->revenue_sum, "revenue_sumsq", c->revenue_sumsq,
+                        "declines", (json_int_t)c->decliners));
+                    continue;
+                }
+                char s1[40], s2[40];
+                admin_fmt_num(c->revenue_sum, s1, sizeof s1);
+                admin_fmt_num(c->revenue_sumsq, s2, sizeof s2);
+                fprintf(f, "%s,%s,%s,%llu,%llu,%s,%s,%llu\n", r.days[d], r.regions[g].name,
+                        r.variants[v], (unsigned long long)c->visitors,
+                        (unsigned long long)c->conversions, s1, s2,
+                        (unsigned long long)c->decliners);
+            }
+        }
+    if (as_json) {
+        json_dumpf(rows, f, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+        fputc('\n', f);
+        json_decref(rows);
+    }
+    int werr = ferror(f);
+    if (f != ctx->out && fclose(f) != 0) werr = 1;
+    if (werr) {
+        cli_errorf(ctx, "writing the export failed");
+        rc = CLI_EXIT_FAILURE;
+    } else if (outp) {
+        fprintf(ctx->err, "upshot: wrote %zu days x %zu regions x %zu variants to %s\n", r.ndays,
+                region ? (size_t)1 : r.nregions, r.nvariants, outp);
+    }
+    cli_results_free(&r);
+    return rc;
+}
+
+const cli_command cli_cmd_export = {
+    "export", "EXP", "daily counts per region x variant as CSV",
+    "One row per day x region x variant, randomized traffic only (promoted traffic is\n"
+    "left out, as in the statistics), days in UTC as YYYY-MM-DD. Header:\n"
+    "  day,region,variant,visitors,conversions,revenue_sum,revenue_sumsq,declines\n"
+    "Counts are that day's, not cumulative. `upshot analyze FILE` reads this format.",
+    admin_export_opts, 4, 1, 1, admin_export};

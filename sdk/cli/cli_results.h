@@ -1,0 +1,71 @@
+/* cli_results.h: the results of one experiment as the dashboard sees them.
+ *
+ * Parses the body of GET /v1/experiments/{key}/results (docs/api.md) into
+ * counts per region x variant, the promoted traffic apart, and the
+ * cumulative counts at every daily look, laid out exactly as decide_run
+ * (engine/decide.h) takes them. Days are the union of the days present in
+ * `daily`, sorted; a region without traffic on a day repeats its previous
+ * cumulative counts there (a look that saw nothing new).
+ */
+#ifndef UPSHOT_CLI_RESULTS_H
+#define UPSHOT_CLI_RESULTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "decide.h"
+
+#define CLI_KEY_MAX 64
+
+typedef struct cli_promotion {
+    bool active;
+    int variant;                  /* index, -1 if the key is unknown */
+    char variant_key[CLI_KEY_MAX + 1];
+    double holdback;
+    char since[40];
+    decide_counts counts;         /* promoted traffic, never in the stats */
+} cli_promotion;
+
+typedef struct cli_region {
+    char name[CLI_KEY_MAX + 1];
+    decide_counts *counts;        /* nvariants: region totals */
+    decide_counts *daily;         /* ndays * nvariants: that day's counts */
+    decide_counts *looks;         /* ndays * nvariants, cumulative */
+    cli_promotion promotion;
+} cli_region;
+
+typedef struct cli_results {
+    char experiment[CLI_KEY_MAX + 1];
+    char status[16];
+    char generated_at[40];
+    size_t nvariants;
+    char variants[DECIDE_MAX_VARIANTS][CLI_KEY_MAX + 1];
+    double weights[DECIDE_MAX_VARIANTS];
+    size_t control;
+    decide_counts total[DECIDE_MAX_VARIANTS];  /* all regions, randomized */
+    size_t nregions;
+    cli_region *regions;
+    size_t ndays;
+    char (*days)[11];                          /* "YYYY-MM-DD" */
+    decide_counts *total_looks;                /* ndays * nvariants */
+    unsigned long long duplicates, unexposed;  /* "integrity" */
+} cli_results;
+
+/* Fills r from a results body. Returns 0, or -1 with a sentence in err
+ * (the body does not have the documented shape). r is always safe to
+ * pass to cli_results_free afterwards. */
+int cli_results_parse(json_t *root, cli_results *r, char *err, size_t errcap);
+
+void cli_results_free(cli_results *r);
+
+/* Index of variant key, or -1. */
+int cli_results_variant(const cli_results *r, const char *key);
+
+/* Index of region name, or -1. */
+int cli_results_region(const cli_results *r, const char *name);
+
+/* decide_region views of r's regions (nregions entries, borrowing r). */
+void cli_results_decide_regions(const cli_results *r, decide_region *out);
+
+#endif

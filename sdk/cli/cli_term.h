@@ -1,0 +1,44 @@
+/* cli_term.h: terminal facts and colour for the dashboard.
+ *
+ * Colour is written only when the mode says ALWAYS, or when it says AUTO,
+ * the stream is a terminal and NO_COLOR is unset or empty
+ * (https://no-color.org). With colour off, every cli_term_paint call
+ * returns the plain text, so output piped to a file or a test is
+ * byte-for-byte free of escape sequences.
+ */
+#ifndef UPSHOT_CLI_TERM_H
+#define UPSHOT_CLI_TERM_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+/* Colours the dashboard uses, by meaning rather than by hue. */
+typedef enum {
+    CLI_PAINT_NONE = 0,
+    CLI_PAINT_GOOD,    /* winner, promote: green */
+    CLI_PAINT_BAD,     /* loser, SRM, guardrail: red */
+    CLI_PAINT_WARN,    /* keep running, caution: yellow */
+    CLI_PAINT_DIM,     /* secondary text: dim */
+    CLI_PAINT_BOLD     /* headings */
+} cli_paint;
+
+/* Whether to colour stream f under mode. */
+int cli_term_use_color(FILE *f, enum cli_color_mode mode);
+
+/* Columns of the terminal behind f: $COLUMNS, else the tty's width, else
+ * 100. Clamped to [60, 200]. */
+int cli_term_width(FILE *f);
+
+/* Writes s to f wrapped in the colour of p when color is set. */
+void cli_term_paint(FILE *f, int color, cli_paint p, const char *s);
+
+/* Width of s on screen: UTF-8 code points, ANSI escape sequences excluded. */
+size_t cli_term_display_width(const char *s);
+
+/* Copies s into out (capacity cap), cut to at most width columns; a cut
+ * string ends in "~" so the reader sees it was cut. */
+void cli_term_fit(const char *s, size_t width, char *out, size_t cap);
+
+#endif
