@@ -1,0 +1,91 @@
+// assign.js: local evaluation, the same decision upshotd makes.
+//
+// A pure function of an experiment (as in /v1/sdk/config or the config
+// file), a visitor, a region and optional QA/promotion inputs. It follows
+// the seven steps of docs/assignment.md in order; the shared vectors in
+// tests/vectors/assignment.json check it against the C implementation.
+// Stickiness after a weight change (reason "sticky") needs the visitor
+// record in Redis, so only upshotd can answer it; locally an experiment
+// whose allocation_version is above 1 is still evaluated on its current
+// weights, which is what upshotd itself falls back to ("sticky_unverified").
+
+import { bucket, BUCKETS } from './hash.js'
+
+const share = (x) => Math.floor(x * BUCKETS + 0.5)
+
+/**
+ * Start of each variant's bucket range, plus BUCKETS at the end: variant i
+ * owns [starts[i], starts[i + 1]). Cumulative weights are summed left to
+ * right in doubles, exactly as the spec and the C code do.
+ */
+export function ranges (weights) {
+  const starts = [0]
+  let c = 0
+  for (let i = 0; i < weights.length - 1; i++) {
+    c += weights[i]
+    starts.push(share(c))
+  }
+  starts.push(BUCKETS)
+  return starts
+}
+
+/** Index of the variant whose range holds bucket b (-1 if none). */
+export function pick (weights, b) {
+  const s = ranges(weights)
+  for (let i = 0; i < weights.length; i++) if (b >= s[i] && b < s[i + 1]) return i
+  return -1
+}
+
+/**
+ * Decide which variant a visitor sees.
+ * opts.force: a variant key asked for in the request (honoured only when
+ *   the experiment's qa.query_override is true);
+ * opts.promotions: {region: {variant, holdback}}; defaults to
+ *   experiment.promotions.
+ * Returns {experiment, variant, payload, inExperiment, reason}.
+ */
+export function evaluate (exp, visitor, region, opts = {}) {
+  const variants = exp.variants || []
+  const salt = exp.salt || exp.key
+  const control = exp.control || (variants[0] && variants[0].key)
+  const byKey = (k) => variants.find((v) => v.key === k)
+  const result = (v, inExperiment, reason) => ({
+    experiment: exp.key,
+    variant: v,
+    payload: (byKey(v) || {}).payload || {},
+    inExperiment,
+    reason
+  })
+  const out = (reason) => result(control, false, reason)
+
+  if (exp.status !== 'running') return out('not_running')
+
+  const qa = exp.qa || {}
+  const listed = qa.visitors && Object.prototype.hasOwnProperty.call(qa.visitors, visitor)
+    ? qa.visitors[visitor]
+    : null
+  if (listed && byKey(listed)) return result(listed, true, 'forced')
+  if (opts.force && qa.query_override && byKey(opts.force)) return result(opts.force, true, 'forced')
+
+  const regions = exp.regions
+  if (Array.isArray(regions) && !regions.includes(region)) return out('region')
+
+  const layer = exp.layer
+  if (layer && layer.name) {
+    const r = layer.range || [0, BUCKETS]
+    const b = bucket(layer.name, 'layer', visitor)
+    if (b < r[0] || b >= r[1]) return out('layer')
+  }
+
+  const promo = (opts.promotions || exp.promotions || {})[region]
+  if (promo && byKey(promo.variant) &&
+      bucket(salt, 'holdback', visitor) >= share(promo.holdback || 0)) {
+    return result(promo.variant, true, 'promoted')
+  }
+
+  const traffic = exp.traffic_percent == null ? 100 : exp.traffic_percent
+  if (bucket(salt, 'coverage', visitor) >= Math.floor(traffic * 100 + 0.5)) return out('coverage')
+
+  const i = pick(variants.map((v) => v.weight), bucket(salt, 'variant', visitor))
+  return i < 0 ? out('coverage') : result(variants[i].key, true, 'assigned')
+}

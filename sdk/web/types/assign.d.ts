@@ -1,0 +1,53 @@
+/** Why a visitor got its variant (docs/assignment.md); "error" is the SDK's own fallback. */
+export type Reason =
+  | 'assigned' | 'sticky' | 'sticky_unverified' | 'promoted' | 'forced'
+  | 'not_running' | 'region' | 'layer' | 'coverage' | 'error'
+
+/** Free-form offer description handed to the page. */
+export type Payload = Record<string, unknown>
+
+export interface Assignment<P = Payload> {
+  experiment: string
+  variant: string
+  payload: P
+  /** false: the page shows the control's default offer and nothing is counted. */
+  inExperiment: boolean
+  reason: Reason
+}
+
+export interface Promotion {
+  variant: string
+  /** Share of the region's visitors kept randomized, 0-1. */
+  holdback: number
+}
+
+/** An experiment as /v1/sdk/config (or the config file) describes it. */
+export interface ExperimentConfig {
+  key: string
+  salt?: string
+  status?: 'draft' | 'running' | 'stopped'
+  placement?: string
+  pages?: string[]
+  regions?: string[] | 'all'
+  traffic_percent?: number
+  control?: string
+  variants: Array<{ key: string; weight: number; payload?: Payload }>
+  layer?: { name: string; range?: [number, number] }
+  allocation_version?: number
+  qa?: { visitors?: Record<string, string>; query_override?: boolean }
+  promotions?: Record<string, Promotion>
+}
+
+export interface EvaluateOptions {
+  /** A forced variant, honoured only when qa.query_override is true. */
+  force?: string
+  /** Promotions by region; defaults to experiment.promotions. */
+  promotions?: Record<string, Promotion>
+}
+
+/** Start of each variant's bucket range, then 10000. */
+export declare function ranges(weights: number[]): number[]
+/** Index of the variant whose range holds bucket b, or -1. */
+export declare function pick(weights: number[], b: number): number
+/** The decision upshotd makes, computed locally. */
+export declare function evaluate(experiment: ExperimentConfig, visitor: string, region: string, options?: EvaluateOptions): Assignment
