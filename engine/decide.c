@@ -255,7 +255,8 @@ int decide_run(const decide_config *cfg, const decide_region *regions, size_t nr
     out->nregions = R;
     out->nvariants = K;
     out->regions = calloc(R ? R : 1, sizeof *out->regions);
-    out->arms = calloc(R * K ? R * K : 1, sizeof *out->arms);
+    size_t narms = R * K;
+    out->arms = calloc(narms > 0 ? narms : 1, sizeof *out->arms);
     size_t m = R * (K - 1);
     double *ln_p = calloc(m ? m : 1, sizeof *ln_p);
     size_t *order = calloc(m ? m : 1, sizeof *order);

@@ -1,0 +1,186 @@
+/* analysis.c: statistics and decisions for result tables (see analysis.h). */
+#include "analysis.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decide.h"
+
+static decide_counts to_decide(const results_counts *c)
+{
+    return (decide_counts){.visitors = c->visitors, .conversions = c->conversions,
+                           .orders = c->orders, .decliners = c->decliners,
+                           .revenue_sum = c->revenue_sum, .revenue_sumsq = c->revenue_sumsq};
+}
+
+/* Cumulative looks of region r: looks[d * k + v] for d = 0..ndays-1. */
+static decide_counts *region_looks(const results_table *t, int r)
+{
+    size_t k = (size_t)t->nvariants, nd = (size_t)t->ndays;
+    decide_counts *looks = calloc(nd * k + 1, sizeof *looks);
+    results_counts *acc = calloc(k, sizeof *acc);
+    if (!looks || !acc) {
+        free(looks);
+        free(acc);
+        return NULL;
+    }
+    for (size_t d = 0; d < nd; d++)
+        for (size_t v = 0; v < k; v++) {
+            const results_counts *c = &t->cells[((size_t)r * nd + d) * k + v];
+            acc[v].visitors += c->visitors;
+            acc[v].conversions += c->conversions;
+            acc[v].orders += c->orders;
+            acc[v].decliners += c->decliners;
+            acc[v].revenue_sum += c->revenue_sum;
+            acc[v].revenue_sumsq += c->revenue_sumsq;
+            looks[d * k + v] = to_decide(&acc[v]);
+        }
+    free(acc);
+    return looks;
+}
+
+static void fill_decide_config(decide_config *dc, double *weights, const experiment *e,
+                               const upshot_config *cfg)
+{
+    for (int v = 0; v < e->nvariants; v++)
+        weights[v] = e->variants[v].weight;
+    json_t *guards = json_object_get(e->def, "guardrails");
+    bool guard_decline = !guards; /* default: ["decline_rate"] */
+    size_t i;
+    json_t *g;
+    json_array_foreach(guards, i, g) {
+        guard_decline |= strcmp(json_string_value(g), "decline_rate") == 0;
+    }
+    *dc = (decide_config){
+        .nvariants = (size_t)e->nvariants,
+        .control = (size_t)e->control,
+        .weights = weights,
+        .goal = e->goal == EXP_GOAL_REVENUE ? DECIDE_GOAL_REVENUE
+                : e->goal == EXP_GOAL_AOV   ? DECIDE_GOAL_AOV
+                                            : DECIDE_GOAL_CONVERSION,
+        .guard_decline = guard_decline,
+        .alpha = e->alpha > 0 ? e->alpha : cfg->alpha,
+        .tau2 = e->tau2 > 0 ? e->tau2 : cfg->tau2,
+        .min_sample = (uint64_t)(e->min_sample >= 0 ? e->min_sample : cfg->min_sample),
+        .correction = cfg->correction == CORRECTION_BH ? DECIDE_CORRECTION_BH
+                                                       : DECIDE_CORRECTION_HOLM,
+        .mde = 0,
+    };
+}
+
+/* Runs decide over every region of t; regions[] and looks are returned
+ * for the caller to free. */
+static int run_decide(const results_table *t, const experiment *e, const upshot_config *cfg,
+                      decide_result *res, decide_region **regions_out)
+{
+    double weights[EXP_MAX_VARIANTS];
+    decide_config dc;
+    fill_decide_config(&dc, weights, e, cfg);
+    decide_region *regions = calloc((size_t)t->nregions + 1, sizeof *regions);
+    if (!regions)
+        return -1;
+    for (int r = 0; r < t->nregions; r++) {
+        regions[r].name = t->regions[r];
+        regions[r].nlooks = (size_t)t->ndays;
+        regions[r].looks = region_looks(t, r);
+        if (!regions[r].looks)
+            regions[r].nlooks = 0;
+    }
+    int rc = decide_run(&dc, regions, (size_t)t->nregions, res);
+    *regions_out = regions;
+    return rc;
+}
+
+static void free_regions(decide_region *regions, int n)
+{
+    for (int r = 0; r < n && regions; r++)
+        free((void *)regions[r].looks);
+    free(regions);
+}
+
+int analysis_decide(const results_table *t, const experiment *e, const upshot_config *cfg,
+                    analysis_decisions *out)
+{
+    memset(out, 0, sizeof *out);
+    decide_result res;
+    decide_region *regions = NULL;
+    if (run_decide(t, e, cfg, &res, &regions) != 0) {
+        free_regions(regions, t->nregions);
+        return -1;
+    }
+    out->regions = calloc((size_t)t->nregions + 1, sizeof *out->regions);
+    if (!out->regions) {
+        decide_result_free(&res);
+        free_regions(regions, t->nregions);
+        return -1;
+    }
+    out->n = (size_t)t->nregions;
+    for (int r = 0; r < t->nregions; r++) {
+        analysis_region_decision *ad = &out->regions[r];
+        snprintf(ad->region, sizeof ad->region, "%s", t->regions[r]);
+        ad->promote_variant = res.regions[r].rec == DECIDE_REC_PROMOTE ? res.regions[r].variant : -1;
+        snprintf(ad->why, sizeof ad->why, "%s", res.regions[r].why ? res.regions[r].why : "");
+    }
+    decide_result_free(&res);
+    free_regions(regions, t->nregions);
+    return 0;
+}
+
+void analysis_decisions_free(analysis_decisions *d)
+{
+    free(d->regions);
+    memset(d, 0, sizeof *d);
+}
+
+static json_t *num_or_null(double x)
+{
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
+static json_t *decisions_json(const results_table *t, const experiment *e,
+                              const upshot_config *cfg, const char *region_filter)
+{
+    decide_result res;
+    decide_region *regions = NULL;
+    if (run_decide(t, e, cfg, &res, &regions) != 0) {
+        free_regions(regions, t->nregions);
+        return json_null();
+    }
+    json_t *out = json_array();
+    for (int r = 0; r < t->nregions; r++) {
+        if (region_filter && strcmp(region_filter, t->regions[r]) != 0)
+            continue;
+        const decide_region_result *rr = &res.regions[r];
+        json_t *arms = json_array();
+        for (int v = 0; v < e->nvariants; v++) {
+            const decide_arm *a = &rr->arms[v];
+            json_array_append_new(arms, json_pack(
+                "{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "variant", e->variants[v].key,
+                "verdict", decide_verdict_name(a->verdict), "lift", num_or_null(a->lift),
+                "lift_lo", num_or_null(a->lift_lo), "lift_hi", num_or_null(a->lift_hi),
+                "p_always_valid", num_or_null(a->p), "p_adjusted", num_or_null(a->p_adjusted),
+                "decline_p", num_or_null(a->decline_p), "guardrail_failed", a->guardrail_failed));
+        }
+        json_array_append_new(out, json_pack(
+            "{s:s, s:s, s:o, s:s, s:o, s:b, s:b, s:I, s:I, s:o}", "region", t->regions[r],
+            "recommendation", decide_recommendation_name(rr->rec), "variant",
+            rr->variant >= 0 ? json_string(e->variants[rr->variant].key) : json_null(), "why",
+            rr->why ? rr->why : "", "srm_p", num_or_null(rr->srm_p), "srm_failed", rr->srm_failed,
+            "min_sample_met", rr->min_sample_met, "min_visitors", (json_int_t)rr->min_visitors,
+            "needed_per_arm", (json_int_t)rr->needed_per_arm, "arms", arms));
+    }
+    json_t *root = json_pack("{s:s, s:I, s:o}", "correction",
+                             cfg->correction == CORRECTION_BH ? "bh" : "holm", "family_size",
+                             (json_int_t)res.family_size, "regions", out);
+    decide_result_free(&res);
+    free_regions(regions, t->nregions);
+    return root;
+}
+
+void analysis_attach(json_t *body, const results_table *t, const experiment *e,
+                     const upshot_config *cfg, const char *region_filter)
+{
+    json_object_set_new(body, "decisions", decisions_json(t, e, cfg, region_filter));
+}

@@ -1,0 +1,40 @@
+/* analysis.h: from result tables to statistics and decisions.
+ *
+ * The bridge between the counters (results.h), the statistics library
+ * (stats/) and the promotion rules (decide.h): it builds each slice's
+ * per-variant sufficient statistics and cumulative daily looks, runs them
+ * through the library, and attaches the reports to the results body. The
+ * same decide_run call serves the results endpoint, `upshot show` and
+ * automatic promotion, so all three always agree. Pure. */
+#ifndef UPSHOT_ANALYSIS_H
+#define UPSHOT_ANALYSIS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "experiment.h"
+#include "results.h"
+
+typedef struct analysis_region_decision {
+    char region[VALIDATE_KEY_MAX + 1];
+    int promote_variant; /* -1: nothing to promote */
+    char why[200];
+} analysis_region_decision;
+
+typedef struct analysis_decisions {
+    size_t n;
+    analysis_region_decision *regions;
+} analysis_decisions;
+
+/* Runs the promotion rules over every region of t. 0 or -1. */
+int analysis_decide(const results_table *t, const experiment *e, const upshot_config *cfg,
+                    analysis_decisions *out);
+void analysis_decisions_free(analysis_decisions *d);
+
+/* Adds "analysis" to body.total and to each of body.regions[], and
+ * "decisions" to body (docs/api.md). region_filter may be NULL. */
+void analysis_attach(json_t *body, const results_table *t, const experiment *e,
+                     const upshot_config *cfg, const char *region_filter);
+
+#endif

@@ -1,0 +1,630 @@
+/* api_public.c: the endpoints shop pages call (docs/api.md, "Public").
+ *
+ * They never reveal results and never change configuration. The assign
+ * path is the hot one: a pure decision (assign.c), one journal append when
+ * an exposure is recorded, and a reply built with snprintf from payloads
+ * serialized when the experiment was loaded. It waits on Redis only for
+ * an experiment whose weights changed after it started (stickiness), and
+ * then at most STICKY_BUDGET_MS. */
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "assign.h"
+#include "keys.h"
+#include "server.h"
+#include "validate.h"
+
+#define STICKY_BUDGET_MS 50
+#define MAX_PAGE_EXPERIMENTS 64
+
+/* ---- assignment (single and page) ------------------------------------ */
+
+typedef struct assign_item {
+    experiment *e;           /* retained */
+    assign_result res;
+    struct assign_job *job;
+    bool lookup_pending;
+} assign_item;
+
+typedef struct assign_job {
+    upshotd *d;
+    http_exchange x;
+    bool single;
+    bool expose;
+    bool replied;
+    int outstanding;         /* Redis lookups not yet answered */
+    struct event *timer;
+    char visitor[VALIDATE_ID_MAX + 1];
+    char region[VALIDATE_KEY_MAX + 1];
+    int n;
+    assign_item items[];
+} assign_job;
+
+static void job_release_if_done(assign_job *job)
+{
+    if (!job->replied || job->outstanding > 0)
+        return;
+    for (int i = 0; i < job->n; i++)
+        experiment_release(job->items[i].e);
+    if (job->timer)
+        event_free(job->timer);
+    free(job);
+}
+
+/* Appends one assignment object to out. */
+static void append_assignment(struct evbuffer *out, const assign_item *it, const char *exposure)
+{
+    const experiment *e = it->e;
+    const exp_variant *v = &e->variants[it->res.variant];
+    evbuffer_add_printf(out,
+                        "{\"experiment\":\"%s\",\"variant\":\"%s\",\"payload\":%s,"
+                        "\"in_experiment\":%s,\"reason\":\"%s\",\"exposure\":\"%s\"}",
+                        e->key, v->key, v->payload_json, it->res.in_experiment ? "true" : "false",
+                        assign_reason_name(it->res.reason), exposure);
+}
+
+/* Journals the exposures and sends the reply. */
+static void job_finish(assign_job *job)
+{
+    upshotd *d = job->d;
+    char lines[MAX_PAGE_EXPERIMENTS][VALIDATE_ID_MAX * 2 + 128];
+    const char *exposure[MAX_PAGE_EXPERIMENTS];
+    size_t total = 0;
+    char *buf = NULL;
+    for (int i = 0; i < job->n; i++) {
+        assign_item *it = &job->items[i];
+        g_metrics.assignments[it->res.reason]++;
+        exposure[i] = "none";
+        lines[i][0] = '\0';
+        if (!job->expose)
+            continue;
+        if (!it->res.counted) {
+            exposure[i] = "skipped";
+            continue;
+        }
+        int n = snprintf(lines[i], sizeof lines[i], "%c\t%s\t%s\t%d\t%s\t%s\n",
+                         it->res.promoted ? 'P' : 'X', it->e->key, job->visitor,
+                         it->res.variant, job->region, upshotd_today(d));
+        total += (size_t)n;
+        exposure[i] = "recorded";
+    }
+    if (total) {
+        buf = malloc(total + 1);
+        size_t off = 0;
+        for (int k = 0; buf && k < job->n; k++) {
+            size_t l = strlen(lines[k]);
+            memcpy(buf + off, lines[k], l);
+            off += l;
+        }
+        bool journaled = buf && upshotd_journal(d, buf, total) == 0;
+        for (int i = 0; i < job->n; i++) {
+            if (strcmp(exposure[i], "recorded") != 0)
+                continue;
+            if (journaled)
+                g_metrics.events[EVT_EXPOSURE][EVT_ACCEPTED]++;
+            else
+                exposure[i] = "failed"; /* the page still gets its variant */
+        }
+        free(buf);
+    }
+
+    struct evbuffer *out = evbuffer_new();
+    if (job->single) {
+        append_assignment(out, &job->items[0], exposure[0]);
+    } else {
+        evbuffer_add_printf(out, "{\"visitor\":\"");
+        /* visitor ids are printable ASCII; escape the two JSON specials */
+        for (const char *p = job->visitor; *p; p++)
+            evbuffer_add_printf(out, (*p == '"' || *p == '\\') ? "\\%c" : "%c", *p);
+        evbuffer_add_printf(out, "\",\"region\":\"%s\",\"assignments\":[", job->region);
+        for (int i = 0; i < job->n; i++) {
+            if (i)
+                evbuffer_add(out, ",", 1);
+            append_assignment(out, &job->items[i], exposure[i]);
+        }
+        evbuffer_add(out, "]}", 2);
+    }
+    size_t len = evbuffer_get_length(out);
+    http_reply_raw(&job->x, 200, "application/json", (const char *)evbuffer_pullup(out, -1), len);
+    evbuffer_free(out);
+    job->replied = true;
+}
+
+static void on_sticky_reply(redisAsyncContext *c, void *r, void *privdata)
+{
+    assign_item *it = privdata;
+    assign_job *job = it->job;
+    redisReply *reply = r;
+    job->outstanding--;
+    it->lookup_pending = false;
+    if (!job->replied) {
+        if (reply && reply->type == REDIS_REPLY_STRING) {
+            /* "variant|region|flags[|revenue]"; promoted records are not sticky */
+            int vi = atoi(reply->str);
+            const char *flags = strchr(reply->str, '|');
+            flags = flags ? strchr(flags + 1, '|') : NULL;
+            bool promoted = flags && strchr(flags + 1, 'p') != NULL;
+            if (vi >= 0 && vi < it->e->nvariants && !promoted) {
+                it->res.variant = vi;
+                it->res.reason = ASSIGN_STICKY;
+            }
+        } else if (!reply || reply->type == REDIS_REPLY_ERROR) {
+            it->res.reason = ASSIGN_STICKY_UNVERIFIED;
+        }
+        if (job->outstanding == 0)
+            job_finish(job);
+    }
+    job_release_if_done(job);
+}
+
+static void on_sticky_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    assign_job *job = arg;
+    if (job->replied)
+        return;
+    for (int i = 0; i < job->n; i++)
+        if (job->items[i].lookup_pending)
+            job->items[i].res.reason = ASSIGN_STICKY_UNVERIFIED;
+    job_finish(job);
+    job_release_if_done(job);
+}
+
+/* Decides every item; starts Redis lookups for items that need stickiness;
+ * replies now when none do. */
+static void job_run(assign_job *job, const char *force)
+{
+    upshotd *d = job->d;
+    for (int i = 0; i < job->n; i++) {
+        assign_item *it = &job->items[i];
+        it->job = job;
+        it->res = assign_visitor(it->e, job->visitor, job->region, force);
+        bool needs_lookup = it->e->allocation_version > 1 && it->res.counted && !it->res.promoted;
+        if (!needs_lookup)
+            continue;
+        char key[KEYS_MAX];
+        keys_visitor_shard(key, it->e->key, keys_shard_of(job->visitor));
+        const char *argv[3] = {"HGET", key, job->visitor};
+        size_t argvlen[3] = {4, strlen(key), strlen(job->visitor)};
+        if (store_command_argv(d->store, on_sticky_reply, it, 3, argv, argvlen) == 0) {
+            it->lookup_pending = true;
+            job->outstanding++;
+        } else {
+            it->res.reason = ASSIGN_STICKY_UNVERIFIED;
+        }
+    }
+    if (job->outstanding == 0) {
+        job_finish(job);
+        job_release_if_done(job);
+        return;
+    }
+    job->timer = evtimer_new(d->base, on_sticky_timeout, job);
+    struct timeval tv = {0, STICKY_BUDGET_MS * 1000};
+    if (job->timer)
+        event_add(job->timer, &tv);
+}
+
+/* Common checks of both assign endpoints: CORS, SDK key, visitor, region.
+ * Replies and returns false on a problem. */
+static bool read_visitor_region(upshotd *d, struct evhttp_request *req, http_exchange *x,
+                                const char *query, char *visitor, char *region, bool *expose)
+{
+    if (!http_cors_allowed(&d->cfg, req, x)) {
+        http_reply_error(x, 403, "origin_not_allowed", "this origin is not in cors_origins");
+        return false;
+    }
+    if (!http_sdk_key_ok(&d->cfg, req, query)) {
+        http_reply_error(x, 401, "invalid_sdk_key", "missing or unknown SDK key (X-Upshot-Key)");
+        return false;
+    }
+    int vl = http_query_get(query, "visitor", visitor, VALIDATE_ID_MAX + 1);
+    if (vl < 0 || !validate_id(visitor)) {
+        http_reply_error(x, 400, "invalid_visitor",
+                         "visitor: required, 1-%d printable ASCII characters", VALIDATE_ID_MAX);
+        return false;
+    }
+    int rl = http_query_get(query, "region", region, VALIDATE_KEY_MAX + 1);
+    if (rl < 0 || !validate_key(region)) {
+        http_reply_error(x, 400, "invalid_region", "region: required, a key like \"gr\"");
+        return false;
+    }
+    char ex[8];
+    int el = http_query_get(query, "expose", ex, sizeof ex);
+    if (el == -2 || (el >= 0 && strcmp(ex, "0") && strcmp(ex, "1") && strcmp(ex, "true") &&
+                     strcmp(ex, "false"))) {
+        http_reply_error(x, 400, "invalid_parameter", "expose: must be 0 or 1");
+        return false;
+    }
+    *expose = el >= 0 && (strcmp(ex, "1") == 0 || strcmp(ex, "true") == 0);
+    return true;
+}
+
+void api_assign(upshotd *d, struct evhttp_request *req, const char *query)
+{
+    http_exchange x;
+    http_exchange_begin(&x, req, ROUTE_ASSIGN);
+    char visitor[VALIDATE_ID_MAX + 1], region[VALIDATE_KEY_MAX + 1], key[VALIDATE_KEY_MAX + 1];
+    char force[VALIDATE_KEY_MAX + 1];
+    bool expose;
+    if (!read_visitor_region(d, req, &x, query, visitor, region, &expose))
+        return;
+    if (http_query_get(query, "experiment", key, sizeof key) < 0 || !validate_key(key)) {
+        http_reply_error(&x, 400, "invalid_experiment", "experiment: required, an experiment key");
+        return;
+    }
+    experiment *e = registry_get(d->reg, key);
+    if (!e) {
+        http_reply_error(&x, 404, "unknown_experiment", "experiment %s does not exist", key);
+        return;
+    }
+    int fl = http_query_get(query, "force", force, sizeof force);
+    if (fl == -2 || (fl >= 0 && experiment_variant_index(e, force) < 0)) {
+        http_reply_error(&x, 400, "unknown_variant", "force: not a variant of %s", key);
+        return;
+    }
+    assign_job *job = calloc(1, sizeof *job + sizeof(assign_item));
+    if (!job) {
+        http_reply_error(&x, 500, "internal", "out of memory");
+        return;
+    }
+    job->d = d;
+    job->x = x;
+    job->single = true;
+    job->expose = expose;
+    memcpy(job->visitor, visitor, sizeof visitor);
+    memcpy(job->region, region, sizeof region);
+    job->n = 1;
+    job->items[0].e = experiment_retain(e);
+    job_run(job, fl >= 0 ? force : NULL);
+}
+
+void api_assignments(upshotd *d, struct evhttp_request *req, const char *query)
+{
+    http_exchange x;
+    http_exchange_begin(&x, req, ROUTE_ASSIGNMENTS);
+    char visitor[VALIDATE_ID_MAX + 1], region[VALIDATE_KEY_MAX + 1], page[VALIDATE_KEY_MAX + 1];
+    bool expose;
+    if (!read_visitor_region(d, req, &x, query, visitor, region, &expose))
+        return;
+    int pl = http_query_get(query, "page", page, sizeof page);
+    bool by_page = pl >= 0;
+    if (!by_page)
+        pl = http_query_get(query, "placement", page, sizeof page);
+    if (pl < 0 || !validate_key(page)) {
+        http_reply_error(&x, 400, "invalid_parameter", "page or placement: required, a key");
+        return;
+    }
+    experiment *found[MAX_PAGE_EXPERIMENTS];
+    int n = 0;
+    for (size_t i = 0; i < registry_count(d->reg) && n < MAX_PAGE_EXPERIMENTS; i++) {
+        experiment *e = registry_at(d->reg, i);
+        if (e->status != EXP_RUNNING)
+            continue;
+        if (by_page ? experiment_on_page(e, page) : strcmp(e->placement, page) == 0)
+            found[n++] = e;
+    }
+    assign_job *job = calloc(1, sizeof *job + (size_t)n * sizeof(assign_item));
+    if (!job) {
+        http_reply_error(&x, 500, "internal", "out of memory");
+        return;
+    }
+    job->d = d;
+    job->x = x;
+    job->expose = expose;
+    memcpy(job->visitor, visitor, sizeof visitor);
+    memcpy(job->region, region, sizeof region);
+    job->n = n;
+    for (int i = 0; i < n; i++)
+        job->items[i].e = experiment_retain(found[i]);
+    job_run(job, NULL);
+}
+
+/* ---- SDK snapshot ------------------------------------------------------ */
+
+static json_t *snapshot_of(const experiment *e)
+{
+    static const char *const fields[] = {
+        "key", "salt", "status", "placement", "pages", "regions", "traffic_percent",
+        "control", "layer", "allocation_version", "promotions", NULL,
+    };
+    json_t *o = json_object();
+    for (const char *const *f = fields; *f; f++) {
+        json_t *v = json_object_get(e->def, *f);
+        if (v)
+            json_object_set(o, *f, v);
+    }
+    json_object_set_new(o, "salt", json_string(e->salt));
+    json_object_set_new(o, "control", json_string(e->variants[e->control].key));
+    json_t *vs = json_array();
+    for (int i = 0; i < e->nvariants; i++) {
+        json_t *src = json_array_get(json_object_get(e->def, "variants"), (size_t)i);
+        json_array_append_new(vs, json_pack("{s:s, s:f, s:O}", "key", e->variants[i].key,
+                                            "weight", e->variants[i].weight, "payload",
+                                            json_object_get(src, "payload")));
+    }
+    json_object_set_new(o, "variants", vs);
+    json_object_set_new(o, "qa", json_pack("{s:b}", "query_override", e->qa_query_override));
+    json_t *qa = json_object_get(e->def, "qa");
+    if (json_object_get(qa, "visitors"))
+        json_object_set(json_object_get(o, "qa"), "visitors", json_object_get(qa, "visitors"));
+    return o;
+}
+
+void api_sdk_config(upshotd *d, struct evhttp_request *req, const char *query)
+{
+    http_exchange x;
+    http_exchange_begin(&x, req, ROUTE_SDK_CONFIG);
+    if (!http_cors_allowed(&d->cfg, req, &x)) {
+        http_reply_error(&x, 403, "origin_not_allowed", "this origin is not in cors_origins");
+        return;
+    }
+    if (!http_sdk_key_ok(&d->cfg, req, query)) {
+        http_reply_error(&x, 401, "invalid_sdk_key", "missing or unknown SDK key (X-Upshot-Key)");
+        return;
+    }
+    if (!d->sdk_snapshot || d->sdk_snapshot_generation != d->generation) {
+        char now[32];
+        registry_now_rfc3339(now);
+        json_t *exps = json_array();
+        for (size_t i = 0; i < registry_count(d->reg); i++)
+            if (registry_at(d->reg, i)->status != EXP_DRAFT)
+                json_array_append_new(exps, snapshot_of(registry_at(d->reg, i)));
+        json_t *root = json_pack("{s:s, s:I, s:o}", "generated_at", now, "generation",
+                                 (json_int_t)d->generation, "experiments", exps);
+        free(d->sdk_snapshot);
+        d->sdk_snapshot = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(17));
+        d->sdk_snapshot_generation = d->generation;
+        json_decref(root);
+    }
+    if (!d->sdk_snapshot) {
+        http_reply_error(&x, 500, "internal", "out of memory");
+        return;
+    }
+    http_reply_raw(&x, 200, "application/json", d->sdk_snapshot, strlen(d->sdk_snapshot));
+}
+
+void api_public_preflight(upshotd *d, struct evhttp_request *req)
+{
+    http_exchange x;
+    http_exchange_begin(&x, req, ROUTE_OTHER);
+    if (!http_cors_allowed(&d->cfg, req, &x)) {
+        http_reply_error(&x, 403, "origin_not_allowed", "this origin is not in cors_origins");
+        return;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    evhttp_add_header(h, "Access-Control-Allow-Headers", "Content-Type, X-Upshot-Key");
+    evhttp_add_header(h, "Access-Control-Max-Age", "600");
+    http_reply_raw(&x, 204, NULL, NULL, 0);
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+static const char *const event_fields[] = {"id", "type", "experiment", "visitor", "region",
+                                           "variant", "value", "ts", NULL};
+
+/* Validates one event; on success appends its journal line to out and
+ * returns NULL, else returns the error code and fills msg. */
+static const char *check_event(upshotd *d, json_t *ev, struct evbuffer *out, int *type,
+                               bool *duplicate, char msg[256])
+{
+    *duplicate = false;
+    if (!json_is_object(ev)) {
+        snprintf(msg, 256, "an event must be a JSON object");
+        return "invalid_event";
+    }
+    const char *f;
+    json_t *v;
+    json_object_foreach(ev, f, v) {
+        bool known = false;
+        for (const char *const *k = event_fields; *k && !known; k++)
+            known = strcmp(*k, f) == 0;
+        if (!known) {
+            snprintf(msg, 256, "unknown field \"%.64s\"", f);
+            return "unknown_field";
+        }
+    }
+    const char *t = json_string_value(json_object_get(ev, "type"));
+    if (!t || (strcmp(t, "exposure") && strcmp(t, "conversion") && strcmp(t, "decline"))) {
+        snprintf(msg, 256, "type: must be exposure, conversion or decline");
+        return "invalid_type";
+    }
+    *type = t[0] == 'e' ? EVT_EXPOSURE : t[0] == 'c' ? EVT_CONVERSION : EVT_DECLINE;
+    const char *id = json_string_value(json_object_get(ev, "id"));
+    if (!id || !validate_id(id)) {
+        snprintf(msg, 256, "id: required, 1-%d printable ASCII characters", VALIDATE_ID_MAX);
+        return "invalid_id";
+    }
+    const char *key = json_string_value(json_object_get(ev, "experiment"));
+    if (!key || !validate_key(key)) {
+        snprintf(msg, 256, "experiment: required, an experiment key");
+        return "invalid_experiment";
+    }
+    experiment *e = registry_get(d->reg, key);
+    if (!e) {
+        snprintf(msg, 256, "experiment %s does not exist", key);
+        return "unknown_experiment";
+    }
+    const char *visitor = json_string_value(json_object_get(ev, "visitor"));
+    if (!visitor || !validate_id(visitor)) {
+        snprintf(msg, 256, "visitor: required, 1-%d printable ASCII characters", VALIDATE_ID_MAX);
+        return "invalid_visitor";
+    }
+    json_t *ts = json_object_get(ev, "ts");
+    if (ts && !json_is_number(ts) && !json_is_string(ts)) {
+        snprintf(msg, 256, "ts: must be a number or a string");
+        return "invalid_ts";
+    }
+    json_t *jv = json_object_get(ev, "variant");
+    int variant = -1;
+    if (jv) {
+        if (!json_is_string(jv) || (variant = experiment_variant_index(e, json_string_value(jv))) < 0) {
+            snprintf(msg, 256, "variant \"%.64s\" is not a variant of %s",
+                     json_is_string(jv) ? json_string_value(jv) : "?", key);
+            return "unknown_variant";
+        }
+    }
+    const char *region = json_string_value(json_object_get(ev, "region"));
+    if ((region || *type == EVT_EXPOSURE) && (!region || !validate_key(region))) {
+        snprintf(msg, 256, "region: %s a key like \"gr\"", *type == EVT_EXPOSURE ? "required," : "must be");
+        return "invalid_region";
+    }
+    json_t *jval = json_object_get(ev, "value");
+    if (*type == EVT_EXPOSURE) {
+        if (jval) {
+            snprintf(msg, 256, "value: only conversions carry a value");
+            return "invalid_value";
+        }
+        assign_result r = assign_visitor(e, visitor, region, NULL);
+        if (!r.counted) {
+            snprintf(msg, 256, "visitor is not counted in %s (%s)", key, assign_reason_name(r.reason));
+            return "not_in_experiment";
+        }
+        if (variant >= 0 && variant != r.variant && e->allocation_version == 1) {
+            snprintf(msg, 256, "variant %s does not match the assignment (%s)",
+                     e->variants[variant].key, e->variants[r.variant].key);
+            return "variant_mismatch";
+        }
+        int vi = variant >= 0 && !r.promoted ? variant : r.variant;
+        *duplicate = recent_check_and_add(d->recent_ids, key, id);
+        if (!*duplicate)
+            evbuffer_add_printf(out, "%c\t%s\t%s\t%d\t%s\t%s\n", r.promoted ? 'P' : 'X', key,
+                                visitor, vi, region, upshotd_today(d));
+        return NULL;
+    }
+    if (e->status == EXP_DRAFT) {
+        snprintf(msg, 256, "experiment %s has not started", key);
+        return "not_running";
+    }
+    double value = 0;
+    if (*type == EVT_CONVERSION) {
+        if (!json_is_number(jval) || !isfinite(json_number_value(jval))) {
+            snprintf(msg, 256, "value: required, the order amount (a finite number)");
+            return "invalid_value";
+        }
+        value = json_number_value(jval);
+        if (value < 0 || value > d->cfg.max_value) {
+            snprintf(msg, 256, "value: must be between 0 and %g (got %g)", d->cfg.max_value, value);
+            return "invalid_value";
+        }
+    } else if (jval) {
+        snprintf(msg, 256, "value: only conversions carry a value");
+        return "invalid_value";
+    }
+    *duplicate = recent_check_and_add(d->recent_ids, key, id);
+    if (*duplicate)
+        return NULL;
+    if (*type == EVT_CONVERSION)
+        evbuffer_add_printf(out, "C\t%s\t%s\t%s\t%.17g\t%s\n", key, visitor, id, value,
+                            upshotd_today(d));
+    else
+        evbuffer_add_printf(out, "D\t%s\t%s\t%s\t-\t%s\n", key, visitor, id, upshotd_today(d));
+    return NULL;
+}
+
+void api_events(upshotd *d, struct evhttp_request *req)
+{
+    static const char *const types[] = {"application/json", "text/plain", NULL};
+    http_exchange x;
+    http_exchange_begin(&x, req, ROUTE_EVENTS);
+    if (!http_cors_allowed(&d->cfg, req, &x)) {
+        http_reply_error(&x, 403, "origin_not_allowed", "this origin is not in cors_origins");
+        return;
+    }
+    const char *uri_query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    if (!http_sdk_key_ok(&d->cfg, req, uri_query)) {
+        http_reply_error(&x, 401, "invalid_sdk_key", "missing or unknown SDK key (X-Upshot-Key)");
+        return;
+    }
+    if (!http_content_type_is(req, types)) {
+        http_reply_error(&x, 415, "unsupported_media_type",
+                         "Content-Type must be application/json (or text/plain for beacons)");
+        return;
+    }
+    char *body = NULL;
+    size_t len = 0;
+    int st = http_read_body(req, d->cfg.max_body_bytes, &body, &len);
+    if (st == 413) {
+        http_reply_error(&x, 413, "body_too_large", "the body exceeds %ld bytes", d->cfg.max_body_bytes);
+        return;
+    }
+    if (st) {
+        http_reply_error(&x, 500, "internal", "out of memory");
+        return;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    free(body);
+    if (!root) {
+        http_reply_error(&x, 400, "invalid_json", "malformed JSON at line %d column %d: %s",
+                         jerr.line, jerr.column, jerr.text);
+        return;
+    }
+    json_t *events = json_object_get(root, "events");
+    if (!json_is_object(root) || !json_is_array(events)) {
+        json_decref(root);
+        http_reply_error(&x, 400, "invalid_batch", "the body must be {\"events\": [...]}");
+        return;
+    }
+    size_t n = json_array_size(events);
+    if (n == 0 || (long)n > d->cfg.max_batch_events) {
+        json_decref(root);
+        http_reply_error(&x, n ? 413 : 400, n ? "batch_too_large" : "empty_batch",
+                         "a batch holds 1 to %ld events (got %zu)", d->cfg.max_batch_events, n);
+        return;
+    }
+    struct evbuffer *lines = evbuffer_new();
+    json_t *rejected = json_array();
+    size_t accepted = 0, duplicates = 0;
+    int *types_seen = calloc(n, sizeof *types_seen);
+    for (size_t i = 0; i < n; i++) {
+        char msg[256];
+        bool dup;
+        int type = EVT_EXPOSURE;
+        const char *code = check_event(d, json_array_get(events, i), lines, &type, &dup, msg);
+        types_seen[i] = code || dup ? -1 : type;
+        if (code) {
+            g_metrics.events[type][EVT_REJECTED]++;
+            json_array_append_new(rejected, json_pack("{s:I, s:s, s:s}", "index", (json_int_t)i,
+                                                      "error", code, "message", msg));
+        } else if (dup) {
+            duplicates++;
+            g_metrics.events[type][EVT_DUPLICATE_RECENT]++;
+        } else {
+            accepted++;
+        }
+    }
+    size_t blen = evbuffer_get_length(lines);
+    if (blen && upshotd_journal(d, (const char *)evbuffer_pullup(lines, -1), blen) != 0) {
+        /* Nothing acknowledged: let a retry through as new. */
+        for (size_t i = 0; i < n; i++) {
+            json_t *ev = json_array_get(events, i);
+            const char *id = json_string_value(json_object_get(ev, "id"));
+            const char *key = json_string_value(json_object_get(ev, "experiment"));
+            if (id && key)
+                recent_forget(d->recent_ids, key, id);
+        }
+        evbuffer_free(lines);
+        json_decref(rejected);
+        json_decref(root);
+        free(types_seen);
+        http_reply_error(&x, 503, "journal_unavailable",
+                         "events could not be stored durably; nothing was recorded, retry later");
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (types_seen[i] >= 0)
+            g_metrics.events[types_seen[i]][EVT_ACCEPTED]++;
+    evbuffer_free(lines);
+    free(types_seen);
+    json_decref(root);
+    int status = accepted == 0 && duplicates == 0 ? 422 : 202;
+    http_reply_json(&x, status,
+                    json_pack("{s:I, s:I, s:o, s:b}", "accepted", (json_int_t)accepted, "duplicates",
+                              (json_int_t)duplicates, "rejected", rejected, "spooled",
+                              !store_is_up(d->store)));
+}

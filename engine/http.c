@@ -1,0 +1,205 @@
+/* http.c: reply, query, body, CORS and auth helpers (see http.h). */
+#include "http.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "validate.h"
+
+void http_exchange_begin(http_exchange *x, struct evhttp_request *req, metrics_route route)
+{
+    x->req = req;
+    x->route = route;
+    x->cors_origin[0] = '\0';
+    clock_gettime(CLOCK_MONOTONIC, &x->t0);
+}
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "";
+    }
+}
+
+void http_reply_raw(http_exchange *x, int status, const char *content_type, const char *body,
+                    size_t len)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
+    if (content_type)
+        evhttp_add_header(h, "Content-Type", content_type);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    if (x->cors_origin[0]) {
+        evhttp_add_header(h, "Access-Control-Allow-Origin", x->cors_origin);
+        evhttp_add_header(h, "Vary", "Origin");
+    }
+    struct evbuffer *out = evhttp_request_get_output_buffer(x->req);
+    if (len)
+        evbuffer_add(out, body, len);
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - x->t0.tv_sec) + (double)(t1.tv_nsec - x->t0.tv_nsec) / 1e9;
+    metrics_observe_request(x->route, status, secs);
+    evhttp_send_reply(x->req, status, reason_phrase(status), NULL);
+    x->req = NULL;
+}
+
+void http_reply_json(http_exchange *x, int status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+    json_decref(body);
+    if (!text) {
+        static const char oom[] = "{\"error\":\"internal\",\"message\":\"out of memory\"}";
+        http_reply_raw(x, 500, "application/json", oom, sizeof oom - 1);
+        return;
+    }
+    http_reply_raw(x, status, "application/json", text, strlen(text));
+    free(text);
+}
+
+void http_reply_error(http_exchange *x, int status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    http_reply_json(x, status, json_pack("{s:s, s:s}", "error", code, "message", msg));
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int http_query_get(const char *query, const char *name, char *out, size_t cap)
+{
+    if (!query)
+        return -1;
+    size_t nl = strlen(name);
+    const char *p = query;
+    while (*p) {
+        const char *end = strchr(p, '&');
+        if (!end)
+            end = p + strlen(p);
+        if ((size_t)(end - p) >= nl && strncmp(p, name, nl) == 0 && (p[nl] == '=' || p + nl == end)) {
+            const char *v = p[nl] == '=' ? p + nl + 1 : end;
+            size_t n = 0;
+            while (v < end) {
+                char c = *v++;
+                if (c == '+')
+                    c = ' ';
+                else if (c == '%') {
+                    int hi = v < end ? hexval(v[0]) : -1;
+                    int lo = v + 1 < end ? hexval(v[1]) : -1;
+                    if (hi < 0 || lo < 0)
+                        return -2;
+                    c = (char)(hi * 16 + lo);
+                    v += 2;
+                    if (c == '\0')
+                        return -2;
+                }
+                if (n + 1 >= cap)
+                    return -2;
+                out[n++] = c;
+            }
+            out[n] = '\0';
+            return (int)n;
+        }
+        p = *end ? end + 1 : end;
+    }
+    return -1;
+}
+
+int http_read_body(struct evhttp_request *req, long max_bytes, char **out, size_t *len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    if ((long)n > max_bytes)
+        return 413;
+    char *buf = malloc(n + 1);
+    if (!buf)
+        return 500;
+    evbuffer_copyout(in, buf, n);
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+bool http_content_type_is(struct evhttp_request *req, const char *const *types)
+{
+    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    if (!ct)
+        return false;
+    size_t n = strcspn(ct, ";");
+    while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
+    for (; *types; types++)
+        if (strlen(*types) == n && strncasecmp(ct, *types, n) == 0)
+            return true;
+    return false;
+}
+
+bool http_cors_allowed(const upshot_config *cfg, struct evhttp_request *req, http_exchange *x)
+{
+    const char *origin = evhttp_find_header(evhttp_request_get_input_headers(req), "Origin");
+    if (!origin)
+        return true;
+    bool ok = cfg->cors_any;
+    for (int i = 0; i < cfg->ncors && !ok; i++)
+        ok = strcmp(cfg->cors_origins[i], origin) == 0;
+    if (ok && strlen(origin) < sizeof x->cors_origin)
+        snprintf(x->cors_origin, sizeof x->cors_origin, "%s", origin);
+    return ok && x->cors_origin[0];
+}
+
+bool http_admin_authorized(const upshot_config *cfg, struct evhttp_request *req)
+{
+    const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
+        return false;
+    const char *tok = auth + 7;
+    return validate_equal_const_time(tok, strlen(tok), cfg->admin_token, strlen(cfg->admin_token));
+}
+
+bool http_sdk_key_ok(const upshot_config *cfg, struct evhttp_request *req, const char *query)
+{
+    if (cfg->nsdk_keys == 0)
+        return true;
+    char qkey[160];
+    const char *key = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Upshot-Key");
+    if (!key && http_query_get(query, "key", qkey, sizeof qkey) >= 0)
+        key = qkey;
+    if (!key)
+        return false;
+    bool ok = false;
+    for (int i = 0; i < cfg->nsdk_keys; i++)
+        ok |= validate_equal_const_time(key, strlen(key), cfg->sdk_keys[i], strlen(cfg->sdk_keys[i]));
+    return ok;
+}

@@ -1,0 +1,66 @@
+/* http.h: small helpers every handler uses on top of libevent's evhttp.
+ *
+ * An `http_exchange` is one request being answered: the evhttp request,
+ * the route (for metrics), the start time and the CORS origin to echo.
+ * Every handler ends in exactly one http_reply_* call on its exchange;
+ * that call sends the reply, records the metrics, and makes the request
+ * invalid (evhttp frees it), so nothing may touch x->req afterwards.
+ *
+ * Query parsing works in place on caller buffers (no allocation per
+ * request): the assign path is hot. */
+#ifndef UPSHOT_HTTP_H
+#define UPSHOT_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "config.h"
+#include "metrics.h"
+
+struct evhttp_request;
+
+typedef struct http_exchange {
+    struct evhttp_request *req;
+    metrics_route route;
+    struct timespec t0;
+    char cors_origin[256]; /* echoed in Access-Control-Allow-Origin when set */
+} http_exchange;
+
+void http_exchange_begin(http_exchange *x, struct evhttp_request *req, metrics_route route);
+
+/* Sends body (a JSON value, stolen) with status. */
+void http_reply_json(http_exchange *x, int status, json_t *body);
+/* Sends len bytes of pre-serialized JSON. */
+void http_reply_raw(http_exchange *x, int status, const char *content_type, const char *body,
+                    size_t len);
+/* Sends {"error": code, "message": formatted}. */
+void http_reply_error(http_exchange *x, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Finds `name` in a raw query string and percent-decodes its value into
+ * out (cap bytes incl. terminator). Returns the decoded length, -1 when
+ * absent, -2 when too long or badly encoded (or holding a NUL byte). */
+int http_query_get(const char *query, const char *name, char *out, size_t cap);
+
+/* Reads the request body (already fully received by evhttp). Returns 0,
+ * or the HTTP status of the problem (413 too large) with nothing read.
+ * *out is malloc'ed and NUL-terminated; the caller frees it. */
+int http_read_body(struct evhttp_request *req, long max_bytes, char **out, size_t *len);
+
+/* Whether the Content-Type media type is one of the given (NULL-ended). */
+bool http_content_type_is(struct evhttp_request *req, const char *const *types);
+
+/* CORS for public endpoints: true when the request may proceed (no Origin
+ * header, or an allowed one, which is then recorded in x->cors_origin). */
+bool http_cors_allowed(const upshot_config *cfg, struct evhttp_request *req, http_exchange *x);
+
+/* Admin bearer token check (constant time). */
+bool http_admin_authorized(const upshot_config *cfg, struct evhttp_request *req);
+
+/* Public SDK key check: true when no keys are configured or the
+ * X-Upshot-Key header / key query parameter holds one of them. */
+bool http_sdk_key_ok(const upshot_config *cfg, struct evhttp_request *req, const char *query);
+
+#endif

@@ -1,0 +1,181 @@
+/* journal.c: the append-only event journal (see journal.h). */
+#include "journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Compact (truncate) an applied log once it exceeds this many bytes, so
+ * that in the steady state it stays small and in the page cache. */
+#define JOURNAL_COMPACT_BYTES (4u << 20)
+
+struct journal {
+    int log_fd;
+    int ckpt_fd;
+    uint64_t end;      /* log size */
+    uint64_t applied;  /* checkpoint */
+    uint64_t pending;  /* lines between applied and end */
+};
+
+static int write_checkpoint(journal *j, uint64_t offset)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%020" PRIu64 "\n", offset);
+    if (pwrite(j->ckpt_fd, buf, (size_t)n, 0) != n)
+        return -1;
+    j->applied = offset;
+    return 0;
+}
+
+static uint64_t count_lines(int fd, uint64_t from, uint64_t to)
+{
+    char buf[1 << 16];
+    uint64_t lines = 0;
+    while (from < to) {
+        size_t want = to - from < sizeof buf ? (size_t)(to - from) : sizeof buf;
+        ssize_t n = pread(fd, buf, want, (off_t)from);
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n; i++)
+            lines += buf[i] == '\n';
+        from += (uint64_t)n;
+    }
+    return lines;
+}
+
+/* Cuts a torn last line: finds the last '\n' and truncates after it. */
+static int drop_torn_tail(journal *j)
+{
+    uint64_t pos = j->end;
+    char c;
+    while (pos > 0) {
+        if (pread(j->log_fd, &c, 1, (off_t)(pos - 1)) != 1)
+            return -1;
+        if (c == '\n')
+            break;
+        pos--;
+    }
+    if (pos != j->end) {
+        if (ftruncate(j->log_fd, (off_t)pos) != 0)
+            return -1;
+        fprintf(stderr, "journal: dropped a torn tail of %" PRIu64 " bytes (never acknowledged)\n",
+                j->end - pos);
+        j->end = pos;
+    }
+    return 0;
+}
+
+journal *journal_open(const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    journal *j = calloc(1, sizeof *j);
+    if (!j) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    j->log_fd = j->ckpt_fd = -1;
+    snprintf(path, sizeof path, "%s/journal.log", dir);
+    j->log_fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (j->log_fd < 0)
+        goto fail;
+    snprintf(path, sizeof path, "%s/journal.ckpt", dir);
+    j->ckpt_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (j->ckpt_fd < 0)
+        goto fail;
+
+    struct stat st;
+    if (fstat(j->log_fd, &st) != 0)
+        goto fail;
+    j->end = (uint64_t)st.st_size;
+    if (drop_torn_tail(j) != 0)
+        goto fail;
+
+    char buf[32] = {0};
+    ssize_t n = pread(j->ckpt_fd, buf, sizeof buf - 1, 0);
+    j->applied = n > 0 ? strtoull(buf, NULL, 10) : 0;
+    if (j->applied > j->end) /* compacted between checkpoint and truncate */
+        j->applied = 0;
+    j->pending = count_lines(j->log_fd, j->applied, j->end);
+    return j;
+
+fail:
+    snprintf(err, errlen, "journal in %s: %s", dir, strerror(errno));
+    journal_close(j);
+    return NULL;
+}
+
+void journal_close(journal *j)
+{
+    if (!j)
+        return;
+    if (j->log_fd >= 0) {
+        fdatasync(j->log_fd);
+        close(j->log_fd);
+    }
+    if (j->ckpt_fd >= 0) {
+        fdatasync(j->ckpt_fd);
+        close(j->ckpt_fd);
+    }
+    free(j);
+}
+
+int journal_append(journal *j, const char *buf, size_t len, bool sync)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(j->log_fd, buf + done, len - done);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            /* Roll a partial append back so no torn line stays behind. */
+            if (done && ftruncate(j->log_fd, (off_t)j->end) != 0)
+                return -1;
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    j->end += len;
+    for (size_t i = 0; i < len; i++)
+        j->pending += buf[i] == '\n';
+    return sync ? journal_sync(j) : 0;
+}
+
+int journal_sync(journal *j)
+{
+    return fdatasync(j->log_fd);
+}
+
+ssize_t journal_read(journal *j, uint64_t from, char *buf, size_t cap)
+{
+    if (from >= j->end)
+        return 0;
+    size_t want = j->end - from < cap ? (size_t)(j->end - from) : cap;
+    ssize_t n = pread(j->log_fd, buf, want, (off_t)from);
+    if (n <= 0)
+        return n;
+    while (n > 0 && buf[n - 1] != '\n')
+        n--;
+    return n;
+}
+
+int journal_mark_applied(journal *j, uint64_t offset, uint64_t lines)
+{
+    j->pending = lines > j->pending ? 0 : j->pending - lines;
+    if (offset == j->end && j->end >= JOURNAL_COMPACT_BYTES) {
+        if (write_checkpoint(j, 0) != 0 || ftruncate(j->log_fd, 0) != 0)
+            return -1;
+        j->end = 0;
+        j->pending = 0;
+        return 0;
+    }
+    return write_checkpoint(j, offset);
+}
+
+uint64_t journal_end(const journal *j) { return j->end; }
+uint64_t journal_applied(const journal *j) { return j->applied; }
+uint64_t journal_pending_lines(const journal *j) { return j->pending; }

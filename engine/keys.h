@@ -1,0 +1,26 @@
+/* keys.h: Redis key names (docs/redis.md is the table).
+ *
+ * Every key of one experiment carries the hash tag {x:KEY}, so all of them
+ * live in one Redis Cluster slot and one script call may touch them all.
+ * Visitor records are spread over KEYS_SHARDS small hashes so that each
+ * stays in Redis's compact listpack encoding (about 30 bytes a visitor
+ * instead of about 100 in a hashtable); the shard is the top 12 bits of
+ * murmur3_32(visitor, 0). Pure. */
+#ifndef UPSHOT_KEYS_H
+#define UPSHOT_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KEYS_SHARDS 4096u
+#define KEYS_MAX 128
+
+/* "{x:EXP}:cnt": counters; "{x:EXP}:ids": event ids seen. */
+void keys_counters(char out[KEYS_MAX], const char *exp);
+void keys_event_ids(char out[KEYS_MAX], const char *exp);
+
+/* The visitor's shard number and its key "{x:EXP}:v:SHARD". */
+uint32_t keys_shard_of(const char *visitor);
+void keys_visitor_shard(char out[KEYS_MAX], const char *exp, uint32_t shard);
+
+#endif

@@ -1,0 +1,82 @@
+/* main.c: upshotd's entry point: arguments, signals, the event loop.
+ *
+ *   upshotd --config FILE
+ *
+ * SIGHUP reloads the config file; SIGTERM and SIGINT drain the journal
+ * into Redis (at most 5 s) and exit 0. Everything else is in server.c. */
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: upshotd --config FILE\n"
+                 "  Serves offer variants and records exposures, conversions and declines\n"
+                 "  in Redis. docs/config.md describes FILE; docs/api.md the HTTP API.\n"
+                 "  SIGHUP reloads FILE; SIGTERM drains and exits.\n");
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    char err[512];
+    if (upshotd_reload(arg, "sighup", err, sizeof err) != 0)
+        fprintf(stderr, "upshotd: reload failed, keeping the running config: %s\n", err);
+}
+
+static void on_term(evutil_socket_t sig, short what, void *arg)
+{
+    upshotd_begin_shutdown(arg);
+}
+
+int main(int argc, char **argv)
+{
+    const char *config = NULL;
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < argc)
+            config = argv[++i];
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!config) {
+        usage(stderr);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    struct event_base *base = event_base_new();
+    if (!base) {
+        fprintf(stderr, "upshotd: cannot create the event loop\n");
+        return 1;
+    }
+    static upshotd d;
+    char err[1024];
+    if (upshotd_init(&d, base, config, err, sizeof err) != 0) {
+        fprintf(stderr, "upshotd: %s\n", err);
+        upshotd_free(&d);
+        event_base_free(base);
+        return 1;
+    }
+    struct event *hup = evsignal_new(base, SIGHUP, on_hup, &d);
+    struct event *term = evsignal_new(base, SIGTERM, on_term, &d);
+    struct event *intr = evsignal_new(base, SIGINT, on_term, &d);
+    event_add(hup, NULL);
+    event_add(term, NULL);
+    event_add(intr, NULL);
+
+    event_base_dispatch(base);
+
+    event_free(hup);
+    event_free(term);
+    event_free(intr);
+    upshotd_free(&d);
+    event_base_free(base);
+    fprintf(stderr, "upshotd: stopped\n");
+    return 0;
+}

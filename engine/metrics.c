@@ -1,0 +1,107 @@
+/* metrics.c: Prometheus text rendering of the counters (see metrics.h). */
+#include "metrics.h"
+
+#include <event2/buffer.h>
+
+#include "assign.h"
+
+metrics g_metrics;
+
+const double metrics_latency_bounds[METRICS_LATENCY_BUCKETS] = {
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+    0.005, 0.01, 0.025, 0.05, 0.1, 1.0,
+};
+
+static const char *const route_names[ROUTE_COUNT] = {
+    "assign", "assignments", "sdk_config", "events", "healthz", "metrics", "admin",
+    "results", "other",
+};
+static const char *const event_types[EVT_TYPE_COUNT] = {"exposure", "conversion", "decline"};
+static const char *const event_outcomes[EVT_OUTCOME_COUNT] = {
+    "accepted", "rejected", "duplicate_recent", "applied", "duplicate", "unexposed",
+};
+
+void metrics_observe_request(metrics_route route, int status, double seconds)
+{
+    int cls = status / 100;
+    if (cls < 0 || cls > 5)
+        cls = 0;
+    g_metrics.requests[route][cls]++;
+    int b = 0;
+    while (b < METRICS_LATENCY_BUCKETS && seconds > metrics_latency_bounds[b])
+        b++;
+    g_metrics.latency_hist[route][b]++;
+    g_metrics.latency_sum[route] += seconds;
+}
+
+void metrics_render(struct evbuffer *out, const metrics_gauges *g)
+{
+    evbuffer_add_printf(out, "# HELP upshot_http_requests_total HTTP requests by route and status class.\n"
+                             "# TYPE upshot_http_requests_total counter\n");
+    for (int r = 0; r < ROUTE_COUNT; r++)
+        for (int c = 1; c <= 5; c++)
+            if (g_metrics.requests[r][c])
+                evbuffer_add_printf(out, "upshot_http_requests_total{route=\"%s\",code=\"%dxx\"} %llu\n",
+                                    route_names[r], c, (unsigned long long)g_metrics.requests[r][c]);
+
+    evbuffer_add_printf(out, "# HELP upshot_http_request_duration_seconds Time from request parsed to reply queued.\n"
+                             "# TYPE upshot_http_request_duration_seconds histogram\n");
+    for (int r = 0; r < ROUTE_COUNT; r++) {
+        uint64_t cum = 0;
+        for (int b = 0; b <= METRICS_LATENCY_BUCKETS; b++) {
+            cum += g_metrics.latency_hist[r][b];
+            if (b < METRICS_LATENCY_BUCKETS)
+                evbuffer_add_printf(out, "upshot_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                                    route_names[r], metrics_latency_bounds[b], (unsigned long long)cum);
+            else
+                evbuffer_add_printf(out, "upshot_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+                                    route_names[r], (unsigned long long)cum);
+        }
+        evbuffer_add_printf(out, "upshot_http_request_duration_seconds_sum{route=\"%s\"} %.9f\n"
+                                 "upshot_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+                            route_names[r], g_metrics.latency_sum[r], route_names[r],
+                            (unsigned long long)cum);
+    }
+
+    evbuffer_add_printf(out, "# HELP upshot_assignments_total Assignment decisions by reason.\n"
+                             "# TYPE upshot_assignments_total counter\n");
+    for (int i = 0; i <= ASSIGN_COVERAGE; i++)
+        evbuffer_add_printf(out, "upshot_assignments_total{reason=\"%s\"} %llu\n",
+                            assign_reason_name((assign_reason)i),
+                            (unsigned long long)g_metrics.assignments[i]);
+
+    evbuffer_add_printf(out, "# HELP upshot_events_total Events by type and outcome (edge and Redis).\n"
+                             "# TYPE upshot_events_total counter\n");
+    for (int t = 0; t < EVT_TYPE_COUNT; t++)
+        for (int o = 0; o < EVT_OUTCOME_COUNT; o++)
+            evbuffer_add_printf(out, "upshot_events_total{type=\"%s\",outcome=\"%s\"} %llu\n",
+                                event_types[t], event_outcomes[o],
+                                (unsigned long long)g_metrics.events[t][o]);
+
+    evbuffer_add_printf(out,
+        "# HELP upshot_journal_pending_events Acknowledged events not yet applied to Redis (the spool).\n"
+        "# TYPE upshot_journal_pending_events gauge\nupshot_journal_pending_events %llu\n"
+        "# HELP upshot_journal_bytes Size of the journal file.\n"
+        "# TYPE upshot_journal_bytes gauge\nupshot_journal_bytes %llu\n"
+        "# HELP upshot_journal_errors_total Failed journal writes (the request got a 503).\n"
+        "# TYPE upshot_journal_errors_total counter\nupshot_journal_errors_total %llu\n"
+        "# HELP upshot_redis_up Whether upshotd has a working Redis connection.\n"
+        "# TYPE upshot_redis_up gauge\nupshot_redis_up %d\n"
+        "# HELP upshot_redis_inflight_batches Script calls sent and not yet answered.\n"
+        "# TYPE upshot_redis_inflight_batches gauge\nupshot_redis_inflight_batches %llu\n"
+        "# HELP upshot_redis_errors_total Redis errors and lost connections.\n"
+        "# TYPE upshot_redis_errors_total counter\nupshot_redis_errors_total %llu\n"
+        "# HELP upshot_redis_batches_total Batches applied to Redis.\n"
+        "# TYPE upshot_redis_batches_total counter\nupshot_redis_batches_total %llu\n"
+        "# HELP upshot_redis_reconnects_total Connection attempts after a failure.\n"
+        "# TYPE upshot_redis_reconnects_total counter\nupshot_redis_reconnects_total %llu\n"
+        "# HELP upshot_promotions_auto_total Promotions made by automatic promotion.\n"
+        "# TYPE upshot_promotions_auto_total counter\nupshot_promotions_auto_total %llu\n"
+        "# HELP upshot_experiments_loaded Experiments in the live set.\n"
+        "# TYPE upshot_experiments_loaded gauge\nupshot_experiments_loaded %d\n",
+        (unsigned long long)g->journal_pending_events, (unsigned long long)g->journal_bytes,
+        (unsigned long long)g_metrics.journal_errors, g->redis_up,
+        (unsigned long long)g->redis_inflight_batches, (unsigned long long)g_metrics.redis_errors,
+        (unsigned long long)g_metrics.redis_batches, (unsigned long long)g_metrics.redis_reconnects,
+        (unsigned long long)g_metrics.promotions_auto, g->experiments_loaded);
+}

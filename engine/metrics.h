@@ -1,0 +1,59 @@
+/* metrics.h: the counters and latency histograms behind /metrics.
+ *
+ * A single process-wide set of plain counters (upshotd runs one event loop
+ * thread, so no atomics are needed), rendered in the Prometheus text
+ * format by metrics_render. Routes and outcomes are small enums so that
+ * counting on the hot path is an array increment. */
+#ifndef UPSHOT_METRICS_H
+#define UPSHOT_METRICS_H
+
+#include <stdint.h>
+
+struct evbuffer;
+
+typedef enum {
+    ROUTE_ASSIGN, ROUTE_ASSIGNMENTS, ROUTE_SDK_CONFIG, ROUTE_EVENTS, ROUTE_HEALTHZ,
+    ROUTE_METRICS, ROUTE_ADMIN, ROUTE_RESULTS, ROUTE_OTHER, ROUTE_COUNT
+} metrics_route;
+
+typedef enum { EVT_EXPOSURE, EVT_CONVERSION, EVT_DECLINE, EVT_TYPE_COUNT } metrics_event_type;
+typedef enum {
+    EVT_ACCEPTED, EVT_REJECTED, EVT_DUPLICATE_RECENT,  /* at the HTTP edge */
+    EVT_APPLIED, EVT_DUPLICATE_REDIS, EVT_UNEXPOSED,   /* in Redis */
+    EVT_OUTCOME_COUNT
+} metrics_event_outcome;
+
+#define METRICS_LATENCY_BUCKETS 12
+
+typedef struct metrics {
+    uint64_t requests[ROUTE_COUNT][6];   /* by status class 0xx..5xx */
+    uint64_t latency_hist[ROUTE_COUNT][METRICS_LATENCY_BUCKETS + 1];
+    double latency_sum[ROUTE_COUNT];
+    uint64_t assignments[16];            /* by assign_reason */
+    uint64_t events[EVT_TYPE_COUNT][EVT_OUTCOME_COUNT];
+    uint64_t redis_errors;
+    uint64_t redis_batches;
+    uint64_t redis_reconnects;
+    uint64_t journal_errors;
+    uint64_t promotions_auto;
+} metrics;
+
+extern metrics g_metrics;
+
+/* Upper bounds of the latency buckets, in seconds. */
+extern const double metrics_latency_bounds[METRICS_LATENCY_BUCKETS];
+
+void metrics_observe_request(metrics_route route, int status, double seconds);
+
+/* Gauges are read at render time from the caller. */
+typedef struct metrics_gauges {
+    uint64_t journal_pending_events;
+    uint64_t journal_bytes;
+    uint64_t redis_inflight_batches;
+    int redis_up;
+    int experiments_loaded;
+} metrics_gauges;
+
+void metrics_render(struct evbuffer *out, const metrics_gauges *g);
+
+#endif

@@ -1,0 +1,342 @@
+/* registry.c: the live experiment set and state.json (see registry.h). */
+#include "registry.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct registry {
+    char path[1100];      /* data_dir/state.json */
+    char dir[1024];
+    experiment **list;    /* sorted by key */
+    size_t n, cap;
+    json_t *fingerprints; /* {key: fingerprint of the file definition last applied} */
+};
+
+static int rfail(char err[REGISTRY_ERR_MAX], const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, REGISTRY_ERR_MAX, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void registry_now_rfc3339(char out[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static size_t find_slot(const registry *r, const char *key, int *found)
+{
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(r->list[mid]->key, key);
+        if (c == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = 0;
+    return lo;
+}
+
+experiment *registry_get(const registry *r, const char *key)
+{
+    int found;
+    size_t i = find_slot(r, key, &found);
+    return found ? r->list[i] : NULL;
+}
+
+size_t registry_count(const registry *r) { return r->n; }
+experiment *registry_at(const registry *r, size_t i) { return i < r->n ? r->list[i] : NULL; }
+
+/* Inserts or replaces; takes ownership of e. */
+static int install(registry *r, experiment *e)
+{
+    int found;
+    size_t i = find_slot(r, e->key, &found);
+    if (found) {
+        experiment_release(r->list[i]);
+        r->list[i] = e;
+        return 0;
+    }
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        experiment **l = realloc(r->list, cap * sizeof *l);
+        if (!l)
+            return -1;
+        r->list = l;
+        r->cap = cap;
+    }
+    memmove(r->list + i + 1, r->list + i, (r->n - i) * sizeof *r->list);
+    r->list[i] = e;
+    r->n++;
+    return 0;
+}
+
+/* Writes state.json: temporary file, fsync, rename, fsync of the directory,
+ * so a crash leaves either the old or the new state, never half of one. */
+static int save(registry *r, char err[REGISTRY_ERR_MAX])
+{
+    json_t *root = json_object();
+    json_t *exps = json_array();
+    json_object_set_new(root, "version", json_integer(1));
+    json_object_set_new(root, "experiments", exps);
+    json_object_set(root, "file_fingerprints", r->fingerprints);
+    for (size_t i = 0; i < r->n; i++)
+        json_array_append(exps, r->list[i]->def);
+    char tmp[1200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", r->path);
+    int rc = -1;
+    FILE *f = fopen(tmp, "w");
+    if (f && json_dumpf(root, f, JSON_INDENT(1) | JSON_REAL_PRECISION(17)) == 0 &&
+        fflush(f) == 0 && fsync(fileno(f)) == 0) {
+        if (fclose(f) == 0 && rename(tmp, r->path) == 0) {
+            int dfd = open(r->dir, O_RDONLY | O_DIRECTORY);
+            if (dfd >= 0) {
+                fsync(dfd);
+                close(dfd);
+            }
+            rc = 0;
+        }
+        f = NULL;
+    }
+    if (f)
+        fclose(f);
+    if (rc != 0)
+        rfail(err, "cannot write %s: %s", r->path, strerror(errno));
+    json_decref(root);
+    return rc;
+}
+
+registry *registry_new(const char *data_dir, char err[REGISTRY_ERR_MAX])
+{
+    registry *r = calloc(1, sizeof *r);
+    if (!r) {
+        rfail(err, "out of memory");
+        return NULL;
+    }
+    snprintf(r->dir, sizeof r->dir, "%s", data_dir);
+    snprintf(r->path, sizeof r->path, "%s/state.json", data_dir);
+    r->fingerprints = json_object();
+
+    json_error_t jerr;
+    json_t *root = json_load_file(r->path, 0, &jerr);
+    if (!root) {
+        if (access(r->path, F_OK) == 0) {
+            rfail(err, "%s: %s (line %d)", r->path, jerr.text, jerr.line);
+            registry_free(r);
+            return NULL;
+        }
+        return r; /* first start */
+    }
+    json_t *fp = json_object_get(root, "file_fingerprints");
+    if (json_is_object(fp))
+        json_object_update(r->fingerprints, fp);
+    size_t i;
+    json_t *def;
+    json_array_foreach(json_object_get(root, "experiments"), i, def) {
+        char eerr[EXP_ERR_MAX];
+        experiment *e = experiment_parse(def, EXP_FROM_STATE, eerr);
+        if (!e || install(r, e) != 0) {
+            rfail(err, "%s: %s", r->path, e ? "out of memory" : eerr);
+            experiment_release(e);
+            json_decref(root);
+            registry_free(r);
+            return NULL;
+        }
+    }
+    json_decref(root);
+    return r;
+}
+
+void registry_free(registry *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        experiment_release(r->list[i]);
+    free(r->list);
+    json_decref(r->fingerprints);
+    free(r);
+}
+
+static const char *const carried_fields[] = {
+    "created_at", "started_at", "stopped_at", "allocation_version", "promotions", NULL,
+};
+
+/* Builds the experiment that would replace `prev` (NULL when new) from def,
+ * with read-only fields filled. Does not install it. */
+static experiment *prepare(const experiment *prev, json_t *def, exp_source src,
+                           const char *origin, char err[REGISTRY_ERR_MAX], int *status)
+{
+    char eerr[EXP_ERR_MAX], now[32];
+    registry_now_rfc3339(now);
+    /* A first parse validates what the user wrote, before anything is added. */
+    experiment *probe = experiment_parse(def, src, eerr);
+    if (!probe) {
+        *status = 400;
+        rfail(err, "%s", eerr);
+        return NULL;
+    }
+    json_t *d = json_deep_copy(probe->def);
+    experiment_release(probe);
+    if (!d) {
+        *status = 500;
+        rfail(err, "out of memory");
+        return NULL;
+    }
+    if (src == EXP_FROM_USER && prev)
+        for (const char *const *f = carried_fields; *f; f++) {
+            json_t *v = json_object_get(prev->def, *f);
+            if (v)
+                json_object_set(d, *f, v);
+        }
+    if (!json_object_get(d, "created_at"))
+        json_object_set_new(d, "created_at", json_string(now));
+    json_object_set_new(d, "updated_at", json_string(now));
+    json_object_set_new(d, "origin", json_string(origin));
+    const char *status_s = json_string_value(json_object_get(d, "status"));
+    const char *prev_status = prev ? experiment_status_name(prev->status) : "draft";
+    if (status_s && strcmp(status_s, "running") == 0 && !json_object_get(d, "started_at"))
+        json_object_set_new(d, "started_at", json_string(now));
+    if (status_s && strcmp(status_s, "stopped") == 0 && strcmp(prev_status, "stopped") != 0)
+        json_object_set_new(d, "stopped_at", json_string(now));
+    if (status_s && strcmp(status_s, "running") == 0)
+        json_object_del(d, "stopped_at");
+
+    experiment *next = experiment_parse(d, EXP_FROM_STATE, eerr);
+    if (next && prev) {
+        bool bump = false;
+        if (!experiment_check_update(prev, next, &bump, eerr)) {
+            experiment_release(next);
+            json_decref(d);
+            *status = 409;
+            rfail(err, "%s", eerr);
+            return NULL;
+        }
+        if (bump) {
+            json_object_set_new(d, "allocation_version", json_integer(prev->allocation_version + 1));
+            experiment_release(next);
+            next = experiment_parse(d, EXP_FROM_STATE, eerr);
+        }
+    }
+    json_decref(d);
+    if (!next) {
+        *status = 400;
+        rfail(err, "%s", eerr);
+    }
+    return next;
+}
+
+/* Checks next against every other live experiment (layers). */
+static int check_set(registry *r, experiment *next, char err[REGISTRY_ERR_MAX])
+{
+    char cerr[CONFIG_ERR_MAX];
+    for (size_t i = 0; i < r->n; i++) {
+        if (strcmp(r->list[i]->key, next->key) == 0)
+            continue;
+        experiment *pair[2] = {r->list[i], next};
+        if (!config_check_experiment_set(pair, 2, cerr))
+            return rfail(err, "%s", cerr);
+    }
+    return 0;
+}
+
+int registry_put(registry *r, json_t *def, exp_source src, registry_mode mode,
+                 const char *origin, char err[REGISTRY_ERR_MAX], int *http_status)
+{
+    const char *key = json_string_value(json_object_get(def, "key"));
+    experiment *prev = key ? registry_get(r, key) : NULL;
+    if (mode == REG_CREATE && prev) {
+        *http_status = 409;
+        return rfail(err, "experiment %s already exists", key);
+    }
+    if (mode == REG_UPDATE && !prev) {
+        *http_status = 404;
+        return rfail(err, "experiment %s does not exist", key ? key : "(no key)");
+    }
+    experiment *next = prepare(prev, def, src, origin, err, http_status);
+    if (!next)
+        return -1;
+    if (check_set(r, next, err) != 0) {
+        experiment_release(next);
+        *http_status = 409;
+        return -1;
+    }
+    if (install(r, next) != 0) {
+        experiment_release(next);
+        *http_status = 500;
+        return rfail(err, "out of memory");
+    }
+    if (save(r, err) != 0) {
+        *http_status = 500;
+        return -1;
+    }
+    return 0;
+}
+
+int registry_apply_config(registry *r, const upshot_config *cfg, int *changed,
+                          char err[REGISTRY_ERR_MAX])
+{
+    *changed = 0;
+    int n = cfg->nexperiments;
+    experiment **staged = calloc((size_t)n + 1, sizeof *staged);
+    if (!staged)
+        return rfail(err, "out of memory");
+    int rc = 0;
+    /* Stage every changed experiment first: all or nothing. */
+    for (int i = 0; i < n && rc == 0; i++) {
+        const experiment *fe = cfg->experiments[i];
+        json_t *fp = json_object_get(r->fingerprints, fe->key);
+        if (fp && (uint32_t)json_integer_value(fp) == cfg->fingerprints[i] && registry_get(r, fe->key))
+            continue;
+        int status;
+        staged[i] = prepare(registry_get(r, fe->key), fe->def, EXP_FROM_USER, "file", err, &status);
+        if (!staged[i])
+            rc = -1;
+    }
+    /* Layers across the staged set and the experiments that stay. */
+    for (int i = 0; i < n && rc == 0; i++) {
+        if (!staged[i])
+            continue;
+        char cerr[CONFIG_ERR_MAX];
+        for (size_t k = 0; k < r->n && rc == 0; k++) {
+            bool replaced = false;
+            for (int m = 0; m < n && !replaced; m++)
+                replaced = staged[m] && strcmp(staged[m]->key, r->list[k]->key) == 0;
+            experiment *pair[2] = {r->list[k], staged[i]};
+            if (!replaced && !config_check_experiment_set(pair, 2, cerr))
+                rc = rfail(err, "%s", cerr);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (!staged[i])
+            continue;
+        if (rc == 0 && install(r, staged[i]) == 0) {
+            json_object_set_new(r->fingerprints, staged[i]->key,
+                                json_integer((json_int_t)cfg->fingerprints[i]));
+            (*changed)++;
+        } else {
+            experiment_release(staged[i]);
+        }
+    }
+    free(staged);
+    if (rc == 0 && *changed)
+        rc = save(r, err);
+    return rc;
+}

@@ -1,0 +1,59 @@
+/* registry.h: the live set of experiments, and what keeps it across
+ * restarts.
+ *
+ * The registry maps experiment keys to immutable experiments. Every change
+ * (create, update, start, stop, promote, a config reload) goes through
+ * registry_put, which fills the read-only fields (timestamps,
+ * allocation_version), enforces the rules of docs/config.md (what a started
+ * experiment may change, non-overlapping layers), swaps the new experiment
+ * in, and rewrites data_dir/state.json atomically before returning. So
+ * whatever is live survives a restart, and a change the client saw
+ * succeed is on disk.
+ *
+ * Lookups return borrowed pointers valid until the next change; code that
+ * keeps one across an asynchronous wait takes a reference
+ * (experiment_retain). */
+#ifndef UPSHOT_REGISTRY_H
+#define UPSHOT_REGISTRY_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "experiment.h"
+
+#define REGISTRY_ERR_MAX 320
+
+typedef struct registry registry;
+
+/* Loads data_dir/state.json when present. NULL with err on a corrupt file
+ * (upshotd refuses to start rather than silently forget experiments). */
+registry *registry_new(const char *data_dir, char err[REGISTRY_ERR_MAX]);
+void registry_free(registry *r);
+
+experiment *registry_get(const registry *r, const char *key);
+size_t registry_count(const registry *r);
+/* The i-th experiment in key order (0 <= i < count). */
+experiment *registry_at(const registry *r, size_t i);
+
+/* Applies a parsed config's experiments: each experiment whose file
+ * definition changed since it was last loaded (or is new) replaces the
+ * live one; the others stay as the admin API left them. All or nothing.
+ * *changed gets the number replaced. Appends audit entries through the
+ * caller's audit (actor "config"). */
+int registry_apply_config(registry *r, const upshot_config *cfg, int *changed,
+                          char err[REGISTRY_ERR_MAX]);
+
+/* Replaces (or creates) one experiment from def. src EXP_FROM_USER: the
+ * read-only fields are taken from the live version; EXP_FROM_STATE: def is
+ * a copy of a live definition with one field changed. must_exist /
+ * must_not_exist select update or create semantics. On error returns -1
+ * with err and *http_status (400 invalid, 404 unknown, 409 conflict). */
+typedef enum { REG_CREATE, REG_UPDATE, REG_UPSERT } registry_mode;
+int registry_put(registry *r, json_t *def, exp_source src, registry_mode mode,
+                 const char *origin, char err[REGISTRY_ERR_MAX], int *http_status);
+
+/* Current UTC time as RFC 3339 ("2026-11-22T12:00:00Z"). */
+void registry_now_rfc3339(char out[32]);
+
+#endif

@@ -1,0 +1,276 @@
+/* results.c: counters to result tables (see results.h). */
+#include "results.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct parsed_field {
+    const char *metric; /* points into a copy */
+    int variant;
+    const char *region;
+    const char *day;
+    bool promoted;
+} parsed_field;
+
+static int cmp_str(const void *a, const void *b) { return strcmp(a, b); }
+
+/* Splits "metric|variant|region|day" in place. */
+static bool parse_field(char *s, parsed_field *f)
+{
+    char *parts[4];
+    int n = 0;
+    parts[n++] = s;
+    for (char *p = s; *p; p++)
+        if (*p == '|') {
+            if (n == 4)
+                return false;
+            *p = '\0';
+            parts[n++] = p + 1;
+        }
+    if (n != 4 || strlen(parts[2]) > VALIDATE_KEY_MAX || strlen(parts[3]) != 10)
+        return false;
+    f->promoted = parts[0][0] == 'p';
+    f->metric = parts[0] + (f->promoted ? 1 : 0);
+    f->variant = atoi(parts[1]);
+    f->region = parts[2];
+    f->day = parts[3];
+    return true;
+}
+
+static void add_metric(results_counts *c, const char *metric, const char *value)
+{
+    if (strcmp(metric, "e") == 0)
+        c->visitors += strtoull(value, NULL, 10);
+    else if (strcmp(metric, "c") == 0)
+        c->conversions += strtoull(value, NULL, 10);
+    else if (strcmp(metric, "o") == 0)
+        c->orders += strtoull(value, NULL, 10);
+    else if (strcmp(metric, "d") == 0)
+        c->decliners += strtoull(value, NULL, 10);
+    else if (strcmp(metric, "dn") == 0)
+        c->decline_events += strtoull(value, NULL, 10);
+    else if (strcmp(metric, "s") == 0)
+        c->revenue_sum += strtod(value, NULL);
+    else if (strcmp(metric, "q") == 0)
+        c->revenue_sumsq += strtod(value, NULL);
+}
+
+static int find_sorted(char *base, int n, size_t width, const char *key)
+{
+    char *hit = bsearch(key, base, (size_t)n, width, cmp_str);
+    return hit ? (int)((hit - base) / (ptrdiff_t)width) : -1;
+}
+
+/* Adds key to a sorted-later list if absent (linear: lists are short). */
+static int collect(char *base, int *n, size_t width, const char *key)
+{
+    for (int i = 0; i < *n; i++)
+        if (strcmp(base + (size_t)i * width, key) == 0)
+            return 0;
+    memcpy(base + (size_t)(*n) * width, key, strlen(key) + 1);
+    (*n)++;
+    return 0;
+}
+
+int results_build(results_table *t, int nvariants, size_t n, const char *const *fields,
+                  const char *const *values)
+{
+    memset(t, 0, sizeof *t);
+    t->nvariants = nvariants;
+    parsed_field *pf = calloc(n ? n : 1, sizeof *pf);
+    char **copies = calloc(n ? n : 1, sizeof *copies);
+    t->regions = calloc(n ? n : 1, sizeof *t->regions);
+    t->days = calloc(n ? n : 1, sizeof *t->days);
+    if (!pf || !copies || !t->regions || !t->days)
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(fields[i], "dup") == 0) {
+            t->duplicates = strtoull(values[i], NULL, 10);
+            continue;
+        }
+        if (strcmp(fields[i], "unexposed|c") == 0) {
+            t->unexposed_conversions = strtoull(values[i], NULL, 10);
+            continue;
+        }
+        if (strcmp(fields[i], "unexposed|d") == 0) {
+            t->unexposed_declines = strtoull(values[i], NULL, 10);
+            continue;
+        }
+        if (!(copies[i] = strdup(fields[i])))
+            goto oom;
+        if (!parse_field(copies[i], &pf[i]) || pf[i].variant < 0 || pf[i].variant >= nvariants) {
+            pf[i].metric = NULL;
+            continue;
+        }
+        collect((char *)t->regions, &t->nregions, sizeof *t->regions, pf[i].region);
+        if (!pf[i].promoted)
+            collect((char *)t->days, &t->ndays, sizeof *t->days, pf[i].day);
+    }
+    qsort(t->regions, (size_t)t->nregions, sizeof *t->regions, cmp_str);
+    qsort(t->days, (size_t)t->ndays, sizeof *t->days, cmp_str);
+    size_t ncells = (size_t)t->nregions * (size_t)(t->ndays ? t->ndays : 1) * (size_t)nvariants;
+    t->cells = calloc(ncells ? ncells : 1, sizeof *t->cells);
+    t->promoted = calloc((size_t)(t->nregions ? t->nregions : 1) * (size_t)nvariants,
+                         sizeof *t->promoted);
+    if (!t->cells || !t->promoted)
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        if (!pf[i].metric)
+            continue;
+        int r = find_sorted((char *)t->regions, t->nregions, sizeof *t->regions, pf[i].region);
+        if (pf[i].promoted) {
+            add_metric(&t->promoted[(size_t)r * (size_t)nvariants + (size_t)pf[i].variant],
+                       pf[i].metric, values[i]);
+        } else {
+            int d = find_sorted((char *)t->days, t->ndays, sizeof *t->days, pf[i].day);
+            size_t idx = ((size_t)r * (size_t)t->ndays + (size_t)d) * (size_t)nvariants +
+                         (size_t)pf[i].variant;
+            add_metric(&t->cells[idx], pf[i].metric, values[i]);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(copies[i]);
+    free(copies);
+    free(pf);
+    return 0;
+oom:
+    if (copies)
+        for (size_t i = 0; i < n; i++)
+            free(copies[i]);
+    free(copies);
+    free(pf);
+    results_free(t);
+    return -1;
+}
+
+void results_free(results_table *t)
+{
+    free(t->regions);
+    free(t->days);
+    free(t->cells);
+    free(t->promoted);
+    memset(t, 0, sizeof *t);
+}
+
+int results_region_index(const results_table *t, const char *region)
+{
+    return find_sorted((char *)t->regions, t->nregions, sizeof *t->regions, region);
+}
+
+static void add_counts(results_counts *a, const results_counts *b)
+{
+    a->visitors += b->visitors;
+    a->conversions += b->conversions;
+    a->orders += b->orders;
+    a->decliners += b->decliners;
+    a->decline_events += b->decline_events;
+    a->revenue_sum += b->revenue_sum;
+    a->revenue_sumsq += b->revenue_sumsq;
+}
+
+void results_sum(const results_table *t, int region, int upto_day, results_counts *out)
+{
+    memset(out, 0, (size_t)t->nvariants * sizeof *out);
+    for (int r = 0; r < t->nregions; r++) {
+        if (region >= 0 && r != region)
+            continue;
+        for (int d = 0; d <= upto_day && d < t->ndays; d++)
+            for (int v = 0; v < t->nvariants; v++)
+                add_counts(&out[v], &t->cells[((size_t)r * (size_t)t->ndays + (size_t)d) *
+                                                  (size_t)t->nvariants + (size_t)v]);
+    }
+}
+
+json_t *results_counts_json(const char *variant, const results_counts *c)
+{
+    return json_pack("{s:s, s:I, s:I, s:f, s:f, s:I, s:I, s:I}", "variant", variant, "visitors",
+                     (json_int_t)c->visitors, "conversions", (json_int_t)c->conversions,
+                     "revenue_sum", c->revenue_sum, "revenue_sumsq", c->revenue_sumsq, "orders",
+                     (json_int_t)c->orders, "decliners", (json_int_t)c->decliners,
+                     "decline_events", (json_int_t)c->decline_events);
+}
+
+static json_t *variants_json(const results_table *t, const experiment *e, const results_counts *c)
+{
+    json_t *a = json_array();
+    for (int v = 0; v < t->nvariants; v++)
+        json_array_append_new(a, results_counts_json(e->variants[v].key, &c[v]));
+    return a;
+}
+
+json_t *results_json(const results_table *t, const experiment *e, const char *region_filter)
+{
+    int k = t->nvariants;
+    results_counts *sum = calloc((size_t)k, sizeof *sum);
+    if (!sum)
+        return NULL;
+    json_t *root = json_object();
+    json_t *vs = json_array();
+    for (int v = 0; v < k; v++)
+        json_array_append_new(vs, json_pack("{s:s, s:f, s:b}", "key", e->variants[v].key, "weight",
+                                            e->variants[v].weight, "control", v == e->control));
+    json_object_set_new(root, "variants", vs);
+
+    results_sum(t, -1, t->ndays - 1, sum);
+    json_object_set_new(root, "total", json_pack("{s:o}", "variants", variants_json(t, e, sum)));
+
+    json_t *regions = json_array();
+    /* Every region with data, plus every promoted or targeted region. */
+    for (int r = 0; r < t->nregions; r++) {
+        if (region_filter && strcmp(region_filter, t->regions[r]) != 0)
+            continue;
+        results_sum(t, r, t->ndays - 1, sum);
+        json_t *reg = json_pack("{s:s, s:o}", "region", t->regions[r], "variants",
+                                variants_json(t, e, sum));
+        const exp_promotion *p = experiment_promotion(e, t->regions[r]);
+        if (p) {
+            json_object_set_new(reg, "promotion",
+                json_pack("{s:s, s:f, s:s, s:o}", "variant", e->variants[p->variant].key,
+                          "holdback", p->holdback, "since", p->since, "counts",
+                          variants_json(t, e, &t->promoted[(size_t)r * (size_t)k])));
+        } else {
+            bool any = false;
+            for (int v = 0; v < k; v++)
+                any |= t->promoted[(size_t)r * (size_t)k + (size_t)v].visitors > 0;
+            json_object_set_new(reg, "promotion", json_null());
+            if (any) /* promoted traffic from a promotion since undone */
+                json_object_set_new(reg, "formerly_promoted",
+                                    variants_json(t, e, &t->promoted[(size_t)r * (size_t)k]));
+        }
+        json_array_append_new(regions, reg);
+    }
+    for (int i = 0; i < e->npromotions; i++) {
+        const exp_promotion *p = &e->promotions[i];
+        if (results_region_index(t, p->region) >= 0 ||
+            (region_filter && strcmp(region_filter, p->region) != 0))
+            continue;
+        memset(sum, 0, (size_t)k * sizeof *sum);
+        json_array_append_new(regions,
+            json_pack("{s:s, s:o, s:{s:s, s:f, s:s, s:o}}", "region", p->region, "variants",
+                      variants_json(t, e, sum), "promotion", "variant", e->variants[p->variant].key,
+                      "holdback", p->holdback, "since", p->since, "counts", variants_json(t, e, sum)));
+    }
+    json_object_set_new(root, "regions", regions);
+
+    json_t *daily = json_array();
+    for (int r = 0; r < t->nregions; r++) {
+        if (region_filter && strcmp(region_filter, t->regions[r]) != 0)
+            continue;
+        for (int d = 0; d < t->ndays; d++)
+            for (int v = 0; v < k; v++) {
+                const results_counts *c =
+                    &t->cells[((size_t)r * (size_t)t->ndays + (size_t)d) * (size_t)k + (size_t)v];
+                json_t *row = results_counts_json(e->variants[v].key, c);
+                json_object_set_new(row, "day", json_string(t->days[d]));
+                json_object_set_new(row, "region", json_string(t->regions[r]));
+                json_array_append_new(daily, row);
+            }
+    }
+    json_object_set_new(root, "daily", daily);
+    json_object_set_new(root, "integrity",
+                        json_pack("{s:I, s:I, s:I}", "duplicates", (json_int_t)t->duplicates,
+                                  "unexposed_conversions", (json_int_t)t->unexposed_conversions,
+                                  "unexposed_declines", (json_int_t)t->unexposed_declines));
+    free(sum);
+    return root;
+}

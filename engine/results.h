@@ -1,0 +1,63 @@
+/* results.h: turning an experiment's Redis counters into result tables.
+ *
+ * The counters hash (docs/redis.md) holds one field per metric x variant x
+ * region x day. results_build parses HGETALL's fields into a dense table
+ * [region][day][variant] of randomized counts plus [region][variant] of
+ * promoted counts; sums and cumulative daily looks come from it, for the
+ * results endpoint, the statistics, and the promotion decisions. Pure:
+ * input is plain strings, output plain structs and JSON. */
+#ifndef UPSHOT_RESULTS_H
+#define UPSHOT_RESULTS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "experiment.h"
+
+typedef struct results_counts {
+    uint64_t visitors;       /* unique exposed visitors (first exposure day) */
+    uint64_t conversions;    /* visitors converted (first conversion day) */
+    uint64_t orders;         /* distinct conversion events */
+    uint64_t decliners;      /* visitors who declined */
+    uint64_t decline_events;
+    double revenue_sum;      /* sum over visitors of revenue */
+    double revenue_sumsq;    /* sum over visitors of (their total revenue)^2 */
+} results_counts;
+
+typedef struct results_table {
+    int nvariants;
+    int nregions;
+    char (*regions)[VALIDATE_KEY_MAX + 1]; /* sorted */
+    int ndays;
+    char (*days)[11];                      /* sorted, "YYYY-MM-DD" */
+    results_counts *cells;                 /* [region][day][variant], randomized */
+    results_counts *promoted;              /* [region][variant] */
+    uint64_t duplicates;
+    uint64_t unexposed_conversions;
+    uint64_t unexposed_declines;
+} results_table;
+
+/* Parses n (field, value) pairs. Fields that do not parse or name a
+ * variant index >= nvariants are ignored (an older experiment layout).
+ * 0, or -1 on allocation failure. */
+int results_build(results_table *t, int nvariants, size_t n, const char *const *fields,
+                  const char *const *values);
+void results_free(results_table *t);
+
+/* Index of a region, or -1. */
+int results_region_index(const results_table *t, const char *region);
+
+/* Sums randomized counts of region r (-1: all regions) over days
+ * 0..upto_day (inclusive) into out[nvariants]. */
+void results_sum(const results_table *t, int region, int upto_day, results_counts *out);
+
+/* The counts part of the results body (docs/api.md): variants, total,
+ * regions (with promotions), daily, integrity. region_filter may be NULL.
+ * Analysis objects are added by the caller. */
+json_t *results_json(const results_table *t, const experiment *e, const char *region_filter);
+
+/* COUNTS object of one variant. */
+json_t *results_counts_json(const char *variant, const results_counts *c);
+
+#endif

@@ -1,0 +1,384 @@
+/* server.c: wiring and routing of upshotd (see server.h).
+ *
+ * An evhttp server reads as: limits, callbacks, bind; this file adds the
+ * pieces around it (config, registry, journal, store, timers) and the
+ * router that sends each request to exactly one handler. */
+#include "server.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "audit.h"
+#include "stats_core.h"
+
+/* Hard cap evhttp enforces before a body is even read (libevent then sends
+ * its own 413); our own JSON 413 applies at limits.max_body_bytes below it. */
+#define HTTP_HARD_BODY_CAP (64L << 20)
+#define HTTP_MAX_HEADERS 16384
+#define HTTP_TIMEOUT_S 30
+
+const char *upshotd_today(upshotd *d)
+{
+    time_t now = time(NULL);
+    if (now != d->day_checked_at) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(d->day, sizeof d->day, "%Y-%m-%d", &tm);
+        d->day_checked_at = now;
+    }
+    return d->day;
+}
+
+int upshotd_journal(upshotd *d, const char *lines, size_t len)
+{
+    if (journal_append(d->journal, lines, len, d->cfg.fsync == FSYNC_ALWAYS) != 0) {
+        g_metrics.journal_errors++;
+        fprintf(stderr, "upshotd: journal append failed: %s\n", strerror(errno));
+        return -1;
+    }
+    d->fsync_dirty = true;
+    store_kick(d->store);
+    return 0;
+}
+
+void upshotd_changed(upshotd *d)
+{
+    d->generation++;
+}
+
+static void on_fsync_timer(evutil_socket_t fd, short what, void *arg)
+{
+    upshotd *d = arg;
+    if (d->fsync_dirty && d->cfg.fsync == FSYNC_INTERVAL) {
+        if (journal_sync(d->journal) != 0)
+            g_metrics.journal_errors++;
+        d->fsync_dirty = false;
+    }
+}
+
+static void on_auto_promote_timer(evutil_socket_t fd, short what, void *arg)
+{
+    api_auto_promote_tick(arg);
+}
+
+static void healthz(upshotd *d, struct evhttp_request *req)
+{
+    http_exchange x;
+    http_exchange_begin(&x, req, ROUTE_HEALTHZ);
+    bool up = store_is_up(d->store);
+    json_t *body = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}", "status", up ? "ok" : "degraded",
+                             "redis", up ? "up" : "down", "journal_pending",
+                             (json_int_t)journal_pending_lines(d->journal), "journal_bytes",
+                             (json_int_t)journal_end(d->journal), "experiments",
+                             (json_int_t)registry_count(d->reg), "draining", d->draining);
+    if (!up)
+        json_object_set_new(body, "reason", json_string(store_last_error(d->store)));
+    http_reply_json(&x, 200, body);
+}
+
+static void metrics_endpoint(upshotd *d, struct evhttp_request *req)
+{
+    http_exchange x;
+    http_exchange_begin(&x, req, ROUTE_METRICS);
+    metrics_gauges g = {
+        .journal_pending_events = journal_pending_lines(d->journal),
+        .journal_bytes = journal_end(d->journal),
+        .redis_inflight_batches = store_inflight(d->store),
+        .redis_up = store_is_up(d->store),
+        .experiments_loaded = (int)registry_count(d->reg),
+    };
+    struct evbuffer *b = evbuffer_new();
+    metrics_render(b, &g);
+    size_t len = evbuffer_get_length(b);
+    http_reply_raw(&x, 200, "text/plain; version=0.0.4", (const char *)evbuffer_pullup(b, -1), len);
+    evbuffer_free(b);
+}
+
+static void method_not_allowed(struct evhttp_request *req, const char *allow)
+{
+    http_exchange x;
+    http_exchange_begin(&x, req, ROUTE_OTHER);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+    http_reply_error(&x, 405, "method_not_allowed", "allowed: %s", allow);
+}
+
+static bool is_public_path(const char *path)
+{
+    return strcmp(path, "/v1/assign") == 0 || strcmp(path, "/v1/assignments") == 0 ||
+           strcmp(path, "/v1/events") == 0 || strcmp(path, "/v1/sdk/config") == 0;
+}
+
+/* The router: exactly one handler answers each request. */
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    upshotd *d = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = evhttp_uri_get_path(uri);
+    const char *query = evhttp_uri_get_query(uri);
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    if (!path)
+        path = "/";
+
+    if (m == EVHTTP_REQ_OPTIONS && is_public_path(path)) {
+        api_public_preflight(d, req);
+    } else if (strcmp(path, "/v1/assign") == 0) {
+        if (m == EVHTTP_REQ_GET)
+            api_assign(d, req, query);
+        else
+            method_not_allowed(req, "GET, OPTIONS");
+    } else if (strcmp(path, "/v1/assignments") == 0) {
+        if (m == EVHTTP_REQ_GET)
+            api_assignments(d, req, query);
+        else
+            method_not_allowed(req, "GET, OPTIONS");
+    } else if (strcmp(path, "/v1/events") == 0) {
+        if (m == EVHTTP_REQ_POST)
+            api_events(d, req);
+        else
+            method_not_allowed(req, "POST, OPTIONS");
+    } else if (strcmp(path, "/v1/sdk/config") == 0) {
+        if (m == EVHTTP_REQ_GET)
+            api_sdk_config(d, req, query);
+        else
+            method_not_allowed(req, "GET, OPTIONS");
+    } else if (strcmp(path, "/healthz") == 0) {
+        if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD)
+            healthz(d, req);
+        else
+            method_not_allowed(req, "GET");
+    } else if (strcmp(path, "/metrics") == 0) {
+        if (m == EVHTTP_REQ_GET)
+            metrics_endpoint(d, req);
+        else
+            method_not_allowed(req, "GET");
+    } else if (strncmp(path, "/v1/experiments", 15) == 0 &&
+               (path[15] == '\0' || path[15] == '/')) {
+        api_admin(d, req, path, query);
+    } else if (strcmp(path, "/v1/admin/reload") == 0) {
+        api_admin(d, req, path, query);
+    } else {
+        http_exchange x;
+        http_exchange_begin(&x, req, ROUTE_OTHER);
+        http_reply_error(&x, 404, "not_found", "no such endpoint: %.200s", path);
+    }
+}
+
+static int read_file(const char *path, char **out, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (len + 1 == cap) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+            }
+            buf = nb;
+        }
+    }
+    fclose(f);
+    if (!buf) {
+        snprintf(err, errlen, "out of memory reading %s", path);
+        return -1;
+    }
+    buf[len] = '\0';
+    *out = buf;
+    return 0;
+}
+
+static int load_config(const char *path, upshot_config *cfg, char *err, size_t errlen)
+{
+    char *text;
+    if (read_file(path, &text, err, errlen) != 0)
+        return -1;
+    char base[1024];
+    snprintf(base, sizeof base, "%s", path);
+    char *slash = strrchr(base, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(base, sizeof base, ".");
+    char cerr[CONFIG_ERR_MAX];
+    bool ok = config_parse(text, base, getenv, cfg, cerr);
+    free(text);
+    if (!ok) {
+        snprintf(err, errlen, "%s: %s", path, cerr);
+        return -1;
+    }
+    return 0;
+}
+
+static int mkdir_p(const char *dir)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, char *err,
+                 size_t errlen)
+{
+    memset(d, 0, sizeof *d);
+    d->base = base;
+    stats_init();
+    snprintf(d->config_path, sizeof d->config_path, "%s", config_path);
+    if (load_config(config_path, &d->cfg, err, errlen) != 0)
+        return -1;
+    if (mkdir_p(d->cfg.data_dir) != 0) {
+        snprintf(err, errlen, "data_dir %s: %s", d->cfg.data_dir, strerror(errno));
+        return -1;
+    }
+    char rerr[REGISTRY_ERR_MAX];
+    if (!(d->reg = registry_new(d->cfg.data_dir, rerr))) {
+        snprintf(err, errlen, "%s", rerr);
+        return -1;
+    }
+    int changed = 0;
+    if (registry_apply_config(d->reg, &d->cfg, &changed, rerr) != 0) {
+        snprintf(err, errlen, "%s", rerr);
+        return -1;
+    }
+    if (changed)
+        audit_append(d->cfg.data_dir, "config", "reload", NULL, "start-up",
+                     json_pack("{s:i, s:s}", "experiments_changed", changed, "file", config_path));
+    if (!(d->journal = journal_open(d->cfg.data_dir, err, errlen)))
+        return -1;
+    if (!(d->recent_ids = recent_new(1u << 20))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (!(d->store = store_new(base, &d->cfg, d->journal))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+
+    d->http = evhttp_new(base);
+    if (!d->http) {
+        snprintf(err, errlen, "evhttp_new failed");
+        return -1;
+    }
+    evhttp_set_max_body_size(d->http, HTTP_HARD_BODY_CAP);
+    evhttp_set_max_headers_size(d->http, HTTP_MAX_HEADERS);
+    evhttp_set_timeout(d->http, HTTP_TIMEOUT_S);
+    evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                            EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                                            EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH);
+    evhttp_set_gencb(d->http, on_request, d);
+    struct evhttp_bound_socket *sock =
+        evhttp_bind_socket_with_handle(d->http, d->cfg.listen_host, (ev_uint16_t)d->cfg.listen_port);
+    if (!sock) {
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", d->cfg.listen_host, d->cfg.listen_port,
+                 strerror(errno));
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    ev_socklen_t sl = sizeof ss;
+    if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &sl) == 0)
+        d->bound_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+
+    struct timeval fs = {d->cfg.fsync_ms / 1000, (d->cfg.fsync_ms % 1000) * 1000};
+    d->fsync_ev = event_new(base, -1, EV_PERSIST, on_fsync_timer, d);
+    event_add(d->fsync_ev, &fs);
+    struct timeval ap = {d->cfg.auto_promote_interval_s, 0};
+    d->auto_promote_ev = event_new(base, -1, EV_PERSIST, on_auto_promote_timer, d);
+    event_add(d->auto_promote_ev, &ap);
+
+    store_start(d->store);
+    fprintf(stderr, "upshotd: listening on %s:%d with %zu experiments; data in %s; %llu journaled events to apply\n",
+            d->cfg.listen_host, d->bound_port, registry_count(d->reg), d->cfg.data_dir,
+            (unsigned long long)journal_pending_lines(d->journal));
+    return 0;
+}
+
+int upshotd_reload(upshotd *d, const char *actor, char *err, size_t errlen)
+{
+    upshot_config next;
+    if (load_config(d->config_path, &next, err, errlen) != 0)
+        return -1;
+    /* Settings that need a new socket, Redis connection or journal keep
+     * their running values until a restart; say so rather than pretend. */
+    if (strcmp(next.listen_host, d->cfg.listen_host) || next.listen_port != d->cfg.listen_port ||
+        strcmp(next.redis_host, d->cfg.redis_host) || next.redis_port != d->cfg.redis_port ||
+        strcmp(next.data_dir, d->cfg.data_dir))
+        fprintf(stderr, "upshotd: reload: listen, redis and data_dir changes apply after a restart\n");
+    snprintf(next.listen_host, sizeof next.listen_host, "%s", d->cfg.listen_host);
+    next.listen_port = d->cfg.listen_port;
+    snprintf(next.redis_host, sizeof next.redis_host, "%s", d->cfg.redis_host);
+    next.redis_port = d->cfg.redis_port;
+    snprintf(next.data_dir, sizeof next.data_dir, "%s", d->cfg.data_dir);
+
+    char rerr[REGISTRY_ERR_MAX];
+    int changed = 0;
+    if (registry_apply_config(d->reg, &next, &changed, rerr) != 0) {
+        snprintf(err, errlen, "%s", rerr);
+        config_free(&next);
+        return -1;
+    }
+    /* The store keeps a pointer to d->cfg: swap contents in place. */
+    upshot_config old = d->cfg;
+    d->cfg = next;
+    config_free(&old);
+    upshotd_changed(d);
+    audit_append(d->cfg.data_dir, actor, "reload", NULL, NULL,
+                 json_pack("{s:i}", "experiments_changed", changed));
+    fprintf(stderr, "upshotd: configuration reloaded (%d experiments changed)\n", changed);
+    return 0;
+}
+
+static void on_drained(void *arg)
+{
+    upshotd *d = arg;
+    if (journal_sync(d->journal) != 0)
+        g_metrics.journal_errors++;
+    fprintf(stderr, "upshotd: drained (%llu events left in the journal for the next start)\n",
+            (unsigned long long)journal_pending_lines(d->journal));
+    event_base_loopexit(d->base, NULL);
+}
+
+void upshotd_begin_shutdown(upshotd *d)
+{
+    if (d->draining)
+        return;
+    d->draining = true;
+    fprintf(stderr, "upshotd: shutting down: applying %llu journaled events\n",
+            (unsigned long long)journal_pending_lines(d->journal));
+    store_drain(d->store, 5000, on_drained, d);
+}
+
+void upshotd_free(upshotd *d)
+{
+    if (d->fsync_ev)
+        event_free(d->fsync_ev);
+    if (d->auto_promote_ev)
+        event_free(d->auto_promote_ev);
+    store_free(d->store); /* pending callbacks answer their requests first */
+    if (d->http)
+        evhttp_free(d->http);
+    journal_close(d->journal);
+    recent_free(d->recent_ids);
+    registry_free(d->reg);
+    free(d->sdk_snapshot);
+    config_free(&d->cfg);
+}

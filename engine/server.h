@@ -1,0 +1,82 @@
+/* server.h: upshotd as one object: its configuration, live experiments,
+ * journal, Redis store and HTTP front end on one libevent loop.
+ *
+ * Reading order: server.c wires things and routes requests;
+ * api_public.c answers the shop's pages (assign, events, SDK config);
+ * api_admin.c answers the growth team (experiments, results, promotions);
+ * everything below them is in docs/architecture.md. */
+#ifndef UPSHOT_SERVER_H
+#define UPSHOT_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "http.h"
+#include "journal.h"
+#include "recent.h"
+#include "registry.h"
+#include "store.h"
+
+struct event_base;
+struct evhttp;
+struct evhttp_request;
+struct event;
+
+typedef struct upshotd {
+    struct event_base *base;
+    struct evhttp *http;
+    char config_path[1024];
+    upshot_config cfg;
+    registry *reg;
+    uint64_t generation;   /* +1 on every change of the live set */
+    char *sdk_snapshot;    /* cached /v1/sdk/config body for `generation` */
+    uint64_t sdk_snapshot_generation;
+    journal *journal;
+    store *store;
+    recent *recent_ids;
+    struct event *fsync_ev;
+    struct event *auto_promote_ev;
+    bool fsync_dirty;      /* journal written since the last fsync */
+    bool draining;
+    int bound_port;
+    char day[11];          /* today, UTC, "YYYY-MM-DD", refreshed each second */
+    long day_checked_at;
+} upshotd;
+
+/* Loads the config file, opens data_dir (journal, state), binds the port
+ * and starts connecting to Redis. 0, or -1 with err. */
+int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, char *err,
+                 size_t errlen);
+
+/* Re-reads the config file; the running config stays on error. */
+int upshotd_reload(upshotd *d, const char *actor, char *err, size_t errlen);
+
+/* SIGTERM: stop accepting, apply the journal to Redis (bounded wait),
+ * then break the loop. */
+void upshotd_begin_shutdown(upshotd *d);
+void upshotd_free(upshotd *d);
+
+/* Today's UTC day for counters. */
+const char *upshotd_today(upshotd *d);
+
+/* Appends journal lines and schedules the Redis writer; honours the fsync
+ * policy. 0, or -1 (journal unusable: nothing was acknowledged). */
+int upshotd_journal(upshotd *d, const char *lines, size_t len);
+
+/* Marks the live set changed (drops cached snapshots). */
+void upshotd_changed(upshotd *d);
+
+/* Handlers (api_public.c, api_admin.c). Each ends in one reply. */
+void api_assign(upshotd *d, struct evhttp_request *req, const char *query);
+void api_assignments(upshotd *d, struct evhttp_request *req, const char *query);
+void api_sdk_config(upshotd *d, struct evhttp_request *req, const char *query);
+void api_events(upshotd *d, struct evhttp_request *req);
+void api_public_preflight(upshotd *d, struct evhttp_request *req);
+void api_admin(upshotd *d, struct evhttp_request *req, const char *path, const char *query);
+
+/* The automatic promotion pass (api_admin.c): evaluates experiments with
+ * auto_promote enabled and promotes where the decision function says so. */
+void api_auto_promote_tick(upshotd *d);
+
+#endif
