@@ -280,6 +280,27 @@ export class Upshot {
     return true
   }
 
+  /**
+   * Expose when at least half of element has been on screen (an offer
+   * below the fold is not "shown" until the visitor scrolls to it).
+   * Without IntersectionObserver it exposes at once. Returns a stop function.
+   */
+  exposeOnView (element, a) {
+    const IO = globalThis.IntersectionObserver
+    if (!IO || !element) {
+      this.expose(a)
+      return () => {}
+    }
+    const io = new IO((entries) => {
+      if (entries.some((e) => e.isIntersecting)) {
+        io.disconnect()
+        this.expose(a)
+      }
+    }, { threshold: 0.5 })
+    io.observe(element)
+    return () => io.disconnect()
+  }
+
   // Experiments this visitor has been exposed to: {experiment: variant}.
   _seen () {
     const s = this.storage ? load(this.storage, SEEN) : this._seenMem

@@ -57,6 +57,8 @@ export declare class Upshot {
   getVariants(where: { page: string } | { placement: string }, expect?: string[]): Promise<Record<string, Assignment>>
   /** The offer was shown: records an exposure once per visitor (not for control fallbacks, forced or out-of-experiment answers). */
   expose(assignment: Assignment | string): Promise<boolean>
+  /** Expose once at least half of element is on screen; returns a function that stops watching. */
+  exposeOnView(element: Element, assignment: Assignment): () => void
   /** A conversion with its order value; the same orderId is counted once. */
   convert(experiment: string, order: { value: number; orderId?: string }): boolean
   /** One conversion for every experiment this visitor was exposed to; returns their keys. */
