@@ -14,8 +14,10 @@
  *
  * both rounded up to whole visitors. The pooled form is the default
  * (it matches the pooled z-test that reports the result); the unpooled one
- * reproduces calculators that use it (e.g. 448,674 per arm for p0 = 0.34,
- * d = 0.003, power 0.85; pooled gives 448,678).
+ * reproduces calculators that use it (p0 = 0.34,
+ * d = 0.003, power 0.85 gives 448,671.5 -> 448,672 unpooled and
+ * 448,674.4 -> 448,675 pooled; the published total 897,348 is the pooled
+ * figure rounded to nearest).
  *
  * Days remaining: each arm receives w_i / sum(w) of the daily traffic;
  * days = ceil( max_i (n_needed - n_i)+ / (traffic * w_i / sum w) ).

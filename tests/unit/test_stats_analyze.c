@@ -1,0 +1,96 @@
+/* Tests for stats_analyze: the whole report for one experiment, its
+ * validation, and its agreement with the per-module functions. */
+#include <criterion/criterion.h>
+#include <math.h>
+
+#include "stats.h"
+
+static void init(void) { stats_init(); }
+TestSuite(stats_analyze, .init = init);
+
+static const stats_variant_input three[] = {
+    {.weight = 1, .visitors = 1000, .conversions = 120, .declines = 300,
+     .revenue_sum = 6000, .revenue_sumsq = 360000},
+    {.weight = 1, .visitors = 1000, .conversions = 150, .declines = 310,
+     .revenue_sum = 7800, .revenue_sumsq = 480000},
+    {.weight = 1, .visitors = 1500, .conversions = 135, .declines = 500,
+     .revenue_sum = 6750, .revenue_sumsq = 400000},
+};
+
+Test(stats_analyze, full_report_is_consistent)
+{
+    uint64_t ln[] = {300, 300, 450, 1000, 1000, 1500};
+    uint64_t lx[] = {30, 40, 40, 120, 150, 135};
+    stats_experiment_input in = {.k = 3, .variants = three, .has_declines = true,
+                                 .power_mde_rel = 0.1, .n_looks = 2, .look_visitors = ln,
+                                 .look_conversions = lx};
+    stats_experiment_report *r = calloc(1, sizeof *r);
+    cr_assert_eq(stats_analyze(&in, r, NULL), 0);
+    cr_expect_eq(r->k, 3);
+    cr_expect_float_eq(r->alpha, 0.05, 0);
+    /* same as the module functions (their values are checked against R) */
+    cr_expect_float_eq(r->variants[1].conversion.p.p, 0.04964038686536882, 1e-12);
+    cr_expect_float_eq(r->independence.statistic.value, 21.360617483396176, 1e-9);
+    /* Holm over the two treatments: max(2 * min p, other p) */
+    double p1 = r->variants[1].conversion.p.p, p2 = r->variants[2].conversion.p.p;
+    double small = fmin(p1, p2), big = fmax(p1, p2);
+    double adj_small = fmin(1.0, 2.0 * small), adj_big = fmax(adj_small, big);
+    cr_expect_float_eq(fmin(r->variants[1].conversion_p_adj.p, r->variants[2].conversion_p_adj.p),
+                       adj_small, 1e-12);
+    cr_expect_float_eq(fmax(r->variants[1].conversion_p_adj.p, r->variants[2].conversion_p_adj.p),
+                       adj_big, 1e-12);
+    /* control has reasons, not numbers */
+    cr_expect(!r->variants[0].conversion.p.defined);
+    cr_expect_str_eq(r->variants[0].conversion.p.why, "control");
+    /* decline guardrail computed */
+    cr_expect(r->variants[1].decline.p.defined);
+    /* SRM uses weights 1:1:1 and sees 1000/1000/1500 */
+    cr_expect(r->srm.flagged);
+    /* power from the control's rate 0.12 and +10%: power.prop.test */
+    cr_expect_float_eq(r->power.n_per_arm.value,
+                       ceil(stats_power_n_exact(0.12, 0.132, 0.05, 0.8, true) - 1e-6), 0);
+    /* traffic from the looks: (3500 - 1050) / 1 per day */
+    cr_expect_float_eq(r->power.visitors_per_day.value, 2450.0, 1e-12);
+    cr_expect(r->power.days_remaining.defined);
+    cr_expect_eq(r->variants[1].msprt.looks_used, 2);
+    cr_expect(r->variants[1].bayes.chance_to_beat.value > 0.9);
+    free(r);
+}
+
+Test(stats_analyze, validation_names_the_problem)
+{
+    stats_variant_input v[2] = {three[0], three[1]};
+    stats_experiment_input in = {.k = 2, .variants = v};
+    stats_experiment_report *r = calloc(1, sizeof *r);
+    v[1].conversions = 2000;
+    cr_expect_eq(stats_analyze(&in, r, NULL), -1);
+    cr_expect_str_eq(r->error, "conversions exceed visitors");
+    cr_expect_eq(r->error_variant, 1);
+    v[1] = three[1];
+    v[0].revenue_sumsq = 10; /* S^2/x = 300000 > 10 */
+    cr_expect_eq(stats_analyze(&in, r, NULL), -1);
+    cr_expect_eq(r->error_variant, 0);
+    v[0] = three[0];
+    v[0].weight = 0;
+    cr_expect_eq(stats_analyze(&in, r, NULL), -1);
+    v[0].weight = 1;
+    in.k = 1;
+    cr_expect_eq(stats_analyze(&in, r, NULL), -1);
+    free(r);
+}
+
+Test(stats_analyze, empty_arms_never_crash)
+{
+    stats_variant_input v[3] = {{.weight = 1}, {.weight = 1}, {.weight = 2, .visitors = 1}};
+    stats_experiment_input in = {.k = 3, .variants = v};
+    stats_experiment_report *r = calloc(1, sizeof *r);
+    cr_assert_eq(stats_analyze(&in, r, NULL), 0);
+    cr_expect(!r->variants[0].rate.defined);
+    cr_expect(!r->variants[1].conversion.p.defined);
+    cr_expect(!r->variants[1].revenue.p.defined);
+    cr_expect(!r->variants[1].decline_rate.defined);
+    cr_expect_str_eq(r->variants[1].decline_rate.why, "declines not reported");
+    cr_expect(!r->power.n_per_arm.defined);
+    cr_expect(r->variants[1].bayes.chance_to_beat.defined); /* prior vs prior */
+    free(r);
+}
