@@ -1,0 +1,140 @@
+/* test_assign: the assignment decision against the shared vectors, plus
+ * the properties docs/assignment.md promises (coverage only adds or drops
+ * visitors, the split follows the weights). */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "assign.h"
+
+static json_t *vectors;
+
+static void load(void)
+{
+    json_error_t err;
+    vectors = json_load_file(UPSHOT_SOURCE_DIR "/tests/vectors/assignment.json", 0, &err);
+    cr_assert_not_null(vectors, "cannot read vectors: %s", err.text);
+}
+
+static void unload(void) { json_decref(vectors); }
+
+TestSuite(assign, .init = load, .fini = unload);
+
+static experiment *parse(json_t *def)
+{
+    char err[EXP_ERR_MAX];
+    experiment *e = experiment_parse(def, EXP_FROM_STATE, err);
+    cr_assert_not_null(e, "vector experiment rejected: %s", err);
+    return e;
+}
+
+Test(assign, shared_vectors)
+{
+    size_t i, n = 0;
+    json_t *c;
+    json_array_foreach(json_object_get(vectors, "assign"), i, c) {
+        experiment *e = parse(json_object_get(c, "experiment"));
+        const char *visitor = json_string_value(json_object_get(c, "visitor"));
+        const char *region = json_string_value(json_object_get(c, "region"));
+        const char *force = json_string_value(json_object_get(c, "force"));
+        assign_result r = assign_visitor(e, visitor, region, force);
+        const char *want_v = json_string_value(json_object_get(c, "variant"));
+        const char *want_r = json_string_value(json_object_get(c, "reason"));
+        cr_expect_str_eq(e->variants[r.variant].key, want_v, "case %zu (%s, %s, %s): variant", i,
+                         e->key, visitor, region);
+        cr_expect_str_eq(assign_reason_name(r.reason), want_r, "case %zu (%s, %s): reason", i,
+                         e->key, visitor);
+        cr_expect_eq(r.in_experiment, json_is_true(json_object_get(c, "in_experiment")),
+                     "case %zu: in_experiment", i);
+        experiment_release(e);
+        n++;
+    }
+    cr_assert_gt(n, 500);
+}
+
+static experiment *two_arm(double traffic_percent, double w0)
+{
+    char def[512];
+    snprintf(def, sizeof def,
+             "{\"key\":\"t\",\"status\":\"running\",\"placement\":\"cart_page\","
+             "\"traffic_percent\":%g,\"variants\":[{\"key\":\"a\",\"weight\":%.17g},"
+             "{\"key\":\"b\",\"weight\":%.17g}]}",
+             traffic_percent, w0, 1 - w0);
+    json_t *j = json_loads(def, 0, NULL);
+    experiment *e = parse(j);
+    json_decref(j);
+    return e;
+}
+
+Test(assign, raising_coverage_never_moves_a_visitor)
+{
+    experiment *low = two_arm(20, 0.5), *high = two_arm(50, 0.5);
+    int kept = 0, added = 0;
+    for (int i = 0; i < 20000; i++) {
+        char v[32];
+        snprintf(v, sizeof v, "visitor-%d", i);
+        assign_result a = assign_visitor(low, v, "gr", NULL);
+        assign_result b = assign_visitor(high, v, "gr", NULL);
+        if (a.in_experiment) {
+            cr_assert(b.in_experiment, "%s dropped when coverage rose", v);
+            cr_assert_eq(a.variant, b.variant, "%s moved from %d to %d", v, a.variant, b.variant);
+            kept++;
+        } else if (b.in_experiment) {
+            added++;
+        }
+    }
+    /* 20% and 50% of 20,000 visitors: binomial sd ~57; 6 sd bounds. */
+    cr_assert(kept > 4000 - 350 && kept < 4000 + 350, "kept %d", kept);
+    cr_assert(added > 6000 - 400 && added < 6000 + 400, "added %d", added);
+    experiment_release(low);
+    experiment_release(high);
+}
+
+Test(assign, split_follows_weights)
+{
+    experiment *e = two_arm(100, 0.2);
+    int n = 100000, a = 0;
+    for (int i = 0; i < n; i++) {
+        char v[32];
+        snprintf(v, sizeof v, "u%d", i);
+        a += assign_visitor(e, v, "pl", NULL).variant == 0;
+    }
+    /* Expected 20,000, sd = sqrt(n p q) ~ 126.5; allow 5 sd. */
+    cr_assert(fabs(a - 20000.0) < 5 * 126.5, "variant a got %d of %d", a, n);
+    experiment_release(e);
+}
+
+Test(assign, not_running_gives_control_and_counts_nothing)
+{
+    json_t *j = json_loads("{\"key\":\"d\",\"placement\":\"cart_page\",\"control\":\"b\","
+                           "\"variants\":[{\"key\":\"a\",\"weight\":0.5},{\"key\":\"b\",\"weight\":0.5}]}",
+                           0, NULL);
+    experiment *e = parse(j);
+    assign_result r = assign_visitor(e, "v1", "gr", NULL);
+    cr_assert_eq(r.variant, 1);
+    cr_assert_eq(r.reason, ASSIGN_NOT_RUNNING);
+    cr_assert(!r.in_experiment && !r.counted);
+    experiment_release(e);
+    json_decref(j);
+}
+
+Test(assign, forced_is_never_counted)
+{
+    json_t *j = json_loads("{\"key\":\"q\",\"status\":\"running\",\"placement\":\"cart_page\","
+                           "\"qa\":{\"visitors\":{\"qa-1\":\"b\"},\"query_override\":false},"
+                           "\"variants\":[{\"key\":\"a\",\"weight\":1},{\"key\":\"b\",\"weight\":0}]}",
+                           0, NULL);
+    experiment *e = parse(j);
+    assign_result r = assign_visitor(e, "qa-1", "gr", NULL);
+    cr_assert_eq(r.variant, 1);
+    cr_assert_eq(r.reason, ASSIGN_FORCED);
+    cr_assert(r.in_experiment && !r.counted);
+    /* query override disabled: force= is ignored */
+    r = assign_visitor(e, "someone", "gr", "b");
+    cr_assert_eq(r.variant, 0);
+    cr_assert_eq(r.reason, ASSIGN_ASSIGNED);
+    experiment_release(e);
+    json_decref(j);
+}

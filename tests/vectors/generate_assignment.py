@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Writes tests/vectors/assignment.json from an independent Python
+implementation of docs/assignment.md (MurmurHash3 x86 32, buckets,
+variant ranges, the decision order).
+
+The C engine (tests/unit/test_assign.c) and the web SDK
+(sdk/web/test/) both check themselves against this file, so three
+implementations must agree. Run it again only when the spec changes:
+
+    python3 tests/vectors/generate_assignment.py > tests/vectors/assignment.json
+"""
+import json
+import math
+
+
+def murmur3_32(data: bytes, seed: int = 0) -> int:
+    c1, c2 = 0xCC9E2D51, 0x1B873593
+    h = seed & 0xFFFFFFFF
+    n = len(data)
+    for i in range(0, n - n % 4, 4):
+        k = int.from_bytes(data[i:i + 4], "little")
+        k = (k * c1) & 0xFFFFFFFF
+        k = ((k << 15) | (k >> 17)) & 0xFFFFFFFF
+        k = (k * c2) & 0xFFFFFFFF
+        h ^= k
+        h = ((h << 13) | (h >> 19)) & 0xFFFFFFFF
+        h = (h * 5 + 0xE6546B64) & 0xFFFFFFFF
+    tail = data[n - n % 4:]
+    k = 0
+    if len(tail) >= 3:
+        k ^= tail[2] << 16
+    if len(tail) >= 2:
+        k ^= tail[1] << 8
+    if len(tail) >= 1:
+        k ^= tail[0]
+        k = (k * c1) & 0xFFFFFFFF
+        k = ((k << 15) | (k >> 17)) & 0xFFFFFFFF
+        k = (k * c2) & 0xFFFFFFFF
+        h ^= k
+    h ^= n
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & 0xFFFFFFFF
+    h ^= h >> 16
+    return h
+
+
+def bucket(h: int) -> int:
+    return (h * 10000) >> 32
+
+
+def decision_bucket(salt: str, purpose: str, visitor: str) -> int:
+    return bucket(murmur3_32(f"{salt}|{purpose}|{visitor}".encode("utf-8"), 0))
+
+
+def to_buckets(fraction: float) -> int:
+    return max(0, min(10000, math.floor(fraction * 10000 + 0.5)))
+
+
+def assign(exp, visitor, region, force=None):
+    """Returns (variant key, reason, in_experiment)."""
+    variants = exp["variants"]
+    control = exp.get("control", variants[0]["key"])
+    salt = exp.get("salt", exp["key"])
+    if exp.get("status", "draft") != "running":
+        return control, "not_running", False
+    qa = exp.get("qa", {})
+    if force is not None and qa.get("query_override") and force in [v["key"] for v in variants]:
+        return force, "forced", True
+    if visitor in qa.get("visitors", {}):
+        return qa["visitors"][visitor], "forced", True
+    regions = exp.get("regions", "all")
+    if regions != "all" and region not in regions:
+        return control, "region", False
+    layer = exp.get("layer")
+    if layer:
+        lo, hi = layer.get("range", [0, 10000])
+        if not lo <= decision_bucket(layer["name"], "layer", visitor) < hi:
+            return control, "layer", False
+    promo = exp.get("promotions", {}).get(region)
+    if promo and decision_bucket(salt, "holdback", visitor) >= to_buckets(promo["holdback"]):
+        return promo["variant"], "promoted", True
+    if decision_bucket(salt, "coverage", visitor) >= to_buckets(exp.get("traffic_percent", 100) / 100):
+        return control, "coverage", False
+    b = decision_bucket(salt, "variant", visitor)
+    cum, starts = 0.0, []
+    for v in variants:
+        starts.append(to_buckets(cum))
+        cum += v["weight"]
+    chosen = variants[-1]["key"]
+    for i, v in enumerate(variants):
+        end = starts[i + 1] if i + 1 < len(variants) else 10000
+        if b < end:
+            chosen = v["key"]
+            break
+    return chosen, "assigned", True
+
+
+def experiments():
+    base = {"status": "running", "placement": "checkout_popup"}
+    return [
+        dict(base, key="checkout-tiers", variants=[
+            {"key": "control", "weight": 0.5}, {"key": "three-tiers", "weight": 0.5}]),
+        dict(base, key="wording", salt="wording-2026", regions=["gr", "pl", "mena"],
+             variants=[{"key": "control", "weight": 0.2}, {"key": "benefits", "weight": 0.3},
+                       {"key": "social-proof", "weight": 0.5}]),
+        dict(base, key="urgency", traffic_percent=30, control="none",
+             variants=[{"key": "none", "weight": 1 / 3}, {"key": "countdown", "weight": 1 / 3},
+                       {"key": "few-left", "weight": 1 / 3}]),
+        dict(base, key="placement-a", layer={"name": "cart-slot", "range": [0, 5000]},
+             variants=[{"key": "control", "weight": 0.5}, {"key": "cart", "weight": 0.5}]),
+        dict(base, key="promoted", promotions={"se": {"variant": "b", "holdback": 0.1}},
+             variants=[{"key": "a", "weight": 0.5}, {"key": "b", "weight": 0.5}]),
+        dict(base, key="qa", qa={"visitors": {"qa-anna": "b"}, "query_override": True},
+             variants=[{"key": "a", "weight": 0.9}, {"key": "b", "weight": 0.1}]),
+        dict(base, key="zero-weight", variants=[
+            {"key": "a", "weight": 0.0}, {"key": "b", "weight": 0.25}, {"key": "c", "weight": 0.75}]),
+        dict(key="draft", placement="cart_page", variants=[
+            {"key": "a", "weight": 0.5}, {"key": "b", "weight": 0.5}]),
+    ]
+
+
+def main():
+    strings = ["", "a", "ab", "abc", "abcd", "hello", "visitor-42", "ΚΑΛΗΜΕΡΑ",
+               "مرحبا", "Łódź", "checkout-tiers|variant|v-1"]
+    out = {
+        "spec": "docs/assignment.md",
+        "generated_by": "tests/vectors/generate_assignment.py",
+        "murmur3": [{"input": s, "seed": seed, "hash": murmur3_32(s.encode("utf-8"), seed)}
+                    for s in strings for seed in (0, 1, 0x9747B28C)],
+        "bucket": [],
+        "assign": [],
+    }
+    # Public vector: Optimizely murmur3-32, seed 1, key "ppid1" + "1886780721" -> 5254.
+    out["optimizely_public"] = {"input": "ppid11886780721", "seed": 1,
+                                "bucket": bucket(murmur3_32(b"ppid11886780721", 1))}
+    assert out["optimizely_public"]["bucket"] == 5254
+    for i in range(40):
+        v = f"visitor-{i * 7919}"
+        for purpose in ("variant", "coverage", "holdback", "layer"):
+            out["bucket"].append({"salt": "exp-salt", "purpose": purpose, "visitor": v,
+                                  "bucket": decision_bucket("exp-salt", purpose, v)})
+    visitors = [f"v{i}" for i in range(60)] + ["qa-anna", "Ωmega-ü", "a" * 128]
+    for exp in experiments():
+        for i, v in enumerate(visitors):
+            region = ["gr", "pl", "mena", "ee", "se", "de"][i % 6]
+            force = "b" if exp["key"] == "qa" and i % 10 == 3 else None
+            variant, reason, inside = assign(exp, v, region, force)
+            case = {"experiment": exp, "visitor": v, "region": region, "variant": variant,
+                    "reason": reason, "in_experiment": inside}
+            if force:
+                case["force"] = force
+            out["assign"].append(case)
+    json.dump(out, fp=__import__("sys").stdout, ensure_ascii=False, indent=1)
+    print()
+
+
+if __name__ == "__main__":
+    main()
