@@ -113,12 +113,17 @@ void cli_table_render(const cli_table *t, FILE *f, int color, size_t max_width,
     for (size_t i = 0; i < line; i++) fputc('-', f);
     fputc('\n', f);
     for (size_t r = 0; r < t->nrows; r++) {
-        for (size_t i = 0; i < indent; i++) fputc(' ', f);
+        /* stop after the last non-empty cell: no trailing blanks */
+        size_t last = 0;
         for (size_t c = 0; c < t->ncols; c++) {
+            const char *s = t->cells[r * t->ncols + c].text;
+            if (s && *s) last = c;
+        }
+        for (size_t i = 0; i < indent; i++) fputc(' ', f);
+        for (size_t c = 0; c <= last; c++) {
             const table_cell *cell = &t->cells[r * t->ncols + c];
             if (c) fputs("  ", f);
-            table_put(f, color, cell->text, cell->paint, w[c], t->right[c],
-                      c + 1 == t->ncols);
+            table_put(f, color, cell->text, cell->paint, w[c], t->right[c], c == last);
         }
         fputc('\n', f);
     }
