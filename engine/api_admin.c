@@ -120,10 +120,13 @@ static void set_status(upshotd *d, http_exchange *x, experiment *e, const char *
 }
 
 /* Sets or removes (variant NULL) the promotion of region in e. */
-int api_apply_promotion(upshotd *d, experiment *e, const char *region, const char *variant,
+static int api_apply_promotion(upshotd *d, experiment *e, const char *region, const char *variant,
                         double holdback, const char *actor, const char *action,
                         const char *reason, char err[REGISTRY_ERR_MAX], int *status)
 {
+    /* registry_put swaps in a new experiment and releases the live one:
+     * hold our own reference until we are done with e. */
+    experiment_retain(e);
     json_t *proms = json_deep_copy(json_object_get(e->def, "promotions"));
     if (!proms)
         proms = json_object();
@@ -147,6 +150,7 @@ int api_apply_promotion(upshotd *d, experiment *e, const char *region, const cha
             fprintf(stderr, "upshotd: audit log write failed for %s %s\n", action, e->key);
     }
     json_decref(prev);
+    experiment_release(e);
     return rc;
 }
 
@@ -155,6 +159,8 @@ static void promote(upshotd *d, http_exchange *x, experiment *e, const char *act
     json_t *body;
     if (!read_json_body(d, x, true, &body))
         return;
+    char key[VALIDATE_KEY_MAX + 1];
+    snprintf(key, sizeof key, "%s", e->key); /* e is replaced by a successful promotion */
     const char *region = json_string_value(json_object_get(body, "region"));
     const char *variant = json_string_value(json_object_get(body, "variant"));
     json_t *h = json_object_get(body, "holdback");
@@ -173,7 +179,7 @@ static void promote(upshotd *d, http_exchange *x, experiment *e, const char *act
                                  reason_of(body), err, &status) != 0)
         http_reply_error(x, status, "conflict", "%s", err);
     else
-        http_reply_json(x, 200, json_deep_copy(registry_get(d->reg, e->key)->def));
+        http_reply_json(x, 200, json_deep_copy(registry_get(d->reg, key)->def));
     json_decref(body);
 }
 
@@ -187,10 +193,12 @@ static void unpromote(upshotd *d, http_exchange *x, experiment *e, const char *r
         return;
     }
     const char *reason = evhttp_find_header(evhttp_request_get_input_headers(x->req), "X-Upshot-Reason");
+    char key[VALIDATE_KEY_MAX + 1];
+    snprintf(key, sizeof key, "%s", e->key); /* e is replaced on success */
     if (api_apply_promotion(d, e, region, NULL, 0, actor, "unpromote", reason, err, &status) != 0)
         http_reply_error(x, status, "internal", "%s", err);
     else
-        http_reply_json(x, 200, json_deep_copy(registry_get(d->reg, e->key)->def));
+        http_reply_json(x, 200, json_deep_copy(registry_get(d->reg, key)->def));
 }
 
 /* ---- results ------------------------------------------------------------- */
@@ -252,7 +260,7 @@ static void on_results_reply(redisAsyncContext *c, void *r, void *privdata)
                     json_object_set_new(body, "experiment", json_string(job->e->key));
                     json_object_set_new(body, "status", json_string(experiment_status_name(job->e->status)));
                     json_object_set_new(body, "control", json_string(job->e->variants[job->e->control].key));
-                    json_object_set_new(body, "goal", json_string(json_string_value(json_object_get(job->e->def, "goal")) ?: "conversion"));
+                    json_object_set_new(body, "goal", json_string(job->e->goal == EXP_GOAL_REVENUE ? "revenue" : job->e->goal == EXP_GOAL_AOV ? "aov" : "conversion"));
                     json_object_set_new(body, "generated_at", json_string(now));
                     analysis_attach(body, &t, job->e, &job->d->cfg, job->region[0] ? job->region : NULL);
                 }
@@ -518,7 +526,7 @@ void api_admin(upshotd *d, struct evhttp_request *req, const char *path, const c
             ALLOW(EVHTTP_REQ_POST | EVHTTP_REQ_GET, "GET, POST");
             if (m == EVHTTP_REQ_GET) {
                 json_t *p = json_object_get(e->def, "promotions");
-                http_reply_json(&x, 200, json_pack("{s:O}", "promotions", p ? p : json_object()));
+                http_reply_json(&x, 200, json_pack("{s:o}", "promotions", p ? json_deep_copy(p) : json_object()));
                 return;
             }
             promote(d, &x, e, actor);
