@@ -1,0 +1,163 @@
+"""Bad input gets a clear JSON error with the right 4xx and changes
+nothing; upshotd survives all of it (issue: engine, part 7).
+
+One table, one row per bad request: method, path, body (JSON, raw bytes,
+or None), headers, the expected status and error code. After every row
+the counters in Redis and the live experiment set must be exactly as
+before, and /healthz must still answer.
+"""
+import json
+
+import pytest
+
+from harness import ADMIN_TOKEN, SDK_KEY, RedisServer, Upshotd
+
+KEY = {"X-Upshot-Key": SDK_KEY}
+JSON = {"Content-Type": "application/json", **KEY}
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+ADMIN_JSON = {"Content-Type": "application/json", **ADMIN}
+
+
+def ev(**kw):
+    base = {"id": "e-1", "type": "conversion", "experiment": "checkout-tiers",
+            "visitor": "known-visitor", "value": 10}
+    base.update(kw)
+    return {"events": [base]}
+
+
+def assign_q(**kw):
+    q = {"experiment": "checkout-tiers", "visitor": "v1", "region": "gr", "expose": "1"}
+    q.update(kw)
+    return "/v1/assign?" + "&".join(f"{k}={v}" for k, v in q.items() if v is not None)
+
+
+# (name, method, path, body, headers, status, error code)
+CASES = [
+    ("assign: missing visitor", "GET", assign_q(visitor=None), None, KEY, 400, "invalid_visitor"),
+    ("assign: empty visitor", "GET", assign_q(visitor=""), None, KEY, 400, "invalid_visitor"),
+    ("assign: overlong visitor", "GET", assign_q(visitor="v" * 129), None, KEY, 400, "invalid_visitor"),
+    ("assign: control char in visitor", "GET", assign_q(visitor="a%01b"), None, KEY, 400, "invalid_visitor"),
+    ("assign: space in visitor", "GET", assign_q(visitor="a%20b"), None, KEY, 400, "invalid_visitor"),
+    ("assign: NUL in visitor", "GET", assign_q(visitor="a%00b"), None, KEY, 400, "invalid_visitor"),
+    ("assign: bad percent escape", "GET", assign_q(visitor="a%zz"), None, KEY, 400, "invalid_visitor"),
+    ("assign: non-ASCII visitor", "GET", assign_q(visitor="%C3%A9"), None, KEY, 400, "invalid_visitor"),
+    ("assign: missing region", "GET", assign_q(region=None), None, KEY, 400, "invalid_region"),
+    ("assign: uppercase region", "GET", assign_q(region="GR"), None, KEY, 400, "invalid_region"),
+    ("assign: unknown experiment", "GET", assign_q(experiment="nope"), None, KEY, 404, "unknown_experiment"),
+    ("assign: invalid experiment key", "GET", assign_q(experiment="Bad!"), None, KEY, 400, "invalid_experiment"),
+    ("assign: unknown forced variant", "GET", assign_q(force="gold"), None, KEY, 400, "unknown_variant"),
+    ("assign: bad expose flag", "GET", assign_q(expose="yes"), None, KEY, 400, "invalid_parameter"),
+    ("assign: no SDK key", "GET", assign_q(), None, {}, 401, "invalid_sdk_key"),
+    ("assign: wrong SDK key", "GET", assign_q(), None, {"X-Upshot-Key": "pk_wrong"}, 401, "invalid_sdk_key"),
+    ("assign: origin not allowed", "GET", assign_q(), None, {**KEY, "Origin": "http://evil.example"}, 403, "origin_not_allowed"),
+    ("assign: POST", "POST", assign_q(), {}, JSON, 405, "method_not_allowed"),
+    ("assignments: no page or placement", "GET", "/v1/assignments?visitor=v1&region=gr", None, KEY, 400, "invalid_parameter"),
+    ("events: malformed JSON", "POST", "/v1/events", b'{"events": [', JSON, 400, "invalid_json"),
+    ("events: not an object", "POST", "/v1/events", b'[1,2]', JSON, 400, "invalid_batch"),
+    ("events: events not a list", "POST", "/v1/events", {"events": {}}, JSON, 400, "invalid_batch"),
+    ("events: empty batch", "POST", "/v1/events", {"events": []}, JSON, 400, "empty_batch"),
+    ("events: too many events", "POST", "/v1/events", {"events": [ev(id=f"x{i}")["events"][0] for i in range(1001)]}, JSON, 413, "batch_too_large"),
+    ("events: body over the limit", "POST", "/v1/events", b'{"events":["' + b"x" * 300000 + b'"]}', JSON, 413, "body_too_large"),
+    ("events: wrong content type", "POST", "/v1/events", b'{"events":[]}', {**KEY, "Content-Type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"),
+    ("events: no content type", "POST", "/v1/events", b'{"events":[]}', KEY, 415, "unsupported_media_type"),
+    ("events: GET", "GET", "/v1/events", None, KEY, 405, "method_not_allowed"),
+    ("events: duplicate JSON keys", "POST", "/v1/events", b'{"events":[],"events":[]}', JSON, 400, "invalid_json"),
+    ("event: negative value", "POST", "/v1/events", ev(value=-1), JSON, 422, "invalid_value"),
+    ("event: huge value", "POST", "/v1/events", ev(value=1e300), JSON, 422, "invalid_value"),
+    ("event: NaN value (as text)", "POST", "/v1/events", b'{"events":[{"id":"e","type":"conversion","experiment":"checkout-tiers","visitor":"known-visitor","value":NaN}]}', JSON, 400, "invalid_json"),
+    ("event: value as a string", "POST", "/v1/events", ev(value="10"), JSON, 422, "invalid_value"),
+    ("event: missing value", "POST", "/v1/events", ev(value=None), JSON, 422, "invalid_value"),
+    ("event: missing id", "POST", "/v1/events", {"events": [{"type": "decline", "experiment": "checkout-tiers", "visitor": "known-visitor"}]}, JSON, 422, "invalid_id"),
+    ("event: overlong id", "POST", "/v1/events", ev(id="i" * 129), JSON, 422, "invalid_id"),
+    ("event: tab in id", "POST", "/v1/events", ev(id="a\tb"), JSON, 422, "invalid_id"),
+    ("event: unknown type", "POST", "/v1/events", ev(type="purchase"), JSON, 422, "invalid_type"),
+    ("event: unknown experiment", "POST", "/v1/events", ev(experiment="nope"), JSON, 422, "unknown_experiment"),
+    ("event: unknown variant", "POST", "/v1/events", {"events": [{"id": "x", "type": "exposure", "experiment": "checkout-tiers", "visitor": "v9", "region": "gr", "variant": "gold"}]}, JSON, 422, "unknown_variant"),
+    ("event: exposure without region", "POST", "/v1/events", {"events": [{"id": "x", "type": "exposure", "experiment": "checkout-tiers", "visitor": "v9"}]}, JSON, 422, "invalid_region"),
+    ("event: exposure outside targeting", "POST", "/v1/events", {"events": [{"id": "x", "type": "exposure", "experiment": "checkout-tiers", "visitor": "v9", "region": "de"}]}, JSON, 422, "not_in_experiment"),
+    ("event: unknown field", "POST", "/v1/events", ev(coupon="X"), JSON, 422, "unknown_field"),
+    ("event: not an object", "POST", "/v1/events", {"events": [42]}, JSON, 422, "invalid_event"),
+    ("event: value on a decline", "POST", "/v1/events", ev(type="decline", value=3), JSON, 422, "invalid_value"),
+    ("admin: no token", "GET", "/v1/experiments", None, {}, 401, "unauthorized"),
+    ("admin: wrong token", "GET", "/v1/experiments", None, {"Authorization": "Bearer wrong-token-123456"}, 401, "unauthorized"),
+    ("admin: SDK key is not an admin token", "POST", "/v1/experiments/checkout-tiers/stop", None, {"Authorization": f"Bearer {SDK_KEY}"}, 401, "unauthorized"),
+    ("admin: create invalid weights", "POST", "/v1/experiments", {"key": "bad", "placement": "cart_page", "variants": [{"key": "a", "weight": 0.8}, {"key": "b", "weight": 0.5}]}, ADMIN_JSON, 400, "invalid_experiment"),
+    ("admin: create existing", "POST", "/v1/experiments", {"key": "checkout-tiers", "placement": "cart_page", "variants": [{"key": "a", "weight": 0.5}, {"key": "b", "weight": 0.5}]}, ADMIN_JSON, 409, "conflict"),
+    ("admin: change variants of a started experiment", "PUT", "/v1/experiments/checkout-tiers", {"key": "checkout-tiers", "status": "running", "placement": "checkout_popup", "variants": [{"key": "control", "weight": 0.5}, {"key": "gold", "weight": 0.5}]}, ADMIN_JSON, 409, "conflict"),
+    ("admin: unknown experiment", "GET", "/v1/experiments/nope", None, ADMIN, 404, "unknown_experiment"),
+    ("admin: promote unknown variant", "POST", "/v1/experiments/checkout-tiers/promotions", {"region": "gr", "variant": "gold"}, ADMIN_JSON, 400, "unknown_variant"),
+    ("admin: promote huge holdback", "POST", "/v1/experiments/checkout-tiers/promotions", {"region": "gr", "variant": "three-tiers", "holdback": 2}, ADMIN_JSON, 400, "invalid_holdback"),
+    ("admin: promote untargeted region", "POST", "/v1/experiments/checkout-tiers/promotions", {"region": "de", "variant": "three-tiers"}, ADMIN_JSON, 409, "conflict"),
+    ("admin: unpromote without promotion", "DELETE", "/v1/experiments/checkout-tiers/promotions/gr", None, ADMIN, 404, "unknown_promotion"),
+    ("admin: wrong method", "DELETE", "/v1/experiments/checkout-tiers", None, ADMIN, 405, "method_not_allowed"),
+    ("admin: create with wrong content type", "POST", "/v1/experiments", b"key=x", {**ADMIN, "Content-Type": "text/plain"}, 415, "unsupported_media_type"),
+    ("unknown path", "GET", "/v2/assign", None, {}, 404, "not_found"),
+]
+
+
+@pytest.fixture(scope="module")
+def server():
+    with RedisServer() as redis, Upshotd(redis) as up:
+        r = up.assign("known-visitor", region="gr")
+        assert r.status == 200
+        up.wait_applied()
+        yield up
+
+
+def snapshot(up):
+    return (up.redis.counters("checkout-tiers"),
+            up.admin("GET", "/v1/experiments").body)
+
+
+@pytest.mark.parametrize("name,method,path,body,headers,status,code", CASES, ids=[c[0] for c in CASES])
+def test_bad_request(server, name, method, path, body, headers, status, code):
+    before = snapshot(server)
+    raw = body if isinstance(body, bytes) else None
+    if isinstance(body, dict):
+        # drop None fields so "missing value" really misses it
+        for e in body.get("events", []) if isinstance(body.get("events"), list) else []:
+            if isinstance(e, dict):
+                for k in [k for k, v in e.items() if v is None]:
+                    del e[k]
+        raw = json.dumps(body).encode()
+    r = server.request(method, path, headers=headers, raw_body=raw)
+    assert r.status == status, f"{name}: {r}"
+    assert r.headers.get("content-type", "").startswith("application/json"), r.headers
+    err = r.json()
+    if status == 422:  # every event of the batch rejected: reported by index
+        assert err["accepted"] == 0 and err["rejected"][0]["index"] == 0, err
+        assert err["rejected"][0]["error"] == code, err
+        assert err["rejected"][0]["message"], err
+    else:
+        assert err["error"] == code, err
+        assert len(err["message"]) > 5, err
+    server.wait_applied()
+    assert snapshot(server) == before, f"{name} changed state"
+    assert server.get("/healthz").status == 200
+
+
+def test_batch_with_some_bad_events_accepts_the_good_ones(server):
+    events = [
+        {"id": "ok-1", "type": "decline", "experiment": "checkout-tiers", "visitor": "known-visitor"},
+        {"id": "bad-1", "type": "conversion", "experiment": "checkout-tiers", "visitor": "known-visitor", "value": -5},
+        {"id": "ok-2", "type": "conversion", "experiment": "checkout-tiers", "visitor": "known-visitor", "value": 12.5},
+        {"id": "bad-2", "type": "conversion", "experiment": "nope", "visitor": "known-visitor", "value": 1},
+    ]
+    r = server.events(events)
+    assert r.status == 202, r
+    body = r.json()
+    assert body["accepted"] == 2
+    assert [(x["index"], x["error"]) for x in body["rejected"]] == [(1, "invalid_value"), (3, "unknown_experiment")]
+    server.wait_applied()
+    cnt = server.redis.counters("checkout-tiers")
+    assert sum(v for k, v in cnt.items() if k.startswith("s|")) == 12.5
+    assert sum(v for k, v in cnt.items() if k.startswith("d|")) == 1
+    # The same batch again: the good events are duplicates now, nothing is counted twice.
+    r = server.events(events)
+    assert r.status == 202 and r.json()["duplicates"] == 2 and r.json()["accepted"] == 0, r
+    server.wait_applied()
+    assert server.redis.counters("checkout-tiers") == cnt
+
+
+def test_cases_cover_at_least_thirty_requests():
+    assert len(CASES) >= 30
