@@ -68,7 +68,7 @@ char *stats_pvalue_format(stats_pvalue p, char *buf, size_t size)
             m /= 10.0;
             e += 1.0;
         }
-        snprintf(buf, size, "%.1fe%+04.0f", m, e);
+        snprintf(buf, size, "%.1fe-%02d", m, (int)-e);
     }
     return buf;
 }

@@ -1,0 +1,167 @@
+/* Tests for `upshot analyze` (sdk/cli/analyze.c) run in-process: the
+ * example file, CSV exports, and the error message for each kind of bad
+ * input. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analyze.h"
+
+static char out_buf[65536], err_buf[4096];
+
+/* Runs analyze with argv, capturing out and err. */
+static int run(int argc, char **argv)
+{
+    FILE *o = fmemopen(out_buf, sizeof out_buf, "w");
+    FILE *e = fmemopen(err_buf, sizeof err_buf, "w");
+    int rc = analyze_command(argc, argv, o, e);
+    fclose(o);
+    fclose(e);
+    return rc;
+}
+
+static const char *write_tmp(const char *name, const char *text)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "/tmp/upshot-analyze-%d-%s", (int)getpid(), name);
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+Test(stats_cli_analyze, example_text_fits_100_columns)
+{
+    char *argv[] = {"analyze", UPSHOT_SOURCE_DIR "/docs/examples/analyze-example.json"};
+    cr_assert_eq(run(2, argv), 0, "err: %s", err_buf);
+    cr_expect(strstr(out_buf, "benefits-headline"));
+    cr_expect(strstr(out_buf, "Sample ratio"));
+    char *line = out_buf;
+    while (line && *line) {
+        char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        cr_expect(len <= 100, "line longer than 100 columns (%zu): %.*s", len, (int)len, line);
+        line = nl ? nl + 1 : NULL;
+    }
+}
+
+Test(stats_cli_analyze, example_json_has_every_quantity)
+{
+    char *argv[] = {"analyze", UPSHOT_SOURCE_DIR "/docs/examples/analyze-example.json", "--json"};
+    cr_assert_eq(run(3, argv), 0, "err: %s", err_buf);
+    json_error_t je;
+    json_t *j = json_loads(out_buf, 0, &je);
+    cr_assert(j, "not JSON: %s", je.text);
+    json_t *v1 = json_array_get(json_object_get(j, "variants"), 1);
+    cr_expect(json_is_number(json_object_get(json_object_get(v1, "conversion"), "p_value")));
+    cr_expect(json_is_number(json_object_get(json_object_get(v1, "bayes"), "chance_to_beat")));
+    cr_expect(json_is_integer(json_object_get(json_object_get(v1, "always_valid"), "looks_used")));
+    cr_expect(json_is_number(json_object_get(json_object_get(j, "power"), "n_per_arm")));
+    /* control: null with a reason */
+    json_t *v0 = json_array_get(json_object_get(j, "variants"), 0);
+    cr_expect(json_object_get(v0, "conversion") == NULL);
+    cr_expect(json_is_boolean(json_object_get(json_object_get(j, "srm"), "flagged")));
+    json_decref(j);
+}
+
+Test(stats_cli_analyze, csv_export_is_summed_over_regions)
+{
+    const char *csv =
+        "day,region,variant,visitors,conversions,revenue_sum,revenue_sumsq,declines\n"
+        "2024-05-02,gr,control,100,10,300,9500,20\n"
+        "2024-05-01,gr,control,100,8,240,7600,25\n"
+        "2024-05-01,gr,bundle,100,12,360,11000,22\n"
+        "2024-05-01,pl,control,50,5,150,4600,10\n"
+        "2024-05-01,pl,bundle,50,6,180,5500,9\n"
+        "2024-05-02,gr,bundle,100,15,450,14000,18\n";
+    const char *path = write_tmp("export.csv", csv);
+    char *argv[] = {"analyze", (char *)path, "--json"};
+    cr_assert_eq(run(3, argv), 0, "err: %s", err_buf);
+    json_t *j = json_loads(out_buf, 0, NULL);
+    cr_assert(j);
+    json_t *v1 = json_array_get(json_object_get(j, "variants"), 1);
+    cr_expect_str_eq(json_string_value(json_object_get(v1, "name")), "bundle");
+    /* rate = (12+6+15)/250 */
+    cr_expect_float_eq(json_real_value(json_object_get(v1, "conversion_rate")), 33.0 / 250.0,
+                       1e-15);
+    json_t *av = json_object_get(v1, "always_valid");
+    cr_expect_eq(json_integer_value(json_object_get(av, "looks")), 2);
+    json_decref(j);
+    /* one region */
+    char *argv2[] = {"analyze", (char *)path, "--json", "--region", "pl"};
+    cr_assert_eq(run(5, argv2), 0, "err: %s", err_buf);
+    j = json_loads(out_buf, 0, NULL);
+    v1 = json_array_get(json_object_get(j, "variants"), 1);
+    cr_expect_float_eq(json_real_value(json_object_get(v1, "conversion_rate")), 6.0 / 50.0, 1e-15);
+    json_decref(j);
+    unlink(path);
+}
+
+static void expect_error(const char *name, const char *text, const char *needle)
+{
+    const char *path = write_tmp(name, text);
+    char *argv[] = {"analyze", (char *)path};
+    cr_expect_eq(run(2, argv), 3, "%s: expected exit 3", name);
+    cr_expect(strstr(err_buf, needle), "%s: error \"%s\" does not mention \"%s\"", name, err_buf,
+              needle);
+    unlink(path);
+}
+
+#define V(extra)                                                                               \
+    "{\"name\":\"a\",\"visitors\":100,\"conversions\":10,\"revenue_sum\":100,"                \
+    "\"revenue_sumsq\":2000" extra "}"
+
+Test(stats_cli_analyze, bad_files_name_the_problem)
+{
+    expect_error("missing.json",
+                 "{\"variants\":[" V("") ",{\"name\":\"b\",\"conversions\":1,\"revenue_sum\":0,"
+                 "\"revenue_sumsq\":0}]}",
+                 "variant 2: missing field \"visitors\"");
+    expect_error("conv.json",
+                 "{\"variants\":[" V("") ",{\"name\":\"b\",\"visitors\":5,\"conversions\":6,"
+                 "\"revenue_sum\":0,\"revenue_sumsq\":0}]}",
+                 "variant 2 (\"b\"): conversions exceed visitors");
+    expect_error("neg.json",
+                 "{\"variants\":[" V("") ",{\"name\":\"b\",\"visitors\":5,\"conversions\":1,"
+                 "\"revenue_sum\":1,\"revenue_sumsq\":-1}]}",
+                 "revenue_sumsq must be a non-negative number");
+    expect_error("sumsq.json",
+                 "{\"variants\":[" V("") ",{\"name\":\"b\",\"visitors\":50,\"conversions\":2,"
+                 "\"revenue_sum\":100,\"revenue_sumsq\":10}]}",
+                 "revenue_sumsq is smaller than revenue_sum^2/conversions");
+    expect_error("unknown.json", "{\"variants\":[" V(",\"visits\":3") "," V("") "]}",
+                 "variant 1: unknown key \"visits\"");
+    expect_error("top.json", "{\"alpha\":0.05,\"colour\":1,\"variants\":[]}",
+                 "unknown key \"colour\"");
+    expect_error("syntax.json", "{\"variants\": [", "line 1");
+    expect_error("one.json", "{\"variants\":[" V("") "]}", "2 to 16 variants");
+    expect_error("looks.json",
+                 "{\"variants\":[" V("") ",{\"name\":\"b\",\"visitors\":100,\"conversions\":9,"
+                 "\"revenue_sum\":90,\"revenue_sumsq\":1000}],"
+                 "\"looks\":[{\"visitors\":[50,50],\"conversions\":[5,5]},"
+                 "{\"visitors\":[40,100],\"conversions\":[10,9]}]}",
+                 "cumulative");
+    expect_error("bad.csv", "day,region,variant,visitors\n", "expected the header");
+    expect_error("row.csv",
+                 "day,region,variant,visitors,conversions,revenue_sum,revenue_sumsq,declines\n"
+                 "2024-05-01,gr,a,10,11,0,0,0\n",
+                 "line 2: conversions exceed visitors");
+    char *argv[] = {"analyze", "/nonexistent/file.json"};
+    cr_expect_eq(run(2, argv), 3);
+    cr_expect(strstr(err_buf, "cannot open"));
+}
+
+Test(stats_cli_analyze, usage_errors)
+{
+    char *a1[] = {"analyze"};
+    cr_expect_eq(run(1, a1), 2);
+    char *a2[] = {"analyze", "x.json", "--colour"};
+    cr_expect_eq(run(3, a2), 2);
+    cr_expect(strstr(err_buf, "unknown option \"--colour\""));
+    char *a3[] = {"analyze", "--help"};
+    cr_expect_eq(run(2, a3), 0);
+}
