@@ -98,7 +98,6 @@ const cli_command cli_cmd_unpromote = {
 
 static const cli_optspec admin_create_opts[] = {
     {"file", 'f', 1, "FILE", "experiment definition (JSON, docs/config.md); - for stdin"},
-    {"reason", 'm', 1, "TEXT", "why, for the audit log"},
 };
 
 static int admin_create(cli_ctx *ctx, const cli_args *a)
@@ -120,8 +119,6 @@ static int admin_create(cli_ctx *ctx, const cli_args *a)
         json_decref(def);
         return CLI_EXIT_USAGE;
     }
-    const char *reason = cli_args_get(a, "reason");
-    if (reason) json_object_set_new(def, "reason", json_string(reason));
     char key[80];
     snprintf(key, sizeof key, "%s", json_string_value(json_object_get(def, "key")));
     json_t *resp = NULL;
@@ -142,7 +139,7 @@ const cli_command cli_cmd_create = {
     "an invalid definition is refused with a message naming the field (exit 6), an\n"
     "existing key is refused (409, exit 6). The new experiment is a draft unless the\n"
     "file says \"status\": \"running\".",
-    admin_create_opts, 2, 0, 0, admin_create};
+    admin_create_opts, 1, 0, 0, admin_create};
 
 /* ---- log ------------------------------------------------------------- */
 

@@ -58,7 +58,7 @@ static void fmt_ci(const json_t *pair, int sign, char *out, size_t cap)
     double lo = json_number_value(json_array_get(pair, 0));
     double hi = json_number_value(json_array_get(pair, 1));
     if (sign) snprintf(out, cap, "[%+.1f, %+.1f]", lo * 100, hi * 100);
-    else snprintf(out, cap, "[%.2f, %.2f]", lo * 100, hi * 100);
+    else snprintf(out, cap, "[%.1f, %.1f]", lo * 100, hi * 100);
 }
 
 static void fmt_p(double p, char *out, size_t cap)
@@ -115,7 +115,7 @@ static void render_variant_tables(FILE *f, int color, int width, const json_t *a
     cli_table *t = cli_table_new(9);
     cli_table_column(t, 0, "variant", 0);
     cli_table_column(t, 1, "visitors", 1);
-    cli_table_column(t, 2, "converters", 1);
+    cli_table_column(t, 2, "conv", 1);
     cli_table_column(t, 3, conv ? "rate" : strcmp(metric, "revenue") == 0 ? "rev/vis" : "AOV", 1);
     cli_table_column(t, 4, conv ? "95% CI" : "", 1);
     cli_table_column(t, 5, "lift", 1);
@@ -444,9 +444,9 @@ void cli_view_render(const json_t *view, FILE *f, int color, int width)
             rget(view, "family_size"), c1,
             json_array_size(json_object_get(view, "guardrails")) ? "decline rate" : "none");
     if (nd)
-        fprintf(f, "data %s .. %s (%zu days, UTC)  generated %s\n",
+        fprintf(f, "data %s .. %s (%zu day%s, UTC)  generated %s\n",
                 json_string_value(json_array_get(days, 0)),
-                json_string_value(json_array_get(days, nd - 1)), nd,
+                json_string_value(json_array_get(days, nd - 1)), nd, nd == 1 ? "" : "s",
                 sget(view, "generated_at"));
     else
         fprintf(f, "no data yet  generated %s\n", sget(view, "generated_at"));
