@@ -482,7 +482,7 @@ async function thanksPage (as) {
 // The developer strip: which variant of which experiment this page got.
 let shown = {}
 function renderPanel () {
-  const rows = Object.values(shown).map((a) => h('tr', { 'data-experiment': a.experiment },
+  const rows = Object.values(shown).map((a) => h('tr', { 'data-row': a.experiment },
     h('td', {}, a.experiment), h('td', { class: 'v' }, a.variant), h('td', {}, a.reason)))
   document.getElementById('panel').replaceChildren(h('details', { class: 'upshot-panel', dir: 'ltr', lang: 'en' },
     h('summary', {}, 'Upshot · ', h('code', {}, up.visitor), ' · region ', h('code', {}, region),
