@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "decide.h"
+#include "stats_analyze.h"
+#include "stats_json.h"
 
 static decide_counts to_decide(const results_counts *c)
 {
@@ -179,8 +181,75 @@ static json_t *decisions_json(const results_table *t, const experiment *e,
     return root;
 }
 
+/* The statistics report of one slice (region r, or all regions when
+ * r < 0), with the control moved first as the library expects. */
+static json_t *slice_analysis(const results_table *t, const experiment *e,
+                              const upshot_config *cfg, int r)
+{
+    size_t k = (size_t)t->nvariants, nd = (size_t)t->ndays;
+    int order[EXP_MAX_VARIANTS];
+    const char *names[EXP_MAX_VARIANTS + 1];
+    order[0] = e->control;
+    for (int v = 0, j = 1; v < e->nvariants; v++)
+        if (v != e->control)
+            order[j++] = v;
+    for (size_t j = 0; j < k; j++)
+        names[j] = e->variants[order[j]].key;
+    names[k] = NULL;
+
+    results_counts *sum = calloc(k, sizeof *sum);
+    uint64_t *look_n = calloc(nd * k + 1, sizeof *look_n);
+    uint64_t *look_x = calloc(nd * k + 1, sizeof *look_x);
+    stats_experiment_report *rep = malloc(sizeof *rep);
+    stats_variant_input in[EXP_MAX_VARIANTS];
+    json_t *out = NULL;
+    if (!sum || !look_n || !look_x || !rep)
+        goto done;
+    for (size_t d = 0; d < nd; d++) {
+        results_sum(t, r, (int)d, sum);
+        for (size_t j = 0; j < k; j++) {
+            look_n[d * k + j] = sum[order[j]].visitors;
+            look_x[d * k + j] = sum[order[j]].conversions;
+        }
+    }
+    results_sum(t, r, (int)nd - 1, sum);
+    for (size_t j = 0; j < k; j++) {
+        const results_counts *c = &sum[order[j]];
+        in[j] = (stats_variant_input){
+            .weight = e->variants[order[j]].weight, .visitors = c->visitors,
+            .conversions = c->conversions, .declines = c->decliners,
+            .revenue_sum = c->revenue_sum, .revenue_sumsq = c->revenue_sumsq};
+    }
+    stats_experiment_input input = {
+        .k = k, .variants = in, .has_declines = true,
+        .alpha = e->alpha > 0 ? e->alpha : cfg->alpha,
+        .tau2 = e->tau2 > 0 ? e->tau2 : cfg->tau2,
+        .adjust = cfg->correction == CORRECTION_BH ? STATS_ADJUST_BH : STATS_ADJUST_HOLM,
+        .power_mde_rel = DECIDE_DEFAULT_MDE, .power = DECIDE_POWER,
+        .n_looks = nd, .look_visitors = look_n, .look_conversions = look_x,
+    };
+    if (stats_analyze(&input, rep, NULL) != 0) {
+        out = json_pack("{s:s}", "error", rep->error ? rep->error : "invalid input");
+        goto done;
+    }
+    out = stats_json_report(rep, names);
+done:
+    free(sum);
+    free(look_n);
+    free(look_x);
+    free(rep);
+    return out ? out : json_null();
+}
+
 void analysis_attach(json_t *body, const results_table *t, const experiment *e,
                      const upshot_config *cfg, const char *region_filter)
 {
+    json_object_set_new(json_object_get(body, "total"), "analysis", slice_analysis(t, e, cfg, -1));
+    size_t i;
+    json_t *reg;
+    json_array_foreach(json_object_get(body, "regions"), i, reg) {
+        int r = results_region_index(t, json_string_value(json_object_get(reg, "region")));
+        json_object_set_new(reg, "analysis", r >= 0 ? slice_analysis(t, e, cfg, r) : json_null());
+    }
     json_object_set_new(body, "decisions", decisions_json(t, e, cfg, region_filter));
 }
