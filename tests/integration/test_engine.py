@@ -1,0 +1,214 @@
+"""upshotd's features end to end, against a real Redis (issue: engine,
+parts 2-5 and 8): assignment and stickiness, page loads, coverage, QA
+overrides, promotion with holdback, CORS, auth, config reload (SIGHUP and
+the admin endpoint) with the file-versus-API rule, metrics and health."""
+import json
+import os
+import signal
+import time
+
+from harness import SDK_KEY, RedisServer, Upshotd, experiment, totals_by_variant, wait_until
+
+
+def test_assignment_is_deterministic_and_recorded_once(upshot):
+    first = upshot.assign("v-1").json()
+    for _ in range(5):
+        again = upshot.assign("v-1").json()
+        assert again["variant"] == first["variant"] and again["reason"] == "assigned"
+    assert first["in_experiment"] is True and first["exposure"] == "recorded"
+    assert first["payload"]["tiers"]
+    upshot.wait_applied()
+    got = totals_by_variant(upshot.results())
+    assert got[first["variant"]]["visitors"] == 1  # six exposures, one unique visitor
+    assert sum(v["visitors"] for v in got.values()) == 1
+
+
+def test_assign_without_expose_records_nothing(upshot):
+    r = upshot.assign("quiet", expose=False).json()
+    assert r["exposure"] == "none"
+    upshot.wait_applied()
+    assert sum(v["visitors"] for v in totals_by_variant(upshot.results()).values()) == 0
+
+
+def test_split_across_variants_follows_weights(redis):
+    exp = experiment(variants=[{"key": "control", "weight": 0.2}, {"key": "three-tiers", "weight": 0.8}])
+    with Upshotd(redis, [exp]) as up:
+        n = 2000
+        counts = {"control": 0, "three-tiers": 0}
+        for i in range(n):
+            counts[up.assign(f"s{i}", expose=False).json()["variant"]] += 1
+        # Binomial(2000, 0.2): mean 400, sd 17.9; a 5-sd band.
+        assert abs(counts["control"] - 400) < 90, counts
+
+
+def test_page_load_assigns_every_running_experiment_of_the_page(redis):
+    exps = [experiment("a", pages=["checkout"]), experiment("b", pages=["checkout", "cart"]),
+            experiment("c", pages=["cart"]), experiment("d", pages=["checkout"], status="stopped")]
+    with Upshotd(redis, exps) as up:
+        r = up.public("GET", "/v1/assignments", params={"visitor": "v", "region": "gr", "page": "checkout", "expose": "1"})
+        assert r.status == 200, r
+        got = r.json()
+        assert got["visitor"] == "v" and got["region"] == "gr"
+        assert sorted(a["experiment"] for a in got["assignments"]) == ["a", "b"]
+        for a in got["assignments"]:
+            single = up.assign("v", experiment=a["experiment"], expose=False).json()
+            assert single["variant"] == a["variant"]
+        by_placement = up.public("GET", "/v1/assignments", params={"visitor": "v", "region": "gr", "placement": "checkout_popup"}).json()
+        assert sorted(a["experiment"] for a in by_placement["assignments"]) == ["a", "b", "c"]
+
+
+def test_region_targeting_and_coverage_return_control_uncounted(redis):
+    exps = [experiment(regions=["gr"], traffic_percent=0)]
+    with Upshotd(redis, exps) as up:
+        r = up.assign("v", region="pl").json()
+        assert (r["variant"], r["in_experiment"], r["reason"], r["exposure"]) == ("control", False, "region", "skipped")
+        r = up.assign("v", region="gr").json()
+        assert (r["in_experiment"], r["reason"]) == (False, "coverage")
+
+
+def test_qa_overrides_are_served_but_never_counted(redis):
+    exps = [experiment(qa={"visitors": {"qa-anna": "three-tiers"}, "query_override": True})]
+    with Upshotd(redis, exps) as up:
+        r = up.assign("qa-anna").json()
+        assert (r["variant"], r["reason"], r["exposure"]) == ("three-tiers", "forced", "skipped")
+        r = up.assign("anyone", force="control").json()
+        assert (r["variant"], r["reason"]) == ("control", "forced")
+        up.wait_applied()
+        assert sum(v["visitors"] for v in totals_by_variant(up.results()).values()) == 0
+
+
+def test_sticky_after_a_weight_change(upshot):
+    before = {f"st{i}": upshot.assign(f"st{i}").json()["variant"] for i in range(200)}
+    upshot.wait_applied()
+    exp = upshot.admin("GET", "/v1/experiments/checkout-tiers").json()
+    exp["variants"][0]["weight"], exp["variants"][1]["weight"] = 0.9, 0.1
+    r = upshot.admin("PUT", "/v1/experiments/checkout-tiers", exp)
+    assert r.status == 200 and r.json()["allocation_version"] == 2, r
+    for visitor, variant in before.items():
+        r = upshot.assign(visitor, expose=False).json()
+        assert r["variant"] == variant and r["reason"] == "sticky", (visitor, r)
+    # New visitors follow the new weights.
+    fresh = [upshot.assign(f"new{i}", expose=False).json() for i in range(300)]
+    assert all(f["reason"] == "assigned" for f in fresh)
+    share = sum(f["variant"] == "control" for f in fresh) / len(fresh)
+    assert share > 0.8, share  # 0.9 expected; sd 0.017
+
+
+def test_promotion_serves_the_winner_in_that_region_only_with_holdback(upshot):
+    r = upshot.admin("POST", "/v1/experiments/checkout-tiers/promotions",
+                     {"region": "se", "variant": "three-tiers", "holdback": 0.2, "reason": "test"})
+    assert r.status == 200, r
+    se = [upshot.assign(f"p{i}", region="se").json() for i in range(500)]
+    promoted = [a for a in se if a["reason"] == "promoted"]
+    assert all(a["variant"] == "three-tiers" for a in promoted)
+    held = [a for a in se if a["reason"] == "assigned"]
+    assert len(promoted) + len(held) == 500
+    assert 50 < len(held) < 150, len(held)  # 20% holdback of 500: sd ~9
+    gr = [upshot.assign(f"p{i}", region="gr").json() for i in range(200)]
+    assert all(a["reason"] == "assigned" for a in gr)
+    assert {a["variant"] for a in gr} == {"control", "three-tiers"}
+    upshot.wait_applied()
+    res = upshot.results()
+    se_region = next(x for x in res["regions"] if x["region"] == "se")
+    assert se_region["promotion"]["variant"] == "three-tiers"
+    promoted_visitors = sum(v["visitors"] for v in se_region["promotion"]["counts"])
+    randomized_visitors = sum(v["visitors"] for v in se_region["variants"])
+    assert promoted_visitors == len(promoted) and randomized_visitors == len(held)
+    # Undo: everyone in se is randomized again.
+    r = upshot.admin("DELETE", "/v1/experiments/checkout-tiers/promotions/se")
+    assert r.status == 200 and "se" not in r.json().get("promotions", {}), r
+    assert all(upshot.assign(f"p{i}", region="se", expose=False).json()["reason"] == "assigned" for i in range(50))
+
+
+def test_cors_allowlist_and_preflight(upshot):
+    r = upshot.request("OPTIONS", "/v1/events", headers={"Origin": "http://shop.example",
+                       "Access-Control-Request-Method": "POST"})
+    assert r.status == 204
+    assert r.headers["access-control-allow-origin"] == "http://shop.example"
+    assert "X-Upshot-Key" in r.headers["access-control-allow-headers"]
+    r = upshot.public("GET", "/v1/assign", params={"experiment": "checkout-tiers", "visitor": "v", "region": "gr"},
+                      headers={"Origin": "http://shop.example"})
+    assert r.status == 200 and r.headers["access-control-allow-origin"] == "http://shop.example"
+    r = upshot.request("OPTIONS", "/v1/events", headers={"Origin": "http://evil.example"})
+    assert r.status == 403
+
+
+def test_public_endpoints_reveal_no_results_and_take_no_admin_actions(upshot):
+    for path in ("/v1/experiments", "/v1/experiments/checkout-tiers/results"):
+        r = upshot.public("GET", path)
+        assert r.status == 401, r
+    r = upshot.public("POST", "/v1/experiments/checkout-tiers/stop")
+    assert r.status == 401
+    snap = upshot.public("GET", "/v1/sdk/config").json()
+    text = json.dumps(snap)
+    assert "visitors" not in text and "revenue" not in text and "admin_token" not in text
+    assert snap["experiments"][0]["variants"][1]["key"] == "three-tiers"
+
+
+def test_reload_file_wins_only_for_changed_experiments(redis):
+    up = Upshotd(redis, [experiment("a"), experiment("b")])
+    try:
+        up.start()
+        # Change b through the API.
+        r = up.admin("POST", "/v1/experiments/b/stop", {"reason": "pause"})
+        assert r.json()["status"] == "stopped"
+        # Edit a in the file, SIGHUP.
+        up.config["experiments"][0]["traffic_percent"] = 40
+        up.write_config()
+        up.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: up.admin("GET", "/v1/experiments/a").json().get("traffic_percent") == 40,
+                   what="SIGHUP reload")
+        assert up.admin("GET", "/v1/experiments/b").json()["status"] == "stopped"  # untouched in the file
+        # The admin endpoint does the same; an invalid file is refused whole.
+        up.config["experiments"][0]["variants"][0]["weight"] = 0.7
+        up.write_config()
+        r = up.admin("POST", "/v1/admin/reload")
+        assert r.status == 400 and "weights sum to 1.2" in r.json()["message"], r
+        assert up.admin("GET", "/v1/experiments/a").json()["traffic_percent"] == 40
+        log = up.admin("GET", "/v1/experiments/b/log").json()["entries"]
+        assert [e["action"] for e in log] == ["stop"] and log[0]["reason"] == "pause"
+    finally:
+        up.__exit__(None, None, None)
+
+
+def test_invalid_config_refuses_to_start_with_a_named_field(redis, tmp_path):
+    bad = experiment(variants=[{"key": "control", "weight": 0.5}, {"key": "x", "weight": 0.8}])
+    up = Upshotd(redis, [bad])
+    try:
+        import subprocess
+        from harness import UPSHOTD
+        p = subprocess.run([UPSHOTD, "--config", up.config_path], capture_output=True, text=True, timeout=10)
+        assert p.returncode == 1
+        assert "experiment checkout-tiers: variant weights sum to 1.3" in p.stderr, p.stderr
+    finally:
+        up.__exit__(None, None, None)
+
+
+def test_healthz_and_metrics(upshot):
+    upshot.assign("m1")
+    upshot.events([{"id": "c1", "type": "conversion", "experiment": "checkout-tiers", "visitor": "m1", "value": 3}])
+    upshot.wait_applied()
+    h = upshot.health()
+    assert h["status"] == "ok" and h["redis"] == "up" and h["experiments"] == 1
+    m = upshot.get("/metrics")
+    assert m.status == 200 and m.headers["content-type"].startswith("text/plain")
+    lines = m.body.splitlines()
+    assert 'upshot_assignments_total{reason="assigned"} 1' in lines
+    assert 'upshot_events_total{type="conversion",outcome="applied"} 1' in lines
+    assert "upshot_redis_up 1" in lines
+    assert "upshot_journal_pending_events 0" in lines
+    assert any(l.startswith('upshot_http_request_duration_seconds_bucket{route="assign",le="+Inf"} 1') for l in lines)
+
+
+def test_revenue_per_visitor_sums_orders_before_squaring(upshot):
+    upshot.assign("buyer")
+    upshot.events([
+        {"id": "o-1", "type": "conversion", "experiment": "checkout-tiers", "visitor": "buyer", "value": 30},
+        {"id": "o-2", "type": "conversion", "experiment": "checkout-tiers", "visitor": "buyer", "value": 12.5},
+        {"id": "o-2", "type": "conversion", "experiment": "checkout-tiers", "visitor": "buyer", "value": 12.5},
+    ])
+    upshot.wait_applied()
+    v = [x for x in upshot.results()["total"]["variants"] if x["visitors"]][0]
+    assert (v["conversions"], v["orders"]) == (1, 2)
+    assert v["revenue_sum"] == 42.5
+    assert v["revenue_sumsq"] == 42.5 ** 2  # (30 + 12.5)^2, not 30^2 + 12.5^2
