@@ -1,0 +1,859 @@
+/* Tests for experiment.h: validation errors (one table row per rule),
+ * normalization, bucket ranges from weights (docs/assignment.md), update
+ * rules for started experiments, read-only fields by source, promotions,
+ * fingerprints and reference counting. Leaks and double frees are caught
+ * by the ASan build (tests release everything they parse). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "experiment.h"
+#include "hash.h"
+
+/* A valid running experiment every table row starts from. */
+static const char *const BASE =
+    "{\"key\": \"checkout-tiers\", \"placement\": \"checkout_popup\", \"status\": \"running\","
+    " \"regions\": [\"gr\", \"pl\"],"
+    " \"variants\": [{\"key\": \"control\", \"weight\": 0.5},"
+    "              {\"key\": \"three-tiers\", \"weight\": 0.5, \"payload\": {\"tiers\": 3}}]}";
+
+static json_t *load(const char *text)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text, 0, &jerr);
+    cr_assert_not_null(j, "test JSON does not parse at line %d: %s\n%s", jerr.line, jerr.text, text);
+    return j;
+}
+
+/* Parses JSON text; the experiment (or NULL) is returned, err filled. */
+static experiment *parse_text(const char *text, exp_source src, char err[EXP_ERR_MAX])
+{
+    json_t *def = load(text);
+    experiment *e = experiment_parse(def, src, err);
+    json_decref(def);
+    return e;
+}
+
+static experiment *parse_ok(const char *text, exp_source src)
+{
+    char err[EXP_ERR_MAX];
+    experiment *e = parse_text(text, src, err);
+    cr_assert_not_null(e, "expected a valid experiment, got error \"%s\" for\n%s", err, text);
+    return e;
+}
+
+/* BASE with the fields of patch (a JSON object) set on top, and `drop`
+ * (may be NULL) removed. */
+static json_t *base_with(const char *patch, const char *drop)
+{
+    json_t *def = load(BASE);
+    if (patch) {
+        json_t *p = load(patch);
+        json_object_update(def, p);
+        json_decref(p);
+    }
+    if (drop)
+        json_object_del(def, drop);
+    return def;
+}
+
+TestSuite(experiment);
+
+/* ---- validation errors ---------------------------------------------- */
+
+typedef struct bad_case {
+    const char *patch; /* fields set on BASE (JSON object text), or NULL */
+    const char *drop;  /* field removed from BASE, or NULL */
+    const char *want;  /* substring the error must contain */
+} bad_case;
+
+#define V2 "{\"key\": \"a\", \"weight\": 0.5}, {\"key\": \"b\", \"weight\": 0.5}"
+
+static const bad_case bad_cases[] = {
+    /* key */
+    {NULL, "key", "experiment (no key): key: required"},
+    {"{\"key\": \"Checkout Tiers\"}", NULL, "key: required, [a-z0-9][a-z0-9_-]*"},
+    {"{\"key\": \"-checkout\"}", NULL, "key: required"},
+    {"{\"key\": 12}", NULL, "key: required"},
+    {"{\"key\": \"k2345678901234567890123456789012345678901234567890123456789012345\"}", NULL,
+     "key: required"},
+    /* unknown top-level field: a typo is an error, not a default */
+    {"{\"colour\": \"red\"}", NULL, "experiment checkout-tiers: unknown field \"colour\""},
+    {"{\"weights\": [0.5, 0.5]}", NULL, "unknown field \"weights\""},
+    /* strings */
+    {"{\"name\": 5}", NULL, "name: must be a string"},
+    {"{\"description\": []}", NULL, "description: must be a string"},
+    {"{\"salt\": \"\"}", NULL, "salt: must be 1-128 characters"},
+    {"{\"salt\": \"sssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss"
+     "ssssssssssssssssssssssssssssssssssssssssssssssssssssssssss\"}", NULL,
+     "salt: must be 1-128 characters"},
+    {"{\"salt\": 7}", NULL, "salt: must be a string"},
+    {NULL, "placement", "placement: required"},
+    {"{\"placement\": \"Checkout Popup\"}", NULL, "placement: required"},
+    {"{\"status\": \"paused\"}", NULL, "status: must be draft, running or stopped (got \"paused\")"},
+    {"{\"goal\": \"clicks\"}", NULL, "goal: must be conversion, revenue or aov (got \"clicks\")"},
+    /* variants */
+    {NULL, "variants", "variants: required"},
+    {"{\"variants\": {}}", NULL, "variants: required"},
+    {"{\"variants\": [{\"key\": \"a\", \"weight\": 1}]}", NULL, "variants: needs 2 to 16 variants (got 1)"},
+    {"{\"variants\": []}", NULL, "variants: needs 2 to 16 variants (got 0)"},
+    {"{\"variants\": [" V2 ", \"c\"]}", NULL, "variants[2]: must be an object"},
+    {"{\"variants\": [{\"key\": \"a\", \"weight\": 0.5, \"colour\": 1}, {\"key\": \"b\", \"weight\": 0.5}]}",
+     NULL, "variants[0]: unknown field \"colour\""},
+    {"{\"variants\": [{\"key\": \"a\", \"weight\": 0.5}, {\"weight\": 0.5}]}", NULL,
+     "variants[1].key: required"},
+    {"{\"variants\": [{\"key\": \"A\", \"weight\": 0.5}, {\"key\": \"b\", \"weight\": 0.5}]}", NULL,
+     "variants[0].key: required"},
+    {"{\"variants\": [{\"key\": 3, \"weight\": 0.5}, {\"key\": \"b\", \"weight\": 0.5}]}", NULL,
+     "key: must be a string"},
+    {"{\"variants\": [{\"key\": \"a\", \"weight\": 0.5}, {\"key\": \"a\", \"weight\": 0.5}]}", NULL,
+     "variants[1].key: \"a\" is used twice"},
+    {"{\"variants\": [{\"key\": \"a\", \"weight\": 0.5}, {\"key\": \"b\"}]}", NULL,
+     "variant b: weight must be a number >= 0"},
+    {"{\"variants\": [{\"key\": \"a\", \"weight\": 1.5}, {\"key\": \"b\", \"weight\": -0.5}]}", NULL,
+     "variant b: weight must be a number >= 0"},
+    {"{\"variants\": [{\"key\": \"a\", \"weight\": \"0.5\"}, {\"key\": \"b\", \"weight\": 0.5}]}", NULL,
+     "variant a: weight must be a number >= 0"},
+    {"{\"variants\": [{\"key\": \"a\", \"weight\": 0.5, \"payload\": \"x\"}, {\"key\": \"b\", \"weight\": 0.5}]}",
+     NULL, "variant a: payload must be an object"},
+    {"{\"variants\": [{\"key\": \"a\", \"weight\": 0.5, \"payload\": [1]}, {\"key\": \"b\", \"weight\": 0.5}]}",
+     NULL, "variant a: payload must be an object"},
+    {"{\"variants\": [{\"key\": \"a\", \"weight\": 0.5}, {\"key\": \"b\", \"weight\": 0.8}]}", NULL,
+     "experiment checkout-tiers: variant weights sum to 1.3"},
+    {"{\"variants\": [{\"key\": \"a\", \"weight\": 0.5}, {\"key\": \"b\", \"weight\": 0.4}]}", NULL,
+     "variant weights sum to 0.9"},
+    {"{\"variants\": [{\"key\": \"a\", \"weight\": 0}, {\"key\": \"b\", \"weight\": 0}]}", NULL,
+     "variant weights sum to 0"},
+    /* control */
+    {"{\"control\": \"treatment\"}", NULL, "control: \"treatment\" is not one of the variants"},
+    {"{\"control\": 1}", NULL, "control: must be a string"},
+    /* regions and pages */
+    {"{\"regions\": []}", NULL, "regions: an empty list targets nobody"},
+    {"{\"regions\": \"everywhere\"}", NULL, "regions: must be a list of keys"},
+    {"{\"regions\": [\"GR\"]}", NULL, "regions[0]: must be a key"},
+    {"{\"regions\": [\"gr\", 5]}", NULL, "regions[1]: must be a key"},
+    {"{\"regions\": [\"gr\", \"gr\"]}", NULL, "regions[1]: \"gr\" is listed twice"},
+    {"{\"pages\": \"product_page\"}", NULL, "pages: must be a list of keys"},
+    {"{\"pages\": [\"Product Page\"]}", NULL, "pages[0]: must be a key"},
+    {"{\"pages\": [\"cart\", \"cart\"]}", NULL, "pages[1]: \"cart\" is listed twice"},
+    /* guardrails */
+    {"{\"guardrails\": \"decline_rate\"}", NULL, "guardrails: must be a list"},
+    {"{\"guardrails\": [\"revenue\"]}", NULL, "guardrails[0]: supported guardrails: \"decline_rate\""},
+    /* traffic */
+    {"{\"traffic_percent\": 101}", NULL, "traffic_percent: must be between 0 and 100 (got 101)"},
+    {"{\"traffic_percent\": -1}", NULL, "traffic_percent: must be between 0 and 100 (got -1)"},
+    {"{\"traffic_percent\": \"50\"}", NULL, "traffic_percent: must be a number"},
+    /* layer */
+    {"{\"layer\": \"checkout\"}", NULL, "layer: must be an object"},
+    {"{\"layer\": {\"range\": [0, 5000]}}", NULL, "layer.name: required"},
+    {"{\"layer\": {\"name\": \"Checkout\"}}", NULL, "layer.name: required"},
+    {"{\"layer\": {\"name\": \"checkout\", \"range\": [5000, 5000]}}", NULL,
+     "layer.range: needs 0 <= from < to <= 10000 (got [5000, 5000])"},
+    {"{\"layer\": {\"name\": \"checkout\", \"range\": [0, 10001]}}", NULL,
+     "layer.range: needs 0 <= from < to <= 10000 (got [0, 10001])"},
+    {"{\"layer\": {\"name\": \"checkout\", \"range\": [-1, 10]}}", NULL, "layer.range: needs 0 <= from"},
+    {"{\"layer\": {\"name\": \"checkout\", \"range\": [0.5, 10]}}", NULL, "layer.range: must be [from, to]"},
+    {"{\"layer\": {\"name\": \"checkout\", \"range\": [0, 10, 20]}}", NULL, "layer.range: must be [from, to]"},
+    {"{\"layer\": {\"name\": \"checkout\", \"range\": \"0-10\"}}", NULL, "layer.range: must be [from, to]"},
+    /* qa */
+    {"{\"qa\": []}", NULL, "qa: must be an object"},
+    {"{\"qa\": {\"visitors\": [\"qa-1\"]}}", NULL, "qa.visitors: must map visitor ids to variant keys"},
+    {"{\"qa\": {\"visitors\": {\"qa-1\": \"nope\"}}}", NULL,
+     "qa.visitors.qa-1: not a variant of this experiment"},
+    {"{\"qa\": {\"visitors\": {\"qa-1\": 1}}}", NULL, "qa.visitors.qa-1: not a variant"},
+    {"{\"qa\": {\"visitors\": {\"bad id\": \"control\"}}}", NULL,
+     "qa.visitors: \"bad id\" is not a valid visitor id"},
+    {"{\"qa\": {\"query_override\": \"yes\"}}", NULL, "qa.query_override: must be true or false"},
+    /* stats */
+    {"{\"stats\": 0.05}", NULL, "stats: must be an object"},
+    {"{\"stats\": {\"beta\": 0.2}}", NULL, "stats: unknown field \"beta\""},
+    {"{\"stats\": {\"alpha\": 0.9}}", NULL, "stats.alpha: must be between 1e-06 and 0.5 (got 0.9)"},
+    {"{\"stats\": {\"alpha\": \"0.05\"}}", NULL, "stats.alpha: must be a number"},
+    {"{\"stats\": {\"tau2\": 0}}", NULL, "stats.tau2: must be between"},
+    {"{\"stats\": {\"min_sample\": -1}}", NULL, "stats.min_sample: must be between"},
+    /* auto_promote */
+    {"{\"auto_promote\": true}", NULL, "auto_promote: must be an object"},
+    {"{\"auto_promote\": {\"enabled\": \"yes\"}}", NULL, "auto_promote.enabled: must be true or false"},
+    {"{\"auto_promote\": {\"holdback\": 1.5}}", NULL, "auto_promote.holdback: must be between 0 and 1"},
+};
+
+Test(experiment, validation_errors_name_the_field)
+{
+    for (size_t i = 0; i < sizeof bad_cases / sizeof *bad_cases; i++) {
+        const bad_case *c = &bad_cases[i];
+        json_t *def = base_with(c->patch, c->drop);
+        char *before = json_dumps(def, JSON_SORT_KEYS);
+        char err[EXP_ERR_MAX];
+        memset(err, 'x', sizeof err);
+        experiment *e = experiment_parse(def, EXP_FROM_USER, err);
+        cr_expect_null(e, "case %zu (patch %s, drop %s): parsed, expected error containing \"%s\"", i,
+                       c->patch ? c->patch : "-", c->drop ? c->drop : "-", c->want);
+        cr_expect(memchr(err, '\0', sizeof err) != NULL, "case %zu: err is not terminated", i);
+        cr_expect(strstr(err, c->want) != NULL, "case %zu (patch %s, drop %s):\n  error    \"%s\"\n  expected \"%s\"",
+                  i, c->patch ? c->patch : "-", c->drop ? c->drop : "-", err, c->want);
+        /* The caller's definition is never modified, even on failure. */
+        char *after = json_dumps(def, JSON_SORT_KEYS);
+        cr_expect_str_eq(after, before, "case %zu: experiment_parse modified its input", i);
+        free(before);
+        free(after);
+        experiment_release(e);
+        json_decref(def);
+    }
+}
+
+Test(experiment, not_an_object)
+{
+    const char *texts[] = {"[]", "\"checkout\"", "3", "null"};
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        json_t *def = json_loads(texts[i], JSON_DECODE_ANY, NULL);
+        cr_assert_not_null(def);
+        char err[EXP_ERR_MAX];
+        experiment *e = experiment_parse(def, EXP_FROM_USER, err);
+        cr_expect_null(e, "%s parsed as an experiment", texts[i]);
+        cr_expect(strstr(err, "must be a JSON object") != NULL, "%s: error \"%s\"", texts[i], err);
+        json_decref(def);
+    }
+}
+
+Test(experiment, too_many_variants)
+{
+    /* 16 variants is the limit (accepted), 17 is not. */
+    for (int n = 16; n <= 17; n++) {
+        json_t *def = base_with(NULL, NULL);
+        json_t *vs = json_array();
+        for (int i = 0; i < n; i++)
+            json_array_append_new(vs, json_pack("{s:s, s:f}", "key", (char[]){(char)('a' + i), 0},
+                                                "weight", i == 0 ? 1.0 : 0.0));
+        json_object_set_new(def, "variants", vs);
+        json_object_del(def, "control");
+        char err[EXP_ERR_MAX];
+        experiment *e = experiment_parse(def, EXP_FROM_USER, err);
+        if (n == 16) {
+            cr_expect_not_null(e, "16 variants rejected: %s", err);
+            if (e)
+                cr_expect_eq(e->nvariants, 16);
+        } else {
+            cr_expect_null(e, "17 variants accepted");
+            cr_expect(strstr(err, "variants: needs 2 to 16 variants (got 17)") != NULL, "error \"%s\"", err);
+        }
+        experiment_release(e);
+        json_decref(def);
+    }
+}
+
+Test(experiment, key_length_boundary)
+{
+    char key[VALIDATE_KEY_MAX + 2];
+    for (int len = VALIDATE_KEY_MAX; len <= VALIDATE_KEY_MAX + 1; len++) {
+        memset(key, 'k', (size_t)len);
+        key[len] = '\0';
+        json_t *def = base_with(NULL, NULL);
+        json_object_set_new(def, "key", json_string(key));
+        char err[EXP_ERR_MAX];
+        experiment *e = experiment_parse(def, EXP_FROM_USER, err);
+        if (len == VALIDATE_KEY_MAX) {
+            cr_expect_not_null(e, "a %d-character key was rejected: %s", len, err);
+            if (e)
+                cr_expect_str_eq(e->key, key);
+        } else {
+            cr_expect_null(e, "a %d-character key was accepted", len);
+        }
+        experiment_release(e);
+        json_decref(def);
+    }
+}
+
+/* ---- normalization and compiled fields ------------------------------ */
+
+Test(experiment, defaults)
+{
+    experiment *e = parse_ok("{\"key\": \"minimal\", \"placement\": \"cart_page\","
+                             " \"variants\": [{\"key\": \"control\", \"weight\": 0.5},"
+                             "              {\"key\": \"b\", \"weight\": 0.5}]}",
+                             EXP_FROM_USER);
+    cr_expect_eq(e->refs, 1);
+    cr_expect_str_eq(e->key, "minimal");
+    cr_expect_str_eq(e->salt, "minimal", "salt defaults to the key, got \"%s\"", e->salt);
+    cr_expect_str_eq(e->placement, "cart_page");
+    cr_expect_eq(e->status, EXP_DRAFT, "status %d, expected draft", e->status);
+    cr_expect_eq(e->goal, EXP_GOAL_CONVERSION, "goal %d, expected conversion", e->goal);
+    cr_expect_eq(e->control, 0, "control defaults to the first variant, got %d", e->control);
+    cr_expect(e->all_regions, "regions default to all");
+    cr_expect_eq(e->nregions, 0);
+    cr_expect_float_eq(e->traffic_percent, 100.0, 1e-12);
+    cr_expect_eq(e->coverage_buckets, HASH_BUCKETS, "coverage %u", e->coverage_buckets);
+    cr_expect(!e->has_layer);
+    cr_expect_null(e->qa_visitors);
+    cr_expect(!e->qa_query_override);
+    cr_expect_lt(e->alpha, 0.0, "alpha defaults to the server's (< 0), got %g", e->alpha);
+    cr_expect_lt(e->tau2, 0.0, "tau2 defaults to the server's (< 0), got %g", e->tau2);
+    cr_expect_lt(e->min_sample, 0L, "min_sample defaults to the server's (< 0), got %ld", e->min_sample);
+    cr_expect(!e->auto_promote);
+    cr_expect_float_eq(e->auto_holdback, 0.05, 1e-12, "auto holdback %g", e->auto_holdback);
+    cr_expect_eq(e->allocation_version, 1);
+    cr_expect(!e->started);
+    cr_expect_eq(e->npromotions, 0);
+    cr_expect_null(experiment_promotion(e, "gr"));
+    cr_expect(experiment_targets_region(e, "gr"));
+    cr_expect(experiment_targets_region(e, "anywhere"));
+    cr_expect(!experiment_on_page(e, "product_page"), "no pages by default");
+    experiment_release(e);
+}
+
+Test(experiment, explicit_fields_compile)
+{
+    experiment *e = parse_ok(
+        "{\"key\": \"cart-bundle\", \"salt\": \"cart-bundle-v2\", \"placement\": \"cart_page\","
+        " \"status\": \"stopped\", \"goal\": \"aov\", \"regions\": [\"pl\", \"gr\"],"
+        " \"pages\": [\"cart\", \"product_page\"], \"traffic_percent\": 25, \"control\": \"none\","
+        " \"guardrails\": [\"decline_rate\"],"
+        " \"variants\": [{\"key\": \"bundle\", \"weight\": 0.5}, {\"key\": \"none\", \"weight\": 0.5}],"
+        " \"layer\": {\"name\": \"cart\", \"range\": [2000, 7000]},"
+        " \"qa\": {\"visitors\": {\"qa-1\": \"bundle\"}, \"query_override\": true},"
+        " \"stats\": {\"alpha\": 0.01, \"tau2\": 0.001, \"min_sample\": 500},"
+        " \"auto_promote\": {\"enabled\": true, \"holdback\": 0.1}}",
+        EXP_FROM_USER);
+    cr_expect_str_eq(e->salt, "cart-bundle-v2");
+    cr_expect_eq(e->status, EXP_STOPPED);
+    cr_expect_str_eq(experiment_status_name(e->status), "stopped");
+    cr_expect_eq(e->goal, EXP_GOAL_AOV);
+    cr_expect_eq(e->control, 1, "control \"none\" is index 1, got %d", e->control);
+    cr_expect(!e->all_regions);
+    cr_expect_eq(e->nregions, 2);
+    cr_expect(experiment_targets_region(e, "gr"));
+    cr_expect(experiment_targets_region(e, "pl"));
+    cr_expect(!experiment_targets_region(e, "se"));
+    cr_expect(experiment_on_page(e, "cart"));
+    cr_expect(experiment_on_page(e, "product_page"));
+    cr_expect(!experiment_on_page(e, "checkout"));
+    cr_expect_eq(e->coverage_buckets, 2500u, "coverage %u", e->coverage_buckets);
+    cr_expect(e->has_layer);
+    cr_expect_str_eq(e->layer_name, "cart");
+    cr_expect_eq(e->layer_from, 2000u);
+    cr_expect_eq(e->layer_to, 7000u);
+    cr_assert_not_null(e->qa_visitors);
+    cr_expect_str_eq(json_string_value(json_object_get(e->qa_visitors, "qa-1")), "bundle");
+    cr_expect(e->qa_query_override);
+    cr_expect_float_eq(e->alpha, 0.01, 1e-15);
+    cr_expect_float_eq(e->tau2, 0.001, 1e-15);
+    cr_expect_eq(e->min_sample, 500L);
+    cr_expect(e->auto_promote);
+    cr_expect_float_eq(e->auto_holdback, 0.1, 1e-15);
+    cr_expect_eq(experiment_variant_index(e, "bundle"), 0);
+    cr_expect_eq(experiment_variant_index(e, "none"), 1);
+    cr_expect_eq(experiment_variant_index(e, "other"), -1);
+    experiment_release(e);
+}
+
+Test(experiment, layer_without_range_owns_the_whole_layer)
+{
+    json_t *def = base_with("{\"layer\": {\"name\": \"checkout\"}}", NULL);
+    char err[EXP_ERR_MAX];
+    experiment *e = experiment_parse(def, EXP_FROM_USER, err);
+    cr_assert_not_null(e, "%s", err);
+    cr_expect(e->has_layer);
+    cr_expect_eq(e->layer_from, 0u);
+    cr_expect_eq(e->layer_to, HASH_BUCKETS);
+    experiment_release(e);
+    json_decref(def);
+}
+
+Test(experiment, status_names)
+{
+    cr_expect_str_eq(experiment_status_name(EXP_DRAFT), "draft");
+    cr_expect_str_eq(experiment_status_name(EXP_RUNNING), "running");
+    cr_expect_str_eq(experiment_status_name(EXP_STOPPED), "stopped");
+}
+
+Test(experiment, payloads_are_serialized_and_defaulted)
+{
+    json_t *def = load(
+        "{\"key\": \"offer\", \"placement\": \"product_page\","
+        " \"variants\": [{\"key\": \"plain\", \"weight\": 0.5},"
+        "              {\"key\": \"urgency\", \"weight\": 0.5, \"name\": \"Urgency\","
+        "               \"payload\": {\"wording\": \"Only 3 left\", \"tiers\": [1, 2.5], \"show\": true}}]}");
+    char err[EXP_ERR_MAX];
+    experiment *e = experiment_parse(def, EXP_FROM_USER, err);
+    cr_assert_not_null(e, "%s", err);
+
+    /* A variant without payload gets {} both compiled and in the def. */
+    cr_expect_str_eq(e->variants[0].payload_json, "{}", "got %s", e->variants[0].payload_json);
+    json_t *v0 = json_array_get(json_object_get(e->def, "variants"), 0);
+    cr_expect(json_is_object(json_object_get(v0, "payload")), "normalized def has no payload {}");
+    cr_expect_eq(json_object_size(json_object_get(v0, "payload")), 0u);
+
+    /* A payload is compact JSON that parses back to the same value. */
+    const char *pj = e->variants[1].payload_json;
+    cr_assert_not_null(pj);
+    cr_expect(strchr(pj, '\n') == NULL && strstr(pj, ", ") == NULL && strstr(pj, ": ") == NULL,
+              "payload not compact: %s", pj);
+    json_t *back = json_loads(pj, 0, NULL);
+    cr_assert_not_null(back, "payload_json does not parse: %s", pj);
+    json_t *orig = json_object_get(json_array_get(json_object_get(def, "variants"), 1), "payload");
+    cr_expect(json_equal(back, orig), "payload changed on the way: %s", pj);
+    json_decref(back);
+
+    /* The caller's definition is untouched (no payload added there). */
+    json_t *in0 = json_array_get(json_object_get(def, "variants"), 0);
+    cr_expect_null(json_object_get(in0, "payload"), "experiment_parse added a payload to its input");
+    /* and the normalized copy is a different object */
+    cr_expect_neq(e->def, def);
+    experiment_release(e);
+    json_decref(def);
+}
+
+/* ---- bucket ranges -------------------------------------------------- */
+
+static experiment *with_weights(const double *w, int n)
+{
+    json_t *def = base_with(NULL, NULL);
+    json_t *vs = json_array();
+    for (int i = 0; i < n; i++) {
+        char key[8];
+        snprintf(key, sizeof key, "v%d", i);
+        json_array_append_new(vs, json_pack("{s:s, s:f}", "key", key, "weight", w[i]));
+    }
+    json_object_set_new(def, "variants", vs);
+    char err[EXP_ERR_MAX];
+    experiment *e = experiment_parse(def, EXP_FROM_USER, err);
+    json_decref(def);
+    cr_assert_not_null(e, "weights rejected: %s", err);
+    return e;
+}
+
+static void expect_ranges(const experiment *e, const uint32_t (*want)[2], int n)
+{
+    cr_assert_eq(e->nvariants, n);
+    for (int i = 0; i < n; i++)
+        cr_expect(e->variants[i].start == want[i][0] && e->variants[i].end == want[i][1],
+                  "variant %d owns [%u, %u), expected [%u, %u)", i, e->variants[i].start,
+                  e->variants[i].end, want[i][0], want[i][1]);
+}
+
+Test(experiment, bucket_ranges_thirds)
+{
+    const double third = 1.0 / 3.0;
+    double w[3] = {third, third, third};
+    experiment *e = with_weights(w, 3);
+    const uint32_t want[3][2] = {{0, 3333}, {3333, 6667}, {6667, 10000}};
+    expect_ranges(e, want, 3);
+    experiment_release(e);
+}
+
+Test(experiment, bucket_ranges_uneven_and_zero)
+{
+    double w1[3] = {0.34, 0.33, 0.33};
+    experiment *e = with_weights(w1, 3);
+    const uint32_t want1[3][2] = {{0, 3400}, {3400, 6700}, {6700, 10000}};
+    expect_ranges(e, want1, 3);
+    experiment_release(e);
+
+    /* A weight-0 variant owns an empty range. */
+    double w2[3] = {0.5, 0.0, 0.5};
+    e = with_weights(w2, 3);
+    const uint32_t want2[3][2] = {{0, 5000}, {5000, 5000}, {5000, 10000}};
+    expect_ranges(e, want2, 3);
+    experiment_release(e);
+
+    double w3[2] = {1.0, 0.0};
+    e = with_weights(w3, 2);
+    const uint32_t want3[2][2] = {{0, 10000}, {10000, 10000}};
+    expect_ranges(e, want3, 2);
+    experiment_release(e);
+}
+
+Test(experiment, bucket_ranges_tenths_despite_rounding)
+{
+    /* 0.1 + 0.2 = 0.30000000000000004 in doubles; rounding at half a
+     * bucket keeps every boundary exact. */
+    double w[10];
+    for (int i = 0; i < 10; i++)
+        w[i] = 0.1;
+    experiment *e = with_weights(w, 10);
+    uint32_t want[10][2];
+    for (uint32_t i = 0; i < 10; i++) {
+        want[i][0] = 1000 * i;
+        want[i][1] = 1000 * (i + 1);
+    }
+    expect_ranges(e, (const uint32_t (*)[2])want, 10);
+    experiment_release(e);
+}
+
+Test(experiment, bucket_ranges_follow_the_spec_formula)
+{
+    /* docs/assignment.md: start_i = floor(c_i * 10000 + 0.5) with c_i the
+     * left-to-right cumulative sum; ranges tile [0, 10000). */
+    double w[5] = {0.123456, 0.2, 0.076544, 0.35, 0.25};
+    experiment *e = with_weights(w, 5);
+    double cum = 0;
+    for (int i = 0; i < 5; i++) {
+        uint32_t start = (uint32_t)floor(cum * 10000 + 0.5);
+        cr_expect_eq(e->variants[i].start, start, "variant %d start %u, expected %u", i,
+                     e->variants[i].start, start);
+        cum += w[i];
+        if (i > 0)
+            cr_expect_eq(e->variants[i].start, e->variants[i - 1].end, "gap before variant %d", i);
+    }
+    cr_expect_eq(e->variants[0].start, 0u);
+    cr_expect_eq(e->variants[4].end, HASH_BUCKETS);
+    experiment_release(e);
+}
+
+static uint32_t coverage_of(double traffic_percent)
+{
+    json_t *def = base_with(NULL, NULL);
+    json_object_set_new(def, "traffic_percent", json_real(traffic_percent));
+    char err[EXP_ERR_MAX];
+    experiment *e = experiment_parse(def, EXP_FROM_USER, err);
+    json_decref(def);
+    cr_assert_not_null(e, "traffic_percent %g rejected: %s", traffic_percent, err);
+    uint32_t c = e->coverage_buckets;
+    experiment_release(e);
+    return c;
+}
+
+Test(experiment, coverage_follows_the_spec_formula)
+{
+    /* docs/assignment.md (and the browser SDK): a visitor is in when
+     * coverage_bucket < floor(traffic_percent * 100 + 0.5). Halfway values
+     * such as 0.015 or 0.575 are where a differently written formula
+     * (traffic_percent / 100 * 10000) rounds the other way. */
+    cr_expect_eq(coverage_of(0), 0u);
+    cr_expect_eq(coverage_of(100), 10000u);
+    cr_expect_eq(coverage_of(20), 2000u);
+    cr_expect_eq(coverage_of(33.33), 3333u);
+    const double halfway[] = {0.015, 0.175, 0.575, 0.585, 12.345, 57.575, 98.085, 99.695};
+    for (size_t i = 0; i < sizeof halfway / sizeof *halfway; i++) {
+        double tp = halfway[i];
+        uint32_t want = (uint32_t)floor(tp * 100 + 0.5);
+        uint32_t got = coverage_of(tp);
+        cr_expect_eq(got, want, "traffic_percent %.17g: coverage %u buckets, spec says %u", tp, got, want);
+    }
+    for (int k = 0; k <= 100000; k += 37) {
+        double tp = k / 1000.0;
+        uint32_t want = (uint32_t)floor(tp * 100 + 0.5);
+        uint32_t got = coverage_of(tp);
+        cr_expect_eq(got, want, "traffic_percent %.17g: coverage %u buckets, spec says %u", tp, got, want);
+    }
+}
+
+/* ---- updates of started experiments --------------------------------- */
+
+static const char *const STARTED =
+    "{\"key\": \"checkout-tiers\", \"placement\": \"checkout_popup\", \"status\": \"running\","
+    " \"started_at\": \"2026-11-18T00:00:00Z\", \"allocation_version\": 1,"
+    " \"variants\": [{\"key\": \"control\", \"weight\": 0.5}, {\"key\": \"b\", \"weight\": 0.5}]}";
+
+/* Parses STARTED (as the state file) with patch applied on top. */
+static experiment *started_with(const char *patch)
+{
+    json_t *def = load(STARTED);
+    if (patch) {
+        json_t *p = load(patch);
+        json_object_update(def, p);
+        json_decref(p);
+    }
+    char err[EXP_ERR_MAX];
+    experiment *e = experiment_parse(def, EXP_FROM_STATE, err);
+    json_decref(def);
+    cr_assert_not_null(e, "%s", err);
+    return e;
+}
+
+Test(experiment, update_of_a_draft_may_change_anything)
+{
+    json_t *def = load(STARTED);
+    json_object_del(def, "started_at");
+    char err[EXP_ERR_MAX];
+    experiment *prev = experiment_parse(def, EXP_FROM_STATE, err);
+    cr_assert_not_null(prev, "%s", err);
+    cr_expect(!prev->started);
+    experiment *next = started_with("{\"salt\": \"new-salt\", \"variants\": ["
+                                    "{\"key\": \"b\", \"weight\": 0.2}, {\"key\": \"control\", \"weight\": 0.8}]}");
+    bool bump = true;
+    cr_expect(experiment_check_update(prev, next, &bump, err), "draft update rejected: %s", err);
+    cr_expect(!bump, "a draft never bumps the allocation");
+    experiment_release(prev);
+    experiment_release(next);
+    json_decref(def);
+}
+
+Test(experiment, update_rejects_salt_change_when_started)
+{
+    experiment *prev = started_with(NULL);
+    cr_expect(prev->started);
+    experiment *next = started_with("{\"salt\": \"checkout-tiers-2\"}");
+    char err[EXP_ERR_MAX] = "";
+    bool bump = false;
+    cr_expect(!experiment_check_update(prev, next, &bump, err), "salt change accepted");
+    cr_expect(strstr(err, "experiment checkout-tiers: salt: cannot change") != NULL, "error \"%s\"", err);
+    experiment_release(prev);
+    experiment_release(next);
+}
+
+Test(experiment, update_salt_written_out_equal_to_default_is_no_change)
+{
+    /* Salt defaults to the key: spelling the same salt out is not a change. */
+    experiment *prev = started_with(NULL);
+    experiment *next = started_with("{\"salt\": \"checkout-tiers\"}");
+    char err[EXP_ERR_MAX] = "";
+    bool bump = true;
+    cr_expect(experiment_check_update(prev, next, &bump, err), "rejected: %s", err);
+    cr_expect(!bump);
+    experiment_release(prev);
+    experiment_release(next);
+}
+
+Test(experiment, update_rejects_variant_changes_when_started)
+{
+    const char *patches[] = {
+        /* reordered */
+        "{\"variants\": [{\"key\": \"b\", \"weight\": 0.5}, {\"key\": \"control\", \"weight\": 0.5}]}",
+        /* renamed */
+        "{\"variants\": [{\"key\": \"control\", \"weight\": 0.5}, {\"key\": \"c\", \"weight\": 0.5}]}",
+        /* added */
+        "{\"variants\": [{\"key\": \"control\", \"weight\": 0.5}, {\"key\": \"b\", \"weight\": 0.25},"
+        " {\"key\": \"c\", \"weight\": 0.25}]}",
+    };
+    experiment *prev = started_with(NULL);
+    for (size_t i = 0; i < sizeof patches / sizeof *patches; i++) {
+        experiment *next = started_with(patches[i]);
+        char err[EXP_ERR_MAX] = "";
+        bool bump = false;
+        cr_expect(!experiment_check_update(prev, next, &bump, err), "accepted: %s", patches[i]);
+        cr_expect(strstr(err, "variants: cannot be added, removed, renamed or reordered") != NULL,
+                  "patch %s: error \"%s\"", patches[i], err);
+        /* The other way round (e.g. removing the added one) is refused too. */
+        cr_expect(!experiment_check_update(next, prev, &bump, err), "reverse accepted: %s", patches[i]);
+        experiment_release(next);
+    }
+    experiment_release(prev);
+}
+
+Test(experiment, update_weight_change_bumps_allocation)
+{
+    experiment *prev = started_with(NULL);
+    experiment *next = started_with(
+        "{\"variants\": [{\"key\": \"control\", \"weight\": 0.2}, {\"key\": \"b\", \"weight\": 0.8}]}");
+    char err[EXP_ERR_MAX] = "";
+    bool bump = false;
+    cr_expect(experiment_check_update(prev, next, &bump, err), "weight change rejected: %s", err);
+    cr_expect(bump, "a weight change of a started experiment must bump the allocation");
+    experiment_release(next);
+
+    /* Other changes (traffic, regions, payloads, status) do not. */
+    next = started_with("{\"traffic_percent\": 50, \"regions\": [\"gr\"], \"status\": \"stopped\","
+                        " \"variants\": [{\"key\": \"control\", \"weight\": 0.5},"
+                        "  {\"key\": \"b\", \"weight\": 0.5, \"payload\": {\"x\": 1}}]}");
+    bump = true;
+    cr_expect(experiment_check_update(prev, next, &bump, err), "rejected: %s", err);
+    cr_expect(!bump, "no weight change, yet the allocation was bumped");
+    experiment_release(next);
+    experiment_release(prev);
+}
+
+/* ---- read-only fields by source ------------------------------------- */
+
+static const char *const WITH_READ_ONLY =
+    "{\"key\": \"checkout-tiers\", \"placement\": \"checkout_popup\", \"status\": \"running\","
+    " \"variants\": [{\"key\": \"control\", \"weight\": 0.5}, {\"key\": \"b\", \"weight\": 0.5}],"
+    " \"created_at\": \"2026-11-17T09:00:00Z\", \"started_at\": \"2026-11-18T00:00:00Z\","
+    " \"stopped_at\": \"2026-11-25T00:00:00Z\", \"updated_at\": \"2026-11-19T10:00:00Z\","
+    " \"allocation_version\": 3, \"origin\": \"api\","
+    " \"promotions\": {\"pl\": {\"variant\": \"b\", \"holdback\": 0.1, \"since\": \"2026-11-21T08:00:00Z\"},"
+    "                \"gr\": {\"variant\": \"control\", \"holdback\": 0.05, \"since\": \"2026-11-20T12:00:00Z\"}}}";
+
+Test(experiment, read_only_fields_stripped_from_user)
+{
+    experiment *e = parse_ok(WITH_READ_ONLY, EXP_FROM_USER);
+    const char *ro[] = {"created_at", "started_at", "stopped_at", "updated_at",
+                        "allocation_version", "origin", "promotions"};
+    for (size_t i = 0; i < sizeof ro / sizeof *ro; i++)
+        cr_expect_null(json_object_get(e->def, ro[i]), "read-only field %s kept from a user definition", ro[i]);
+    cr_expect(!e->started, "a user cannot mark an experiment started");
+    cr_expect_eq(e->allocation_version, 1, "allocation_version %d taken from a user", e->allocation_version);
+    cr_expect_eq(e->npromotions, 0, "promotions taken from a user");
+    cr_expect_null(experiment_promotion(e, "gr"));
+    /* Everything else is kept. */
+    cr_expect_str_eq(json_string_value(json_object_get(e->def, "status")), "running");
+    experiment_release(e);
+}
+
+Test(experiment, read_only_fields_and_promotions_kept_from_state)
+{
+    experiment *e = parse_ok(WITH_READ_ONLY, EXP_FROM_STATE);
+    cr_expect(e->started);
+    cr_expect_eq(e->allocation_version, 3);
+    cr_expect_str_eq(json_string_value(json_object_get(e->def, "origin")), "api");
+    cr_assert_eq(e->npromotions, 2);
+    /* sorted by region */
+    cr_expect_str_eq(e->promotions[0].region, "gr");
+    cr_expect_str_eq(e->promotions[1].region, "pl");
+
+    const exp_promotion *gr = experiment_promotion(e, "gr");
+    cr_assert_not_null(gr);
+    cr_expect_eq(gr->variant, 0);
+    cr_expect_float_eq(gr->holdback, 0.05, 1e-15);
+    cr_expect_eq(gr->holdback_buckets, 500u, "holdback buckets %u", gr->holdback_buckets);
+    cr_expect_str_eq(gr->since, "2026-11-20T12:00:00Z");
+
+    const exp_promotion *pl = experiment_promotion(e, "pl");
+    cr_assert_not_null(pl);
+    cr_expect_eq(pl->variant, 1);
+    cr_expect_eq(pl->holdback_buckets, 1000u);
+    cr_expect_str_eq(pl->since, "2026-11-21T08:00:00Z");
+
+    cr_expect_null(experiment_promotion(e, "se"));
+    cr_expect_null(experiment_promotion(e, "a"));
+    cr_expect_null(experiment_promotion(e, "zz"));
+    experiment_release(e);
+}
+
+Test(experiment, promotion_errors_from_state)
+{
+    static const bad_case cases[] = {
+        {"{\"promotions\": []}", NULL, "promotions: must be an object keyed by region"},
+        {"{\"promotions\": {\"gr\": {\"variant\": \"nope\", \"holdback\": 0.05}}}", NULL,
+         "promotions.gr.variant: not a variant"},
+        {"{\"promotions\": {\"gr\": {\"holdback\": 0.05}}}", NULL, "promotions.gr.variant: not a variant"},
+        {"{\"promotions\": {\"gr\": {\"variant\": \"control\", \"holdback\": 1.5}}}", NULL,
+         "promotions.gr.holdback: must be between 0 and 1"},
+        {"{\"promotions\": {\"gr\": {\"variant\": \"control\"}}}", NULL, "promotions.gr.holdback"},
+        {"{\"promotions\": {\"GR\": {\"variant\": \"control\", \"holdback\": 0.05}}}", NULL,
+         "promotions: \"GR\" is not a region key"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        json_t *def = base_with(cases[i].patch, NULL);
+        char err[EXP_ERR_MAX];
+        experiment *e = experiment_parse(def, EXP_FROM_STATE, err);
+        cr_expect_null(e, "case %zu accepted: %s", i, cases[i].patch);
+        cr_expect(strstr(err, cases[i].want) != NULL, "case %zu:\n  error    \"%s\"\n  expected \"%s\"", i,
+                  err, cases[i].want);
+        experiment_release(e);
+        json_decref(def);
+    }
+}
+
+Test(experiment, empty_promotions_object)
+{
+    json_t *def = base_with("{\"promotions\": {}}", NULL);
+    char err[EXP_ERR_MAX];
+    experiment *e = experiment_parse(def, EXP_FROM_STATE, err);
+    cr_assert_not_null(e, "%s", err);
+    cr_expect_eq(e->npromotions, 0);
+    cr_expect_null(experiment_promotion(e, "gr"));
+    experiment_release(e);
+    json_decref(def);
+}
+
+Test(experiment, def_with_builds_a_changed_copy)
+{
+    experiment *e = parse_ok(BASE, EXP_FROM_USER);
+    json_t *def = experiment_def_with(e, "started_at", json_string("2026-11-18T00:00:00Z"));
+    cr_assert_not_null(def);
+    cr_expect_null(json_object_get(e->def, "started_at"), "experiment_def_with changed the original");
+    char err[EXP_ERR_MAX];
+    experiment *started = experiment_parse(def, EXP_FROM_STATE, err);
+    cr_assert_not_null(started, "%s", err);
+    cr_expect(started->started);
+    cr_expect(!e->started);
+    json_decref(def);
+    experiment_release(started);
+    experiment_release(e);
+}
+
+/* ---- fingerprint ---------------------------------------------------- */
+
+static uint32_t fingerprint_of(const char *text)
+{
+    json_t *def = load(text);
+    uint32_t h = experiment_fingerprint(def);
+    json_decref(def);
+    return h;
+}
+
+Test(experiment, fingerprint_ignores_key_order)
+{
+    uint32_t a = fingerprint_of(
+        "{\"key\": \"k\", \"placement\": \"p\", \"variants\": [{\"key\": \"a\", \"weight\": 0.5,"
+        " \"payload\": {\"x\": 1, \"y\": 2}}, {\"key\": \"b\", \"weight\": 0.5}]}");
+    uint32_t b = fingerprint_of(
+        "{\"variants\": [{\"payload\": {\"y\": 2, \"x\": 1}, \"weight\": 0.5, \"key\": \"a\"},"
+        " {\"weight\": 0.5, \"key\": \"b\"}], \"placement\": \"p\", \"key\": \"k\"}");
+    cr_expect_eq(a, b, "fingerprints differ under key order: %08x vs %08x", a, b);
+}
+
+Test(experiment, fingerprint_ignores_read_only_fields)
+{
+    uint32_t user = fingerprint_of(BASE);
+    json_t *def = base_with("{\"created_at\": \"2026-11-17T09:00:00Z\", \"started_at\": \"2026-11-18T00:00:00Z\","
+                            " \"allocation_version\": 4, \"origin\": \"file\","
+                            " \"promotions\": {\"gr\": {\"variant\": \"control\", \"holdback\": 0.05}}}",
+                            NULL);
+    uint32_t with_ro = experiment_fingerprint(def);
+    cr_expect_eq(user, with_ro, "read-only fields changed the fingerprint: %08x vs %08x", user, with_ro);
+    /* The input is not modified. */
+    cr_expect_not_null(json_object_get(def, "started_at"), "experiment_fingerprint modified its input");
+    json_decref(def);
+}
+
+Test(experiment, fingerprint_sees_real_changes)
+{
+    uint32_t base = fingerprint_of(BASE);
+    const char *patches[] = {
+        "{\"traffic_percent\": 50}",
+        "{\"status\": \"stopped\"}",
+        "{\"variants\": [{\"key\": \"control\", \"weight\": 0.4},"
+        " {\"key\": \"three-tiers\", \"weight\": 0.6, \"payload\": {\"tiers\": 3}}]}",
+        "{\"variants\": [{\"key\": \"control\", \"weight\": 0.5},"
+        " {\"key\": \"three-tiers\", \"weight\": 0.5, \"payload\": {\"tiers\": 4}}]}",
+    };
+    for (size_t i = 0; i < sizeof patches / sizeof *patches; i++) {
+        json_t *def = base_with(patches[i], NULL);
+        uint32_t h = experiment_fingerprint(def);
+        cr_expect_neq(h, base, "fingerprint unchanged by %s", patches[i]);
+        json_decref(def);
+    }
+    /* Deterministic. */
+    cr_expect_eq(fingerprint_of(BASE), base);
+}
+
+/* ---- reference counting --------------------------------------------- */
+
+Test(experiment, retain_and_release)
+{
+    experiment *e = parse_ok(BASE, EXP_FROM_USER);
+    cr_expect_eq(e->refs, 1);
+    experiment *r = experiment_retain(e);
+    cr_expect_eq(r, e, "retain returns its argument");
+    cr_expect_eq(e->refs, 2);
+    experiment_retain(e);
+    cr_expect_eq(e->refs, 3);
+    experiment_release(e);
+    experiment_release(e);
+    cr_expect_eq(e->refs, 1, "still alive with one reference");
+    /* Still usable: an in-flight lookup holding the last reference. */
+    cr_expect_str_eq(e->key, "checkout-tiers");
+    cr_expect_str_eq(e->variants[1].payload_json, "{\"tiers\":3}");
+    experiment_release(e); /* frees; ASan reports a leak or double free */
+    experiment_release(NULL);
+    cr_expect_null(experiment_retain(NULL));
+}
+
+Test(experiment, borrowed_strings_live_as_long_as_the_experiment)
+{
+    /* salt, placement, regions and layer name point into the normalized
+     * copy, so freeing the caller's definition must not dangle them. */
+    json_t *def = base_with("{\"salt\": \"s1\", \"layer\": {\"name\": \"lay\"}}", NULL);
+    char err[EXP_ERR_MAX];
+    experiment *e = experiment_parse(def, EXP_FROM_USER, err);
+    cr_assert_not_null(e, "%s", err);
+    json_decref(def);
+    cr_expect_str_eq(e->salt, "s1");
+    cr_expect_str_eq(e->placement, "checkout_popup");
+    cr_expect_str_eq(e->regions[0], "gr");
+    cr_expect_str_eq(e->regions[1], "pl");
+    cr_expect_str_eq(e->layer_name, "lay");
+    experiment_release(e);
+}
