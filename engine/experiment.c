@@ -66,17 +66,24 @@ static bool opt_string(json_t *obj, const char *field, const char **out,
     return true;
 }
 
-static bool opt_number(json_t *obj, const char *field, double lo, double hi,
+/* Reads an optional number field of obj; section (NULL at the top level)
+ * prefixes the field in messages, so that "stats.alpha" is not reported
+ * as a bare "alpha". */
+static bool opt_number(json_t *obj, const char *section, const char *field, double lo, double hi,
                        double *out, const char *key, char err[EXP_ERR_MAX])
 {
     json_t *v = json_object_get(obj, field);
+    const char *dot = section ? "." : "";
+    if (!section)
+        section = "";
     if (!v)
         return true;
     if (!json_is_number(v))
-        return fail(err, key, "%s: must be a number", field);
+        return fail(err, key, "%s%s%s: must be a number", section, dot, field);
     double d = json_number_value(v);
     if (!isfinite(d) || d < lo || d > hi)
-        return fail(err, key, "%s: must be between %g and %g (got %g)", field, lo, hi, d);
+        return fail(err, key, "%s%s%s: must be between %g and %g (got %g)", section, dot, field,
+                    lo, hi, d);
     *out = d;
     return true;
 }
@@ -281,9 +288,9 @@ static bool parse_stats_and_auto(experiment *e, json_t *def, char err[EXP_ERR_MA
                 return fail(err, e->key, "stats: unknown field \"%s\"", f);
         }
         double ms = -1;
-        if (!opt_number(st, "alpha", 1e-6, 0.5, &e->alpha, e->key, err) ||
-            !opt_number(st, "tau2", 1e-12, 1.0, &e->tau2, e->key, err) ||
-            !opt_number(st, "min_sample", 0, 1e12, &ms, e->key, err))
+        if (!opt_number(st, "stats", "alpha", 1e-6, 0.5, &e->alpha, e->key, err) ||
+            !opt_number(st, "stats", "tau2", 1e-12, 1.0, &e->tau2, e->key, err) ||
+            !opt_number(st, "stats", "min_sample", 0, 1e12, &ms, e->key, err))
             return false;
         e->min_sample = ms < 0 ? -1 : (long)ms;
     }
@@ -295,7 +302,7 @@ static bool parse_stats_and_auto(experiment *e, json_t *def, char err[EXP_ERR_MA
         if (en && !json_is_boolean(en))
             return fail(err, e->key, "auto_promote.enabled: must be true or false");
         e->auto_promote = json_is_true(en);
-        if (!opt_number(ap, "holdback", 0, 1, &e->auto_holdback, e->key, err))
+        if (!opt_number(ap, "auto_promote", "holdback", 0, 1, &e->auto_holdback, e->key, err))
             return false;
     }
     return true;
@@ -386,7 +393,7 @@ static bool parse_body(experiment *e, json_t *def, char err[EXP_ERR_MAX])
     }
 
     e->traffic_percent = 100;
-    if (!opt_number(def, "traffic_percent", 0, 100, &e->traffic_percent, key, err))
+    if (!opt_number(def, NULL, "traffic_percent", 0, 100, &e->traffic_percent, key, err))
         return false;
     e->coverage_buckets = fraction_to_buckets(e->traffic_percent / 100.0);
 
