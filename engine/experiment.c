@@ -395,7 +395,12 @@ static bool parse_body(experiment *e, json_t *def, char err[EXP_ERR_MAX])
     e->traffic_percent = 100;
     if (!opt_number(def, NULL, "traffic_percent", 0, 100, &e->traffic_percent, key, err))
         return false;
-    e->coverage_buckets = fraction_to_buckets(e->traffic_percent / 100.0);
+    /* docs/assignment.md: floor(traffic_percent * 100 + 0.5), in that order.
+     * Dividing by 100 first and scaling to 10,000 rounds some halfway values
+     * (0.015, 0.575, 98.085) the other way, so the engine and the browser
+     * SDK would disagree about the visitors of the edge bucket. */
+    double coverage = floor(e->traffic_percent * 100 + 0.5);
+    e->coverage_buckets = coverage >= HASH_BUCKETS ? HASH_BUCKETS : (uint32_t)coverage;
 
     if (!parse_layer(e, def, err) || !parse_qa(e, def, err) || !parse_stats_and_auto(e, def, err))
         return false;
