@@ -64,8 +64,10 @@ export function evaluate (exp, visitor, region, opts = {}) {
   const listed = qa.visitors && Object.prototype.hasOwnProperty.call(qa.visitors, visitor)
     ? qa.visitors[visitor]
     : null
-  if (listed && byKey(listed)) return result(listed, true, 'forced')
+  // An explicit force=VARIANT wins over the visitor's QA listing, as in
+  // engine/assign.c (docs/assignment.md does not say which comes first).
   if (opts.force && qa.query_override && byKey(opts.force)) return result(opts.force, true, 'forced')
+  if (listed && byKey(listed)) return result(listed, true, 'forced')
 
   const regions = exp.regions
   if (Array.isArray(regions) && !regions.includes(region)) return out('region')

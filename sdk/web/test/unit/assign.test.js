@@ -50,6 +50,20 @@ test('QA: listed visitors and query overrides are forced', () => {
   assert.equal(evaluate(o, 'v1', 'gr', { force: 'three' }).variant, 'three')
   assert.equal(evaluate(o, 'v1', 'gr', { force: 'three' }).reason, 'forced')
   assert.notEqual(evaluate(o, 'v1', 'gr', { force: 'nope' }).reason, 'forced')
+  // both: the explicit force wins
+  const both = exp({ qa: { query_override: true, visitors: { qa1: 'control' } } })
+  assert.equal(evaluate(both, 'qa1', 'gr', { force: 'three' }).variant, 'three')
+})
+
+test('coverage threshold is floor(traffic_percent * 100 + 0.5) buckets, as docs/assignment.md says', () => {
+  // 0.015% is 1.5 buckets: rounded half up to 2. (engine/experiment.c
+  // computes floor(traffic_percent / 100 * 10000 + 0.5), which gives 1
+  // here because 0.015 / 100 * 10000 is 1.4999999999999998 in doubles.)
+  const e = exp({ traffic_percent: 0.015 })
+  const b1 = visitorWhere('checkout-tiers', 'coverage', (b) => b === 1)
+  assert.equal(evaluate(e, b1, 'gr').inExperiment, true)
+  const b2 = visitorWhere('checkout-tiers', 'coverage', (b) => b === 2)
+  assert.equal(evaluate(e, b2, 'gr').reason, 'coverage')
 })
 
 test('region targeting: a list excludes other regions; "all" admits all', () => {
