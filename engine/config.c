@@ -54,7 +54,8 @@ static bool get_int(json_t *obj, const char *section, const char *name, long lo,
     if (!v)
         return true;
     if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
-        return cfail(err, "%s.%s: must be an integer between %ld and %ld", section, name, lo, hi);
+        return cfail(err, "%s%s%s: must be an integer between %ld and %ld", section ? section : "",
+                     section ? "." : "", name, lo, hi);
     *out = (long)json_integer_value(v);
     return true;
 }
@@ -184,7 +185,9 @@ static bool parse_server(json_t *root, const char *base_dir, char *(*getenv_fn)(
     c->batch_size = (int)batch;
     c->flush_ms = (int)flush;
     c->fsync_ms = (int)fsync_ms;
-    char fs[16] = "interval";
+    /* Room for any plausible wrong word, so that it gets the "must be ..."
+     * message below rather than a length complaint. */
+    char fs[64] = "interval";
     if (!get_str(pipe, "pipeline", "fsync", fs, sizeof fs, err))
         return false;
     if (strcmp(fs, "never") == 0)
@@ -200,10 +203,10 @@ static bool parse_server(json_t *root, const char *base_dir, char *(*getenv_fn)(
     if (!get_num(stats, "stats", "alpha", 1e-6, 0.5, &c->alpha, err) ||
         !get_num(stats, "stats", "tau2", 1e-12, 1, &c->tau2, err) ||
         !get_int(stats, "stats", "min_sample", 0, 1L << 40, &c->min_sample, err) ||
-        !get_int(root, "", "auto_promote_interval_s", 1, 86400, &interval, err))
+        !get_int(root, NULL, "auto_promote_interval_s", 1, 86400, &interval, err))
         return false;
     c->auto_promote_interval_s = (int)interval;
-    char corr[8] = "holm";
+    char corr[64] = "holm";
     if (!get_str(stats, "stats", "correction", corr, sizeof corr, err))
         return false;
     if (strcmp(corr, "holm") == 0)
