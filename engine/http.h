@@ -32,7 +32,8 @@ void http_exchange_begin(http_exchange *x, struct evhttp_request *req, metrics_r
 
 /* Sends body (a JSON value, stolen) with status. */
 void http_reply_json(http_exchange *x, int status, json_t *body);
-/* Sends len bytes of pre-serialized JSON. */
+/* Sends len bytes of pre-serialized JSON (body NULL, len 0: what the
+ * handler already wrote into the request's output buffer). */
 void http_reply_raw(http_exchange *x, int status, const char *content_type, const char *body,
                     size_t len);
 /* Sends {"error": code, "message": formatted}. */

@@ -13,10 +13,15 @@
 -- KEYS[2] {x:EXP}:ids   event ids seen
 -- KEYS[3..] {x:EXP}:v:N visitor record shards
 -- ARGV: six per event: type, index into KEYS of the shard, visitor, a, b, day
---   X / P  randomized / promoted exposure: a = variant index, b = region
---   C      conversion: a = event id, b = order value
---   D      decline: a = event id, b = '-'
--- Returns one status per event: 0 counted, 1 duplicate, 2 visitor never exposed.
+--   E  exposure: a = the visitor record to create ("VARIANT|REGION|" plus
+--      "p" when promoted), b = the counter field to increment
+--      ("e|VARIANT|REGION|DAY", or "pe|..." when promoted); both are built
+--      by the caller so the hot path does no string work here
+--   C  conversion: a = event id, b = order value
+--   D  decline: a = event id, b = '-'
+-- Returns a string with one status character per event: '0' counted,
+-- '1' duplicate, '2' visitor never exposed (one bulk reply instead of an
+-- array keeps the client from allocating a reply object per event).
 local cnt, ids = KEYS[1], KEYS[2]
 local inc, incf, out = {}, {}, {}
 local function add(t, f, v) t[f] = (t[f] or 0) + v end
@@ -24,23 +29,22 @@ local function add(t, f, v) t[f] = (t[f] or 0) + v end
 for i = 1, #ARGV, 6 do
   local typ, vkey, visitor = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2]
   local a, b, day = ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
-  local status = 0
-  if typ == 'X' or typ == 'P' then
-    local promoted = typ == 'P'
-    if redis.call('HSETNX', vkey, visitor, a .. '|' .. b .. '|' .. (promoted and 'p' or '')) == 1 then
-      add(inc, (promoted and 'pe|' or 'e|') .. a .. '|' .. b .. '|' .. day, 1)
+  local status = '0'
+  if typ == 'E' then
+    if redis.call('HSETNX', vkey, visitor, a) == 1 then
+      add(inc, b, 1)
     else
-      status = 1
+      status = '1'
     end
   else
     local rec = redis.call('HGET', vkey, visitor)
     if not rec then
       -- Not attributable; the id is not consumed, so a retry after the
       -- exposure has landed still counts.
-      status = 2
+      status = '2'
       add(inc, typ == 'C' and 'unexposed|c' or 'unexposed|d', 1)
     elseif redis.call('SADD', ids, a) == 0 then
-      status = 1
+      status = '1'
       add(inc, 'dup', 1)
     else
       local vi, region, flags, total = string.match(rec, '^([^|]*)|([^|]*)|([^|]*)|?(.*)$')
@@ -73,4 +77,4 @@ end
 
 for f, v in pairs(inc) do redis.call('HINCRBY', cnt, f, v) end
 for f, v in pairs(incf) do redis.call('HINCRBYFLOAT', cnt, f, string.format('%.17g', v)) end
-return out
+return table.concat(out)

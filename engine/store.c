@@ -12,6 +12,7 @@
 #include "keys.h"
 #include "metrics.h"
 #include "record_lua.h"
+#include "validate.h"
 
 /* Batches sent and not yet answered. A few keep Redis busy while the
  * replies of the previous ones travel back; more only add memory. */
@@ -151,7 +152,7 @@ static void on_batch_reply(redisAsyncContext *c, void *r, void *privdata)
         return;
     }
     chunk *ck = &s->ring[s->ring_head];
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != call->nevents) {
+    if (!reply || reply->type != REDIS_REPLY_STRING || reply->len != (size_t)call->nevents) {
         ck->failed = true;
         if (reply && reply->type == REDIS_REPLY_ERROR)
             fail_connection(s, c, "batch failed", reply->str);
@@ -160,11 +161,11 @@ static void on_batch_reply(redisAsyncContext *c, void *r, void *privdata)
         free(call);
         return;
     }
-    for (size_t i = 0; i < reply->elements; i++) {
+    for (size_t i = 0; i < call->nevents; i++) {
         int type = call->types[i] == 'C' ? EVT_CONVERSION : call->types[i] == 'D' ? EVT_DECLINE
                                                                                    : EVT_EXPOSURE;
-        long long st = reply->element[i]->integer;
-        g_metrics.events[type][st == 0 ? EVT_APPLIED : st == 1 ? EVT_DUPLICATE_REDIS : EVT_UNEXPOSED]++;
+        char st = reply->str[i];
+        g_metrics.events[type][st == '0' ? EVT_APPLIED : st == '1' ? EVT_DUPLICATE_REDIS : EVT_UNEXPOSED]++;
     }
     free(call);
     ck->outstanding--;
@@ -212,10 +213,14 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
     size_t *argvlen = malloc(argc_max * sizeof *argvlen);
     char (*keybuf)[KEYS_MAX] = malloc(maxkeys * sizeof *keybuf);
     char (*idxbuf)[8] = malloc(nev * sizeof *idxbuf);
+    /* Exposures: the visitor record and the counter field, built here. */
+    char (*recbuf)[VALIDATE_KEY_MAX + 24] = malloc(nev * sizeof *recbuf);
+    char (*fieldbuf)[VALIDATE_KEY_MAX + 40] = malloc(nev * sizeof *fieldbuf);
     uint32_t *shards = malloc(nev * sizeof *shards);
     batch_call *call = malloc(sizeof *call + nev);
-    if (!argv || !argvlen || !keybuf || !idxbuf || !shards || !call) {
+    if (!argv || !argvlen || !keybuf || !idxbuf || !shards || !call || !recbuf || !fieldbuf) {
         free(argv), free(argvlen), free(keybuf), free(idxbuf), free(shards), free(call);
+        free(recbuf), free(fieldbuf);
         return -1;
     }
     keys_counters(keybuf[0], exp);
@@ -243,13 +248,21 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
         argv[argc++] = keybuf[k];
     for (size_t i = 0; i < nev; i++) {
         record *r = &recs[lo + i];
-        argv[argc++] = r->f[0];
+        char t = r->f[0][0];
+        bool exposure = t == 'X' || t == 'P';
+        if (exposure) {
+            bool promoted = t == 'P';
+            snprintf(recbuf[i], sizeof recbuf[i], "%s|%s|%s", r->f[3], r->f[4], promoted ? "p" : "");
+            snprintf(fieldbuf[i], sizeof fieldbuf[i], "%s|%s|%s|%s", promoted ? "pe" : "e", r->f[3],
+                     r->f[4], r->f[5]);
+        }
+        argv[argc++] = exposure ? "E" : r->f[0];
         argv[argc++] = idxbuf[i];
         argv[argc++] = r->f[2];
-        argv[argc++] = r->f[3];
-        argv[argc++] = r->f[4];
+        argv[argc++] = exposure ? recbuf[i] : r->f[3];
+        argv[argc++] = exposure ? fieldbuf[i] : r->f[4];
         argv[argc++] = r->f[5];
-        call->types[i] = r->f[0][0];
+        call->types[i] = t;
     }
     for (size_t i = 0; i < argc; i++)
         argvlen[i] = strlen(argv[i]);
@@ -258,7 +271,7 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
     int rc = redisAsyncCommandArgv(s->ac, on_batch_reply, call, (int)argc, argv, argvlen);
     if (rc != REDIS_OK)
         free(call);
-    free(argv), free(argvlen), free(keybuf), free(idxbuf), free(shards);
+    free(argv), free(argvlen), free(keybuf), free(idxbuf), free(shards), free(recbuf), free(fieldbuf);
     return rc == REDIS_OK ? 0 : -1;
 }
 
