@@ -1,8 +1,8 @@
 // harness.js: a real redis-server, a real upshotd, the demo shop server and
 // Debian's Chromium, all on free loopback ports, for the browser tests.
 //
-// Env: UPSHOTD (default /work/main/build/engine/upshotd, else the repo's
-// build/engine/upshotd), REDIS_SERVER (default redis-server on PATH),
+// Env: UPSHOTD (default: this checkout's build/engine/upshotd, else
+// /work/main/build/engine/upshotd), REDIS_SERVER (default redis-server on PATH),
 // REDIS_CLI (default redis-cli), CHROMIUM (default /usr/bin/chromium).
 import { spawn, execFile } from 'node:child_process'
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync, openSync } from 'node:fs'
@@ -21,7 +21,7 @@ export const ADMIN_TOKEN = 'browser-test-admin-token'
 export const SDK_KEY = 'pk_browser_test'
 
 function defaultUpshotd () {
-  for (const p of ['/work/main/build/engine/upshotd', join(REPO, 'build/engine/upshotd')]) if (existsSync(p)) return p
+  for (const p of [join(REPO, 'build/engine/upshotd'), '/work/main/build/engine/upshotd']) if (existsSync(p)) return p
   return '/work/main/build/engine/upshotd'
 }
 

@@ -1,6 +1,6 @@
 // vectors.js: loads the hash and assignment vectors shared with the C tests
 // (tests/vectors/assignment.json, generated from engine/ by the C side).
-// Returns null while the file does not exist yet.
+// Returns null when the file is missing (the tests then fail, loudly).
 import { readFileSync, existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
