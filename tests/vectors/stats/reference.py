@@ -113,10 +113,11 @@ def bayes_mp(n0, x0, n1, x1):
         return m, s
     m0, s0 = grid(a0, b0)
     m1, s1 = grid(a1, b1)
-    top = m1 + 12 * s1
+    top = m1 + 40 * s1  # 40 sd: posteriors at x = 0 are exponential-like
     S1 = lambda t: mp.quad(f1, [t, m1, top]) if t < m1 else mp.quad(f1, [t, top])
     F1 = lambda t: 1 - S1(t)
-    e0 = [m0 + k * s0 for k in range(-12, 13, 2)]
+    e0 = sorted(set([mp.mpf(0)] * (m0 - 12 * s0 <= 0) +
+                    [m0 + k * s0 for k in range(-12, 41, 2) if m0 + k * s0 > 0]))
     ctb = mp.quad(lambda t: f0(t) * S1(t), e0)
     return ctb
 
