@@ -123,6 +123,7 @@ int analysis_decide(const results_table *t, const experiment *e, const upshot_co
         analysis_region_decision *ad = &out->regions[r];
         snprintf(ad->region, sizeof ad->region, "%s", t->regions[r]);
         ad->promote_variant = res.regions[r].rec == DECIDE_REC_PROMOTE ? res.regions[r].variant : -1;
+        ad->recommendation = decide_recommendation_name(res.regions[r].rec);
         snprintf(ad->why, sizeof ad->why, "%s", res.regions[r].why ? res.regions[r].why : "");
     }
     decide_result_free(&res);

@@ -18,7 +18,8 @@
 
 typedef struct analysis_region_decision {
     char region[VALIDATE_KEY_MAX + 1];
-    int promote_variant; /* -1: nothing to promote */
+    int promote_variant;         /* -1: nothing to promote */
+    const char *recommendation;  /* decide_recommendation_name(), static */
     char why[200];
 } analysis_region_decision;
 

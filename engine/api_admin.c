@@ -344,8 +344,25 @@ static void auto_promote_done(results_job *job, const results_table *t)
     analysis_decisions dec;
     if (analysis_decide(t, live, &d->cfg, &dec) != 0)
         return;
+    json_t *last = json_object_get(d->auto_last, live->key);
+    if (!last) {
+        last = json_object();
+        json_object_set_new(d->auto_last, live->key, last);
+    }
     for (size_t i = 0; i < dec.n; i++) {
         const analysis_region_decision *rd = &dec.regions[i];
+        /* Every change of a region's recommendation goes to the audit log,
+         * so the log explains why a promotion did or did not happen. */
+        const char *before = json_string_value(json_object_get(last, rd->region));
+        if (!before || strcmp(before, rd->recommendation) != 0) {
+            json_object_set_new(last, rd->region, json_string(rd->recommendation));
+            audit_append(d->cfg.data_dir, "auto-promote", "decision", live->key, rd->why,
+                         json_pack("{s:s, s:s, s:o}", "region", rd->region, "recommendation",
+                                   rd->recommendation, "variant",
+                                   rd->promote_variant >= 0
+                                       ? json_string(live->variants[rd->promote_variant].key)
+                                       : json_null()));
+        }
         const exp_promotion *p = experiment_promotion(live, rd->region);
         if (rd->promote_variant < 0 || (p && p->variant == rd->promote_variant))
             continue;

@@ -265,6 +265,7 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
                      json_pack("{s:i, s:s}", "experiments_changed", changed, "file", config_path));
     if (!(d->journal = journal_open(d->cfg.data_dir, err, errlen)))
         return -1;
+    d->auto_last = json_object();
     if (!(d->recent_ids = recent_new(1u << 20))) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -380,5 +381,6 @@ void upshotd_free(upshotd *d)
     recent_free(d->recent_ids);
     registry_free(d->reg);
     free(d->sdk_snapshot);
+    json_decref(d->auto_last);
     config_free(&d->cfg);
 }

@@ -8,6 +8,7 @@
 #ifndef UPSHOT_SERVER_H
 #define UPSHOT_SERVER_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -38,6 +39,7 @@ typedef struct upshotd {
     struct event *fsync_ev;
     struct event *auto_promote_ev;
     bool fsync_dirty;      /* journal written since the last fsync */
+    json_t *auto_last;     /* {experiment: {region: recommendation}} last audited */
     bool draining;
     int bound_port;
     char day[11];          /* today, UTC, "YYYY-MM-DD", refreshed each second */
