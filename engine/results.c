@@ -14,7 +14,30 @@ typedef struct parsed_field {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(a, b); }
 
-/* Splits "metric|variant|region|day" in place. */
+static bool known_metric(const char *m)
+{
+    static const char *const metrics[] = {"e", "c", "o", "d", "dn", "s", "q", NULL};
+    for (const char *const *k = metrics; *k; k++)
+        if (strcmp(m, *k) == 0)
+            return true;
+    return false;
+}
+
+/* "YYYY-MM-DD": digits and dashes in place (the calendar is not checked). */
+static bool day_shaped(const char *d)
+{
+    for (int i = 0; i < 10; i++) {
+        bool dash = i == 4 || i == 7;
+        if (dash ? d[i] != '-' : (d[i] < '0' || d[i] > '9'))
+            return false;
+    }
+    return d[10] == '\0';
+}
+
+/* Splits "metric|variant|region|day" in place. Anything else is refused
+ * whole, so that a stray field neither counts nor adds a region or day:
+ * the metric must be known, the variant plain decimal digits, the region
+ * a key and the day shaped like a date. */
 static bool parse_field(char *s, parsed_field *f)
 {
     char *parts[4];
@@ -27,10 +50,15 @@ static bool parse_field(char *s, parsed_field *f)
             *p = '\0';
             parts[n++] = p + 1;
         }
-    if (n != 4 || strlen(parts[2]) > VALIDATE_KEY_MAX || strlen(parts[3]) != 10)
+    if (n != 4 || !validate_key(parts[2]) || !day_shaped(parts[3]))
+        return false;
+    size_t vlen = strlen(parts[1]);
+    if (vlen == 0 || vlen > 4 || strspn(parts[1], "0123456789") != vlen)
         return false;
     f->promoted = parts[0][0] == 'p';
     f->metric = parts[0] + (f->promoted ? 1 : 0);
+    if (!known_metric(f->metric))
+        return false;
     f->variant = atoi(parts[1]);
     f->region = parts[2];
     f->day = parts[3];
