@@ -36,12 +36,14 @@ typedef struct assign_job {
     http_exchange x;
     bool single;
     bool expose;
+    bool finishing;          /* job_finish ran: the decision is final */
     bool replied;
     int outstanding;         /* Redis lookups not yet answered */
     struct event *timer;
     char visitor[VALIDATE_ID_MAX + 1];
     char region[VALIDATE_KEY_MAX + 1];
     int n;
+    const char *exposure[MAX_PAGE_EXPERIMENTS]; /* per item: recorded, none, ... */
     assign_item items[];
 } assign_job;
 
@@ -68,55 +70,12 @@ static void append_assignment(struct evbuffer *out, const assign_item *it, const
                         assign_reason_name(it->res.reason), exposure);
 }
 
-/* Journals the exposures and sends the reply. */
-static void job_finish(assign_job *job)
+static void job_reply(assign_job *job)
 {
-    upshotd *d = job->d;
-    char lines[MAX_PAGE_EXPERIMENTS][VALIDATE_ID_MAX * 2 + 128];
-    const char *exposure[MAX_PAGE_EXPERIMENTS];
-    size_t total = 0;
-    char *buf = NULL;
-    for (int i = 0; i < job->n; i++) {
-        assign_item *it = &job->items[i];
-        g_metrics.assignments[it->res.reason]++;
-        exposure[i] = "none";
-        lines[i][0] = '\0';
-        if (!job->expose)
-            continue;
-        if (!it->res.counted) {
-            exposure[i] = "skipped";
-            continue;
-        }
-        int n = snprintf(lines[i], sizeof lines[i], "%c\t%s\t%s\t%d\t%s\t%s\n",
-                         it->res.promoted ? 'P' : 'X', it->e->key, job->visitor,
-                         it->res.variant, job->region, upshotd_today(d));
-        total += (size_t)n;
-        exposure[i] = "recorded";
-    }
-    if (total) {
-        buf = malloc(total + 1);
-        size_t off = 0;
-        for (int k = 0; buf && k < job->n; k++) {
-            size_t l = strlen(lines[k]);
-            memcpy(buf + off, lines[k], l);
-            off += l;
-        }
-        bool journaled = buf && upshotd_journal(d, buf, total) == 0;
-        for (int i = 0; i < job->n; i++) {
-            if (strcmp(exposure[i], "recorded") != 0)
-                continue;
-            if (journaled)
-                g_metrics.events[EVT_EXPOSURE][EVT_ACCEPTED]++;
-            else
-                exposure[i] = "failed"; /* the page still gets its variant */
-        }
-        free(buf);
-    }
-
-    /* Written straight into the reply buffer: no intermediate copy. */
     struct evbuffer *out = evhttp_request_get_output_buffer(job->x.req);
+    /* Written straight into the reply buffer: no intermediate copy. */
     if (job->single) {
-        append_assignment(out, &job->items[0], exposure[0]);
+        append_assignment(out, &job->items[0], job->exposure[0]);
     } else {
         evbuffer_add_printf(out, "{\"visitor\":\"");
         /* visitor ids are printable ASCII; escape the two JSON specials */
@@ -126,12 +85,61 @@ static void job_finish(assign_job *job)
         for (int i = 0; i < job->n; i++) {
             if (i)
                 evbuffer_add(out, ",", 1);
-            append_assignment(out, &job->items[i], exposure[i]);
+            append_assignment(out, &job->items[i], job->exposure[i]);
         }
         evbuffer_add(out, "]}", 2);
     }
     http_reply_raw(&job->x, 200, "application/json", NULL, 0);
     job->replied = true;
+}
+
+/* Group commit done: the exposures are in the journal (or not, if ok is
+ * false: the page still gets its variant). Now the client may hear it. */
+static void on_exposures_committed(void *arg, bool ok)
+{
+    assign_job *job = arg;
+    for (int i = 0; i < job->n; i++) {
+        if (strcmp(job->exposure[i], "recorded") != 0)
+            continue;
+        if (ok)
+            g_metrics.events[EVT_EXPOSURE][EVT_ACCEPTED]++;
+        else
+            job->exposure[i] = "failed";
+    }
+    job_reply(job);
+    job_release_if_done(job);
+}
+
+/* Makes the decision final, journals the exposures (group commit) and
+ * replies once they are durable. */
+static void job_finish(assign_job *job)
+{
+    upshotd *d = job->d;
+    char lines[MAX_PAGE_EXPERIMENTS * (VALIDATE_ID_MAX * 2 + 128)];
+    size_t total = 0;
+    job->finishing = true;
+    for (int i = 0; i < job->n; i++) {
+        assign_item *it = &job->items[i];
+        g_metrics.assignments[it->res.reason]++;
+        job->exposure[i] = "none";
+        if (!job->expose)
+            continue;
+        if (!it->res.counted) {
+            job->exposure[i] = "skipped";
+            continue;
+        }
+        int n = snprintf(lines + total, sizeof lines - total, "%c\t%s\t%s\t%d\t%s\t%s\n",
+                         it->res.promoted ? 'P' : 'X', it->e->key, job->visitor,
+                         it->res.variant, job->region, upshotd_today(d));
+        total += (size_t)n;
+        job->exposure[i] = "recorded";
+    }
+    if (total == 0) {
+        job_reply(job);
+        return;
+    }
+    if (upshotd_journal_deferred(d, lines, total, on_exposures_committed, job) != 0)
+        on_exposures_committed(job, false);
 }
 
 static void on_sticky_reply(redisAsyncContext *c, void *r, void *privdata)
@@ -141,7 +149,7 @@ static void on_sticky_reply(redisAsyncContext *c, void *r, void *privdata)
     redisReply *reply = r;
     job->outstanding--;
     it->lookup_pending = false;
-    if (!job->replied) {
+    if (!job->finishing) {
         if (reply && reply->type == REDIS_REPLY_STRING) {
             /* "variant|region|flags[|revenue]"; promoted records are not sticky */
             int vi = atoi(reply->str);
@@ -164,7 +172,7 @@ static void on_sticky_reply(redisAsyncContext *c, void *r, void *privdata)
 static void on_sticky_timeout(evutil_socket_t fd, short what, void *arg)
 {
     assign_job *job = arg;
-    if (job->replied)
+    if (job->finishing)
         return;
     for (int i = 0; i < job->n; i++)
         if (job->items[i].lookup_pending)

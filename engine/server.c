@@ -48,6 +48,49 @@ int upshotd_journal(upshotd *d, const char *lines, size_t len)
     return 0;
 }
 
+struct commit_waiter {
+    upshotd_commit_cb cb;
+    void *arg;
+};
+
+static void on_commit(evutil_socket_t fd, short what, void *arg)
+{
+    upshotd *d = arg;
+    size_t len = evbuffer_get_length(d->commit_lines);
+    bool ok = len == 0 ||
+              upshotd_journal(d, (const char *)evbuffer_pullup(d->commit_lines, -1), len) == 0;
+    evbuffer_drain(d->commit_lines, len);
+    /* Callbacks may enqueue new work (a new commit round): take the list. */
+    struct commit_waiter *w = d->commit_waiters;
+    size_t n = d->ncommit_waiters;
+    d->commit_waiters = NULL;
+    d->ncommit_waiters = d->commit_waiters_cap = 0;
+    for (size_t i = 0; i < n; i++)
+        w[i].cb(w[i].arg, ok);
+    free(w);
+}
+
+int upshotd_journal_deferred(upshotd *d, const char *lines, size_t len, upshotd_commit_cb cb,
+                             void *arg)
+{
+    if (d->ncommit_waiters == d->commit_waiters_cap) {
+        size_t cap = d->commit_waiters_cap ? d->commit_waiters_cap * 2 : 64;
+        struct commit_waiter *w = realloc(d->commit_waiters, cap * sizeof *w);
+        if (!w)
+            return -1;
+        d->commit_waiters = w;
+        d->commit_waiters_cap = cap;
+    }
+    if (evbuffer_add(d->commit_lines, lines, len) != 0)
+        return -1;
+    d->commit_waiters[d->ncommit_waiters++] = (struct commit_waiter){cb, arg};
+    /* Activated once per round; it runs after the callbacks libevent has
+     * already queued in this iteration, so their lines share the write. */
+    if (d->ncommit_waiters == 1)
+        event_active(d->commit_ev, EV_TIMEOUT, 1);
+    return 0;
+}
+
 void upshotd_changed(upshotd *d)
 {
     d->generation++;
@@ -266,6 +309,12 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
     if (!(d->journal = journal_open(d->cfg.data_dir, err, errlen)))
         return -1;
     d->auto_last = json_object();
+    d->commit_lines = evbuffer_new();
+    d->commit_ev = event_new(base, -1, 0, on_commit, d);
+    if (!d->commit_lines || !d->commit_ev) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     if (!(d->recent_ids = recent_new(1u << 20))) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -374,6 +423,11 @@ void upshotd_free(upshotd *d)
         event_free(d->fsync_ev);
     if (d->auto_promote_ev)
         event_free(d->auto_promote_ev);
+    if (d->commit_ev)
+        event_free(d->commit_ev);
+    if (d->commit_lines)
+        evbuffer_free(d->commit_lines);
+    free(d->commit_waiters);
     store_free(d->store); /* pending callbacks answer their requests first */
     if (d->http)
         evhttp_free(d->http);

@@ -40,6 +40,10 @@ typedef struct upshotd {
     struct event *auto_promote_ev;
     bool fsync_dirty;      /* journal written since the last fsync */
     json_t *auto_last;     /* {experiment: {region: recommendation}} last audited */
+    struct evbuffer *commit_lines;   /* group commit: lines of this loop iteration */
+    struct commit_waiter *commit_waiters;
+    size_t ncommit_waiters, commit_waiters_cap;
+    struct event *commit_ev;
     bool draining;
     int bound_port;
     char day[11];          /* today, UTC, "YYYY-MM-DD", refreshed each second */
@@ -65,6 +69,15 @@ const char *upshotd_today(upshotd *d);
 /* Appends journal lines and schedules the Redis writer; honours the fsync
  * policy. 0, or -1 (journal unusable: nothing was acknowledged). */
 int upshotd_journal(upshotd *d, const char *lines, size_t len);
+
+/* Group commit for the hot path: appends lines to a buffer that is written
+ * to the journal with one write(2) once the callbacks already queued in
+ * this loop iteration have run; then cb(arg, ok) is called (ok false when
+ * the write failed). The caller replies to its client from cb, so nothing
+ * is acknowledged before it is in the journal. 0, or -1 (out of memory). */
+typedef void (*upshotd_commit_cb)(void *arg, bool ok);
+int upshotd_journal_deferred(upshotd *d, const char *lines, size_t len, upshotd_commit_cb cb,
+                             void *arg);
 
 /* Marks the live set changed (drops cached snapshots). */
 void upshotd_changed(upshotd *d);
