@@ -136,6 +136,10 @@ describe('demo shop + SDK against real upshotd and Redis', { timeout: 300000 }, 
         const visitor = 'qa-' + c.region
         const L = T[c.region]
         const ctx = await stack.context(visitor)
+        // A fixed clock (timers still run) so the countdown, and with it the
+        // screenshot, is the same on every run: the tracked PNGs only change
+        // when the shop does.
+        await ctx.clock.setFixedTime(new Date('2026-03-02T09:00:00Z'))
         const page = await ctx.newPage()
         const errors = []
         page.on('pageerror', (e) => errors.push(e.message))
@@ -203,8 +207,9 @@ describe('demo shop + SDK against real upshotd and Redis', { timeout: 300000 }, 
         const shown = await page.locator(`[data-experiment="${c.check}"]`).first().getAttribute('data-variant')
         assert.equal(shown, c.variant)
         await page.locator('.upshot-panel').evaluate((d) => { d.open = true })
-        await sleep(400) // let the entry animations finish
-        await page.screenshot({ path: join(SHOTS, c.region + '.png'), fullPage: true })
+        // Order ids are random: show a fixed one in the picture.
+        await page.evaluate(() => { const o = document.getElementById('order-id'); if (o) o.textContent = 'BH-2Q7K9F1M3X' })
+        await page.screenshot({ path: join(SHOTS, c.region + '.png'), fullPage: true, animations: 'disabled' })
         assert.deepEqual(errors, [])
         await ctx.close()
       })

@@ -395,3 +395,61 @@ test('a forced variant is asked for explicitly and never cached or exposed', asy
   assert.equal(await up.expose(f), false)
   assert.equal((await up.getVariant('w')).variant, 'plain')
 })
+
+test('pagehide and visibilitychange hand the queue to sendBeacon; online retries at once', async () => {
+  const handlers = {}
+  const on = (name, f) => { handlers[name] = f }
+  const beacons = []
+  const restoreNav = withNavigator({ sendBeacon: (url, body) => { beacons.push(JSON.parse(body)); return true } })
+  globalThis.window = { addEventListener: on }
+  globalThis.document = { addEventListener: on, visibilityState: 'visible', cookie: '' }
+  try {
+    const fetch = fakeFetch(() => { throw new TypeError('Failed to fetch') })
+    const up = client(fetch)
+    up.decline('a')
+    handlers.visibilitychange()
+    assert.equal(beacons.length, 0) // still visible
+    document.visibilityState = 'hidden'
+    handlers.visibilitychange()
+    handlers.pagehide()
+    assert.equal(beacons.length, 2)
+    assert.deepEqual(beacons[1].events.map((e) => e.id), ['d:a:v-1'])
+    await tick(0)
+    const n = fetch.calls.length
+    handlers.online()
+    await tick(0)
+    assert.equal(fetch.calls.length, n + 1)
+  } finally {
+    delete globalThis.window
+    delete globalThis.document
+    restoreNav()
+  }
+})
+
+test('exposeOnView waits until half the offer is on screen', async () => {
+  let observer
+  globalThis.IntersectionObserver = class {
+    constructor (cb, opts) { this.cb = cb; this.opts = opts; observer = this }
+    observe (el) { this.el = el }
+    disconnect () { this.off = true }
+  }
+  try {
+    const up = client(fakeFetch((u, call) => accepted(call)))
+    const a = { experiment: 'w', variant: 'benefits', inExperiment: true, reason: 'assigned' }
+    up.exposeOnView({ tag: 'section' }, a)
+    assert.equal(observer.opts.threshold, 0.5)
+    observer.cb([{ isIntersecting: false }])
+    assert.equal(up.pending(), 0)
+    observer.cb([{ isIntersecting: true }])
+    await settle()
+    assert.equal(up.pending(), 1)
+    assert.equal(observer.off, true)
+  } finally {
+    delete globalThis.IntersectionObserver
+  }
+  // Without IntersectionObserver: at once.
+  const up = client(fakeFetch((u, call) => accepted(call)), { storage: new MemoryStorage() })
+  up.exposeOnView({}, { experiment: 'z', variant: 'x', inExperiment: true, reason: 'assigned' })
+  await settle()
+  assert.equal(up.pending(), 1)
+})
