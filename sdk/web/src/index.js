@@ -93,6 +93,7 @@ function hashHex (s) {
 function murmur3Hex (s, seed) {
   return (murmur3(s, seed) + 0x100000000).toString(16).slice(1)
 }
+
 export class Upshot {
   /**
    * options: see types/index.d.ts (server and region are required).
