@@ -383,7 +383,7 @@ void api_sdk_config(upshotd *d, struct evhttp_request *req, const char *query)
         json_t *root = json_pack("{s:s, s:I, s:o}", "generated_at", now, "generation",
                                  (json_int_t)d->generation, "experiments", exps);
         free(d->sdk_snapshot);
-        d->sdk_snapshot = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(17));
+        d->sdk_snapshot = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(15));
         d->sdk_snapshot_generation = d->generation;
         json_decref(root);
     }

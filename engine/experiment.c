@@ -132,7 +132,7 @@ static bool parse_variants(experiment *e, json_t *def, char err[EXP_ERR_MAX])
             json_object_set_new(v, "payload", json_object());
             payload = json_object_get(v, "payload");
         }
-        ev->payload_json = json_dumps(payload, JSON_COMPACT);
+        ev->payload_json = json_dumps(payload, JSON_COMPACT | JSON_REAL_PRECISION(15));
         if (!ev->payload_json)
             return fail(err, e->key, "variant %s: payload cannot be serialized", vk);
         e->nvariants = (int)i + 1;

@@ -65,7 +65,9 @@ void http_reply_raw(http_exchange *x, int status, const char *content_type, cons
 
 void http_reply_json(http_exchange *x, int status, json_t *body)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+    /* 15 significant digits: 0.15 prints as 0.15, not 0.14999999999999999;
+     * the state file, which must round-trip exactly, keeps 17. */
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(body);
     if (!text) {
         static const char oom[] = "{\"error\":\"internal\",\"message\":\"out of memory\"}";

@@ -138,3 +138,19 @@ Test(assign, forced_is_never_counted)
     experiment_release(e);
     json_decref(j);
 }
+
+Test(assign, coverage_threshold_vectors)
+{
+    /* floor(traffic_percent * 100 + 0.5) in that order: 0.015 -> 2 buckets. */
+    size_t i, n = 0;
+    json_t *c;
+    json_array_foreach(json_object_get(vectors, "coverage_threshold"), i, c) {
+        double t = json_number_value(json_object_get(c, "traffic_percent"));
+        experiment *e = two_arm(t, 0.5);
+        cr_expect_eq(e->coverage_buckets, (uint32_t)json_integer_value(json_object_get(c, "buckets")),
+                     "traffic_percent %g: %u buckets", t, e->coverage_buckets);
+        experiment_release(e);
+        n++;
+    }
+    cr_assert_geq(n, 10);
+}

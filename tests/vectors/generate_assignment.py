@@ -58,6 +58,12 @@ def to_buckets(fraction: float) -> int:
     return max(0, min(10000, math.floor(fraction * 10000 + 0.5)))
 
 
+def coverage_buckets(traffic_percent: float) -> int:
+    """floor(traffic_percent * 100 + 0.5), in that order (docs/assignment.md):
+    dividing by 100 first rounds some halfway values (0.015) the other way."""
+    return max(0, min(10000, math.floor(traffic_percent * 100 + 0.5)))
+
+
 def assign(exp, visitor, region, force=None):
     """Returns (variant key, reason, in_experiment)."""
     variants = exp["variants"]
@@ -81,7 +87,7 @@ def assign(exp, visitor, region, force=None):
     promo = exp.get("promotions", {}).get(region)
     if promo and decision_bucket(salt, "holdback", visitor) >= to_buckets(promo["holdback"]):
         return promo["variant"], "promoted", True
-    if decision_bucket(salt, "coverage", visitor) >= to_buckets(exp.get("traffic_percent", 100) / 100):
+    if decision_bucket(salt, "coverage", visitor) >= coverage_buckets(exp.get("traffic_percent", 100)):
         return control, "coverage", False
     b = decision_bucket(salt, "variant", visitor)
     cum, starts = 0.0, []
@@ -141,6 +147,9 @@ def main():
         for purpose in ("variant", "coverage", "holdback", "layer"):
             out["bucket"].append({"salt": "exp-salt", "purpose": purpose, "visitor": v,
                                   "bucket": decision_bucket("exp-salt", purpose, v)})
+    out["coverage_threshold"] = [
+        {"traffic_percent": t, "buckets": coverage_buckets(t)}
+        for t in (0, 0.005, 0.015, 0.175, 0.575, 1, 12.345, 33.335, 50, 98.085, 99.995, 100)]
     visitors = [f"v{i}" for i in range(60)] + ["qa-anna", "Ωmega-ü", "a" * 128]
     for exp in experiments():
         for i, v in enumerate(visitors):
