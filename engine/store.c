@@ -46,6 +46,7 @@ struct store {
     struct event *flush_ev;
     struct event *watchdog_ev;
     bool flush_armed;
+    int connecting_ticks;    /* watchdog ticks spent waiting for a connect */
 
     uint64_t read_pos;       /* next journal offset to send */
     chunk ring[STORE_MAX_INFLIGHT];
@@ -410,6 +411,7 @@ static void connect_now(store *s)
     ac->data = s;
     s->ac = ac;
     s->connecting = true;
+    s->connecting_ticks = 0;
     redisLibeventAttach(ac, s->base);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
@@ -438,10 +440,9 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
     if (s->up && s->ring_len > 0 && ms_since(&s->ring[s->ring_head].sent) > STORE_SLOW_MS)
         fail_connection(s, s->ac, "redis too slow", "a batch took longer than 3 s");
     else if (s->connecting && s->ac && !s->up) {
-        /* hiredis 0.14 has no connect timeout; bound it here. */
-        static int connecting_ticks;
-        if (++connecting_ticks >= 3) {
-            connecting_ticks = 0;
+        /* hiredis 0.14 has no connect timeout; bound it here (3 ticks). */
+        if (++s->connecting_ticks >= 3) {
+            s->connecting_ticks = 0;
             redisAsyncContext *ac = s->ac;
             set_error(s, "connect timed out", NULL);
             s->ac = NULL;
