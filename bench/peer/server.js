@@ -92,7 +92,8 @@ const server = http.createServer((req, res) => {
     variant,
     payload: payloads.get(variant) || {},
     in_experiment: r.inExperiment,
-    reason: r.inExperiment ? 'assigned' : 'not_targeted',
+    reason: r.inExperiment ? 'assigned' : 'region',
+    exposure: 'none', // nothing is recorded here (see the top of this file)
   });
   res.writeHead(200, { 'Content-Type': 'application/json' });
   res.end(body);
