@@ -18,7 +18,7 @@ void keys_event_ids(char out[KEYS_MAX], const char *exp)
 
 uint32_t keys_shard_of(const char *visitor)
 {
-    return hash_murmur3_32(visitor, strlen(visitor), 0) >> 20; /* 12 bits: 4096 */
+    return hash_murmur3_32(visitor, strlen(visitor), 0) >> 16; /* 16 bits: 65536 shards */
 }
 
 void keys_visitor_shard(char out[KEYS_MAX], const char *exp, uint32_t shard)

@@ -202,28 +202,85 @@ static int split_line(char *line, record *r)
     return n == 6 ? 0 : -1;
 }
 
-/* Sends one EVALSHA for records [lo, hi) of one experiment. */
+/* Decimal digits of v into out (at least 21 bytes); returns the length. */
+static size_t utoa(uint64_t v, char *out)
+{
+    char tmp[21];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+    return n;
+}
+
+/* Formats argv as one RESP command (what redisAsyncCommandArgv does, but
+ * with plain copies: its per-argument formatting showed in profiles).
+ * Returns a malloc'ed buffer and its length, or NULL. */
+static char *format_resp(size_t argc, const char **argv, const size_t *argvlen, size_t *len)
+{
+    size_t cap = 16;
+    for (size_t i = 0; i < argc; i++)
+        cap += argvlen[i] + 26;
+    char *buf = malloc(cap);
+    if (!buf)
+        return NULL;
+    size_t n = 0;
+    buf[n++] = '*';
+    n += utoa(argc, buf + n);
+    buf[n++] = '\r';
+    buf[n++] = '\n';
+    for (size_t i = 0; i < argc; i++) {
+        buf[n++] = '$';
+        n += utoa(argvlen[i], buf + n);
+        buf[n++] = '\r';
+        buf[n++] = '\n';
+        memcpy(buf + n, argv[i], argvlen[i]);
+        n += argvlen[i];
+        buf[n++] = '\r';
+        buf[n++] = '\n';
+    }
+    *len = n;
+    return buf;
+}
+
+/* Appends src to buf at *n (bounded by cap) without printf. */
+static void put(char *buf, size_t cap, size_t *n, const char *src)
+{
+    size_t l = strlen(src);
+    if (*n + l >= cap)
+        l = cap - *n - 1;
+    memcpy(buf + *n, src, l);
+    *n += l;
+    buf[*n] = '\0';
+}
+
+/* Sends one EVALSHA of record.lua for records [lo, hi) of one experiment,
+ * in the script's argument layout: distinct (record, field) pairs of the
+ * exposures, the exposures as (shard, visitor, pair), then the other events. */
 static int send_group(store *s, record *recs, size_t lo, size_t hi)
 {
     size_t nev = hi - lo;
     const char *exp = recs[lo].f[1];
-    /* Keys: counters, ids, then each distinct shard once. */
     size_t maxkeys = 2 + nev;
-    size_t argc_max = 3 + maxkeys + 6 * nev;
+    size_t argc_max = 5 + maxkeys + 2 * nev + 6 * nev;
     const char **argv = malloc(argc_max * sizeof *argv);
     size_t *argvlen = malloc(argc_max * sizeof *argvlen);
     char (*keybuf)[KEYS_MAX] = malloc(maxkeys * sizeof *keybuf);
-    char (*idxbuf)[8] = malloc(nev * sizeof *idxbuf);
-    /* Exposures: the visitor record and the counter field, built here. */
+    char (*numbuf)[24] = malloc(2 * nev * sizeof *numbuf); /* shard index, pair index */
     char (*recbuf)[VALIDATE_KEY_MAX + 24] = malloc(nev * sizeof *recbuf);
     char (*fieldbuf)[VALIDATE_KEY_MAX + 40] = malloc(nev * sizeof *fieldbuf);
     uint32_t *shards = malloc(nev * sizeof *shards);
+    size_t *shard_of = malloc(nev * sizeof *shard_of);
     batch_call *call = malloc(sizeof *call + nev);
-    if (!argv || !argvlen || !keybuf || !idxbuf || !shards || !call || !recbuf || !fieldbuf) {
-        free(argv), free(argvlen), free(keybuf), free(idxbuf), free(shards), free(call);
-        free(recbuf), free(fieldbuf);
-        return -1;
-    }
+    int rc = -1;
+    if (!argv || !argvlen || !keybuf || !numbuf || !recbuf || !fieldbuf || !shards ||
+        !shard_of || !call)
+        goto done;
+
     keys_counters(keybuf[0], exp);
     keys_event_ids(keybuf[1], exp);
     size_t nkeys = 2;
@@ -237,43 +294,101 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
             keys_visitor_shard(keybuf[nkeys], exp, sh);
             nkeys++;
         }
-        snprintf(idxbuf[i], sizeof idxbuf[i], "%zu", k + 3); /* Lua KEYS are 1-based */
+        shard_of[i] = k + 3; /* Lua KEYS are 1-based */
+        utoa(shard_of[i], numbuf[i]);
     }
-    char numkeys[16];
+
+    /* Distinct (record, field) pairs of the exposures. */
+    size_t npairs = 0, nexposures = 0;
+    size_t *pair_idx = malloc(nev * sizeof *pair_idx);
+    if (!pair_idx)
+        goto done;
+    for (size_t i = 0; i < nev; i++) {
+        record *r = &recs[lo + i];
+        char t = r->f[0][0];
+        if (t != 'X' && t != 'P')
+            continue;
+        char rec[VALIDATE_KEY_MAX + 24], field[VALIDATE_KEY_MAX + 40];
+        size_t n = 0;
+        rec[0] = field[0] = '\0';
+        put(rec, sizeof rec, &n, r->f[3]);
+        put(rec, sizeof rec, &n, "|");
+        put(rec, sizeof rec, &n, r->f[4]);
+        put(rec, sizeof rec, &n, t == 'P' ? "|p" : "|");
+        n = 0;
+        put(field, sizeof field, &n, t == 'P' ? "pe|" : "e|");
+        put(field, sizeof field, &n, r->f[3]);
+        put(field, sizeof field, &n, "|");
+        put(field, sizeof field, &n, r->f[4]);
+        put(field, sizeof field, &n, "|");
+        put(field, sizeof field, &n, r->f[5]);
+        size_t k = 0;
+        while (k < npairs && (strcmp(recbuf[k], rec) || strcmp(fieldbuf[k], field)))
+            k++;
+        if (k == npairs) {
+            memcpy(recbuf[k], rec, sizeof rec);
+            memcpy(fieldbuf[k], field, sizeof field);
+            npairs++;
+        }
+        pair_idx[i] = k + 1; /* 1-based pair number */
+        nexposures++;
+    }
+
+    char numkeys[16], npairs_s[16], nexp_s[16];
     snprintf(numkeys, sizeof numkeys, "%zu", nkeys);
-    size_t argc = 0;
+    snprintf(npairs_s, sizeof npairs_s, "%zu", npairs);
+    snprintf(nexp_s, sizeof nexp_s, "%zu", nexposures);
+    size_t argc = 0, ntypes = 0;
     argv[argc++] = "EVALSHA";
     argv[argc++] = s->sha;
     argv[argc++] = numkeys;
     for (size_t k = 0; k < nkeys; k++)
         argv[argc++] = keybuf[k];
+    argv[argc++] = npairs_s;
+    for (size_t k = 0; k < npairs; k++) {
+        argv[argc++] = recbuf[k];
+        argv[argc++] = fieldbuf[k];
+    }
+    argv[argc++] = nexp_s;
     for (size_t i = 0; i < nev; i++) {
         record *r = &recs[lo + i];
         char t = r->f[0][0];
-        bool exposure = t == 'X' || t == 'P';
-        if (exposure) {
-            bool promoted = t == 'P';
-            snprintf(recbuf[i], sizeof recbuf[i], "%s|%s|%s", r->f[3], r->f[4], promoted ? "p" : "");
-            snprintf(fieldbuf[i], sizeof fieldbuf[i], "%s|%s|%s|%s", promoted ? "pe" : "e", r->f[3],
-                     r->f[4], r->f[5]);
-        }
-        argv[argc++] = exposure ? "E" : r->f[0];
-        argv[argc++] = idxbuf[i];
+        if (t != 'X' && t != 'P')
+            continue;
+        utoa(pair_idx[i], numbuf[nev + i]);
+        argv[argc++] = numbuf[i];
         argv[argc++] = r->f[2];
-        argv[argc++] = exposure ? recbuf[i] : r->f[3];
-        argv[argc++] = exposure ? fieldbuf[i] : r->f[4];
-        argv[argc++] = r->f[5];
-        call->types[i] = t;
+        argv[argc++] = numbuf[nev + i];
+        call->types[ntypes++] = 'X';
     }
+    for (size_t i = 0; i < nev; i++) {
+        record *r = &recs[lo + i];
+        char t = r->f[0][0];
+        if (t == 'X' || t == 'P')
+            continue;
+        argv[argc++] = r->f[0];
+        argv[argc++] = numbuf[i];
+        argv[argc++] = r->f[2];
+        argv[argc++] = r->f[3];
+        argv[argc++] = r->f[4];
+        argv[argc++] = r->f[5];
+        call->types[ntypes++] = t;
+    }
+    free(pair_idx);
     for (size_t i = 0; i < argc; i++)
         argvlen[i] = strlen(argv[i]);
     call->s = s;
     call->nevents = (uint32_t)nev;
-    int rc = redisAsyncCommandArgv(s->ac, on_batch_reply, call, (int)argc, argv, argvlen);
-    if (rc != REDIS_OK)
-        free(call);
-    free(argv), free(argvlen), free(keybuf), free(idxbuf), free(shards), free(recbuf), free(fieldbuf);
-    return rc == REDIS_OK ? 0 : -1;
+    size_t cmdlen;
+    char *cmd = format_resp(argc, argv, argvlen, &cmdlen);
+    rc = cmd && redisAsyncFormattedCommand(s->ac, on_batch_reply, call, cmd, cmdlen) == REDIS_OK ? 0 : -1;
+    free(cmd);
+    if (rc == 0)
+        call = NULL; /* owned by the callback now */
+done:
+    free(argv), free(argvlen), free(keybuf), free(numbuf), free(recbuf), free(fieldbuf);
+    free(shards), free(shard_of), free(call);
+    return rc;
 }
 
 static void flush(store *s)
