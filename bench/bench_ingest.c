@@ -46,6 +46,7 @@ struct opts {
     const char *experiment; /* experiment key */
     const char *phase;      /* "expose" or "convert" */
     const char *tag;        /* made part of every event id */
+    const char *prefix;     /* visitor ids are PREFIX1..PREFIXN */
     long visitors;          /* visitors v1..vN */
     long first;             /* first visitor number */
     int batch;              /* events per request */
@@ -93,7 +94,8 @@ static void usage(void)
     fprintf(stderr,
             "usage: bench_ingest --port N --phase expose|convert [--host H] [--key K]\n"
             "       [--experiment E] [--visitors N] [--first N] [--batch B]\n"
-            "       [--connections C] [--dup-share F] [--tag T] [--seconds S]\n");
+            "       [--connections C] [--dup-share F] [--tag T] [--visitor-prefix P]\n"
+            "       [--seconds S]\n");
 }
 
 /* Appends to a growing buffer; aborts on out-of-memory (a benchmark tool). */
@@ -147,13 +149,14 @@ static int build_bodies(struct run *r)
                 double value = 10.0 + (double)((v * 2654435761u) % 20000u) / 100.0;
                 buf_printf(&buf, &len, &cap,
                            "%s{\"id\":\"c-%s-%ld\",\"type\":\"conversion\",\"experiment\":"
-                           "\"%s\",\"visitor\":\"v%ld\",\"region\":\"%s\",\"value\":%.2f}",
-                           events ? "," : "", o->tag, v, o->experiment, v, region, value);
+                           "\"%s\",\"visitor\":\"%s%ld\",\"region\":\"%s\",\"value\":%.2f}",
+                           events ? "," : "", o->tag, v, o->experiment, o->prefix, v, region,
+                           value);
             } else {
                 buf_printf(&buf, &len, &cap,
                            "%s{\"id\":\"x-%s-%ld\",\"type\":\"exposure\",\"experiment\":"
-                           "\"%s\",\"visitor\":\"v%ld\",\"region\":\"%s\"}",
-                           events ? "," : "", o->tag, v, o->experiment, v, region);
+                           "\"%s\",\"visitor\":\"%s%ld\",\"region\":\"%s\"}",
+                           events ? "," : "", o->tag, v, o->experiment, o->prefix, v, region);
             }
         }
         buf_printf(&buf, &len, &cap, "]}");
@@ -291,7 +294,7 @@ int main(int argc, char **argv)
     struct run r = {0};
     struct opts *o = &r.o;
     *o = (struct opts){.host = "127.0.0.1", .experiment = "bench-exp", .phase = NULL,
-                       .tag = "run", .visitors = 100000, .first = 1, .batch = 1000,
+                       .tag = "run", .prefix = "v", .visitors = 100000, .first = 1, .batch = 1000,
                        .conns = 4, .dup_share = 0.05, .seconds = 60};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -305,6 +308,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--experiment")) o->experiment = v;
         else if (!strcmp(a, "--phase")) o->phase = v;
         else if (!strcmp(a, "--tag")) o->tag = v;
+        else if (!strcmp(a, "--visitor-prefix")) o->prefix = v;
         else if (!strcmp(a, "--visitors")) o->visitors = atol(v);
         else if (!strcmp(a, "--first")) o->first = atol(v);
         else if (!strcmp(a, "--batch")) o->batch = atoi(v);
