@@ -435,8 +435,7 @@ const cli_command cli_cmd_ls = {
 static const cli_optspec promote_opts[] = {
     {"region", 'r', 1, "REGION", "the region (required)"},
     {"variant", 'v', 1, "VARIANT", "the variant to serve there (required)"},
-    {"holdback", 0, 1, "PCT", "share kept randomized, e.g. 5% (default: the experiment's "
-                              "auto_promote.holdback, else 5%)"},
+    {"holdback", 0, 1, "PCT", "share kept randomized (default auto_promote.holdback, or 5%)"},
     {"reason", 'm', 1, "TEXT", "why, for the audit log (default: the evidence)"},
     {"force", 0, 0, NULL, "promote even when the rules do not recommend it"},
     {"min-sample", 0, 1, "N", "as in show"},

@@ -1,15 +1,17 @@
 /* test_cli_fake.h: a fake upshotd for the CLI's unit tests.
  *
- * An evhttp server on 127.0.0.1 (a free port) in a thread of the test
- * process, answering from a table of canned routes and recording the last
- * request it saw (method, URI, Authorization, X-Upshot-Actor, body), so a
- * test can run a command in-process and check both what the command
- * printed and what it sent. The integration tests (tests/integration/
+ * An evhttp server on 127.0.0.1 (a free port) in a child process of the
+ * test, answering from a table of canned routes and recording the last
+ * request it saw (method, URI, Authorization, X-Upshot-Actor, body) in
+ * memory shared with the test, so a test can run a command in-process and
+ * check both what the command printed and what it sent. A child process
+ * rather than a thread keeps the test process single-threaded, as
+ * Criterion's workers expect. The integration tests (tests/integration/
  * test_cli.py) run the real upshotd; this one exists to test rendering,
  * errors and exit codes without Redis.
  *
- * Stopping: the test thread requests GET /__quit, whose handler breaks
- * the loop, so no cross-thread wake-up is needed.
+ * Stopping: SIGKILL to the child, then waitpid; the child also dies with
+ * its parent (PR_SET_PDEATHSIG), so a crashed test leaves nothing behind.
  */
 #ifndef UPSHOT_TEST_CLI_FAKE_H
 #define UPSHOT_TEST_CLI_FAKE_H
@@ -20,7 +22,11 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
-#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +42,7 @@ typedef struct fake_route {
 } fake_route;
 
 typedef struct fake_server {
-    struct event_base *base;
-    struct evhttp *http;
-    pthread_t thread;
+    pid_t child;
     int port;
     char url[64];
     fake_route routes[FAKE_MAX_ROUTES];
@@ -78,11 +82,6 @@ static void fake_handle(struct evhttp_request *req, void *arg)
 {
     fake_server *s = arg;
     const char *uri = evhttp_request_get_uri(req);
-    if (strcmp(uri, "/__quit") == 0) {
-        fake_reply(req, 200, "{}");
-        event_base_loopbreak(s->base);
-        return;
-    }
     s->requests++;
     const char *m = fake_method_name(evhttp_request_get_command(req));
     snprintf(s->last_method, sizeof s->last_method, "%s", m);
@@ -111,19 +110,6 @@ static void fake_handle(struct evhttp_request *req, void *arg)
             return;
         }
     fake_reply(req, 404, "{\"error\":\"not_found\",\"message\":\"unknown experiment\"}");
-}
-
-static void fake_quit_done(struct evhttp_request *req, void *arg)
-{
-    (void)req;
-    event_base_loopbreak(arg);
-}
-
-static void *fake_thread(void *arg)
-{
-    fake_server *s = arg;
-    event_base_dispatch(s->base);
-    return NULL;
 }
 
 /* Adds a route; body is copied. */
@@ -157,42 +143,57 @@ static char *fake_fixture(const char *name)
     return b;
 }
 
-/* Binds and starts; routes may be added before or after (before is safer). */
-static int fake_start(fake_server *s)
+/* A server in shared memory, so the test sees what the child recorded. */
+static fake_server *fake_new(void)
 {
-    s->base = event_base_new();
-    s->http = evhttp_new(s->base);
-    evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                            EVHTTP_REQ_DELETE);
-    evhttp_set_gencb(s->http, fake_handle, s);
-    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(s->http, "127.0.0.1", 0);
-    if (bs == NULL) return -1;
-    struct sockaddr_in sa;
-    socklen_t len = sizeof sa;
-    getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sa, &len);
-    s->port = ntohs(sa.sin_port);
-    snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
-    return pthread_create(&s->thread, NULL, fake_thread, s);
+    void *m = mmap(NULL, sizeof(fake_server), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                   -1, 0);
+    if (m == MAP_FAILED) return NULL;
+    memset(m, 0, sizeof(fake_server));
+    return m;
 }
 
-/* Stops the thread (through /__quit) and frees everything. */
+/* Binds a free port and forks the server; add routes before this. */
+static int fake_start(fake_server *s)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 64) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
+        return -1;
+    s->port = ntohs(sa.sin_port);
+    snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
+    s->child = fork();
+    if (s->child < 0) return -1;
+    if (s->child == 0) {
+        /* never outlive the test, whatever happens to it */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        struct event_base *base = event_base_new();
+        struct evhttp *http = evhttp_new(base);
+        evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                             EVHTTP_REQ_DELETE);
+        evhttp_set_gencb(http, fake_handle, s);
+        evutil_make_socket_nonblocking(fd);
+        if (evhttp_accept_socket(http, fd) != 0) _exit(1);
+        event_base_dispatch(base);
+        _exit(0);
+    }
+    close(fd); /* the child owns the listening socket; connects queue on it */
+    return 0;
+}
+
+/* Stops the child and frees the routes. */
 static void fake_stop(fake_server *s)
 {
-    char url[80];
-    snprintf(url, sizeof url, "%s", s->url);
-    /* one plain request from this thread; any HTTP client works */
-    struct event_base *b = event_base_new();
-    struct evhttp_connection *c = evhttp_connection_base_new(b, NULL, "127.0.0.1",
-                                                             (unsigned short)s->port);
-    struct evhttp_request *r = evhttp_request_new(fake_quit_done, b);
-    evhttp_add_header(evhttp_request_get_output_headers(r), "Host", "127.0.0.1");
-    evhttp_make_request(c, r, EVHTTP_REQ_GET, "/__quit");
-    event_base_dispatch(b);
-    evhttp_connection_free(c);
-    event_base_free(b);
-    pthread_join(s->thread, NULL);
-    evhttp_free(s->http);
-    event_base_free(s->base);
+    if (s->child > 0) {
+        kill(s->child, SIGKILL);
+        waitpid(s->child, NULL, 0);
+        s->child = 0;
+    }
     for (int i = 0; i < s->nroutes; i++) free(s->routes[i].body);
     s->nroutes = 0;
 }
