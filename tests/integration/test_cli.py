@@ -225,7 +225,7 @@ def test_show_text_matches_and_fits_100_columns(world):
     assert "promote three-tiers" in cli(up, "show", EXP).stdout
 
 
-def test_ls_and_export_counts(world):
+def test_ls_and_export_counts(world, tmp_path):
     up, sent = world
     doc = cli_json(up, "ls")
     rows = by_key(doc["experiments"], "key")
@@ -259,6 +259,16 @@ def test_ls_and_export_counts(world):
         assert got[key]["declines"] == want["decliners"], key
         assert got[key]["revenue_sum"] == pytest.approx(want["revenue_sum"]), key
         assert got[key]["revenue_sumsq"] == pytest.approx(want["revenue_sumsq"]), key
+
+    # the export is what `upshot analyze` reads
+    f = tmp_path / "export.csv"
+    p = cli(up, "export", EXP, "--csv", "-o", str(f))
+    assert p.returncode == 0, p.stderr
+    p = cli(up, "analyze", str(f))
+    assert p.returncode == 0, p.stderr
+    for v in VARIANTS:
+        row = [l for l in p.stdout.splitlines() if l.startswith(v + " ")][0]
+        assert str(sent.total(v)["visitors"]) in row.split(), (row, sent.total(v))
 
 
 # ---- errors --------------------------------------------------------------
