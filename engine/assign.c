@@ -48,20 +48,22 @@ assign_result assign_visitor(const experiment *e, const char *visitor, const cha
         return out_of_experiment(e, ASSIGN_REGION);
 
     if (e->has_layer) {
-        uint32_t lb = hash_bucket(e->layer_name, "layer", visitor);
+        uint32_t lb = hash_prefix_bucket(&e->layer_prefix, visitor);
         if (lb < e->layer_from || lb >= e->layer_to)
             return out_of_experiment(e, ASSIGN_LAYER);
     }
 
     const exp_promotion *p = experiment_promotion(e, region);
-    if (p && hash_bucket(e->salt, "holdback", visitor) >= p->holdback_buckets)
+    if (p && hash_prefix_bucket(&e->holdback_prefix, visitor) >= p->holdback_buckets)
         return (assign_result){.variant = p->variant, .reason = ASSIGN_PROMOTED,
                                .in_experiment = true, .counted = true, .promoted = true};
 
-    if (hash_bucket(e->salt, "coverage", visitor) >= e->coverage_buckets)
+    /* Full coverage admits everyone: skip the hash. */
+    if (e->coverage_buckets < HASH_BUCKETS &&
+        hash_prefix_bucket(&e->coverage_prefix, visitor) >= e->coverage_buckets)
         return out_of_experiment(e, ASSIGN_COVERAGE);
 
-    int v = assign_variant_for_bucket(e, hash_bucket(e->salt, "variant", visitor));
+    int v = assign_variant_for_bucket(e, hash_prefix_bucket(&e->variant_prefix, visitor));
     return (assign_result){.variant = v, .reason = ASSIGN_ASSIGNED, .in_experiment = true,
                            .counted = true};
 }

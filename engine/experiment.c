@@ -404,6 +404,11 @@ static bool parse_body(experiment *e, json_t *def, char err[EXP_ERR_MAX])
 
     if (!parse_layer(e, def, err) || !parse_qa(e, def, err) || !parse_stats_and_auto(e, def, err))
         return false;
+    hash_prefix_init(&e->coverage_prefix, e->salt, "coverage");
+    hash_prefix_init(&e->variant_prefix, e->salt, "variant");
+    hash_prefix_init(&e->holdback_prefix, e->salt, "holdback");
+    if (e->has_layer)
+        hash_prefix_init(&e->layer_prefix, e->layer_name, "layer");
 
     json_t *av = json_object_get(def, "allocation_version");
     e->allocation_version = json_is_integer(av) && json_integer_value(av) > 0

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hash.h"
 #include "validate.h"
 
 #define EXP_MAX_VARIANTS 16
@@ -80,6 +81,10 @@ typedef struct experiment {
 
     exp_promotion *promotions; /* sorted by region */
     int npromotions;
+
+    /* MurmurHash3 state after "salt|purpose|" for each decision, so that
+     * assignment hashes only the visitor id (hash.h, hash_prefix). */
+    hash_prefix coverage_prefix, variant_prefix, holdback_prefix, layer_prefix;
 
     json_t *def;               /* normalized definition incl. read-only fields */
 } experiment;

@@ -35,4 +35,19 @@ static inline uint32_t hash_to_bucket(uint32_t h)
 #define HASH_MAX_INPUT 1024u
 uint32_t hash_bucket(const char *salt, const char *purpose, const char *visitor);
 
+/* The same bucket with the constant part precomputed: MurmurHash3 reads its
+ * input in 4-byte blocks, so the state after the full blocks of
+ * "salt|purpose|" (and the 0-3 bytes left over) can be kept per experiment
+ * and the hash continued with each visitor. hash_prefix_bucket(p, v)
+ * equals hash_bucket(salt, purpose, v) for every v (tests check it). */
+typedef struct hash_prefix {
+    uint32_t h;       /* state after the prefix's full blocks */
+    uint32_t len;     /* prefix length in bytes */
+    uint8_t tail[3];  /* prefix bytes after its last full block */
+    uint8_t ntail;
+} hash_prefix;
+
+void hash_prefix_init(hash_prefix *p, const char *salt, const char *purpose);
+uint32_t hash_prefix_bucket(const hash_prefix *p, const char *visitor);
+
 #endif

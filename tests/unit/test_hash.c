@@ -77,3 +77,23 @@ Test(hash, bucket_range_and_overlong_input)
     big[sizeof big - 1] = '\0';
     cr_assert_eq(hash_bucket("s", "variant", big), UINT32_MAX);
 }
+
+Test(hash, prefix_continuation_equals_the_full_hash)
+{
+    /* Every combination of prefix and visitor lengths mod 4 is exercised. */
+    const char *salts[] = {"s", "ab", "abc", "salt", "checkout-tiers", "wording-2026", "Ωmega"};
+    const char *purposes[] = {"variant", "coverage", "holdback", "layer"};
+    char visitor[64];
+    for (size_t s = 0; s < sizeof salts / sizeof *salts; s++)
+        for (size_t p = 0; p < 4; p++) {
+            hash_prefix hp;
+            hash_prefix_init(&hp, salts[s], purposes[p]);
+            for (int len = 1; len < 40; len++) {
+                for (int i = 0; i < len; i++)
+                    visitor[i] = (char)('a' + (i * 7 + len + (int)s) % 26);
+                visitor[len] = '\0';
+                cr_expect_eq(hash_prefix_bucket(&hp, visitor), hash_bucket(salts[s], purposes[p], visitor),
+                             "salt %s purpose %s visitor %s", salts[s], purposes[p], visitor);
+            }
+        }
+}
