@@ -48,48 +48,70 @@ end
 for pair, n in pairs(pair_count) do add(inc, ARGV[2 * pair + 1], n) end
 local i, nout = first + 3 * nexp, nexp
 
+-- Conversions and declines accumulate per group (promoted or not, variant,
+-- region, day) in a table; the counter field names are built once per
+-- group at the end instead of four string concatenations per event.
+local groups_cd = {}
+local find, match, format = string.find, string.match, string.format
 for j = i, #ARGV, 6 do
   local typ, vkey, visitor = ARGV[j], KEYS[tonumber(ARGV[j + 1])], ARGV[j + 2]
-  local a, b, day = ARGV[j + 3], ARGV[j + 4], ARGV[j + 5]
   local status = '0'
-  local rec = redis.call('HGET', vkey, visitor)
+  local rec = call('HGET', vkey, visitor)
   if not rec then
     -- Not attributable; the id is not consumed, so a retry after the
     -- exposure has landed still counts.
     status = '2'
     add(inc, typ == 'C' and 'unexposed|c' or 'unexposed|d', 1)
-  elseif redis.call('SADD', ids, a) == 0 then
+  elseif call('SADD', ids, ARGV[j + 3]) == 0 then
     status = '1'
     add(inc, 'dup', 1)
   else
-    local vi, region, flags, total = string.match(rec, '^([^|]*)|([^|]*)|([^|]*)|?(.*)$')
-    local pre = string.find(flags, 'p', 1, true) and 'p' or ''
-    local suffix = '|' .. vi .. '|' .. region .. '|' .. day
+    local vi, region, flags, total = match(rec, '^([^|]*)|([^|]*)|([^|]*)|?(.*)$')
+    local gkey = (find(flags, 'p', 1, true) and 'p|' or '|') .. vi .. '|' .. region .. '|' .. ARGV[j + 5]
+    local g = groups_cd[gkey]
+    if not g then
+      g = {c = 0, o = 0, s = 0, q = 0, d = 0, dn = 0}
+      groups_cd[gkey] = g
+    end
     if typ == 'C' then
-      local v, t = tonumber(b), tonumber(total) or 0
-      if not string.find(flags, 'c', 1, true) then
+      local v, t = tonumber(ARGV[j + 4]), tonumber(total) or 0
+      if not find(flags, 'c', 1, true) then
         flags = flags .. 'c'
-        add(inc, pre .. 'c' .. suffix, 1)
+        g.c = g.c + 1
       end
-      add(inc, pre .. 'o' .. suffix, 1)
-      add(incf, pre .. 's' .. suffix, v)
-      add(incf, pre .. 'q' .. suffix, 2 * t * v + v * v)
-      total = string.format('%.17g', t + v)
+      g.o = g.o + 1
+      g.s = g.s + v
+      g.q = g.q + 2 * t * v + v * v
+      total = format('%.17g', t + v)
     else
-      if not string.find(flags, 'd', 1, true) then
+      if not find(flags, 'd', 1, true) then
         flags = flags .. 'd'
-        add(inc, pre .. 'd' .. suffix, 1)
+        g.d = g.d + 1
       end
-      add(inc, pre .. 'dn' .. suffix, 1)
+      g.dn = g.dn + 1
     end
     local value = vi .. '|' .. region .. '|' .. flags
     if total ~= '' then value = value .. '|' .. total end
-    redis.call('HSET', vkey, visitor, value)
+    call('HSET', vkey, visitor, value)
   end
   nout = nout + 1
   out[nout] = status
 end
 
-for f, v in pairs(inc) do redis.call('HINCRBY', cnt, f, v) end
-for f, v in pairs(incf) do redis.call('HINCRBYFLOAT', cnt, f, string.format('%.17g', v)) end
+for gkey, g in pairs(groups_cd) do
+  -- gkey is "p|VARIANT|REGION|DAY" (promoted) or "|VARIANT|REGION|DAY"
+  local pre, suffix = '', gkey
+  if string.sub(gkey, 1, 1) == 'p' then pre, suffix = 'p', string.sub(gkey, 2) end
+  if g.c > 0 then add(inc, pre .. 'c' .. suffix, g.c) end
+  if g.o > 0 then
+    add(inc, pre .. 'o' .. suffix, g.o)
+    add(incf, pre .. 's' .. suffix, g.s)
+    add(incf, pre .. 'q' .. suffix, g.q)
+  end
+  if g.d > 0 then add(inc, pre .. 'd' .. suffix, g.d) end
+  if g.dn > 0 then add(inc, pre .. 'dn' .. suffix, g.dn) end
+end
+
+for f, v in pairs(inc) do call('HINCRBY', cnt, f, v) end
+for f, v in pairs(incf) do call('HINCRBYFLOAT', cnt, f, format('%.17g', v)) end
 return table.concat(out)
