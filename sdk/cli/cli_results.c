@@ -1,6 +1,7 @@
 /* cli_results.c: results JSON -> counts and cumulative daily looks. */
 #include "cli_results.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,9 @@ static int res_region_add(cli_results *r, const char *name)
 int cli_results_parse(json_t *root, cli_results *r, char *err, size_t errcap)
 {
     memset(r, 0, sizeof *r);
+    r->server_alpha = r->server_tau2 = NAN;
+    r->server_correction = -1;
+    r->server_min_sample = -1;
     if (!json_is_object(root)) {
         snprintf(err, errcap, "results: not a JSON object");
         return -1;
@@ -225,6 +229,21 @@ int cli_results_parse(json_t *root, cli_results *r, char *err, size_t errcap)
             for (size_t v = 0; v < nv; v++)
                 res_add(&r->total_looks[d * nv + v], &L[d * nv + v]);
     }
+    /* what upshotd decided with, so the dashboard uses the same settings */
+    json_t *an = json_object_get(json_array_get(regs, 0), "analysis");
+    if (!json_is_object(an)) an = json_object_get(json_object_get(root, "total"), "analysis");
+    json_t *x = json_object_get(an, "alpha");
+    if (json_is_number(x)) r->server_alpha = json_number_value(x);
+    x = json_object_get(an, "tau2");
+    if (json_is_number(x)) r->server_tau2 = json_number_value(x);
+    json_t *dec = json_object_get(root, "decisions");
+    const char *corr = json_string_value(json_object_get(dec, "correction"));
+    if (corr == NULL) corr = json_string_value(json_object_get(an, "adjust"));
+    decide_correction dc;
+    if (corr && decide_parse_correction(corr, &dc) == 0) r->server_correction = (int)dc;
+    x = json_object_get(dec, "min_sample");
+    if (json_is_integer(x)) r->server_min_sample = (long long)json_integer_value(x);
+    if (json_is_object(dec)) r->server_decisions = json_incref(dec);
     json_t *integ = json_object_get(root, "integrity");
     r->duplicates = res_u64(integ, "duplicates");
     r->unexposed = res_u64(integ, "unexposed_conversions");
@@ -246,6 +265,7 @@ void cli_results_free(cli_results *r)
     free(r->regions);
     free(r->days);
     free(r->total_looks);
+    json_decref(r->server_decisions);
     memset(r, 0, sizeof *r);
 }
 

@@ -50,6 +50,12 @@ typedef struct cli_results {
     char (*days)[11];                          /* "YYYY-MM-DD" */
     decide_counts *total_looks;                /* ndays * nvariants */
     unsigned long long duplicates, unexposed;  /* "integrity" */
+    /* upshotd's own settings and verdicts, when the results carry them
+     * (regions[].analysis and "decisions"); NaN / -1 / NULL when absent */
+    double server_alpha, server_tau2;
+    int server_correction;                     /* decide_correction, -1 */
+    long long server_min_sample;               /* -1 */
+    json_t *server_decisions;                  /* "decisions", owned ref */
 } cli_results;
 
 /* Fills r from a results body. Returns 0, or -1 with a sentence in err

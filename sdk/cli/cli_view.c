@@ -81,14 +81,20 @@ void cli_view_config(const json_t *exp, const cli_results *r, const cli_view_opt
             if (json_is_string(x) && strcmp(json_string_value(x), "decline_rate") == 0)
                 cfg->guard_decline = true;
     }
+    /* options, then the experiment's own stats.*, then what upshotd
+     * reports it decided with, then the documented defaults */
     json_t *st = json_object_get(exp, "stats");
     double a = jget(st, "alpha"), t2 = jget(st, "tau2"), ms = jget(st, "min_sample");
+    if (!(isfinite(a) && a > 0)) a = r->server_alpha;
+    if (!(isfinite(t2) && t2 > 0)) t2 = r->server_tau2;
+    if (!(isfinite(ms) && ms >= 0) && r->server_min_sample >= 0) ms = (double)r->server_min_sample;
     cfg->alpha = o && o->alpha > 0 ? o->alpha : (isfinite(a) && a > 0 ? a : 0.05);
     cfg->tau2 = isfinite(t2) && t2 > 0 ? t2 : 0;
     cfg->min_sample = o && o->min_sample >= 0 ? (uint64_t)o->min_sample
                       : (isfinite(ms) && ms >= 0 ? (uint64_t)ms : 1000);
     cfg->correction = o && o->correction >= 0 ? (decide_correction)o->correction
-                                              : DECIDE_CORRECTION_HOLM;
+                      : r->server_correction >= 0 ? (decide_correction)r->server_correction
+                                                  : DECIDE_CORRECTION_HOLM;
     cfg->mde = o && o->mde > 0 ? o->mde : DECIDE_DEFAULT_MDE;
 }
 
@@ -181,7 +187,7 @@ static json_t *view_arm(const cli_results *r, size_t v, const decide_counts *c,
     json_object_set_new(o, "guardrail_failed", json_boolean(arm->guardrail_failed));
     json_object_set_new(o, "verdict", json_string(decide_verdict_name(arm->verdict)));
     json_t *beat = json_null();
-    if (metric == DECIDE_GOAL_CONVERSION) {
+    if (metric == DECIDE_GOAL_CONVERSION && c->visitors > 0 && ctl->visitors > 0) {
         stats_bayes_result b;
         stats_bayes_compare(ctl->visitors, ctl->conversions, c->visitors, c->conversions, ws, &b);
         if (b.chance_to_beat.defined) {
@@ -243,6 +249,19 @@ static json_t *view_region(const cli_results *r, const cli_region *g, const deci
     json_object_set_new(o, "promote_variant",
                         rr->variant >= 0 ? json_string(r->variants[rr->variant]) : json_null());
     json_object_set_new(o, "why", json_string(rr->why ? rr->why : ""));
+    /* upshotd's own verdict for this region, to show any disagreement */
+    json_t *srv = json_null();
+    size_t si;
+    json_t *sd;
+    json_array_foreach(json_object_get(r->server_decisions, "regions"), si, sd) {
+        const char *rn = json_string_value(json_object_get(sd, "region"));
+        const char *rec = json_string_value(json_object_get(sd, "recommendation"));
+        if (rn && rec && strcmp(rn, g->name) == 0) {
+            json_decref(srv);
+            srv = json_string(rec);
+        }
+    }
+    json_object_set_new(o, "server_recommendation", srv);
     json_object_set_new(o, "srm_p", jnum(rr->srm_p));
     json_object_set_new(o, "srm_failed", json_boolean(rr->srm_failed));
     json_object_set_new(o, "min_sample_met", json_boolean(rr->min_sample_met));

@@ -376,6 +376,14 @@ static void render_recommendation(FILE *f, int color, const json_t *g, const jso
     fprintf(f, "  %-8s ", sget(g, "region"));
     cli_term_paint(f, color, p, line);
     fputc('\n', f);
+    const char *srv = json_string_value(json_object_get(g, "server_recommendation"));
+    if (srv && strcmp(srv, rec) != 0) {
+        snprintf(line, sizeof line, "upshotd's own evaluation says %s (different settings "
+                 "were given here?)", srv);
+        fprintf(f, "  %-8s ", "");
+        cli_term_paint(f, color, CLI_PAINT_WARN, line);
+        fputc('\n', f);
+    }
     json_t *promo = json_object_get(g, "promotion");
     if (json_is_object(promo)) {
         char v[32];

@@ -205,6 +205,9 @@ def test_show_json_decisions(world):
         if not a["control"]:
             assert a["goal_verdict"] == "inconclusive"
     assert gr["promotion"] is None and pl["promotion"] is None
+    # the dashboard and upshotd's own evaluation (the same decide_run) agree
+    for g in (gr, pl):
+        assert g["server_recommendation"] == g["recommendation"], g["region"]
 
 
 def test_show_text_matches_and_fits_100_columns(world):
