@@ -77,11 +77,10 @@ static int admin_unpromote(cli_ctx *ctx, const cli_args *a)
     cli_cmd_exp_path(key, suffix, path, sizeof path);
     snprintf(what, sizeof what, "promotion of experiment \"%s\" in region \"%s\"", key,
              region);
-    /* The reason travels as a JSON body, as with the other changes. */
-    const char *reason = cli_args_get(a, "reason");
-    json_t *body = reason ? json_pack("{s:s}", "reason", reason) : NULL;
-    rc = cli_api_call(ctx, "DELETE", path, body, what, NULL);
-    json_decref(body);
+    /* A DELETE has no body: upshotd takes its reason from X-Upshot-Reason. */
+    ctx->target.reason = cli_args_get(a, "reason");
+    rc = cli_api_call(ctx, "DELETE", path, NULL, what, NULL);
+    ctx->target.reason = NULL;
     if (rc == CLI_EXIT_OK)
         fprintf(ctx->out, "%s: promotion in %s undone; the region is randomized again\n", key,
                 region);

@@ -263,6 +263,19 @@ static long ls_days_since(const char *ts)
     return now >= t ? (long)((now - t) / 86400) : 0;
 }
 
+/* 1234567 -> "1,234,567" */
+static void ls_count(long long v, char *out, size_t cap)
+{
+    char raw[32];
+    snprintf(raw, sizeof raw, "%lld", v);
+    size_t n = strlen(raw), o = 0;
+    for (size_t i = 0; i < n && o + 2 < cap; i++) {
+        if (i > 0 && (n - i) % 3 == 0) out[o++] = ',';
+        out[o++] = raw[i];
+    }
+    out[o] = '\0';
+}
+
 static int ls_run(cli_ctx *ctx, const cli_args *a)
 {
     const char *only = cli_args_get(a, "status");
@@ -390,7 +403,7 @@ static int ls_run(cli_ctx *ctx, const cli_args *a)
         else snprintf(b, sizeof b, "-");
         cli_table_cell(t, r, 3, b, CLI_PAINT_NONE);
         json_t *v = json_object_get(row, "visitors");
-        if (json_is_integer(v)) snprintf(b, sizeof b, "%lld", (long long)json_integer_value(v));
+        if (json_is_integer(v)) ls_count((long long)json_integer_value(v), b, sizeof b);
         else snprintf(b, sizeof b, "-");
         cli_table_cell(t, r, 4, b, CLI_PAINT_NONE);
         const char *lead = json_string_value(json_object_get(row, "leading"));

@@ -196,6 +196,8 @@ int cli_http_request(const cli_http_target *t, const char *method,
     }
     if (t->actor != NULL && t->actor[0] != '\0')
         evhttp_add_header(h, "X-Upshot-Actor", t->actor);
+    if (t->reason != NULL && t->reason[0] != '\0')
+        evhttp_add_header(h, "X-Upshot-Reason", t->reason); /* refused if it holds CR/LF */
     if (body != NULL) {
         evhttp_add_header(h, "Content-Type", "application/json");
         evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));

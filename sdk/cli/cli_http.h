@@ -20,6 +20,8 @@ typedef struct cli_http_target {
     const char *url;      /* base URL, e.g. "http://127.0.0.1:8080" */
     const char *token;    /* admin bearer token, or NULL */
     const char *actor;    /* sent as X-Upshot-Actor, or NULL */
+    const char *reason;   /* sent as X-Upshot-Reason (for DELETE, which has
+                             no body to carry it), or NULL */
     double timeout_s;     /* whole-request timeout in seconds (>0) */
 } cli_http_target;
 

@@ -109,15 +109,17 @@ static void heading(FILE *f, int color, const char *text)
 
 /* The two per-variant tables of one slice (total or one region). */
 static void render_variant_tables(FILE *f, int color, int width, const json_t *arms,
-                                  const char *metric)
+                                  const char *metric, double alpha)
 {
     int conv = strcmp(metric, "conversion") == 0;
+    char ci_title[16];
+    snprintf(ci_title, sizeof ci_title, "%.4g%% CI", (1 - alpha) * 100);
     cli_table *t = cli_table_new(9);
     cli_table_column(t, 0, "variant", 0);
     cli_table_column(t, 1, "visitors", 1);
     cli_table_column(t, 2, "conv", 1);
     cli_table_column(t, 3, conv ? "rate" : strcmp(metric, "revenue") == 0 ? "rev/vis" : "AOV", 1);
-    cli_table_column(t, 4, conv ? "95% CI" : "", 1);
+    cli_table_column(t, 4, conv ? ci_title : "", 1);
     cli_table_column(t, 5, "lift", 1);
     cli_table_column(t, 6, "always-valid CI", 1);
     cli_table_column(t, 7, "p (a-v)", 1);
@@ -488,7 +490,7 @@ void cli_view_render(const json_t *view, FILE *f, int color, int width)
                  metric_title(metric));
     }
     heading(f, color, b);
-    render_variant_tables(f, color, width, arms, metric);
+    render_variant_tables(f, color, width, arms, metric, rget(view, "alpha"));
 
     if (json_array_size(regs) > 0) {
         snprintf(b, sizeof b, "Regions x variants: lift on the goal (%s)",

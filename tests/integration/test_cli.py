@@ -368,9 +368,13 @@ def test_promotion_changes_only_that_region():
         text = cli(up, "log", EXP)
         assert text.returncode == 0 and "maria" in text.stdout
 
-        p = cli(up, "unpromote", EXP, "--region", "gr", "--reason", "re-test")
+        p = cli(up, "unpromote", EXP, "--region", "gr", "--reason", "re-test",
+                "--actor", "maria")
         assert p.returncode == 0, p.stderr
         assert assignments(up, "gr", 200, "new") == before["gr"]
+        last = cli_json(up, "log", EXP)["entries"][-1]
+        assert "promot" in last["action"] and last["actor"] == "maria", last
+        assert last["reason"] == "re-test", last
 
 
 def test_create_start_stop_lifecycle(tmp_path):
