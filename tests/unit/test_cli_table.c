@@ -1,7 +1,10 @@
 /* test_cli_table.c: widths, cutting, colour switches. */
+#define _XOPEN_SOURCE 700 /* posix_openpt, grantpt, unlockpt, ptsname */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_table.h"
 #include "cli_term.h"
@@ -44,6 +47,28 @@ Test(cli_term, no_color_env_and_pipes_turn_colour_off)
     cr_assert_eq(cli_term_use_color(f, CLI_COLOR_ALWAYS), 1);
     cr_assert_eq(cli_term_use_color(f, CLI_COLOR_NEVER), 0);
     fclose(f);
+}
+
+Test(cli_term, a_terminal_gets_colour_unless_no_color)
+{
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    cr_assert_geq(m, 0);
+    cr_assert_eq(grantpt(m), 0);
+    cr_assert_eq(unlockpt(m), 0);
+    int sfd = open(ptsname(m), O_RDWR | O_NOCTTY);
+    cr_assert_geq(sfd, 0);
+    FILE *tty = fdopen(sfd, "w");
+    unsetenv("NO_COLOR");
+    setenv("TERM", "xterm", 1);
+    cr_assert_eq(cli_term_use_color(tty, CLI_COLOR_AUTO), 1, "a terminal: colour");
+    setenv("NO_COLOR", "1", 1);
+    cr_assert_eq(cli_term_use_color(tty, CLI_COLOR_AUTO), 0, "NO_COLOR wins");
+    setenv("NO_COLOR", "", 1);
+    cr_assert_eq(cli_term_use_color(tty, CLI_COLOR_AUTO), 1, "an empty NO_COLOR is unset");
+    setenv("TERM", "dumb", 1);
+    cr_assert_eq(cli_term_use_color(tty, CLI_COLOR_AUTO), 0, "TERM=dumb: none");
+    fclose(tty);
+    close(m);
 }
 
 Test(cli_table, fits_the_width_by_cutting_the_name_column_only)
