@@ -373,7 +373,7 @@ int decide_run(const decide_config *cfg, const decide_region *regions, size_t nr
             rr->why = "every variant is significantly worse than control";
         } else if (all_powered) {
             rr->rec = DECIDE_REC_STOP;
-            rr->why = "enough visitors to detect the minimum effect, and no variant wins";
+            rr->why = "enough visitors for the minimum effect, and no winner";
         } else {
             rr->rec = DECIDE_REC_KEEP_RUNNING;
             rr->why = "no variant is significant yet";

@@ -59,6 +59,23 @@ size_t cli_term_display_width(const char *s)
     return w;
 }
 
+/* Copies code points [from, to) of s into out at *o (bounded by cap). */
+static void term_copy_cols(const char *s, size_t from, size_t to, char *out, size_t cap,
+                           size_t *o)
+{
+    size_t col = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t len = 1;
+        while ((p[len] & 0xc0) == 0x80) len++;
+        if (col >= from && col < to && *o + len + 1 < cap) {
+            memcpy(out + *o, p, len);
+            *o += len;
+        }
+        col++;
+        p += len;
+    }
+}
+
 void cli_term_fit(const char *s, size_t width, char *out, size_t cap)
 {
     if (cap == 0) return;
@@ -67,16 +84,25 @@ void cli_term_fit(const char *s, size_t width, char *out, size_t cap)
         snprintf(out, cap, "%s", s);
         return;
     }
-    /* keep width-1 code points, then "~" */
-    size_t o = 0, cols = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p && o + 5 < cap;) {
-        if ((*p & 0xc0) != 0x80) {
-            if (cols + 1 >= width) break;
-            cols++;
-        }
-        out[o++] = (char)*p++;
-        while ((*p & 0xc0) == 0x80 && o + 5 < cap) out[o++] = (char)*p++;
+    if (width == 0) {
+        out[0] = '\0';
+        return;
     }
-    out[o++] = '~';
+    /* Keep the head and the tail, "~" in the middle: names of variants
+     * often differ only at the end ("...-tiers-3"), so the tail is what
+     * tells them apart. Very narrow fields keep the head only. */
+    size_t o = 0;
+    if (width < 8) {
+        term_copy_cols(s, 0, width - 1, out, cap, &o);
+    } else {
+        size_t tail = (width - 1) / 2;
+        size_t head = width - 1 - tail;
+        term_copy_cols(s, 0, head, out, cap, &o);
+        if (o + 2 < cap) out[o++] = '~';
+        term_copy_cols(s, w - tail, w, out, cap, &o);
+        out[o] = '\0';
+        return;
+    }
+    if (o + 2 < cap) out[o++] = '~';
     out[o] = '\0';
 }

@@ -37,8 +37,9 @@ void cli_term_paint(FILE *f, int color, cli_paint p, const char *s);
 /* Width of s on screen: UTF-8 code points, ANSI escape sequences excluded. */
 size_t cli_term_display_width(const char *s);
 
-/* Copies s into out (capacity cap), cut to at most width columns; a cut
- * string ends in "~" so the reader sees it was cut. */
+/* Copies s into out (capacity cap), cut to at most width columns. A cut
+ * keeps the head and the tail with "~" between them (the tail often tells
+ * similar names apart); below 8 columns the head only, ending in "~". */
 void cli_term_fit(const char *s, size_t width, char *out, size_t cap);
 
 #endif

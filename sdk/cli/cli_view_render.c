@@ -328,10 +328,23 @@ static void render_chart(FILE *f, int color, int width, const json_t *chart)
     const char *d1 = json_string_value(json_array_get(days, nd - 1));
     size_t pad = gw > 10 ? gw - 10 : 1;
     fprintf(f, "  %8s  %s%*s%s\n", "", d0 ? d0 + 5 : "", (int)pad, "", d1 ? d1 + 5 : "");
+    size_t col = 2;
     fputs("  ", f);
-    for (size_t s = 0; s < ns; s++)
-        fprintf(f, "%s%c %s", s ? "   " : "", glyphs[s % (sizeof glyphs - 1)],
-                sget(json_array_get(series, s), "variant"));
+    for (size_t s = 0; s < ns; s++) {
+        char name[48], item[64];
+        cli_term_fit(sget(json_array_get(series, s), "variant"), 30, name, sizeof name);
+        snprintf(item, sizeof item, "%c %s", glyphs[s % (sizeof glyphs - 1)], name);
+        size_t iw = cli_term_display_width(item);
+        if (s > 0 && col + 3 + iw > (size_t)width) {
+            fputs("\n  ", f);
+            col = 2;
+        } else if (s > 0) {
+            fputs("   ", f);
+            col += 3;
+        }
+        fputs(item, f);
+        col += iw;
+    }
     fputc('\n', f);
 }
 
@@ -350,8 +363,10 @@ static void render_recommendation(FILE *f, int color, const json_t *g, const jso
             if (strcmp(sget(x, "variant"), pv) == 0) a = x;
         fmt_pct(rget(a, "goal_lift"), 1, b1, sizeof b1);
         fmt_p(rget(a, "goal_p_adjusted"), b2, sizeof b2);
-        snprintf(line, sizeof line, "promote %s: lift %s, adjusted p %s, declines not worse",
-                 pv, b1, b2);
+        char name[40];
+        cli_term_fit(pv, 28, name, sizeof name);
+        snprintf(line, sizeof line, "promote %s: lift %s, adjusted p %s, declines ok", name, b1,
+                 b2);
     } else if (strcmp(rec, "check_srm") == 0) {
         p = CLI_PAINT_BAD;
         fmt_p(rget(g, "srm_p"), b1, sizeof b1);
@@ -359,7 +374,7 @@ static void render_recommendation(FILE *f, int color, const json_t *g, const jso
                  "(p %s); fix assignment before reading", b1);
     } else if (strcmp(rec, "stop") == 0) {
         p = CLI_PAINT_DIM;
-        snprintf(line, sizeof line, "stop: no effect likely (%s)", why);
+        snprintf(line, sizeof line, "stop, no effect likely: %s", why);
     } else {
         double ms = rget(view, "min_sample"), mv = rget(g, "min_visitors");
         if (!json_is_true(json_object_get(g, "min_sample_met"))) {
@@ -373,7 +388,7 @@ static void render_recommendation(FILE *f, int color, const json_t *g, const jso
         double dtg = rget(g, "days_to_go");
         if (isfinite(dtg) && dtg > 0)
             snprintf(line + strlen(line), sizeof line - strlen(line),
-                     "; ~%.0f more days for the MDE", dtg);
+                     "; ~%.0f more day%s for the MDE", dtg, dtg == 1 ? "" : "s");
     }
     fprintf(f, "  %-8s ", sget(g, "region"));
     cli_term_paint(f, color, p, line);
