@@ -38,7 +38,8 @@ typedef struct sim_params {
     unsigned daily_visitors; /* per region per day, all variants together */
     double base_rate;        /* control conversion rate, e.g. 0.04 */
     double decline_rate;     /* every variant's decline rate */
-    int lift_region;         /* region with a true effect, -1 for none */
+    int lift_region;         /* first region with a true effect, -1 for none */
+    size_t lift_regions;     /* how many regions from lift_region on have it (0 = 1) */
     size_t lift_variant;     /* which variant has it */
     double lift;             /* true relative lift there, e.g. 0.10 */
     decide_config cfg;       /* decision settings (weights filled by sim) */
@@ -83,7 +84,10 @@ static int sim_run_experiment(gsl_rng *rng, const sim_params *p, sim_outcome *o)
             const decide_counts *prev = d ? today - K : NULL;
             for (size_t v = 0; v < K; v++) {
                 double rate = p->base_rate;
-                if ((int)r == p->lift_region && v == p->lift_variant) rate *= 1.0 + p->lift;
+                size_t nl = p->lift_regions ? p->lift_regions : 1;
+                if (p->lift_region >= 0 && r >= (size_t)p->lift_region &&
+                    r < (size_t)p->lift_region + nl && v == p->lift_variant)
+                    rate *= 1.0 + p->lift;
                 unsigned conv = gsl_ran_binomial(rng, rate, split[v]);
                 unsigned decl = gsl_ran_binomial(rng, p->decline_rate, split[v]);
                 decide_counts c = prev ? prev[v] : (decide_counts){0};
