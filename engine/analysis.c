@@ -174,9 +174,13 @@ static json_t *decisions_json(const results_table *t, const experiment *e,
             "min_sample_met", rr->min_sample_met, "min_visitors", (json_int_t)rr->min_visitors,
             "needed_per_arm", (json_int_t)rr->needed_per_arm, "arms", arms));
     }
-    json_t *root = json_pack("{s:s, s:I, s:o}", "correction",
+    double weights[EXP_MAX_VARIANTS];
+    decide_config dc;
+    fill_decide_config(&dc, weights, e, cfg);
+    json_t *root = json_pack("{s:s, s:I, s:f, s:f, s:I, s:o}", "correction",
                              cfg->correction == CORRECTION_BH ? "bh" : "holm", "family_size",
-                             (json_int_t)res.family_size, "regions", out);
+                             (json_int_t)res.family_size, "alpha", dc.alpha, "tau2", dc.tau2,
+                             "min_sample", (json_int_t)dc.min_sample, "regions", out);
     decide_result_free(&res);
     free_regions(regions, t->nregions);
     return root;

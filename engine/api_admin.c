@@ -63,6 +63,15 @@ static bool read_json_body(upshotd *d, http_exchange *x, bool required, json_t *
     return true;
 }
 
+/* Moves an optional top-level "reason" (for the audit log) out of an
+ * experiment definition, which does not carry one itself. */
+static void take_reason(json_t *def, char out[501])
+{
+    const char *r = json_string_value(json_object_get(def, "reason"));
+    snprintf(out, 501, "%s", r ? r : "");
+    json_object_del(def, "reason");
+}
+
 static const char *reason_of(json_t *body)
 {
     const char *r = json_string_value(json_object_get(body, "reason"));
@@ -485,8 +494,10 @@ void api_admin(upshotd *d, struct evhttp_request *req, const char *path, const c
         json_t *def;
         if (!read_json_body(d, &x, true, &def))
             return;
-        put_and_reply(d, &x, def, EXP_FROM_USER, REG_CREATE, actor, "create", reason_of(def),
-                      NULL, 201);
+        char reason[501];
+        take_reason(def, reason);
+        put_and_reply(d, &x, def, EXP_FROM_USER, REG_CREATE, actor, "create",
+                      reason[0] ? reason : NULL, NULL, 201);
         json_decref(def);
         return;
     }
@@ -515,7 +526,10 @@ void api_admin(upshotd *d, struct evhttp_request *req, const char *path, const c
             return;
         }
         json_object_set_new(def, "key", json_string(key));
-        put_and_reply(d, &x, def, EXP_FROM_USER, REG_UPDATE, actor, "update", NULL, NULL, 200);
+        char reason[501];
+        take_reason(def, reason);
+        put_and_reply(d, &x, def, EXP_FROM_USER, REG_UPDATE, actor, "update",
+                      reason[0] ? reason : NULL, NULL, 200);
         json_decref(def);
         return;
     }
