@@ -25,9 +25,10 @@ async function redisCounts (experiment, variantIndex) {
   return sum
 }
 
-// The visitor's record: shard = top 12 bits of murmur3_32(visitor, 0).
+// The visitor's record: shard = top 16 bits of murmur3_32(visitor, 0)
+// (engine/keys.h, docs/redis.md).
 async function visitorRecord (experiment, visitor) {
-  const shard = murmur3(visitor, 0) >>> 20
+  const shard = murmur3(visitor, 0) >>> 16
   return (await stack.redisCli('HGET', `{x:${experiment}}:v:${shard}`, visitor)).trim()
 }
 
