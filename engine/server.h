@@ -36,9 +36,8 @@ typedef struct upshotd {
     journal *journal;
     store *store;
     recent *recent_ids;
-    struct event *fsync_ev;
+    struct fsync_worker *fsync_worker; /* fsync: interval, off the event loop */
     struct event *auto_promote_ev;
-    bool fsync_dirty;      /* journal written since the last fsync */
     json_t *auto_last;     /* {experiment: {region: recommendation}} last audited */
     struct evbuffer *commit_lines;   /* group commit: lines of this loop iteration */
     struct commit_waiter *commit_waiters;
