@@ -47,6 +47,21 @@ typedef struct assign_job {
     assign_item items[];
 } assign_job;
 
+/* A job with n items. Only the fields read before being written are
+ * zeroed (the exposure table is filled by job_finish). */
+static assign_job *job_new(int n)
+{
+    assign_job *job = malloc(sizeof *job + (size_t)n * sizeof(assign_item));
+    if (!job)
+        return NULL;
+    job->single = job->expose = job->finishing = job->replied = false;
+    job->outstanding = 0;
+    job->timer = NULL;
+    job->n = 0;
+    memset(job->items, 0, (size_t)n * sizeof(assign_item));
+    return job;
+}
+
 static void job_release_if_done(assign_job *job)
 {
     if (!job->replied || job->outstanding > 0)
@@ -58,29 +73,36 @@ static void job_release_if_done(assign_job *job)
     free(job);
 }
 
-#define ADD_LIT(out, lit) evbuffer_add((out), (lit), sizeof(lit) - 1)
-#define ADD_STR(out, str) evbuffer_add((out), (str), strlen(str))
-
-/* Appends one assignment object to out. Pieces are copied, not formatted:
- * printf-style formatting was a quarter of the hot path's instructions. */
+/* Appends one assignment object to out, assembled in a stack buffer and
+ * added with one call: printf-style formatting and a dozen small adds
+ * each showed in profiles of the assign path. */
 static void append_assignment(struct evbuffer *out, const assign_item *it, const char *exposure)
 {
     const experiment *e = it->e;
     const exp_variant *v = &e->variants[it->res.variant];
-    ADD_LIT(out, "{\"experiment\":\"");
-    ADD_STR(out, e->key);
-    ADD_LIT(out, "\",\"variant\":\"");
-    ADD_STR(out, v->key);
-    ADD_LIT(out, "\",\"payload\":");
-    ADD_STR(out, v->payload_json);
-    if (it->res.in_experiment)
-        ADD_LIT(out, ",\"in_experiment\":true,\"reason\":\"");
-    else
-        ADD_LIT(out, ",\"in_experiment\":false,\"reason\":\"");
-    ADD_STR(out, assign_reason_name(it->res.reason));
-    ADD_LIT(out, "\",\"exposure\":\"");
-    ADD_STR(out, exposure);
-    ADD_LIT(out, "\"}");
+    const char *pieces[] = {
+        "{\"experiment\":\"", e->key, "\",\"variant\":\"", v->key, "\",\"payload\":",
+        v->payload_json,
+        it->res.in_experiment ? ",\"in_experiment\":true,\"reason\":\""
+                              : ",\"in_experiment\":false,\"reason\":\"",
+        assign_reason_name(it->res.reason), "\",\"exposure\":\"", exposure, "\"}",
+    };
+    char buf[2048];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof pieces / sizeof *pieces; i++) {
+        size_t l = strlen(pieces[i]);
+        if (n + l > sizeof buf) { /* a large payload: flush and add directly */
+            evbuffer_add(out, buf, n);
+            n = 0;
+            if (l > sizeof buf) {
+                evbuffer_add(out, pieces[i], l);
+                continue;
+            }
+        }
+        memcpy(buf + n, pieces[i], l);
+        n += l;
+    }
+    evbuffer_add(out, buf, n);
 }
 
 /* Appends a journal exposure line for item it of job to buf at *n. */
@@ -301,7 +323,7 @@ void api_assign(upshotd *d, struct evhttp_request *req, const char *query)
         http_reply_error(&x, 400, "unknown_variant", "force: not a variant of %s", key);
         return;
     }
-    assign_job *job = calloc(1, sizeof *job + sizeof(assign_item));
+    assign_job *job = job_new(1);
     if (!job) {
         http_reply_error(&x, 500, "internal", "out of memory");
         return;
@@ -342,7 +364,7 @@ void api_assignments(upshotd *d, struct evhttp_request *req, const char *query)
         if (by_page ? experiment_on_page(e, page) : strcmp(e->placement, page) == 0)
             found[n++] = e;
     }
-    assign_job *job = calloc(1, sizeof *job + (size_t)n * sizeof(assign_item));
+    assign_job *job = job_new(n);
     if (!job) {
         http_reply_error(&x, 500, "internal", "out of memory");
         return;

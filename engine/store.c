@@ -273,28 +273,21 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
     char (*numbuf)[24] = malloc(2 * nev * sizeof *numbuf); /* shard index, pair index */
     char (*recbuf)[VALIDATE_KEY_MAX + 24] = malloc(nev * sizeof *recbuf);
     char (*fieldbuf)[VALIDATE_KEY_MAX + 40] = malloc(nev * sizeof *fieldbuf);
-    uint32_t *shards = malloc(nev * sizeof *shards);
     size_t *shard_of = malloc(nev * sizeof *shard_of);
     batch_call *call = malloc(sizeof *call + nev);
     int rc = -1;
-    if (!argv || !argvlen || !keybuf || !numbuf || !recbuf || !fieldbuf || !shards ||
-        !shard_of || !call)
+    if (!argv || !argvlen || !keybuf || !numbuf || !recbuf || !fieldbuf || !shard_of || !call)
         goto done;
 
     keys_counters(keybuf[0], exp);
     keys_event_ids(keybuf[1], exp);
-    size_t nkeys = 2;
+    /* One KEYS entry per event, repeats allowed: with 65,536 shards a
+     * batch rarely shares one, and searching for repeats cost more than
+     * sending them. */
+    size_t nkeys = 2 + nev;
     for (size_t i = 0; i < nev; i++) {
-        uint32_t sh = keys_shard_of(recs[lo + i].f[2]);
-        size_t k = 0;
-        while (k < nkeys - 2 && shards[k] != sh)
-            k++;
-        if (k == nkeys - 2) {
-            shards[k] = sh;
-            keys_visitor_shard(keybuf[nkeys], exp, sh);
-            nkeys++;
-        }
-        shard_of[i] = k + 3; /* Lua KEYS are 1-based */
+        keys_visitor_shard(keybuf[2 + i], exp, keys_shard_of(recs[lo + i].f[2]));
+        shard_of[i] = i + 3; /* Lua KEYS are 1-based */
         utoa(shard_of[i], numbuf[i]);
     }
 
@@ -387,7 +380,7 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
         call = NULL; /* owned by the callback now */
 done:
     free(argv), free(argvlen), free(keybuf), free(numbuf), free(recbuf), free(fieldbuf);
-    free(shards), free(shard_of), free(call);
+    free(shard_of), free(call);
     return rc;
 }
 
