@@ -105,7 +105,9 @@ static void append_assignment(struct evbuffer *out, const assign_item *it, const
     evbuffer_add(out, buf, n);
 }
 
-/* Appends a journal exposure line for item it of job to buf at *n. */
+/* Appends s and one separator (tab or newline) to a journal line in buf
+ * at *n; drops the field rather than overflow (ids are bounded far below
+ * cap, so this never happens for validated input). */
 static void put_field(char *buf, size_t cap, size_t *n, const char *s, char sep)
 {
     size_t l = strlen(s);
