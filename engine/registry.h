@@ -39,8 +39,7 @@ experiment *registry_at(const registry *r, size_t i);
 /* Applies a parsed config's experiments: each experiment whose file
  * definition changed since it was last loaded (or is new) replaces the
  * live one; the others stay as the admin API left them. All or nothing.
- * *changed gets the number replaced. Appends audit entries through the
- * caller's audit (actor "config"). */
+ * *changed gets the number replaced; the caller writes the audit entry. */
 int registry_apply_config(registry *r, const upshot_config *cfg, int *changed,
                           char err[REGISTRY_ERR_MAX]);
 

@@ -273,10 +273,9 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
     char (*numbuf)[24] = malloc(2 * nev * sizeof *numbuf); /* shard index, pair index */
     char (*recbuf)[VALIDATE_KEY_MAX + 24] = malloc(nev * sizeof *recbuf);
     char (*fieldbuf)[VALIDATE_KEY_MAX + 40] = malloc(nev * sizeof *fieldbuf);
-    size_t *shard_of = malloc(nev * sizeof *shard_of);
     batch_call *call = malloc(sizeof *call + nev);
     int rc = -1;
-    if (!argv || !argvlen || !keybuf || !numbuf || !recbuf || !fieldbuf || !shard_of || !call)
+    if (!argv || !argvlen || !keybuf || !numbuf || !recbuf || !fieldbuf || !call)
         goto done;
 
     keys_counters(keybuf[0], exp);
@@ -287,8 +286,7 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
     size_t nkeys = 2 + nev;
     for (size_t i = 0; i < nev; i++) {
         keys_visitor_shard(keybuf[2 + i], exp, keys_shard_of(recs[lo + i].f[2]));
-        shard_of[i] = i + 3; /* Lua KEYS are 1-based */
-        utoa(shard_of[i], numbuf[i]);
+        utoa(i + 3, numbuf[i]); /* its index in KEYS, which Lua counts from 1 */
     }
 
     /* Distinct (record, field) pairs of the exposures. */
@@ -380,7 +378,7 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
         call = NULL; /* owned by the callback now */
 done:
     free(argv), free(argvlen), free(keybuf), free(numbuf), free(recbuf), free(fieldbuf);
-    free(shard_of), free(call);
+    free(call);
     return rc;
 }
 

@@ -73,6 +73,15 @@ def drive(up, ledger, first, count, region="gr"):
     return r.json()
 
 
+def assert_each_event_counted_once(redis, experiment="checkout-tiers"):
+    """Independent of what was acknowledged: every counted order and
+    decline event is exactly one member of the event-id set, so a replay
+    that counted an event twice would show as more events than ids."""
+    cnt = redis.counters(experiment)
+    counted = sum(v for k, v in cnt.items() if k.split("|")[0] in ("o", "dn", "po", "pdn"))
+    assert counted == redis.command("SCARD", "{x:%s}:ids" % experiment), (counted, cnt)
+
+
 def assert_counts_match(up, ledger):
     got = totals_by_variant(up.results())
     want = ledger.expected()
@@ -106,6 +115,7 @@ def test_redis_down_spools_and_replays_exactly_once(redis):
         up.wait_applied(timeout=20)
         assert up.health()["status"] == "ok"
         assert_counts_match(up, ledger)
+        assert_each_event_counted_once(redis)
 
 
 def test_sigkill_after_acknowledgement_loses_nothing(redis):
@@ -124,6 +134,7 @@ def test_sigkill_after_acknowledgement_loses_nothing(redis):
         up.start()
         up.wait_applied(timeout=20)
         assert_counts_match(up, ledger)
+        assert_each_event_counted_once(redis)
     finally:
         up.__exit__(None, None, None)
 
@@ -160,6 +171,7 @@ def test_sigkill_under_load_counts_each_event_once(redis):
             # flight at the kill may have been journaled but not acknowledged.
             assert 0 <= g["visitors"] - w["visitors"] <= 1, (variant, g, w)
             assert 0 <= g["conversions"] - w["conversions"] <= 50, (variant, g, w)
+        assert_each_event_counted_once(redis)
         total_visitors = sum(g["visitors"] for g in got.values())
         assert total_visitors == len(set(ledger.variant_of)) or total_visitors == len(ledger.variant_of) + 1
     finally:
