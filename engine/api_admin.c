@@ -314,7 +314,7 @@ static int start_results(upshotd *d, results_job *job)
     return 0;
 }
 
-static void results(upshotd *d, http_exchange *x, experiment *e, const char *query)
+static void results(upshotd *d, http_exchange *x, experiment *e, const http_query *q)
 {
     results_job *job = calloc(1, sizeof *job);
     if (!job) {
@@ -325,7 +325,7 @@ static void results(upshotd *d, http_exchange *x, experiment *e, const char *que
     job->x = *x;
     job->x.route = ROUTE_RESULTS;
     job->e = experiment_retain(e);
-    int rl = http_query_get(query, "region", job->region, sizeof job->region);
+    int rl = http_query_value(q, "region", job->region, sizeof job->region);
     if (rl == -2 || (rl >= 0 && !validate_key(job->region))) {
         http_reply_error(x, 400, "invalid_region", "region: must be a region key");
         experiment_release(job->e);
@@ -413,7 +413,7 @@ void api_auto_promote_tick(upshotd *d)
 
 /* ---- routing ------------------------------------------------------------- */
 
-void api_admin(upshotd *d, struct evhttp_request *req, const char *path, const char *query)
+void api_admin(upshotd *d, struct evhttp_request *req, const char *path, const http_query *q)
 {
     http_exchange x;
     http_exchange_begin(&x, req, ROUTE_ADMIN);
@@ -544,7 +544,7 @@ void api_admin(upshotd *d, struct evhttp_request *req, const char *path, const c
     }
     if (strcmp(action, "results") == 0 && !arg[0]) {
         ALLOW(EVHTTP_REQ_GET, "GET");
-        results(d, &x, e, query);
+        results(d, &x, e, q);
         return;
     }
     if (strcmp(action, "log") == 0 && !arg[0]) {

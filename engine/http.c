@@ -41,6 +41,34 @@ static const char *reason_phrase(int status)
     }
 }
 
+/* Adds Date and Content-Length before evhttp would: it adds each only
+ * when absent, and formats both with printf-style calls on every reply,
+ * the date from scratch (together an eighth of a small reply's
+ * instructions in callgrind). The date string is formatted once per
+ * second. Replies are sent from the event loop's thread only, so the
+ * cache needs no lock. Content-Length follows evhttp's rule: none on 1xx,
+ * 204 and 304 replies, which have no body. */
+static void add_date_and_length(struct evkeyvalq *h, int status, size_t body_len)
+{
+    static char date[30];
+    static time_t date_at = -1;
+    time_t now = time(NULL);
+    if (now != date_at) {
+        http_format_date(now, date);
+        date_at = now;
+    }
+    evhttp_add_header(h, "Date", date);
+    if (status < 200 || status == 204 || status == 304)
+        return;
+    char digits[24], *p = digits + sizeof digits;
+    *--p = '\0';
+    do {
+        *--p = (char)('0' + body_len % 10);
+        body_len /= 10;
+    } while (body_len);
+    evhttp_add_header(h, "Content-Length", p);
+}
+
 void http_reply_raw(http_exchange *x, int status, const char *content_type, const char *body,
                     size_t len)
 {
@@ -59,6 +87,7 @@ void http_reply_raw(http_exchange *x, int status, const char *content_type, cons
     struct evbuffer *out = evhttp_request_get_output_buffer(x->req);
     if (len)
         evbuffer_add(out, body, len);
+    add_date_and_length(h, status, evbuffer_get_length(out));
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - x->t0.tv_sec) + (double)(t1.tv_nsec - x->t0.tv_nsec) / 1e9;
@@ -103,43 +132,73 @@ static int hexval(char c)
     return -1;
 }
 
-int http_query_get(const char *query, const char *name, char *out, size_t cap)
+void http_query_parse(http_query *q, const char *query)
 {
-    if (!query)
-        return -1;
-    size_t nl = strlen(name);
-    const char *p = query;
-    while (*p) {
-        const char *end = strchr(p, '&');
-        if (!end)
-            end = p + strlen(p);
-        if ((size_t)(end - p) >= nl && strncmp(p, name, nl) == 0 && (p[nl] == '=' || p + nl == end)) {
-            const char *v = p[nl] == '=' ? p + nl + 1 : end;
-            size_t n = 0;
-            while (v < end) {
-                char c = *v++;
-                if (c == '+')
-                    c = ' ';
-                else if (c == '%') {
-                    int hi = v < end ? hexval(v[0]) : -1;
-                    int lo = v + 1 < end ? hexval(v[1]) : -1;
-                    if (hi < 0 || lo < 0)
-                        return -2;
-                    c = (char)(hi * 16 + lo);
-                    v += 2;
-                    if (c == '\0')
-                        return -2;
-                }
-                if (n + 1 >= cap)
-                    return -2;
-                out[n++] = c;
-            }
-            out[n] = '\0';
-            return (int)n;
+    q->n = 0;
+    for (const char *p = query; p && *p && q->n < HTTP_QUERY_MAX_PARAMS;) {
+        size_t len = strcspn(p, "&");
+        if (len == 0) { /* "&&" or a trailing "&" */
+            p++;
+            continue;
         }
-        p = *end ? end + 1 : end;
+        const char *eq = memchr(p, '=', len);
+        q->params[q->n].name = p;
+        q->params[q->n].name_len = eq ? (size_t)(eq - p) : len;
+        q->params[q->n].value = eq ? eq + 1 : NULL;
+        q->params[q->n].value_len = eq ? len - (size_t)(eq - p) - 1 : 0;
+        q->n++;
+        p += len;
+        if (*p == '&')
+            p++;
+    }
+}
+
+int http_query_value(const http_query *q, const char *name, char *out, size_t cap)
+{
+    size_t nl = strlen(name);
+    for (int i = 0; i < q->n; i++) {
+        if (q->params[i].name_len != nl || memcmp(q->params[i].name, name, nl) != 0)
+            continue;
+        const char *v = q->params[i].value ? q->params[i].value : "";
+        const char *end = v + q->params[i].value_len;
+        size_t n = 0;
+        while (v < end) {
+            char c = *v++;
+            if (c == '+')
+                c = ' ';
+            else if (c == '%') {
+                int hi = v < end ? hexval(v[0]) : -1;
+                int lo = v + 1 < end ? hexval(v[1]) : -1;
+                if (hi < 0 || lo < 0)
+                    return -2;
+                c = (char)(hi * 16 + lo);
+                v += 2;
+                if (c == '\0')
+                    return -2;
+            }
+            if (n + 1 >= cap)
+                return -2;
+            out[n++] = c;
+        }
+        if (cap == 0)
+            return -2;
+        out[n] = '\0';
+        return (int)n;
     }
     return -1;
+}
+
+void http_format_date(time_t t, char out[30])
+{
+    /* By hand rather than strftime: %a and %b follow the locale. */
+    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(out, 30, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
+             months[tm.tm_mon % 12], (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min,
+             tm.tm_sec);
 }
 
 int http_read_body(struct evhttp_request *req, long max_bytes, char **out, size_t *len)
@@ -194,13 +253,13 @@ bool http_admin_authorized(const upshot_config *cfg, struct evhttp_request *req)
     return validate_equal_const_time(tok, strlen(tok), cfg->admin_token, strlen(cfg->admin_token));
 }
 
-bool http_sdk_key_ok(const upshot_config *cfg, struct evhttp_request *req, const char *query)
+bool http_sdk_key_ok(const upshot_config *cfg, struct evhttp_request *req, const http_query *q)
 {
     if (cfg->nsdk_keys == 0)
         return true;
     char qkey[160];
     const char *key = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Upshot-Key");
-    if (!key && http_query_get(query, "key", qkey, sizeof qkey) >= 0)
+    if (!key && http_query_value(q, "key", qkey, sizeof qkey) >= 0)
         key = qkey;
     if (!key)
         return false;

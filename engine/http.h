@@ -6,8 +6,10 @@
  * that call sends the reply, records the metrics, and makes the request
  * invalid (evhttp frees it), so nothing may touch x->req afterwards.
  *
- * Query parsing works in place on caller buffers (no allocation per
- * request): the assign path is hot. */
+ * The assign path is hot, so the query string is split once per request
+ * into spans (no allocation) and values are decoded on demand into caller
+ * buffers, and the Date header is formatted once per second rather than
+ * by evhttp on every reply. */
 #ifndef UPSHOT_HTTP_H
 #define UPSHOT_HTTP_H
 
@@ -40,10 +42,29 @@ void http_reply_raw(http_exchange *x, int status, const char *content_type, cons
 void http_reply_error(http_exchange *x, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Finds `name` in a raw query string and percent-decodes its value into
- * out (cap bytes incl. terminator). Returns the decoded length, -1 when
+/* A query string split into name=value spans, still percent-encoded.
+ * Parameters past HTTP_QUERY_MAX_PARAMS are not read: no client of ours
+ * sends more than eight. */
+#define HTTP_QUERY_MAX_PARAMS 32
+typedef struct http_query {
+    int n;
+    struct {
+        const char *name, *value; /* value NULL for a bare "name" */
+        size_t name_len, value_len;
+    } params[HTTP_QUERY_MAX_PARAMS];
+} http_query;
+
+/* Splits query (NULL: no parameters) into q; q points into query. */
+void http_query_parse(http_query *q, const char *query);
+
+/* Percent-decodes the value of the first parameter called `name` into out
+ * (cap bytes incl. terminator). Returns the decoded length, -1 when
  * absent, -2 when too long or badly encoded (or holding a NUL byte). */
-int http_query_get(const char *query, const char *name, char *out, size_t cap);
+int http_query_value(const http_query *q, const char *name, char *out, size_t cap);
+
+/* Formats t as an HTTP date, the IMF-fixdate of RFC 9110 section 5.6.7,
+ * "Sun, 06 Nov 1994 08:49:37 GMT" (29 characters and a NUL). */
+void http_format_date(time_t t, char out[30]);
 
 /* Reads the request body (already fully received by evhttp). Returns 0,
  * or the HTTP status of the problem (413 too large) with nothing read.
@@ -62,6 +83,6 @@ bool http_admin_authorized(const upshot_config *cfg, struct evhttp_request *req)
 
 /* Public SDK key check: true when no keys are configured or the
  * X-Upshot-Key header / key query parameter holds one of them. */
-bool http_sdk_key_ok(const upshot_config *cfg, struct evhttp_request *req, const char *query);
+bool http_sdk_key_ok(const upshot_config *cfg, struct evhttp_request *req, const http_query *q);
 
 #endif

@@ -140,8 +140,8 @@ int journal_append(journal *j, const char *buf, size_t len, bool sync)
         done += (size_t)n;
     }
     j->end += len;
-    for (size_t i = 0; i < len; i++)
-        j->pending += buf[i] == '\n';
+    for (const char *p = buf, *end = buf + len; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+        j->pending++;
     return sync ? journal_sync(j) : 0;
 }
 

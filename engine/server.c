@@ -215,7 +215,8 @@ static void on_request(struct evhttp_request *req, void *arg)
     upshotd *d = arg;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = evhttp_uri_get_path(uri);
-    const char *query = evhttp_uri_get_query(uri);
+    http_query q; /* split once; handlers decode what they read */
+    http_query_parse(&q, evhttp_uri_get_query(uri));
     enum evhttp_cmd_type m = evhttp_request_get_command(req);
     if (!path)
         path = "/";
@@ -224,22 +225,22 @@ static void on_request(struct evhttp_request *req, void *arg)
         api_public_preflight(d, req);
     } else if (strcmp(path, "/v1/assign") == 0) {
         if (m == EVHTTP_REQ_GET)
-            api_assign(d, req, query);
+            api_assign(d, req, &q);
         else
             method_not_allowed(req, "GET, OPTIONS");
     } else if (strcmp(path, "/v1/assignments") == 0) {
         if (m == EVHTTP_REQ_GET)
-            api_assignments(d, req, query);
+            api_assignments(d, req, &q);
         else
             method_not_allowed(req, "GET, OPTIONS");
     } else if (strcmp(path, "/v1/events") == 0) {
         if (m == EVHTTP_REQ_POST)
-            api_events(d, req);
+            api_events(d, req, &q);
         else
             method_not_allowed(req, "POST, OPTIONS");
     } else if (strcmp(path, "/v1/sdk/config") == 0) {
         if (m == EVHTTP_REQ_GET)
-            api_sdk_config(d, req, query);
+            api_sdk_config(d, req, &q);
         else
             method_not_allowed(req, "GET, OPTIONS");
     } else if (strcmp(path, "/healthz") == 0) {
@@ -254,9 +255,9 @@ static void on_request(struct evhttp_request *req, void *arg)
             method_not_allowed(req, "GET");
     } else if (strncmp(path, "/v1/experiments", 15) == 0 &&
                (path[15] == '\0' || path[15] == '/')) {
-        api_admin(d, req, path, query);
+        api_admin(d, req, path, &q);
     } else if (strcmp(path, "/v1/admin/reload") == 0) {
-        api_admin(d, req, path, query);
+        api_admin(d, req, path, &q);
     } else {
         http_exchange x;
         http_exchange_begin(&x, req, ROUTE_OTHER);

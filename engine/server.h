@@ -82,12 +82,12 @@ int upshotd_journal_deferred(upshotd *d, const char *lines, size_t len, upshotd_
 void upshotd_changed(upshotd *d);
 
 /* Handlers (api_public.c, api_admin.c). Each ends in one reply. */
-void api_assign(upshotd *d, struct evhttp_request *req, const char *query);
-void api_assignments(upshotd *d, struct evhttp_request *req, const char *query);
-void api_sdk_config(upshotd *d, struct evhttp_request *req, const char *query);
-void api_events(upshotd *d, struct evhttp_request *req);
+void api_assign(upshotd *d, struct evhttp_request *req, const http_query *q);
+void api_assignments(upshotd *d, struct evhttp_request *req, const http_query *q);
+void api_sdk_config(upshotd *d, struct evhttp_request *req, const http_query *q);
+void api_events(upshotd *d, struct evhttp_request *req, const http_query *q);
 void api_public_preflight(upshotd *d, struct evhttp_request *req);
-void api_admin(upshotd *d, struct evhttp_request *req, const char *path, const char *query);
+void api_admin(upshotd *d, struct evhttp_request *req, const char *path, const http_query *q);
 
 /* The automatic promotion pass (api_admin.c): evaluates experiments with
  * auto_promote enabled and promotes where the decision function says so. */

@@ -53,6 +53,8 @@ struct store {
     int ring_head, ring_len;
 
     char *readbuf;
+    struct record *recs;     /* parsed lines of one batch */
+    size_t recs_cap;         /* batch_size when allocated (a reload may raise it) */
 
     void (*drain_done)(void *);
     void *drain_arg;
@@ -177,17 +179,19 @@ static void on_batch_reply(redisAsyncContext *c, void *r, void *privdata)
 
 /* One parsed journal line; fields point into the read buffer. */
 typedef struct record {
-    char *f[6]; /* type, exp, visitor, a, b, day */
+    char *f[6];      /* type, exp, visitor, a, b, day */
+    size_t len[6];
+    size_t seq;      /* position in the journal: keeps the sort stable */
 } record;
 
 static int cmp_record_exp(const void *a, const void *b)
 {
     const record *x = a, *y = b;
     int c = strcmp(x->f[1], y->f[1]);
-    return c ? c : (x < y ? -1 : x > y); /* stable: keep journal order */
+    return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-static int split_line(char *line, record *r)
+static int split_line(char *line, size_t line_len, record *r)
 {
     int n = 0;
     r->f[n++] = line;
@@ -196,10 +200,14 @@ static int split_line(char *line, record *r)
             *p = '\0';
             if (n == 6)
                 return -1;
+            r->len[n - 1] = (size_t)(p - r->f[n - 1]);
             r->f[n++] = p + 1;
         }
     }
-    return n == 6 ? 0 : -1;
+    if (n != 6)
+        return -1;
+    r->len[5] = (size_t)(line + line_len - r->f[5]);
+    return 0;
 }
 
 /* Decimal digits of v into out (at least 21 bytes); returns the length. */
@@ -217,170 +225,196 @@ static size_t utoa(uint64_t v, char *out)
     return n;
 }
 
-/* Formats argv as one RESP command (what redisAsyncCommandArgv does, but
- * with plain copies: its per-argument formatting showed in profiles).
- * Returns a malloc'ed buffer and its length, or NULL. */
-static char *format_resp(size_t argc, const char **argv, const size_t *argvlen, size_t *len)
+/* A RESP command written straight into one buffer sized up front, with
+ * no per-argument arrays or formatting: on the write path every event
+ * adds three to six arguments, and the generic argv formatting showed in
+ * profiles. An argument may be several pieces that are concatenated. */
+typedef struct resp {
+    char *buf;
+    size_t len, cap;
+    bool overflow;   /* the size estimate was wrong: never send */
+} resp;
+
+static void resp_raw(resp *r, const char *src, size_t n)
 {
-    size_t cap = 16;
-    for (size_t i = 0; i < argc; i++)
-        cap += argvlen[i] + 26;
-    char *buf = malloc(cap);
-    if (!buf)
-        return NULL;
-    size_t n = 0;
-    buf[n++] = '*';
-    n += utoa(argc, buf + n);
-    buf[n++] = '\r';
-    buf[n++] = '\n';
-    for (size_t i = 0; i < argc; i++) {
-        buf[n++] = '$';
-        n += utoa(argvlen[i], buf + n);
-        buf[n++] = '\r';
-        buf[n++] = '\n';
-        memcpy(buf + n, argv[i], argvlen[i]);
-        n += argvlen[i];
-        buf[n++] = '\r';
-        buf[n++] = '\n';
+    if (r->len + n > r->cap) {
+        r->overflow = true;
+        return;
     }
-    *len = n;
-    return buf;
+    memcpy(r->buf + r->len, src, n);
+    r->len += n;
 }
 
-/* Appends src to buf at *n (bounded by cap) without printf. */
-static void put(char *buf, size_t cap, size_t *n, const char *src)
+static void resp_count(resp *r, char tag, uint64_t v)
 {
-    size_t l = strlen(src);
-    if (*n + l >= cap)
-        l = cap - *n - 1;
-    memcpy(buf + *n, src, l);
-    *n += l;
-    buf[*n] = '\0';
+    char digits[24];
+    digits[0] = tag;
+    size_t n = 1 + utoa(v, digits + 1);
+    digits[n++] = '\r';
+    digits[n++] = '\n';
+    resp_raw(r, digits, n);
+}
+
+/* One argument made of npieces pieces. */
+static void resp_arg(resp *r, const char *const *pieces, const size_t *lens, int npieces)
+{
+    size_t total = 0;
+    for (int i = 0; i < npieces; i++)
+        total += lens[i];
+    resp_count(r, '$', total);
+    for (int i = 0; i < npieces; i++)
+        resp_raw(r, pieces[i], lens[i]);
+    resp_raw(r, "\r\n", 2);
+}
+
+static void resp_str(resp *r, const char *s, size_t n)
+{
+    resp_arg(r, &s, &n, 1);
+}
+
+static void resp_uint(resp *r, uint64_t v)
+{
+    char digits[24];
+    resp_str(r, digits, utoa(v, digits));
+}
+
+static bool is_exposure(const record *r)
+{
+    return r->f[0][0] == 'X' || r->f[0][0] == 'P';
+}
+
+/* Whether two exposures create the same visitor record and count in the
+ * same counter field: same kind (promoted or not), variant, region, day. */
+static bool same_pair(const record *a, const record *b)
+{
+    return a->f[0][0] == b->f[0][0] && strcmp(a->f[3], b->f[3]) == 0 &&
+           strcmp(a->f[4], b->f[4]) == 0 && strcmp(a->f[5], b->f[5]) == 0;
 }
 
 /* Sends one EVALSHA of record.lua for records [lo, hi) of one experiment,
- * in the script's argument layout: distinct (record, field) pairs of the
- * exposures, the exposures as (shard, visitor, pair), then the other events. */
+ * in the script's argument layout (record.lua's header): KEYS are the
+ * counters, the event ids and one visitor shard per event; then the
+ * distinct (record, field) pairs of the exposures, the exposures as
+ * (shard, visitor, pair), then the other events. */
 static int send_group(store *s, record *recs, size_t lo, size_t hi)
 {
     size_t nev = hi - lo;
-    const char *exp = recs[lo].f[1];
-    size_t maxkeys = 2 + nev;
-    size_t argc_max = 5 + maxkeys + 2 * nev + 6 * nev;
-    const char **argv = malloc(argc_max * sizeof *argv);
-    size_t *argvlen = malloc(argc_max * sizeof *argvlen);
-    char (*keybuf)[KEYS_MAX] = malloc(maxkeys * sizeof *keybuf);
-    char (*numbuf)[24] = malloc(2 * nev * sizeof *numbuf); /* shard index, pair index */
-    char (*recbuf)[VALIDATE_KEY_MAX + 24] = malloc(nev * sizeof *recbuf);
-    char (*fieldbuf)[VALIDATE_KEY_MAX + 40] = malloc(nev * sizeof *fieldbuf);
+    const record *first = &recs[lo];
+    const char *exp = first->f[1];
+    size_t explen = first->len[1];
+
+    /* First pass: each exposure's pair number (1-based, as record.lua
+     * reads it), the buffer size, and the event types for the reply. */
+    size_t *pair_of = malloc(2 * nev * sizeof *pair_of);
+    size_t *pair_rep = pair_of ? pair_of + nev : NULL; /* a record of each pair */
     batch_call *call = malloc(sizeof *call + nev);
+    resp r = {0};
     int rc = -1;
-    if (!argv || !argvlen || !keybuf || !numbuf || !recbuf || !fieldbuf || !call)
+    if (!pair_of || !call)
         goto done;
-
-    keys_counters(keybuf[0], exp);
-    keys_event_ids(keybuf[1], exp);
-    /* One KEYS entry per event, repeats allowed: with 65,536 shards a
-     * batch rarely shares one, and searching for repeats cost more than
-     * sending them. */
-    size_t nkeys = 2 + nev;
+    size_t npairs = 0, nexposures = 0, ntypes = 0;
+    size_t cap = 256 + 2 * (explen + 32);
     for (size_t i = 0; i < nev; i++) {
-        keys_visitor_shard(keybuf[2 + i], exp, keys_shard_of(recs[lo + i].f[2]));
-        utoa(i + 3, numbuf[i]); /* its index in KEYS, which Lua counts from 1 */
-    }
-
-    /* Distinct (record, field) pairs of the exposures. */
-    size_t npairs = 0, nexposures = 0;
-    size_t *pair_idx = malloc(nev * sizeof *pair_idx);
-    if (!pair_idx)
-        goto done;
-    for (size_t i = 0; i < nev; i++) {
-        record *r = &recs[lo + i];
-        char t = r->f[0][0];
-        if (t != 'X' && t != 'P')
+        const record *e = &recs[lo + i];
+        size_t line = e->len[0] + e->len[2] + e->len[3] + e->len[4] + e->len[5];
+        cap += (explen + 48) + line + 6 * 24;
+        if (!is_exposure(e))
             continue;
-        char rec[VALIDATE_KEY_MAX + 24], field[VALIDATE_KEY_MAX + 40];
-        size_t n = 0;
-        rec[0] = field[0] = '\0';
-        put(rec, sizeof rec, &n, r->f[3]);
-        put(rec, sizeof rec, &n, "|");
-        put(rec, sizeof rec, &n, r->f[4]);
-        put(rec, sizeof rec, &n, t == 'P' ? "|p" : "|");
-        n = 0;
-        put(field, sizeof field, &n, t == 'P' ? "pe|" : "e|");
-        put(field, sizeof field, &n, r->f[3]);
-        put(field, sizeof field, &n, "|");
-        put(field, sizeof field, &n, r->f[4]);
-        put(field, sizeof field, &n, "|");
-        put(field, sizeof field, &n, r->f[5]);
         size_t k = 0;
-        while (k < npairs && (strcmp(recbuf[k], rec) || strcmp(fieldbuf[k], field)))
+        while (k < npairs && !same_pair(&recs[pair_rep[k]], e))
             k++;
         if (k == npairs) {
-            memcpy(recbuf[k], rec, sizeof rec);
-            memcpy(fieldbuf[k], field, sizeof field);
-            npairs++;
+            pair_rep[npairs++] = lo + i;
+            cap += 2 * (line + 2 * 24);
         }
-        pair_idx[i] = k + 1; /* 1-based pair number */
+        pair_of[i] = k + 1;
         nexposures++;
-    }
-
-    char numkeys[16], npairs_s[16], nexp_s[16];
-    snprintf(numkeys, sizeof numkeys, "%zu", nkeys);
-    snprintf(npairs_s, sizeof npairs_s, "%zu", npairs);
-    snprintf(nexp_s, sizeof nexp_s, "%zu", nexposures);
-    size_t argc = 0, ntypes = 0;
-    argv[argc++] = "EVALSHA";
-    argv[argc++] = s->sha;
-    argv[argc++] = numkeys;
-    for (size_t k = 0; k < nkeys; k++)
-        argv[argc++] = keybuf[k];
-    argv[argc++] = npairs_s;
-    for (size_t k = 0; k < npairs; k++) {
-        argv[argc++] = recbuf[k];
-        argv[argc++] = fieldbuf[k];
-    }
-    argv[argc++] = nexp_s;
-    for (size_t i = 0; i < nev; i++) {
-        record *r = &recs[lo + i];
-        char t = r->f[0][0];
-        if (t != 'X' && t != 'P')
-            continue;
-        utoa(pair_idx[i], numbuf[nev + i]);
-        argv[argc++] = numbuf[i];
-        argv[argc++] = r->f[2];
-        argv[argc++] = numbuf[nev + i];
         call->types[ntypes++] = 'X';
     }
+    for (size_t i = 0; i < nev; i++)
+        if (!is_exposure(&recs[lo + i]))
+            call->types[ntypes++] = recs[lo + i].f[0][0];
+
+    r.cap = cap;
+    r.buf = malloc(cap);
+    if (!r.buf)
+        goto done;
+    size_t nkeys = 2 + nev;
+    size_t argc = 3 + nkeys + 1 + 2 * npairs + 1 + 3 * nexposures + 6 * (nev - nexposures);
+    resp_count(&r, '*', argc);
+    resp_str(&r, "EVALSHA", 7);
+    resp_str(&r, s->sha, 40);
+    resp_uint(&r, nkeys);
+
+    /* KEYS: "{x:EXP}:cnt", "{x:EXP}:ids", then "{x:EXP}:v:SHARD" per
+     * event, repeats allowed: with 65,536 shards a batch rarely shares
+     * one, and searching for repeats cost more than sending them. */
+    const char *kp[3] = {"{x:", exp, "}:cnt"};
+    size_t kl[3] = {3, explen, 5};
+    resp_arg(&r, kp, kl, 3);
+    kp[2] = "}:ids";
+    resp_arg(&r, kp, kl, 3);
     for (size_t i = 0; i < nev; i++) {
-        record *r = &recs[lo + i];
-        char t = r->f[0][0];
-        if (t == 'X' || t == 'P')
-            continue;
-        argv[argc++] = r->f[0];
-        argv[argc++] = numbuf[i];
-        argv[argc++] = r->f[2];
-        argv[argc++] = r->f[3];
-        argv[argc++] = r->f[4];
-        argv[argc++] = r->f[5];
-        call->types[ntypes++] = t;
+        char shard[24];
+        const char *vp[4] = {"{x:", exp, "}:v:", shard};
+        size_t vl[4] = {3, explen, 4, utoa(keys_shard_of(recs[lo + i].f[2]), shard)};
+        resp_arg(&r, vp, vl, 4);
     }
-    free(pair_idx);
-    for (size_t i = 0; i < argc; i++)
-        argvlen[i] = strlen(argv[i]);
+
+    /* The pairs: record "VARIANT|REGION|" (+"p" when promoted) and field
+     * "e|VARIANT|REGION|DAY" ("pe|..." when promoted). */
+    resp_uint(&r, npairs);
+    for (size_t k = 0; k < npairs; k++) {
+        const record *e = &recs[pair_rep[k]];
+        bool promoted = e->f[0][0] == 'P';
+        const char *rp[4] = {e->f[3], "|", e->f[4], promoted ? "|p" : "|"};
+        size_t rl[4] = {e->len[3], 1, e->len[4], promoted ? 2u : 1u};
+        resp_arg(&r, rp, rl, 4);
+        const char *fp[6] = {promoted ? "pe|" : "e|", e->f[3], "|", e->f[4], "|", e->f[5]};
+        size_t fl[6] = {promoted ? 3u : 2u, e->len[3], 1, e->len[4], 1, e->len[5]};
+        resp_arg(&r, fp, fl, 6);
+    }
+
+    /* Exposures: (shard key index, visitor, pair); KEYS counts from 1 and
+     * event i's shard is KEYS[i + 3]. */
+    resp_uint(&r, nexposures);
+    for (size_t i = 0; i < nev; i++) {
+        const record *e = &recs[lo + i];
+        if (!is_exposure(e))
+            continue;
+        resp_uint(&r, i + 3);
+        resp_str(&r, e->f[2], e->len[2]);
+        resp_uint(&r, pair_of[i]);
+    }
+    /* Conversions and declines: type, shard key index, visitor, id,
+     * value, day. */
+    for (size_t i = 0; i < nev; i++) {
+        const record *e = &recs[lo + i];
+        if (is_exposure(e))
+            continue;
+        resp_str(&r, e->f[0], e->len[0]);
+        resp_uint(&r, i + 3);
+        for (int f = 2; f < 6; f++)
+            resp_str(&r, e->f[f], e->len[f]);
+    }
+    if (r.overflow)
+        goto done;
+
     call->s = s;
     call->nevents = (uint32_t)nev;
-    size_t cmdlen;
-    char *cmd = format_resp(argc, argv, argvlen, &cmdlen);
-    rc = cmd && redisAsyncFormattedCommand(s->ac, on_batch_reply, call, cmd, cmdlen) == REDIS_OK ? 0 : -1;
-    free(cmd);
-    if (rc == 0)
+    if (redisAsyncFormattedCommand(s->ac, on_batch_reply, call, r.buf, r.len) == REDIS_OK) {
         call = NULL; /* owned by the callback now */
+        rc = 0;
+    }
 done:
-    free(argv), free(argvlen), free(keybuf), free(numbuf), free(recbuf), free(fieldbuf);
+    free(pair_of);
+    free(r.buf);
     free(call);
     return rc;
 }
+
+static void flush(store *s);
+static void schedule_reconnect(store *s);
 
 static void flush(store *s)
 {
@@ -391,22 +425,33 @@ static void flush(store *s)
         if (n <= 0)
             return;
         size_t cap = (size_t)s->cfg->batch_size;
-        record *recs = malloc(cap * sizeof *recs);
-        if (!recs)
-            return;
+        if (cap > s->recs_cap) {
+            record *grown = realloc(s->recs, cap * sizeof *grown);
+            if (!grown)
+                return;
+            s->recs = grown;
+            s->recs_cap = cap;
+        }
+        record *recs = s->recs;
         size_t nrec = 0, used = 0;
+        bool sorted = true; /* by experiment already (always, with one running) */
         char *p = s->readbuf;
         while (nrec < cap && used < (size_t)n) {
             char *nl = memchr(p, '\n', (size_t)n - used);
             *nl = '\0';
             used += (size_t)(nl - p) + 1;
-            if (split_line(p, &recs[nrec]) == 0)
+            if (split_line(p, (size_t)(nl - p), &recs[nrec]) == 0) {
+                recs[nrec].seq = nrec;
+                if (nrec > 0 && strcmp(recs[nrec - 1].f[1], recs[nrec].f[1]) > 0)
+                    sorted = false;
                 nrec++;
-            else
+            } else {
                 fprintf(stderr, "upshotd: skipping a malformed journal line\n");
+            }
             p = nl + 1;
         }
-        qsort(recs, nrec, sizeof *recs, cmp_record_exp);
+        if (!sorted)
+            qsort(recs, nrec, sizeof *recs, cmp_record_exp);
         chunk *ck = &s->ring[(s->ring_head + s->ring_len) % STORE_MAX_INFLIGHT];
         *ck = (chunk){.end = s->read_pos + used, .lines = nrec};
         clock_gettime(CLOCK_MONOTONIC, &ck->sent);
@@ -422,7 +467,6 @@ static void flush(store *s)
                 ck->outstanding++;
             lo = hi;
         }
-        free(recs);
         if (!ok) {
             fail_connection(s, s->ac, "sending a batch failed", NULL);
             return;
@@ -607,6 +651,7 @@ void store_free(store *s)
     if (s->drain_ev)
         event_free(s->drain_ev);
     free(s->readbuf);
+    free(s->recs);
     free(s);
 }
 

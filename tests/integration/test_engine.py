@@ -2,6 +2,8 @@
 parts 2-5 and 8): assignment and stickiness, page loads, coverage, QA
 overrides, promotion with holdback, CORS, auth, config reload (SIGHUP and
 the admin endpoint) with the file-versus-API rule, metrics and health."""
+import email.utils
+import http.client
 import json
 import os
 import signal
@@ -131,6 +133,38 @@ def test_cors_allowlist_and_preflight(upshot):
     assert r.status == 200 and r.headers["access-control-allow-origin"] == "http://shop.example"
     r = upshot.request("OPTIONS", "/v1/events", headers={"Origin": "http://evil.example"})
     assert r.status == 403
+
+
+def test_replies_carry_one_date_and_a_true_content_length(upshot):
+    """upshotd writes Date and Content-Length itself (http.c caches the
+    date); evhttp must not add second copies, and 204 has no length."""
+    def raw(method, path, headers):
+        conn = http.client.HTTPConnection("127.0.0.1", upshot.port, timeout=10)
+        try:
+            conn.request(method, path, headers=headers)
+            r = conn.getresponse()
+            return r.status, r.getheaders(), r.read()
+        finally:
+            conn.close()
+
+    def named(headers, name):
+        return [v for k, v in headers if k.lower() == name]
+
+    for path in ("/v1/assign?experiment=checkout-tiers&visitor=d1&region=gr",
+                 "/v1/assign?experiment=nope&visitor=d1&region=gr", "/healthz", "/nowhere"):
+        before = time.time()
+        status, headers, body = raw("GET", path, {"X-Upshot-Key": SDK_KEY})
+        assert status in (200, 404), (path, status)
+        dates = named(headers, "date")
+        assert len(dates) == 1, (path, headers)
+        sent = email.utils.parsedate_to_datetime(dates[0]).timestamp()
+        assert int(before) - 1 <= sent <= time.time() + 1, (path, dates[0])
+        assert dates[0].endswith(" GMT") and len(dates[0]) == 29
+        assert named(headers, "content-length") == [str(len(body))], (path, headers)
+    status, headers, body = raw("OPTIONS", "/v1/events", {"Origin": "http://shop.example",
+                                                          "Access-Control-Request-Method": "POST"})
+    assert status == 204 and body == b""
+    assert named(headers, "content-length") == [] and len(named(headers, "date")) == 1
 
 
 def test_public_endpoints_reveal_no_results_and_take_no_admin_actions(upshot):

@@ -1,5 +1,5 @@
 /* Tests for keys.h: Redis key names carry the {x:EXP} hash tag, and the
- * visitor shard is the top 12 bits of murmur3_32(visitor, 0). */
+ * visitor shard is the top 16 bits of murmur3_32(visitor, 0). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
