@@ -11,7 +11,12 @@
  * upshotd) or a JSON object padded to --body-bytes.
  *
  * Deliberately left out: routing, TLS, logging, any per-request allocation
- * beyond what evhttp itself does. */
+ * beyond what evhttp itself does.
+ *
+ * --changelist turns on libevent's epoll changelist, which upshotd uses
+ * (engine/main.c). The bare server, the issue's ceiling, runs without it;
+ * bench/run also measures this variant so that the report can say how much
+ * of upshotd's figure the event-loop setting alone buys. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,7 +39,7 @@ struct baseline {
 static void usage(FILE *out)
 {
     fprintf(out, "usage: baseline_server [--host H] --port N "
-                 "[--body-file F | --body-bytes N]\n");
+                 "[--body-file F | --body-bytes N] [--changelist]\n");
 }
 
 /* Reads the whole file at path into *out (malloc'd, caller frees). 0/-1. */
@@ -109,11 +114,15 @@ int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *body_file = NULL;
     long port = -1, body_bytes = 0;
+    int changelist = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help")) {
             usage(stdout);
             return 0;
+        } else if (!strcmp(a, "--changelist")) {
+            changelist = 1;
+            continue;
         } else if (v && !strcmp(a, "--host")) {
             host = v;
         } else if (v && !strcmp(a, "--port")) {
@@ -139,7 +148,12 @@ int main(int argc, char **argv)
         return 1;
 
     int rc = 1;
-    struct event_base *base = event_base_new();
+    struct event_config *ecfg = event_config_new();
+    if (ecfg && changelist)
+        event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    struct event_base *base = ecfg ? event_base_new_with_config(ecfg) : NULL;
+    if (ecfg)
+        event_config_free(ecfg);
     struct evhttp *http = base ? evhttp_new(base) : NULL;
     struct event *sigint = NULL, *sigterm = NULL;
     if (!http)
@@ -157,8 +171,8 @@ int main(int argc, char **argv)
     sigterm = evsignal_new(base, SIGTERM, on_signal, base);
     if (!sigint || !sigterm || event_add(sigint, NULL) || event_add(sigterm, NULL))
         goto out;
-    fprintf(stderr, "baseline_server: listening on %s:%ld, body %zu bytes\n", host, port,
-            b.len);
+    fprintf(stderr, "baseline_server: listening on %s:%ld, body %zu bytes%s\n", host, port,
+            b.len, changelist ? ", epoll changelist" : "");
     event_base_dispatch(base);
     rc = 0;
 out:

@@ -12,17 +12,18 @@
 --
 -- KEYS[1] {x:EXP}:cnt   counters (docs/redis.md)
 -- KEYS[2] {x:EXP}:ids   event ids seen
--- KEYS[3..] {x:EXP}:v:N visitor record shards
--- ARGV, in three sections (exposures dominate, so they are sent compactly):
---   P, then P pairs (record, field): the visitor record an exposure creates
---      ("VARIANT|REGION|" plus "p" when promoted) and the counter field it
---      increments ("e|VARIANT|REGION|DAY", "pe|..." when promoted); a batch
---      has only a few distinct pairs
---   X, then X exposures as (shard key index, visitor, pair index)
---   then conversions and declines, six arguments each:
---      type ('C' or 'D'), shard key index, visitor, event id, value ('-' for
---      a decline), day
--- Returns a string with one status character per event, exposures first:
+-- KEYS[3..] {x:EXP}:v:N the visitor record shard of each event, in the
+--                       order the events appear in ARGV below
+-- ARGV, in two sections. Exposures dominate, so they are sent compactly:
+-- grouped by what they write, one argument each, and their shard keys
+-- follow from the order (no index to send or to convert with tonumber).
+--   G, then G groups of exposures that create the same visitor record
+--      ("VARIANT|REGION|" plus "p" when promoted) and count in the same
+--      counter field ("e|VARIANT|REGION|DAY", "pe|..." when promoted):
+--      record, field, K, then the K visitors
+--   then conversions and declines, five arguments each:
+--      type ('C' or 'D'), visitor, event id, value ('-' for a decline), day
+-- Returns a string with one status character per event in ARGV order:
 -- '0' counted, '1' duplicate, '2' visitor never exposed (one bulk reply
 -- instead of an array keeps the client from allocating per event).
 local cnt, ids = KEYS[1], KEYS[2]
@@ -30,31 +31,33 @@ local inc, incf, out = {}, {}, {}
 local function add(t, f, v) t[f] = (t[f] or 0) + v end
 
 local call, tonumber = redis.call, tonumber
-local npairs = tonumber(ARGV[1])
-local nexp = tonumber(ARGV[2 + 2 * npairs])
-local first = 3 + 2 * npairs
-
-local pair_count = {}
-for n = 1, nexp do
-  local j = first + 3 * (n - 1)
-  local pair = tonumber(ARGV[j + 2])
-  if call('HSETNX', KEYS[tonumber(ARGV[j])], ARGV[j + 1], ARGV[2 * pair]) == 1 then
-    pair_count[pair] = (pair_count[pair] or 0) + 1
-    out[n] = '0'
-  else
-    out[n] = '1'
+local a, k, nout = 2, 3, 0 -- next ARGV, next shard key, statuses so far
+for _ = 1, tonumber(ARGV[1]) do
+  local rec, field, count = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  a = a + 3
+  local added = 0
+  for _ = 1, count do
+    nout = nout + 1
+    if call('HSETNX', KEYS[k], ARGV[a], rec) == 1 then
+      added = added + 1
+      out[nout] = '0'
+    else
+      out[nout] = '1'
+    end
+    a, k = a + 1, k + 1
   end
+  if added > 0 then add(inc, field, added) end
 end
-for pair, n in pairs(pair_count) do add(inc, ARGV[2 * pair + 1], n) end
-local i, nout = first + 3 * nexp, nexp
+local i = a
 
 -- Conversions and declines accumulate per group (promoted or not, variant,
 -- region, day) in a table; the counter field names are built once per
 -- group at the end instead of four string concatenations per event.
 local groups_cd = {}
 local find, match, format = string.find, string.match, string.format
-for j = i, #ARGV, 6 do
-  local typ, vkey, visitor = ARGV[j], KEYS[tonumber(ARGV[j + 1])], ARGV[j + 2]
+for j = i, #ARGV, 5 do
+  local typ, vkey, visitor = ARGV[j], KEYS[k], ARGV[j + 1]
+  k = k + 1
   local status = '0'
   local rec = call('HGET', vkey, visitor)
   if not rec then
@@ -62,19 +65,19 @@ for j = i, #ARGV, 6 do
     -- exposure has landed still counts.
     status = '2'
     add(inc, typ == 'C' and 'unexposed|c' or 'unexposed|d', 1)
-  elseif call('SADD', ids, ARGV[j + 3]) == 0 then
+  elseif call('SADD', ids, ARGV[j + 2]) == 0 then
     status = '1'
     add(inc, 'dup', 1)
   else
     local vi, region, flags, total = match(rec, '^([^|]*)|([^|]*)|([^|]*)|?(.*)$')
-    local gkey = (find(flags, 'p', 1, true) and 'p|' or '|') .. vi .. '|' .. region .. '|' .. ARGV[j + 5]
+    local gkey = (find(flags, 'p', 1, true) and 'p|' or '|') .. vi .. '|' .. region .. '|' .. ARGV[j + 4]
     local g = groups_cd[gkey]
     if not g then
       g = {c = 0, o = 0, s = 0, q = 0, d = 0, dn = 0}
       groups_cd[gkey] = g
     end
     if typ == 'C' then
-      local v, t = tonumber(ARGV[j + 4]), tonumber(total) or 0
+      local v, t = tonumber(ARGV[j + 3]), tonumber(total) or 0
       if not find(flags, 'c', 1, true) then
         flags = flags .. 'c'
         g.c = g.c + 1

@@ -291,46 +291,71 @@ static bool same_pair(const record *a, const record *b)
            strcmp(a->f[4], b->f[4]) == 0 && strcmp(a->f[5], b->f[5]) == 0;
 }
 
+/* Appends the KEYS entry "{x:EXP}:v:SHARD" of event e's visitor. */
+static void resp_shard_key(resp *r, const record *e)
+{
+    char shard[24];
+    const char *vp[4] = {"{x:", e->f[1], "}:v:", shard};
+    size_t vl[4] = {3, e->len[1], 4, utoa(keys_shard_of(e->f[2]), shard)};
+    resp_arg(r, vp, vl, 4);
+}
+
 /* Sends one EVALSHA of record.lua for records [lo, hi) of one experiment,
- * in the script's argument layout (record.lua's header): KEYS are the
- * counters, the event ids and one visitor shard per event; then the
- * distinct (record, field) pairs of the exposures, the exposures as
- * (shard, visitor, pair), then the other events. */
+ * in the script's argument layout (record.lua's header): the exposures
+ * grouped by the (record, field) pair they write, one argument each, then
+ * the conversions and declines; KEYS holds each event's shard key in that
+ * same order, so the script walks both lists side by side. */
 static int send_group(store *s, record *recs, size_t lo, size_t hi)
 {
     size_t nev = hi - lo;
-    const record *first = &recs[lo];
-    const char *exp = first->f[1];
-    size_t explen = first->len[1];
+    const char *exp = recs[lo].f[1];
+    size_t explen = recs[lo].len[1];
 
-    /* First pass: each exposure's pair number (1-based, as record.lua
-     * reads it), the buffer size, and the event types for the reply. */
-    size_t *pair_of = malloc(2 * nev * sizeof *pair_of);
-    size_t *pair_rep = pair_of ? pair_of + nev : NULL; /* a record of each pair */
+    /* First pass: each exposure's pair, the pairs' sizes, the buffer size.
+     * pair_rep[k] is an event of pair k; order[] lists the exposures
+     * grouped by pair (a counting sort, stable within a pair). */
+    size_t *pair_of = malloc(4 * nev * sizeof *pair_of);
+    size_t *pair_rep = pair_of ? pair_of + nev : NULL;
+    size_t *pair_start = pair_of ? pair_of + 2 * nev : NULL;
+    size_t *order = pair_of ? pair_of + 3 * nev : NULL;
     batch_call *call = malloc(sizeof *call + nev);
     resp r = {0};
     int rc = -1;
     if (!pair_of || !call)
         goto done;
-    size_t npairs = 0, nexposures = 0, ntypes = 0;
+    size_t npairs = 0, nexposures = 0;
     size_t cap = 256 + 2 * (explen + 32);
     for (size_t i = 0; i < nev; i++) {
         const record *e = &recs[lo + i];
         size_t line = e->len[0] + e->len[2] + e->len[3] + e->len[4] + e->len[5];
-        cap += (explen + 48) + line + 6 * 24;
+        cap += (explen + 48) + line + 5 * 24;
         if (!is_exposure(e))
             continue;
         size_t k = 0;
-        while (k < npairs && !same_pair(&recs[pair_rep[k]], e))
+        while (k < npairs && !same_pair(&recs[lo + pair_rep[k]], e))
             k++;
         if (k == npairs) {
-            pair_rep[npairs++] = lo + i;
-            cap += 2 * (line + 2 * 24);
+            pair_rep[npairs] = i;
+            pair_start[npairs++] = 0;
+            cap += 2 * (line + 2 * 24) + 24;
         }
-        pair_of[i] = k + 1;
+        pair_start[k]++; /* a count for now */
+        pair_of[i] = k;
         nexposures++;
-        call->types[ntypes++] = 'X';
     }
+    for (size_t k = 0, sum = 0; k < npairs; k++) { /* counts to start offsets */
+        size_t c = pair_start[k];
+        pair_start[k] = sum;
+        sum += c;
+    }
+    for (size_t i = 0; i < nev; i++) {
+        if (is_exposure(&recs[lo + i]))
+            order[pair_start[pair_of[i]]++] = i;
+    }
+    /* pair_start[k] is now the end of pair k; pair k starts where k-1 ends. */
+    size_t ntypes = 0;
+    for (size_t i = 0; i < nexposures; i++)
+        call->types[ntypes++] = 'X';
     for (size_t i = 0; i < nev; i++)
         if (!is_exposure(&recs[lo + i]))
             call->types[ntypes++] = recs[lo + i].f[0][0];
@@ -340,32 +365,31 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
     if (!r.buf)
         goto done;
     size_t nkeys = 2 + nev;
-    size_t argc = 3 + nkeys + 1 + 2 * npairs + 1 + 3 * nexposures + 6 * (nev - nexposures);
+    size_t argc = 3 + nkeys + 1 + 3 * npairs + nexposures + 5 * (nev - nexposures);
     resp_count(&r, '*', argc);
     resp_str(&r, "EVALSHA", 7);
     resp_str(&r, s->sha, 40);
     resp_uint(&r, nkeys);
 
-    /* KEYS: "{x:EXP}:cnt", "{x:EXP}:ids", then "{x:EXP}:v:SHARD" per
-     * event, repeats allowed: with 65,536 shards a batch rarely shares
+    /* KEYS: "{x:EXP}:cnt", "{x:EXP}:ids", then each event's shard in ARGV
+     * order, repeats allowed: with 65,536 shards a batch rarely shares
      * one, and searching for repeats cost more than sending them. */
     const char *kp[3] = {"{x:", exp, "}:cnt"};
     size_t kl[3] = {3, explen, 5};
     resp_arg(&r, kp, kl, 3);
     kp[2] = "}:ids";
     resp_arg(&r, kp, kl, 3);
-    for (size_t i = 0; i < nev; i++) {
-        char shard[24];
-        const char *vp[4] = {"{x:", exp, "}:v:", shard};
-        size_t vl[4] = {3, explen, 4, utoa(keys_shard_of(recs[lo + i].f[2]), shard)};
-        resp_arg(&r, vp, vl, 4);
-    }
+    for (size_t x = 0; x < nexposures; x++)
+        resp_shard_key(&r, &recs[lo + order[x]]);
+    for (size_t i = 0; i < nev; i++)
+        if (!is_exposure(&recs[lo + i]))
+            resp_shard_key(&r, &recs[lo + i]);
 
-    /* The pairs: record "VARIANT|REGION|" (+"p" when promoted) and field
-     * "e|VARIANT|REGION|DAY" ("pe|..." when promoted). */
+    /* The groups: record "VARIANT|REGION|" (+"p" when promoted), field
+     * "e|VARIANT|REGION|DAY" ("pe|..." when promoted), count, visitors. */
     resp_uint(&r, npairs);
-    for (size_t k = 0; k < npairs; k++) {
-        const record *e = &recs[pair_rep[k]];
+    for (size_t k = 0, x = 0; k < npairs; k++) {
+        const record *e = &recs[lo + pair_rep[k]];
         bool promoted = e->f[0][0] == 'P';
         const char *rp[4] = {e->f[3], "|", e->f[4], promoted ? "|p" : "|"};
         size_t rl[4] = {e->len[3], 1, e->len[4], promoted ? 2u : 1u};
@@ -373,27 +397,16 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
         const char *fp[6] = {promoted ? "pe|" : "e|", e->f[3], "|", e->f[4], "|", e->f[5]};
         size_t fl[6] = {promoted ? 3u : 2u, e->len[3], 1, e->len[4], 1, e->len[5]};
         resp_arg(&r, fp, fl, 6);
+        resp_uint(&r, pair_start[k] - x);
+        for (; x < pair_start[k]; x++)
+            resp_str(&r, recs[lo + order[x]].f[2], recs[lo + order[x]].len[2]);
     }
-
-    /* Exposures: (shard key index, visitor, pair); KEYS counts from 1 and
-     * event i's shard is KEYS[i + 3]. */
-    resp_uint(&r, nexposures);
-    for (size_t i = 0; i < nev; i++) {
-        const record *e = &recs[lo + i];
-        if (!is_exposure(e))
-            continue;
-        resp_uint(&r, i + 3);
-        resp_str(&r, e->f[2], e->len[2]);
-        resp_uint(&r, pair_of[i]);
-    }
-    /* Conversions and declines: type, shard key index, visitor, id,
-     * value, day. */
+    /* Conversions and declines: type, visitor, event id, value, day. */
     for (size_t i = 0; i < nev; i++) {
         const record *e = &recs[lo + i];
         if (is_exposure(e))
             continue;
         resp_str(&r, e->f[0], e->len[0]);
-        resp_uint(&r, i + 3);
         for (int f = 2; f < 6; f++)
             resp_str(&r, e->f[f], e->len[f]);
     }
@@ -412,9 +425,6 @@ done:
     free(call);
     return rc;
 }
-
-static void flush(store *s);
-static void schedule_reconnect(store *s);
 
 static void flush(store *s)
 {
