@@ -40,6 +40,7 @@ typedef struct upshot_config {
 
     int batch_size;
     int flush_ms;
+    long seen_visitors;   /* pairs the writer remembers as recorded (seen.h); 0: off */
     config_fsync fsync;
     int fsync_ms;
 

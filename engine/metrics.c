@@ -98,10 +98,16 @@ void metrics_render(struct evbuffer *out, const metrics_gauges *g)
         "# HELP upshot_promotions_auto_total Promotions made by automatic promotion.\n"
         "# TYPE upshot_promotions_auto_total counter\nupshot_promotions_auto_total %llu\n"
         "# HELP upshot_experiments_loaded Experiments in the live set.\n"
-        "# TYPE upshot_experiments_loaded gauge\nupshot_experiments_loaded %d\n",
+        "# TYPE upshot_experiments_loaded gauge\nupshot_experiments_loaded %d\n"
+        "# HELP upshot_exposures_known_total Repeat exposures not sent to Redis because it was "
+        "known to hold the visitor's record (also counted as outcome duplicate).\n"
+        "# TYPE upshot_exposures_known_total counter\nupshot_exposures_known_total %llu\n"
+        "# HELP upshot_seen_pairs (experiment, visitor) pairs remembered as recorded in Redis.\n"
+        "# TYPE upshot_seen_pairs gauge\nupshot_seen_pairs %llu\n",
         (unsigned long long)g->journal_pending_events, (unsigned long long)g->journal_bytes,
         (unsigned long long)g_metrics.journal_errors, g->redis_up,
         (unsigned long long)g->redis_inflight_batches, (unsigned long long)g_metrics.redis_errors,
         (unsigned long long)g_metrics.redis_batches, (unsigned long long)g_metrics.redis_reconnects,
-        (unsigned long long)g_metrics.promotions_auto, g->experiments_loaded);
+        (unsigned long long)g_metrics.promotions_auto, g->experiments_loaded,
+        (unsigned long long)g_metrics.exposures_known, (unsigned long long)g->seen_pairs);
 }

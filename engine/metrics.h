@@ -36,6 +36,7 @@ typedef struct metrics {
     uint64_t redis_reconnects;
     uint64_t journal_errors;
     uint64_t promotions_auto;
+    uint64_t exposures_known;            /* not sent: Redis held the record (seen.h) */
 } metrics;
 
 extern metrics g_metrics;
@@ -52,6 +53,7 @@ typedef struct metrics_gauges {
     uint64_t redis_inflight_batches;
     int redis_up;
     int experiments_loaded;
+    uint64_t seen_pairs;
 } metrics_gauges;
 
 void metrics_render(struct evbuffer *out, const metrics_gauges *g);

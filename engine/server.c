@@ -187,6 +187,7 @@ static void metrics_endpoint(upshotd *d, struct evhttp_request *req)
         .redis_inflight_batches = store_inflight(d->store),
         .redis_up = store_is_up(d->store),
         .experiments_loaded = (int)registry_count(d->reg),
+        .seen_pairs = store_seen_pairs(d->store),
     };
     struct evbuffer *b = evbuffer_new();
     metrics_render(b, &g);

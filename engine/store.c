@@ -12,6 +12,7 @@
 #include "keys.h"
 #include "metrics.h"
 #include "record_lua.h"
+#include "seen.h"
 #include "validate.h"
 
 /* Batches sent and not yet answered. A few keep Redis busy while the
@@ -53,6 +54,7 @@ struct store {
     int ring_head, ring_len;
 
     char *readbuf;
+    seen *seen;              /* pairs Redis is known to hold (seen.h) */
     struct record *recs;     /* parsed lines of one batch */
     size_t recs_cap;         /* batch_size when allocated (a reload may raise it) */
 
@@ -61,12 +63,27 @@ struct store {
     struct event *drain_ev;
 };
 
-/* Per script call: which events it carried, for the outcome metrics. */
+/* Per script call: which events it carried, in ARGV order, for the
+ * outcome metrics, and the seen-set keys of its exposures (which come
+ * first), remembered once Redis has answered for them. */
 typedef struct batch_call {
     store *s;
-    uint32_t nevents;
+    uint32_t nevents, nexposures;
+    uint64_t *exposure_keys; /* points into the same allocation */
     char types[];
 } batch_call;
+
+static batch_call *batch_call_new(store *s, size_t nev)
+{
+    size_t keys_at = (sizeof(batch_call) + nev + 7) & ~(size_t)7;
+    batch_call *call = malloc(keys_at + nev * sizeof(uint64_t));
+    if (!call)
+        return NULL;
+    call->s = s;
+    call->nevents = call->nexposures = 0;
+    call->exposure_keys = (uint64_t *)(void *)((char *)call + keys_at);
+    return call;
+}
 
 static void flush(store *s);
 static void schedule_reconnect(store *s);
@@ -105,6 +122,7 @@ static void connection_lost(store *s, const char *why)
     s->ac = NULL;
     s->ring_len = 0;
     s->read_pos = journal_applied(s->j);
+    seen_clear(s->seen); /* the Redis we reconnect to may have lost records */
     check_drained(s);
     schedule_reconnect(s);
 }
@@ -164,6 +182,9 @@ static void on_batch_reply(redisAsyncContext *c, void *r, void *privdata)
         free(call);
         return;
     }
+    for (size_t i = 0; i < call->nexposures; i++)
+        if (reply->str[i] == '0' || reply->str[i] == '1') /* the record exists now */
+            seen_add(s->seen, call->exposure_keys[i]);
     for (size_t i = 0; i < call->nevents; i++) {
         int type = call->types[i] == 'C' ? EVT_CONVERSION : call->types[i] == 'D' ? EVT_DECLINE
                                                                                    : EVT_EXPOSURE;
@@ -300,72 +321,100 @@ static void resp_shard_key(resp *r, const record *e)
     resp_arg(r, vp, vl, 4);
 }
 
+/* What send_group does with each event of its range. */
+enum { EV_KNOWN, EV_EXPOSURE, EV_OTHER };
+
 /* Sends one EVALSHA of record.lua for records [lo, hi) of one experiment,
  * in the script's argument layout (record.lua's header): the exposures
  * grouped by the (record, field) pair they write, one argument each, then
  * the conversions and declines; KEYS holds each event's shard key in that
- * same order, so the script walks both lists side by side. */
+ * same order, so the script walks both lists side by side. Exposures of
+ * pairs in the seen set are left out: Redis would ignore them. Returns 1
+ * when a call was sent, 0 when every event was left out, -1 on error. */
 static int send_group(store *s, record *recs, size_t lo, size_t hi)
 {
     size_t nev = hi - lo;
     const char *exp = recs[lo].f[1];
     size_t explen = recs[lo].len[1];
 
-    /* First pass: each exposure's pair, the pairs' sizes, the buffer size.
-     * pair_rep[k] is an event of pair k; order[] lists the exposures
-     * grouped by pair (a counting sort, stable within a pair). */
-    size_t *pair_of = malloc(4 * nev * sizeof *pair_of);
+    /* Scratch, one allocation: per event its pair, seen key and kind; per
+     * pair an event of it and (later) where it ends in order[], which
+     * lists the sent exposures grouped by pair (a counting sort, stable
+     * within a pair). */
+    size_t *pair_of = malloc(4 * nev * sizeof(size_t) + nev * sizeof(uint64_t) + nev);
     size_t *pair_rep = pair_of ? pair_of + nev : NULL;
-    size_t *pair_start = pair_of ? pair_of + 2 * nev : NULL;
+    size_t *pair_end = pair_of ? pair_of + 2 * nev : NULL;
     size_t *order = pair_of ? pair_of + 3 * nev : NULL;
-    batch_call *call = malloc(sizeof *call + nev);
+    uint64_t *ev_key = pair_of ? (uint64_t *)(void *)(pair_of + 4 * nev) : NULL;
+    unsigned char *kind = pair_of ? (unsigned char *)(ev_key + nev) : NULL;
+    batch_call *call = batch_call_new(s, nev);
     resp r = {0};
     int rc = -1;
     if (!pair_of || !call)
         goto done;
-    size_t npairs = 0, nexposures = 0;
+    size_t npairs = 0, nexposures = 0, nother = 0;
     size_t cap = 256 + 2 * (explen + 32);
     for (size_t i = 0; i < nev; i++) {
         const record *e = &recs[lo + i];
         size_t line = e->len[0] + e->len[2] + e->len[3] + e->len[4] + e->len[5];
         cap += (explen + 48) + line + 5 * 24;
-        if (!is_exposure(e))
+        if (!is_exposure(e)) {
+            kind[i] = EV_OTHER;
+            nother++;
             continue;
+        }
+        ev_key[i] = seen_key(exp, explen, e->f[2], e->len[2]);
+        if (seen_has(s->seen, ev_key[i])) {
+            kind[i] = EV_KNOWN;
+            g_metrics.events[EVT_EXPOSURE][EVT_DUPLICATE_REDIS]++;
+            g_metrics.exposures_known++;
+            continue;
+        }
+        kind[i] = EV_EXPOSURE;
         size_t k = 0;
         while (k < npairs && !same_pair(&recs[lo + pair_rep[k]], e))
             k++;
         if (k == npairs) {
             pair_rep[npairs] = i;
-            pair_start[npairs++] = 0;
+            pair_end[npairs++] = 0;
             cap += 2 * (line + 2 * 24) + 24;
         }
-        pair_start[k]++; /* a count for now */
+        pair_end[k]++; /* a count for now */
         pair_of[i] = k;
         nexposures++;
     }
-    for (size_t k = 0, sum = 0; k < npairs; k++) { /* counts to start offsets */
-        size_t c = pair_start[k];
-        pair_start[k] = sum;
+    if (nexposures + nother == 0) {
+        rc = 0;
+        goto done;
+    }
+    /* Counts to start offsets; placing each exposure advances its pair's
+     * offset, which ends just past the pair's last exposure. The seen keys
+     * take the same order, the order of the statuses in the reply. */
+    for (size_t k = 0, sum = 0; k < npairs; k++) {
+        size_t c = pair_end[k];
+        pair_end[k] = sum;
         sum += c;
     }
     for (size_t i = 0; i < nev; i++) {
-        if (is_exposure(&recs[lo + i]))
-            order[pair_start[pair_of[i]]++] = i;
+        if (kind[i] != EV_EXPOSURE)
+            continue;
+        size_t at = pair_end[pair_of[i]]++;
+        order[at] = i;
+        call->exposure_keys[at] = ev_key[i];
     }
-    /* pair_start[k] is now the end of pair k; pair k starts where k-1 ends. */
     size_t ntypes = 0;
     for (size_t i = 0; i < nexposures; i++)
         call->types[ntypes++] = 'X';
     for (size_t i = 0; i < nev; i++)
-        if (!is_exposure(&recs[lo + i]))
+        if (kind[i] == EV_OTHER)
             call->types[ntypes++] = recs[lo + i].f[0][0];
 
     r.cap = cap;
     r.buf = malloc(cap);
     if (!r.buf)
         goto done;
-    size_t nkeys = 2 + nev;
-    size_t argc = 3 + nkeys + 1 + 3 * npairs + nexposures + 5 * (nev - nexposures);
+    size_t nkeys = 2 + nexposures + nother;
+    size_t argc = 3 + nkeys + 1 + 3 * npairs + nexposures + 5 * nother;
     resp_count(&r, '*', argc);
     resp_str(&r, "EVALSHA", 7);
     resp_str(&r, s->sha, 40);
@@ -382,7 +431,7 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
     for (size_t x = 0; x < nexposures; x++)
         resp_shard_key(&r, &recs[lo + order[x]]);
     for (size_t i = 0; i < nev; i++)
-        if (!is_exposure(&recs[lo + i]))
+        if (kind[i] == EV_OTHER)
             resp_shard_key(&r, &recs[lo + i]);
 
     /* The groups: record "VARIANT|REGION|" (+"p" when promoted), field
@@ -397,14 +446,14 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
         const char *fp[6] = {promoted ? "pe|" : "e|", e->f[3], "|", e->f[4], "|", e->f[5]};
         size_t fl[6] = {promoted ? 3u : 2u, e->len[3], 1, e->len[4], 1, e->len[5]};
         resp_arg(&r, fp, fl, 6);
-        resp_uint(&r, pair_start[k] - x);
-        for (; x < pair_start[k]; x++)
+        resp_uint(&r, pair_end[k] - x);
+        for (; x < pair_end[k]; x++)
             resp_str(&r, recs[lo + order[x]].f[2], recs[lo + order[x]].len[2]);
     }
     /* Conversions and declines: type, visitor, event id, value, day. */
     for (size_t i = 0; i < nev; i++) {
         const record *e = &recs[lo + i];
-        if (is_exposure(e))
+        if (kind[i] != EV_OTHER)
             continue;
         resp_str(&r, e->f[0], e->len[0]);
         for (int f = 2; f < 6; f++)
@@ -413,11 +462,11 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
     if (r.overflow)
         goto done;
 
-    call->s = s;
-    call->nevents = (uint32_t)nev;
+    call->nevents = (uint32_t)(nexposures + nother);
+    call->nexposures = (uint32_t)nexposures;
     if (redisAsyncFormattedCommand(s->ac, on_batch_reply, call, r.buf, r.len) == REDIS_OK) {
         call = NULL; /* owned by the callback now */
-        rc = 0;
+        rc = 1;
     }
 done:
     free(pair_of);
@@ -472,8 +521,9 @@ static void flush(store *s)
             size_t hi = lo + 1;
             while (hi < nrec && strcmp(recs[hi].f[1], recs[lo].f[1]) == 0)
                 hi++;
-            ok = send_group(s, recs, lo, hi) == 0;
-            if (ok)
+            int sent = send_group(s, recs, lo, hi);
+            ok = sent >= 0;
+            if (sent > 0)
                 ck->outstanding++;
             lo = hi;
         }
@@ -624,6 +674,7 @@ store *store_new(struct event_base *base, const upshot_config *cfg, journal *j)
     s->j = j;
     s->backoff_ms = STORE_RECONNECT_MIN_MS;
     s->readbuf = malloc(STORE_READ_CAP);
+    s->seen = seen_new((size_t)cfg->seen_visitors);
     s->reconnect_ev = evtimer_new(base, on_reconnect_timer, s);
     s->flush_ev = evtimer_new(base, on_flush_timer, s);
     s->watchdog_ev = event_new(base, -1, EV_PERSIST, on_watchdog, s);
@@ -662,12 +713,14 @@ void store_free(store *s)
         event_free(s->drain_ev);
     free(s->readbuf);
     free(s->recs);
+    seen_free(s->seen);
     free(s);
 }
 
 bool store_is_up(const store *s) { return s->up; }
 const char *store_last_error(const store *s) { return s->last_error; }
 uint64_t store_inflight(const store *s) { return (uint64_t)s->ring_len; }
+uint64_t store_seen_pairs(const store *s) { return (uint64_t)seen_count(s->seen); }
 
 int store_command_argv(store *s, redisCallbackFn *cb, void *privdata, int argc,
                        const char **argv, const size_t *argvlen)

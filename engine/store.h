@@ -5,6 +5,8 @@
  *     checkpoint, groups them by experiment, sends one EVALSHA of
  *     record.lua per experiment (pipelined, several batches in flight),
  *     and advances the checkpoint when a batch's replies are all in;
+ *   - leaves out repeat exposures of visitors Redis is known to hold a
+ *     record for (seen.h), since the script would ignore them;
  *   - reconnects with backoff when Redis goes away or answers too slowly,
  *     restarting from the checkpoint (the script is idempotent, so a batch
  *     applied just before the failure is not counted twice);
@@ -37,6 +39,8 @@ void store_kick(store *s);
 bool store_is_up(const store *s);
 const char *store_last_error(const store *s); /* "" when none */
 uint64_t store_inflight(const store *s);
+/* (experiment, visitor) pairs remembered as recorded (seen.h). */
+uint64_t store_seen_pairs(const store *s);
 
 /* Sends a command if connected: 0, or -1 when Redis is down (cb is then
  * not called). cb gets NULL when the connection is lost before a reply. */

@@ -5,10 +5,12 @@ counters in the real Redis after the failure: Redis stopped and restarted,
 upshotd killed with SIGKILL, upshotd stopped with SIGTERM.
 """
 import collections
+import os
+import shutil
 import signal
 import threading
 
-from harness import RedisServer, Upshotd, experiment, totals_by_variant
+from harness import RedisServer, Upshotd, experiment, totals_by_variant, wait_until
 
 
 class Ledger:
@@ -218,3 +220,39 @@ def test_state_survives_restart(redis):
                    e["actor"] == "integration-test" for e in log), log
     finally:
         up.__exit__(None, None, None)
+
+
+def metric(up, name):
+    for line in up.get("/metrics").body.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def test_repeat_exposures_skip_redis_until_it_may_have_lost_records(redis):
+    """A repeat exposure of a visitor Redis already holds is not sent to Redis
+    (engine/seen.h) and changes no count. When Redis comes back empty (a
+    restart that lost its data), the writer has forgotten what it knew, so
+    the same visitor is recorded again rather than silently skipped."""
+    with Upshotd(redis) as up:
+        assert up.assign("r1").json()["exposure"] == "recorded"
+        up.wait_applied()
+        known = metric(up, "upshot_exposures_known_total")
+        assert metric(up, "upshot_seen_pairs") == 1
+        for _ in range(5):
+            assert up.assign("r1").json()["exposure"] == "recorded"
+        up.wait_applied()
+        assert metric(up, "upshot_exposures_known_total") == known + 5
+        assert sum(c["visitors"] for c in totals_by_variant(up.results()).values()) == 1
+
+        redis.stop()
+        for name in os.listdir(redis.dir):  # the AOF: Redis restarts empty
+            path = os.path.join(redis.dir, name)
+            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+        redis.start()
+        wait_until(lambda: up.health()["redis"] == "up", timeout=20, what="the reconnect")
+        assert metric(up, "upshot_seen_pairs") == 0
+        assert up.assign("r1").json()["exposure"] == "recorded"
+        up.wait_applied()
+        assert sum(c["visitors"] for c in totals_by_variant(up.results()).values()) == 1
+        assert metric(up, "upshot_exposures_known_total") == known + 5

@@ -81,6 +81,7 @@ Test(config, defaults)
     cr_expect_eq(c.flush_ms, 2);
     cr_expect_eq(c.fsync, FSYNC_INTERVAL);
     cr_expect_eq(c.fsync_ms, 200);
+    cr_expect_eq(c.seen_visitors, 1048576);
     cr_expect_float_eq(c.alpha, 0.05, 1e-15);
     cr_expect_float_eq(c.tau2, CONFIG_DEFAULT_TAU2, 1e-20);
     cr_expect_eq(c.min_sample, 1000L);
@@ -100,7 +101,7 @@ Test(config, every_field_set)
         " \"sdk_keys\": [\"pk_live_1\", \"pk_live_2\"],"
         " \"cors_origins\": [\"https://shop.example\", \"*\", \"https://m.shop.example\"],"
         " \"limits\": {\"max_body_bytes\": 1024, \"max_batch_events\": 50, \"max_value\": 5000.5},"
-        " \"pipeline\": {\"batch_size\": 64, \"flush_ms\": 0, \"fsync\": \"always\", \"fsync_ms\": 10},"
+        " \"pipeline\": {\"batch_size\": 64, \"flush_ms\": 0, \"fsync\": \"always\", \"fsync_ms\": 10, \"seen_visitors\": 0},"
         " \"stats\": {\"alpha\": 0.01, \"tau2\": 0.002, \"min_sample\": 200, \"correction\": \"bh\"},"
         " \"auto_promote_interval_s\": 60,"
         " \"experiments\": [" EXP("one", "") ", " EXP("two", "") "]}";
@@ -127,6 +128,7 @@ Test(config, every_field_set)
     cr_expect_eq(c.flush_ms, 0);
     cr_expect_eq(c.fsync, FSYNC_ALWAYS);
     cr_expect_eq(c.fsync_ms, 10);
+    cr_expect_eq(c.seen_visitors, 0);
     cr_expect_float_eq(c.alpha, 0.01, 1e-15);
     cr_expect_float_eq(c.tau2, 0.002, 1e-15);
     cr_expect_eq(c.min_sample, 200L);
@@ -197,6 +199,7 @@ Test(config, field_errors_name_the_field)
     expect_error("{" MINIMAL ", \"pipeline\": {\"fsync\": \"sometimes\"}}",
                  "pipeline.fsync: must be never, interval or always");
     expect_error("{" MINIMAL ", \"pipeline\": {\"fsync_ms\": 0}}", "pipeline.fsync_ms");
+    expect_error("{" MINIMAL ", \"pipeline\": {\"seen_visitors\": -1}}", "pipeline.seen_visitors");
     expect_error("{" MINIMAL ", \"stats\": {\"alpha\": 0.6}}", "stats.alpha: must be a number between");
     expect_error("{" MINIMAL ", \"stats\": {\"tau2\": 0}}", "stats.tau2");
     expect_error("{" MINIMAL ", \"stats\": {\"min_sample\": 1.5}}", "stats.min_sample: must be an integer");
