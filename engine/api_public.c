@@ -16,6 +16,7 @@
 
 #include "assign.h"
 #include "keys.h"
+#include "page_index.h"
 #include "server.h"
 #include "validate.h"
 
@@ -391,15 +392,28 @@ void api_assignments(upshotd *d, struct evhttp_request *req, const http_query *q
         http_reply_error(&x, 400, "invalid_parameter", "page or placement: required, a key");
         return;
     }
-    experiment *found[MAX_PAGE_EXPERIMENTS];
-    int n = 0;
-    for (size_t i = 0; i < registry_count(d->reg) && n < MAX_PAGE_EXPERIMENTS; i++) {
-        experiment *e = registry_at(d->reg, i);
-        if (e->status != EXP_RUNNING)
-            continue;
-        if (by_page ? experiment_on_page(e, page) : strcmp(e->placement, page) == 0)
-            found[n++] = e;
+    if (!d->page_index || d->page_index_generation != d->generation) {
+        /* Rebuilt on the first page load after a change of the live set. */
+        size_t total = registry_count(d->reg);
+        experiment **all = malloc((total ? total : 1) * sizeof *all);
+        page_index *ix = NULL;
+        if (all) {
+            for (size_t i = 0; i < total; i++)
+                all[i] = registry_at(d->reg, i);
+            ix = page_index_build(all, total);
+            free(all);
+        }
+        if (!ix) {
+            http_reply_error(&x, 500, "internal", "out of memory");
+            return;
+        }
+        page_index_free(d->page_index);
+        d->page_index = ix;
+        d->page_index_generation = d->generation;
     }
+    size_t count;
+    experiment *const *found = page_index_find(d->page_index, by_page, page, &count);
+    int n = count < MAX_PAGE_EXPERIMENTS ? (int)count : MAX_PAGE_EXPERIMENTS;
     assign_job *job = job_new(n);
     if (!job) {
         http_reply_error(&x, 500, "internal", "out of memory");

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "page_index.h"
 #include "stats_core.h"
 
 /* Hard cap evhttp enforces before a body is even read (libevent then sends
@@ -489,6 +490,7 @@ void upshotd_free(upshotd *d)
     recent_free(d->recent_ids);
     registry_free(d->reg);
     free(d->sdk_snapshot);
+    page_index_free(d->page_index);
     json_decref(d->auto_last);
     config_free(&d->cfg);
 }

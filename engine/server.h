@@ -33,6 +33,8 @@ typedef struct upshotd {
     uint64_t generation;   /* +1 on every change of the live set */
     char *sdk_snapshot;    /* cached /v1/sdk/config body for `generation` */
     uint64_t sdk_snapshot_generation;
+    struct page_index *page_index; /* running experiments by page, for `generation` */
+    uint64_t page_index_generation;
     journal *journal;
     store *store;
     recent *recent_ids;

@@ -57,6 +57,11 @@ def test_page_load_assigns_every_running_experiment_of_the_page(redis):
             assert single["variant"] == a["variant"]
         by_placement = up.public("GET", "/v1/assignments", params={"visitor": "v", "region": "gr", "placement": "checkout_popup"}).json()
         assert sorted(a["experiment"] for a in by_placement["assignments"]) == ["a", "b", "c"]
+        # The page index follows every change of the live set.
+        assert up.admin("POST", "/v1/experiments/a/stop").status == 200
+        assert up.admin("POST", "/v1/experiments/d/start").status == 200
+        r = up.public("GET", "/v1/assignments", params={"visitor": "v", "region": "gr", "page": "checkout"})
+        assert sorted(a["experiment"] for a in r.json()["assignments"]) == ["b", "d"]
 
 
 def test_region_targeting_and_coverage_return_control_uncounted(redis):
