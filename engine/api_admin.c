@@ -93,7 +93,6 @@ static void put_and_reply(upshotd *d, http_exchange *x, json_t *def, exp_source 
                          "%s", err);
         return;
     }
-    upshotd_changed(d);
     const char *key = json_string_value(json_object_get(def, "key"));
     if (audit_append(d->cfg.data_dir, actor, action, key, reason, details) != 0)
         fprintf(stderr, "upshotd: audit log write failed for %s %s\n", action, key);
@@ -151,7 +150,6 @@ static int api_apply_promotion(upshotd *d, experiment *e, const char *region, co
     int rc = registry_put(d->reg, def, EXP_FROM_STATE, REG_UPDATE, "api", err, status);
     json_decref(def);
     if (rc == 0) {
-        upshotd_changed(d);
         json_t *details = variant ? json_pack("{s:s, s:s, s:f}", "region", region, "variant",
                                               variant, "holdback", holdback)
                                   : json_pack("{s:s, s:O?}", "region", region, "was", prev);

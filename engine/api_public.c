@@ -55,7 +55,12 @@ typedef struct assign_job {
  * not pin memory (256 jobs of ~1 KiB). The event loop is the only
  * thread that assigns. Off under AddressSanitizer, so that it still sees
  * every use after free. */
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) /* clang's spelling */
+#define UPSHOT_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(UPSHOT_ASAN)
 #define JOB_CACHE_MAX 0
 #else
 #define JOB_CACHE_MAX 256
@@ -392,7 +397,7 @@ void api_assignments(upshotd *d, struct evhttp_request *req, const http_query *q
         http_reply_error(&x, 400, "invalid_parameter", "page or placement: required, a key");
         return;
     }
-    if (!d->page_index || d->page_index_generation != d->generation) {
+    if (!d->page_index || d->page_index_version != registry_version(d->reg)) {
         /* Rebuilt on the first page load after a change of the live set. */
         size_t total = registry_count(d->reg);
         experiment **all = malloc((total ? total : 1) * sizeof *all);
@@ -409,7 +414,7 @@ void api_assignments(upshotd *d, struct evhttp_request *req, const http_query *q
         }
         page_index_free(d->page_index);
         d->page_index = ix;
-        d->page_index_generation = d->generation;
+        d->page_index_version = registry_version(d->reg);
     }
     size_t count;
     experiment *const *found = page_index_find(d->page_index, by_page, page, &count);
@@ -473,7 +478,7 @@ void api_sdk_config(upshotd *d, struct evhttp_request *req, const http_query *q)
         http_reply_error(&x, 401, "invalid_sdk_key", "missing or unknown SDK key (X-Upshot-Key)");
         return;
     }
-    if (!d->sdk_snapshot || d->sdk_snapshot_generation != d->generation) {
+    if (!d->sdk_snapshot || d->sdk_snapshot_version != registry_version(d->reg)) {
         char now[32];
         registry_now_rfc3339(now);
         json_t *exps = json_array();
@@ -481,10 +486,10 @@ void api_sdk_config(upshotd *d, struct evhttp_request *req, const http_query *q)
             if (registry_at(d->reg, i)->status != EXP_DRAFT)
                 json_array_append_new(exps, snapshot_of(registry_at(d->reg, i)));
         json_t *root = json_pack("{s:s, s:I, s:o}", "generated_at", now, "generation",
-                                 (json_int_t)d->generation, "experiments", exps);
+                                 (json_int_t)registry_version(d->reg), "experiments", exps);
         free(d->sdk_snapshot);
         d->sdk_snapshot = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(15));
-        d->sdk_snapshot_generation = d->generation;
+        d->sdk_snapshot_version = registry_version(d->reg);
         json_decref(root);
     }
     if (!d->sdk_snapshot) {

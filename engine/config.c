@@ -182,7 +182,7 @@ static bool parse_server(json_t *root, const char *base_dir, char *(*getenv_fn)(
         !get_int(pipe, "pipeline", "batch_size", 1, 10000, &batch, err) ||
         !get_int(pipe, "pipeline", "flush_ms", 0, 1000, &flush, err) ||
         !get_int(pipe, "pipeline", "fsync_ms", 1, 60000, &fsync_ms, err) ||
-        !get_int(pipe, "pipeline", "seen_visitors", 0, 1L << 28, &c->seen_visitors, err))
+        !get_int(pipe, "pipeline", "seen_visitors", 0, 1L << 24, &c->seen_visitors, err))
         return false;
     c->batch_size = (int)batch;
     c->flush_ms = (int)flush;

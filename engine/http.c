@@ -135,11 +135,16 @@ static int hexval(char c)
 void http_query_parse(http_query *q, const char *query)
 {
     q->n = 0;
-    for (const char *p = query; p && *p && q->n < HTTP_QUERY_MAX_PARAMS;) {
+    q->truncated = false;
+    for (const char *p = query; p && *p;) {
         size_t len = strcspn(p, "&");
         if (len == 0) { /* "&&" or a trailing "&" */
             p++;
             continue;
+        }
+        if (q->n == HTTP_QUERY_MAX_PARAMS) {
+            q->truncated = true;
+            return;
         }
         const char *eq = memchr(p, '=', len);
         q->params[q->n].name = p;

@@ -43,11 +43,13 @@ void http_reply_error(http_exchange *x, int status, const char *code, const char
     __attribute__((format(printf, 4, 5)));
 
 /* A query string split into name=value spans, still percent-encoded.
- * Parameters past HTTP_QUERY_MAX_PARAMS are not read: no client of ours
- * sends more than eight. */
+ * At most HTTP_QUERY_MAX_PARAMS are kept (no client of ours sends more
+ * than eight); `truncated` says there were more, which the router answers
+ * with a 400 rather than act on a partial query. */
 #define HTTP_QUERY_MAX_PARAMS 32
 typedef struct http_query {
     int n;
+    bool truncated;
     struct {
         const char *name, *value; /* value NULL for a bare "name" */
         size_t name_len, value_len;

@@ -6,7 +6,7 @@
  * number of experiments (and their page lists), which a shop with
  * thousands of archived or parallel experiments would feel on every page
  * view. The index is built once per change of the live set (the server
- * keys it by its generation counter) and answers with a binary search.
+ * keys it by registry_version) and answers with a binary search.
  *
  * Each list keeps the live set's order, which is the order the page-load
  * reply lists its assignments in. The index holds a reference to every

@@ -15,6 +15,7 @@ struct registry {
     char dir[1024];
     experiment **list;    /* sorted by key */
     size_t n, cap;
+    uint64_t version;     /* registry_version */
     json_t *fingerprints; /* {key: fingerprint of the file definition last applied} */
 };
 
@@ -63,6 +64,7 @@ experiment *registry_get(const registry *r, const char *key)
 
 size_t registry_count(const registry *r) { return r->n; }
 experiment *registry_at(const registry *r, size_t i) { return i < r->n ? r->list[i] : NULL; }
+uint64_t registry_version(const registry *r) { return r->version; }
 
 /* Inserts or replaces; takes ownership of e. */
 static int install(registry *r, experiment *e)
@@ -72,6 +74,7 @@ static int install(registry *r, experiment *e)
     if (found) {
         experiment_release(r->list[i]);
         r->list[i] = e;
+        r->version++;
         return 0;
     }
     if (r->n == r->cap) {
@@ -85,6 +88,7 @@ static int install(registry *r, experiment *e)
     memmove(r->list + i + 1, r->list + i, (r->n - i) * sizeof *r->list);
     r->list[i] = e;
     r->n++;
+    r->version++;
     return 0;
 }
 

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "experiment.h"
@@ -35,6 +36,9 @@ experiment *registry_get(const registry *r, const char *key);
 size_t registry_count(const registry *r);
 /* The i-th experiment in key order (0 <= i < count). */
 experiment *registry_at(const registry *r, size_t i);
+/* +1 on every change of the live set, including one whose state-file
+ * save then failed: caches derived from the live set key on it. */
+uint64_t registry_version(const registry *r);
 
 /* Applies a parsed config's experiments: each experiment whose file
  * definition changed since it was last loaded (or is new) replaces the

@@ -16,8 +16,10 @@ struct seen {
 
 seen *seen_new(size_t slots)
 {
-    if (slots < SEEN_WAYS)
+    if (slots == 0)
         return NULL;
+    if (slots < SEEN_WAYS)
+        slots = SEEN_WAYS;
     size_t nsets = 1;
     while (nsets * 2 <= slots / SEEN_WAYS)
         nsets *= 2;

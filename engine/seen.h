@@ -30,7 +30,9 @@ typedef struct seen seen;
 
 /* A set of about `slots` pairs (rounded down to a power of two, at least
  * 4): 8 bytes each. NULL when slots is 0 (the set is then off) or when
- * out of memory; every function below accepts NULL and does nothing. */
+ * out of memory; every function below accepts NULL and does nothing.
+ * Clearing touches the whole table, so keep it to what memory holds
+ * comfortably (the config caps it at 2^24 pairs, 128 MiB). */
 seen *seen_new(size_t slots);
 void seen_free(seen *s);
 

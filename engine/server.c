@@ -150,10 +150,6 @@ int upshotd_journal_deferred(upshotd *d, const char *lines, size_t len, upshotd_
     return 0;
 }
 
-void upshotd_changed(upshotd *d)
-{
-    d->generation++;
-}
 
 
 static void on_auto_promote_timer(evutil_socket_t fd, short what, void *arg)
@@ -222,6 +218,13 @@ static void on_request(struct evhttp_request *req, void *arg)
     enum evhttp_cmd_type m = evhttp_request_get_command(req);
     if (!path)
         path = "/";
+    if (q.truncated) {
+        http_exchange x;
+        http_exchange_begin(&x, req, ROUTE_OTHER);
+        http_reply_error(&x, 400, "too_many_parameters", "at most %d query parameters",
+                         HTTP_QUERY_MAX_PARAMS);
+        return;
+    }
 
     if (m == EVHTTP_REQ_OPTIONS && is_public_path(path)) {
         api_public_preflight(d, req);
@@ -446,7 +449,6 @@ int upshotd_reload(upshotd *d, const char *actor, char *err, size_t errlen)
     upshot_config old = d->cfg;
     d->cfg = next;
     config_free(&old);
-    upshotd_changed(d);
     audit_append(d->cfg.data_dir, actor, "reload", NULL, NULL,
                  json_pack("{s:i}", "experiments_changed", changed));
     fprintf(stderr, "upshotd: configuration reloaded (%d experiments changed)\n", changed);

@@ -30,11 +30,11 @@ typedef struct upshotd {
     char config_path[1024];
     upshot_config cfg;
     registry *reg;
-    uint64_t generation;   /* +1 on every change of the live set */
-    char *sdk_snapshot;    /* cached /v1/sdk/config body for `generation` */
-    uint64_t sdk_snapshot_generation;
-    struct page_index *page_index; /* running experiments by page, for `generation` */
-    uint64_t page_index_generation;
+    /* Caches of the live set, each valid for one registry_version. */
+    char *sdk_snapshot;    /* the /v1/sdk/config body */
+    uint64_t sdk_snapshot_version;
+    struct page_index *page_index; /* running experiments by page and placement */
+    uint64_t page_index_version;
     journal *journal;
     store *store;
     recent *recent_ids;
@@ -79,9 +79,6 @@ int upshotd_journal(upshotd *d, const char *lines, size_t len);
 typedef void (*upshotd_commit_cb)(void *arg, bool ok);
 int upshotd_journal_deferred(upshotd *d, const char *lines, size_t len, upshotd_commit_cb cb,
                              void *arg);
-
-/* Marks the live set changed (drops cached snapshots). */
-void upshotd_changed(upshotd *d);
 
 /* Handlers (api_public.c, api_admin.c). Each ends in one reply. */
 void api_assign(upshotd *d, struct evhttp_request *req, const http_query *q);

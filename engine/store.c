@@ -69,6 +69,7 @@ struct store {
 typedef struct batch_call {
     store *s;
     uint32_t nevents, nexposures;
+    uint32_t nknown;         /* exposures left out as repeats, counted on the reply */
     uint64_t *exposure_keys; /* points into the same allocation */
     char types[];
 } batch_call;
@@ -80,9 +81,18 @@ static batch_call *batch_call_new(store *s, size_t nev)
     if (!call)
         return NULL;
     call->s = s;
-    call->nevents = call->nexposures = 0;
+    call->nevents = call->nexposures = call->nknown = 0;
     call->exposure_keys = (uint64_t *)(void *)((char *)call + keys_at);
     return call;
+}
+
+/* Exposures left out as repeats are duplicates in Redis's sense. They are
+ * counted once their batch is applied, so a batch that fails and is
+ * replayed does not count them twice. */
+static void count_known(uint32_t n)
+{
+    g_metrics.events[EVT_EXPOSURE][EVT_DUPLICATE_REDIS] += n;
+    g_metrics.exposures_known += n;
 }
 
 static void flush(store *s);
@@ -185,6 +195,7 @@ static void on_batch_reply(redisAsyncContext *c, void *r, void *privdata)
     for (size_t i = 0; i < call->nexposures; i++)
         if (reply->str[i] == '0' || reply->str[i] == '1') /* the record exists now */
             seen_add(s->seen, call->exposure_keys[i]);
+    count_known(call->nknown);
     for (size_t i = 0; i < call->nevents; i++) {
         int type = call->types[i] == 'C' ? EVT_CONVERSION : call->types[i] == 'D' ? EVT_DECLINE
                                                                                    : EVT_EXPOSURE;
@@ -324,13 +335,32 @@ static void resp_shard_key(resp *r, const record *e)
 /* What send_group does with each event of its range. */
 enum { EV_KNOWN, EV_EXPOSURE, EV_OTHER };
 
+/* Adds key to the open-addressed set `set` (mask + 1 slots, a power of
+ * two, 0 meaning empty); false when it was there already. */
+static bool batch_set_add(uint64_t *set, size_t mask, uint64_t key)
+{
+    for (size_t i = (size_t)key & mask;; i = (i + 1) & mask) {
+        if (set[i] == key)
+            return false;
+        if (set[i] == 0) {
+            set[i] = key;
+            return true;
+        }
+    }
+}
+
 /* Sends one EVALSHA of record.lua for records [lo, hi) of one experiment,
  * in the script's argument layout (record.lua's header): the exposures
  * grouped by the (record, field) pair they write, one argument each, then
  * the conversions and declines; KEYS holds each event's shard key in that
- * same order, so the script walks both lists side by side. Exposures of
- * pairs in the seen set are left out: Redis would ignore them. Returns 1
- * when a call was sent, 0 when every event was left out, -1 on error. */
+ * same order, so the script walks both lists side by side.
+ *
+ * Grouping reorders exposures, but never two of one visitor: only the
+ * visitor's first exposure in the batch is sent (a later one would find
+ * the record the first creates), so the first exposure still decides the
+ * variant and region recorded. Exposures of pairs in the seen set are
+ * left out as well: Redis would ignore them. Returns 1 when a call was
+ * sent, 0 when every event was left out, -1 on error. */
 static int send_group(store *s, record *recs, size_t lo, size_t hi)
 {
     size_t nev = hi - lo;
@@ -341,18 +371,23 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
      * pair an event of it and (later) where it ends in order[], which
      * lists the sent exposures grouped by pair (a counting sort, stable
      * within a pair). */
-    size_t *pair_of = malloc(4 * nev * sizeof(size_t) + nev * sizeof(uint64_t) + nev);
+    size_t set_slots = 4;
+    while (set_slots < 2 * nev)
+        set_slots *= 2;
+    size_t *pair_of = malloc(4 * nev * sizeof(size_t) + (nev + set_slots) * sizeof(uint64_t) + nev);
     size_t *pair_rep = pair_of ? pair_of + nev : NULL;
     size_t *pair_end = pair_of ? pair_of + 2 * nev : NULL;
     size_t *order = pair_of ? pair_of + 3 * nev : NULL;
     uint64_t *ev_key = pair_of ? (uint64_t *)(void *)(pair_of + 4 * nev) : NULL;
-    unsigned char *kind = pair_of ? (unsigned char *)(ev_key + nev) : NULL;
+    uint64_t *batch_set = pair_of ? ev_key + nev : NULL; /* visitors exposed in this batch */
+    unsigned char *kind = pair_of ? (unsigned char *)(batch_set + set_slots) : NULL;
     batch_call *call = batch_call_new(s, nev);
     resp r = {0};
     int rc = -1;
     if (!pair_of || !call)
         goto done;
-    size_t npairs = 0, nexposures = 0, nother = 0;
+    memset(batch_set, 0, set_slots * sizeof *batch_set);
+    size_t npairs = 0, nexposures = 0, nother = 0, nknown = 0;
     size_t cap = 256 + 2 * (explen + 32);
     for (size_t i = 0; i < nev; i++) {
         const record *e = &recs[lo + i];
@@ -364,10 +399,9 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
             continue;
         }
         ev_key[i] = seen_key(exp, explen, e->f[2], e->len[2]);
-        if (seen_has(s->seen, ev_key[i])) {
+        if (seen_has(s->seen, ev_key[i]) || !batch_set_add(batch_set, set_slots - 1, ev_key[i])) {
             kind[i] = EV_KNOWN;
-            g_metrics.events[EVT_EXPOSURE][EVT_DUPLICATE_REDIS]++;
-            g_metrics.exposures_known++;
+            nknown++;
             continue;
         }
         kind[i] = EV_EXPOSURE;
@@ -384,6 +418,7 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
         nexposures++;
     }
     if (nexposures + nother == 0) {
+        count_known((uint32_t)nknown);
         rc = 0;
         goto done;
     }
@@ -464,6 +499,7 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
 
     call->nevents = (uint32_t)(nexposures + nother);
     call->nexposures = (uint32_t)nexposures;
+    call->nknown = (uint32_t)nknown;
     if (redisAsyncFormattedCommand(s->ac, on_batch_reply, call, r.buf, r.len) == REDIS_OK) {
         call = NULL; /* owned by the callback now */
         rc = 1;
@@ -531,8 +567,10 @@ static void flush(store *s)
             fail_connection(s, s->ac, "sending a batch failed", NULL);
             return;
         }
-        if (ck->outstanding == 0) /* only malformed lines: nothing to wait for */
+        if (ck->outstanding == 0) { /* nothing sent (all known, or malformed) */
             complete_front(s);
+            check_drained(s);
+        }
     }
 }
 
@@ -734,6 +772,7 @@ static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 {
     store *s = arg;
     if (s->drain_done) {
+        fprintf(stderr, "upshotd: drain deadline reached\n");
         void (*done)(void *) = s->drain_done;
         s->drain_done = NULL;
         done(s->drain_arg);

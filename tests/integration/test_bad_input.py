@@ -51,6 +51,7 @@ CASES = [
     ("assign: wrong SDK key", "GET", assign_q(), None, {"X-Upshot-Key": "pk_wrong"}, 401, "invalid_sdk_key"),
     ("assign: origin not allowed", "GET", assign_q(), None, {**KEY, "Origin": "http://evil.example"}, 403, "origin_not_allowed"),
     ("assign: POST", "POST", assign_q(), {}, JSON, 405, "method_not_allowed"),
+    ("assign: too many query parameters", "GET", assign_q() + "".join(f"&p{i}=1" for i in range(40)), None, KEY, 400, "too_many_parameters"),
     ("assignments: no page or placement", "GET", "/v1/assignments?visitor=v1&region=gr", None, KEY, 400, "invalid_parameter"),
     ("events: malformed JSON", "POST", "/v1/events", b'{"events": [', JSON, 400, "invalid_json"),
     ("events: not an object", "POST", "/v1/events", b'[1,2]', JSON, 400, "invalid_batch"),

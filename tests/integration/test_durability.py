@@ -256,3 +256,51 @@ def test_repeat_exposures_skip_redis_until_it_may_have_lost_records(redis):
         up.wait_applied()
         assert sum(c["visitors"] for c in totals_by_variant(up.results()).values()) == 1
         assert metric(up, "upshot_exposures_known_total") == known + 5
+
+
+def test_first_exposure_decides_within_one_replayed_batch(redis):
+    """After an outage the journal is replayed in large batches, and the
+    writer sends each batch's exposures grouped by the record they create.
+    A visitor's later exposure (here: the same visitor seen in another
+    region) must still not overtake its first one, even when its group comes
+    first in the batch."""
+    with Upshotd(redis) as up:
+        redis.stop()
+        wait_until(lambda: up.health()["redis"] == "down", what="the outage to be noticed")
+        v = up.assign("victim", region="gr", expose=False).json()["variant"]
+        other = next(f"o{i}" for i in range(1000)
+                     if up.assign(f"o{i}", region="pl", expose=False).json()["variant"] == v)
+        assert up.assign(other, region="pl").json()["exposure"] == "recorded"  # (v, pl) first
+        assert up.assign("victim", region="gr").json()["exposure"] == "recorded"  # victim's first
+        assert up.assign("victim", region="pl").json()["exposure"] == "recorded"  # a later one
+        redis.start()
+        up.wait_applied(timeout=20)
+        counts = redis.counters("checkout-tiers")
+        exposed = {region: sum(n for f, n in counts.items() if f.startswith("e|") and f.split("|")[2] == region)
+                   for region in ("gr", "pl")}
+        assert exposed == {"gr": 1, "pl": 1}, counts
+        records = redis.command(
+            "EVAL", "local out = {} for _, k in ipairs(redis.call('KEYS', KEYS[1])) do "
+            "local r = redis.call('HGET', k, ARGV[1]) if r then out[#out + 1] = r end end return out",
+            "1", "{x:checkout-tiers}:v:*", "victim")
+        assert len(records) == 1 and records[0].split("|")[1] == "gr", records
+
+
+def test_sigterm_drain_ends_on_its_own_when_the_tail_is_all_repeats(redis):
+    """When the last batches of a drain hold only repeat exposures (nothing
+    left to send), the drain must notice it is done rather than wait for its
+    5 s deadline, which upshotd logs when it is reached."""
+    with Upshotd(redis, pipeline={"batch_size": 1, "flush_ms": 0}) as up:
+        up.assign("known")
+        up.wait_applied()
+        up.assign("known")
+        up.wait_applied()
+        redis.command("CLIENT", "PAUSE", "1500", "ALL")  # batches pile up behind it
+        for i in range(4):
+            up.assign(f"new{i}")
+        for _ in range(20):
+            up.assign("known")
+        assert up.kill(signal.SIGTERM) == 0
+        log = up.read_log()
+        assert "upshotd: drained (0 events left" in log, log[-800:]
+        assert "drain deadline" not in log, log[-800:]

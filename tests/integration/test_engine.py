@@ -251,3 +251,21 @@ def test_revenue_per_visitor_sums_orders_before_squaring(upshot):
     assert (v["conversions"], v["orders"]) == (1, 2)
     assert v["revenue_sum"] == 42.5
     assert v["revenue_sumsq"] == 42.5 ** 2  # (30 + 12.5)^2, not 30^2 + 12.5^2
+
+
+def test_page_loads_follow_the_live_set_even_when_saving_it_failed(upshot):
+    """A change whose state-file save fails still changed the live set (the
+    single assign sees it); the page-load index must see it too."""
+    def page():
+        r = upshot.public("GET", "/v1/assignments", params={"visitor": "v", "region": "gr", "page": "checkout"})
+        return [a["experiment"] for a in r.json()["assignments"]]
+
+    assert page() == ["checkout-tiers"]
+    os.mkdir(os.path.join(upshot.data_dir, "state.json.tmp"))  # the next save fails
+    try:
+        r = upshot.admin("POST", "/v1/experiments/checkout-tiers/stop")
+        assert r.status == 500, r
+        assert upshot.assign("v").json()["reason"] == "not_running"
+        assert page() == []
+    finally:
+        os.rmdir(os.path.join(upshot.data_dir, "state.json.tmp"))

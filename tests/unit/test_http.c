@@ -94,17 +94,22 @@ Test(http, a_value_longer_than_the_buffer_is_an_error)
     cr_expect_eq(value("visitor=abcd", "visitor", out, 0), -2);
 }
 
-Test(http, parameters_past_the_limit_are_not_read)
+Test(http, parameters_past_the_limit_mark_the_query_truncated)
 {
     char query[1024] = "";
-    for (int i = 0; i < HTTP_QUERY_MAX_PARAMS; i++)
+    for (int i = 0; i < HTTP_QUERY_MAX_PARAMS - 1; i++)
         strcat(query, "pad=1&");
-    strcat(query, "visitor=late");
+    strcat(query, "visitor=last&&");
     http_query q;
     http_query_parse(&q, query);
     cr_expect_eq(q.n, HTTP_QUERY_MAX_PARAMS);
+    cr_expect_not(q.truncated, "exactly the limit, empty pieces not counted");
     char out[32];
-    cr_expect_eq(http_query_value(&q, "visitor", out, sizeof out), -1);
+    cr_expect_eq(http_query_value(&q, "visitor", out, sizeof out), 4);
+    strcat(query, "late=1");
+    http_query_parse(&q, query);
+    cr_expect(q.truncated);
+    cr_expect_eq(http_query_value(&q, "late", out, sizeof out), -1);
 }
 
 /* Expected strings from Python 3.11's email.utils.formatdate(t,
