@@ -296,7 +296,7 @@ int main(int argc, char **argv)
     *o = (struct opts){.host = "127.0.0.1", .experiment = "bench-exp", .phase = NULL,
                        .tag = "run", .prefix = "v", .visitors = 100000, .first = 1, .batch = 1000,
                        .conns = 4, .dup_share = 0.05, .seconds = 60};
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
             usage();
@@ -319,7 +319,6 @@ int main(int argc, char **argv)
             usage();
             return 2;
         }
-        i++;
     }
     if (!o->phase || (strcmp(o->phase, "expose") && strcmp(o->phase, "convert")) ||
         o->port <= 0 || o->visitors < 1 || o->visitors > 100000000 || o->batch < 1 ||

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+__attribute__((format(printf, 2, 3)))
 static bool cfail(char err[CONFIG_ERR_MAX], const char *fmt, ...)
 {
     va_list ap;

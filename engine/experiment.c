@@ -31,6 +31,7 @@ static bool in_list(const char *s, const char *const *list)
 
 /* Formats "experiment KEY: message" into err and returns false, so that a
  * validation step reads `return fail(err, key, "...", ...)`. */
+__attribute__((format(printf, 3, 4)))
 static bool fail(char err[EXP_ERR_MAX], const char *key, const char *fmt, ...)
 {
     char msg[EXP_ERR_MAX];

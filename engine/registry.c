@@ -19,6 +19,7 @@ struct registry {
     json_t *fingerprints; /* {key: fingerprint of the file definition last applied} */
 };
 
+__attribute__((format(printf, 2, 3)))
 static int rfail(char err[REGISTRY_ERR_MAX], const char *fmt, ...)
 {
     va_list ap;

@@ -33,6 +33,7 @@ typedef struct analyze_data {
     char msg[256]; /* error message */
 } analyze_data;
 
+__attribute__((format(printf, 2, 3)))
 static int fail(analyze_data *d, const char *fmt, ...)
 {
     va_list ap;
