@@ -1,5 +1,7 @@
 /* test_cli_config.c: flags > environment > config file > defaults. */
+#define _XOPEN_SOURCE 700 /* nftw, to remove each test's temporary HOME */
 #include <criterion/criterion.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -32,7 +34,19 @@ static void write_file(const char *path, const char *text, mode_t mode)
     chmod(path, mode);
 }
 
-TestSuite(cli_config, .init = setup);
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* Each test's HOME goes away with it: the suite leaves nothing in /tmp. */
+static void teardown(void)
+{
+    nftw(tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(cli_config, .init = setup, .fini = teardown);
 
 Test(cli_config, parse_keys_comments_quotes)
 {
