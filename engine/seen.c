@@ -45,12 +45,16 @@ void seen_free(seen *s)
     free(s);
 }
 
-uint64_t seen_key(const char *experiment, size_t experiment_len, const char *visitor,
-                  size_t visitor_len)
+uint32_t seen_experiment_seed(const char *experiment, size_t experiment_len)
+{
+    return hash_murmur3_32(experiment, experiment_len, 0x5ee17a11u);
+}
+
+uint64_t seen_key(uint32_t experiment_seed, const char *visitor, size_t visitor_len)
 {
     /* Two independent 32-bit MurmurHash3 values of the visitor, seeded by
      * the experiment's own hash: distinct experiments give unrelated keys. */
-    uint32_t e = hash_murmur3_32(experiment, experiment_len, 0x5ee17a11u);
+    uint32_t e = experiment_seed;
     uint64_t hi = hash_murmur3_32(visitor, visitor_len, e);
     uint64_t lo = hash_murmur3_32(visitor, visitor_len, e ^ 0x9e3779b9u);
     uint64_t key = hi << 32 | lo;

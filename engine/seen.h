@@ -36,9 +36,11 @@ typedef struct seen seen;
 seen *seen_new(size_t slots);
 void seen_free(seen *s);
 
-/* The fingerprint of (experiment, visitor); never 0. */
-uint64_t seen_key(const char *experiment, size_t experiment_len, const char *visitor,
-                  size_t visitor_len);
+/* The fingerprint of (experiment, visitor), never 0, in two steps so that
+ * a batch of one experiment hashes its name once: the experiment's seed,
+ * then the key of each visitor under it. */
+uint32_t seen_experiment_seed(const char *experiment, size_t experiment_len);
+uint64_t seen_key(uint32_t experiment_seed, const char *visitor, size_t visitor_len);
 
 bool seen_has(const seen *s, uint64_t key);
 void seen_add(seen *s, uint64_t key);

@@ -323,13 +323,12 @@ static bool same_pair(const record *a, const record *b)
            strcmp(a->f[4], b->f[4]) == 0 && strcmp(a->f[5], b->f[5]) == 0;
 }
 
-/* Appends the KEYS entry "{x:EXP}:v:SHARD" of event e's visitor. */
+/* Appends the KEYS entry of event e's visitor shard (keys.h names it). */
 static void resp_shard_key(resp *r, const record *e)
 {
-    char shard[24];
-    const char *vp[4] = {"{x:", e->f[1], "}:v:", shard};
-    size_t vl[4] = {3, e->len[1], 4, utoa(keys_shard_of(e->f[2]), shard)};
-    resp_arg(r, vp, vl, 4);
+    char key[KEYS_MAX];
+    keys_visitor_shard(key, e->f[1], keys_shard_of(e->f[2]));
+    resp_str(r, key, strlen(key));
 }
 
 /* What send_group does with each event of its range. */
@@ -388,6 +387,7 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
         goto done;
     memset(batch_set, 0, set_slots * sizeof *batch_set);
     size_t npairs = 0, nexposures = 0, nother = 0, nknown = 0;
+    uint32_t exp_seed = seen_experiment_seed(exp, explen);
     size_t cap = 256 + 2 * (explen + 32);
     for (size_t i = 0; i < nev; i++) {
         const record *e = &recs[lo + i];
@@ -398,7 +398,7 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
             nother++;
             continue;
         }
-        ev_key[i] = seen_key(exp, explen, e->f[2], e->len[2]);
+        ev_key[i] = seen_key(exp_seed, e->f[2], e->len[2]);
         if (seen_has(s->seen, ev_key[i]) || !batch_set_add(batch_set, set_slots - 1, ev_key[i])) {
             kind[i] = EV_KNOWN;
             nknown++;
@@ -458,11 +458,11 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
     /* KEYS: "{x:EXP}:cnt", "{x:EXP}:ids", then each event's shard in ARGV
      * order, repeats allowed: with 65,536 shards a batch rarely shares
      * one, and searching for repeats cost more than sending them. */
-    const char *kp[3] = {"{x:", exp, "}:cnt"};
-    size_t kl[3] = {3, explen, 5};
-    resp_arg(&r, kp, kl, 3);
-    kp[2] = "}:ids";
-    resp_arg(&r, kp, kl, 3);
+    char key[KEYS_MAX];
+    keys_counters(key, exp);
+    resp_str(&r, key, strlen(key));
+    keys_event_ids(key, exp);
+    resp_str(&r, key, strlen(key));
     for (size_t x = 0; x < nexposures; x++)
         resp_shard_key(&r, &recs[lo + order[x]]);
     for (size_t i = 0; i < nev; i++)
