@@ -1,11 +1,11 @@
 /* bench_assign_adapter.h: how bench_bucketing.c calls the engine's full
- * assignment (engine/assign.h), kept apart so the benchmark itself only
+ * assignment (engine/core/assign.h), kept apart so the benchmark itself only
  * knows three calls: setup, one assignment, teardown.
  *
  * The experiment is the one the HTTP benchmarks use (bench-exp: running, two
  * variants 50/50, five regions, full coverage), parsed by the engine's own
  * experiment_parse, so the assignment runs the same compiled ranges as
- * upshotd does. Included only when CMake finds engine/assign.h. */
+ * upshotd does. */
 #ifndef UPSHOT_BENCH_ASSIGN_ADAPTER_H
 #define UPSHOT_BENCH_ASSIGN_ADAPTER_H
 

@@ -9,8 +9,7 @@
  *   bucket    hash_bucket(salt, "variant", visitor): one bucketing decision
  *             as the engine makes it (concatenation + hash + bucket map).
  *   assign    the engine's full public assignment for one running experiment
- *             (status, region targeting, coverage, variant ranges), when the
- *             engine exposes one (see BENCH_HAVE_ASSIGN below).
+ *             (status, region targeting, coverage, variant ranges).
  *
  * Each kind runs for --seconds per round, rounds interleave the kinds
  * (copy, murmur, bucket, assign, copy, ...) so a noisy neighbour slows all of
@@ -27,9 +26,7 @@
 #include <time.h>
 
 #include "hash.h"
-#ifdef BENCH_HAVE_ASSIGN
 #include "bench_assign_adapter.h"
-#endif
 
 #define N_IDS 1000000u /* visitor ids drawn from a million, as over HTTP */
 #define ID_SLOT 16u    /* bytes per id slot: "v" + up to 7 digits + NUL */
@@ -106,9 +103,7 @@ static double run_kind(const struct ids *d, enum kind k, double seconds, void *a
                 acc += hash_bucket(SALT, PURPOSE, vis);
                 break;
             case K_ASSIGN:
-#ifdef BENCH_HAVE_ASSIGN
                 acc += bench_assign_one(assign_ctx, vis, i);
-#endif
                 break;
             default:
                 break;
@@ -149,14 +144,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_bucketing: out of memory\n");
         return 1;
     }
-    void *assign_ctx = NULL;
-    int have_assign = 0;
-#ifdef BENCH_HAVE_ASSIGN
-    assign_ctx = bench_assign_setup();
-    have_assign = assign_ctx != NULL;
+    void *assign_ctx = bench_assign_setup();
+    int have_assign = assign_ctx != NULL;
     if (!have_assign)
         fprintf(stderr, "bench_bucketing: assignment setup failed; skipping assign\n");
-#endif
 
     double best[K_COUNT] = {0};
     for (int r = 0; r < rounds; r++) {
@@ -179,9 +170,7 @@ int main(int argc, char **argv)
                best[k] / best[K_COPY]);
     }
     printf("}\n");
-#ifdef BENCH_HAVE_ASSIGN
     bench_assign_teardown(assign_ctx);
-#endif
     free(d.vis);
     free(d.keys);
     free(d.klen);

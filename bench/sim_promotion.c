@@ -1,6 +1,6 @@
 /* sim_promotion.c: is per-region promotion honest?
  *
- * Runs simulated experiments (bench/sim_promotion.h) through decide_run,
+ * Runs simulated experiments (engine/core/promotion_sim.h) through decide_run,
  * the function upshotd's auto-promotion and `upshot show` call, with a
  * look after every day:
  *
@@ -30,7 +30,7 @@
 #include <string.h>
 
 #include "decide.h"
-#include "sim_promotion.h"
+#include "promotion_sim.h"
 #include "stats_core.h"
 #include "stats_msprt.h"
 
@@ -48,7 +48,7 @@ int main(int argc, char **argv)
     gsl_set_error_handler_off();
     long n_aa = 2000, n_power = 1000;
     unsigned long seed = 20261122;
-    sim_params p;
+    promotion_sim_params p;
     memset(&p, 0, sizeof p);
     p.regions = 5;
     p.variants = 3;
@@ -88,14 +88,14 @@ int main(int argc, char **argv)
 
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, seed);
-    sim_outcome o;
+    promotion_sim_outcome o;
 
     /* A/A */
     long aa_any = 0, aa_regions = 0, aa_srm = 0;
-    sim_params aa = p;
+    promotion_sim_params aa = p;
     aa.lift_region = -1;
     for (long e = 0; e < n_aa; e++) {
-        if (sim_run_experiment(rng, &aa, &o) != 0) { fputs("simulation failed\n", stderr); return 1; }
+        if (promotion_sim_run(rng, &aa, &o) != 0) { fputs("simulation failed\n", stderr); return 1; }
         int any = 0;
         for (size_t r = 0; r < p.regions; r++) {
             if (o.first_promotion_day[r] >= 0) { any = 1; aa_regions++; }
@@ -108,12 +108,12 @@ int main(int argc, char **argv)
     size_t L = p.lift_regions ? p.lift_regions : 1;
     if (L > p.regions) L = p.regions;
     long hit = 0, hit_right_variant = 0, other_any = 0, first_day_sum = 0;
-    sim_params pw = p;
+    promotion_sim_params pw = p;
     pw.lift_region = 0;
     pw.lift_variant = 1;
     pw.lift_regions = L;
     for (long e = 0; e < n_power; e++) {
-        if (sim_run_experiment(rng, &pw, &o) != 0) { fputs("simulation failed\n", stderr); return 1; }
+        if (promotion_sim_run(rng, &pw, &o) != 0) { fputs("simulation failed\n", stderr); return 1; }
         for (size_t r = 0; r < L; r++)
             if (o.first_promotion_day[r] >= 0) {
                 hit++;

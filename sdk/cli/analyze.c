@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "stats.h"
-#include "stats_json.h"
+#include "report_json.h"
 
 #define ANALYZE_MAX_FILE (64u << 20) /* 64 MiB */
 #define ANALYZE_MAX_LOOKS 4096
@@ -673,7 +673,7 @@ int analyze_command(int argc, char **argv, FILE *out, FILE *err)
         const char *names[STATS_MAX_VARIANTS];
         for (size_t i = 0; i < d->k; i++)
             names[i] = d->names[i];
-        json_t *j = stats_json_report(r, names);
+        json_t *j = report_json_report(r, names);
         if (!j) {
             fprintf(err, "upshot analyze: out of memory\n");
             goto done;

@@ -8,9 +8,7 @@
 #include "cli_cmd.h"
 #include "validate.h"
 
-#ifdef UPSHOT_HAVE_ANALYZE
 #include "analyze.h"
-#endif
 
 static const cli_command *const dispatch_commands[] = {
     &cli_cmd_ls, &cli_cmd_show, &cli_cmd_watch, &cli_cmd_promote, &cli_cmd_unpromote,
@@ -116,12 +114,7 @@ int cli_run(int argc, char **argv, FILE *out, FILE *err)
         return CLI_EXIT_OK;
     }
     if (strcmp(argv[1], "analyze") == 0) {
-#ifdef UPSHOT_HAVE_ANALYZE
         return analyze_command(argc - 1, argv + 1, out, err);
-#else
-        fputs("upshot: analyze is not part of this build\n", err);
-        return CLI_EXIT_FAILURE;
-#endif
     }
     const cli_command *c = NULL;
     for (size_t i = 0; i < DISPATCH_N; i++)

@@ -3,7 +3,7 @@
  * Parses the body of GET /v1/experiments/{key}/results (docs/api.md) into
  * counts per region x variant, the promoted traffic apart, and the
  * cumulative counts at every daily look, laid out exactly as decide_run
- * (engine/decide.h) takes them. Days are the union of the days present in
+ * (engine/core/decide.h) takes them. Days are the union of the days present in
  * `daily`, sorted; a region without traffic on a day repeats its previous
  * cumulative counts there (a look that saw nothing new).
  */

@@ -3,7 +3,7 @@
  *
  * cli_view_build turns the experiment's definition and its results into a
  * report: every number computed by the statistics library (stats/) and
- * every verdict by decide_run (engine/decide.h), the same function
+ * every verdict by decide_run (engine/core/decide.h), the same function
  * upshotd's auto-promotion calls. `show --json` prints that document;
  * cli_view_render prints the same document as tables and a chart, so the
  * text and the JSON cannot disagree. docs/cli.md lists the fields.

@@ -231,7 +231,7 @@ def metric(up, name):
 
 def test_repeat_exposures_skip_redis_until_it_may_have_lost_records(redis):
     """A repeat exposure of a visitor Redis already holds is not sent to Redis
-    (engine/seen.h) and changes no count. When Redis comes back empty (a
+    (engine/core/seen.h) and changes no count. When Redis comes back empty (a
     restart that lost its data), the writer has forgotten what it knew, so
     the same visitor is recorded again rather than silently skipped."""
     with Upshotd(redis) as up:

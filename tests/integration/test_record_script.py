@@ -15,7 +15,7 @@ DAY = "2026-11-22"
 
 
 def shard(visitor):
-    """Any stable spread will do here; upshotd's own is in engine/keys.h."""
+    """Any stable spread will do here; upshotd's own is in engine/core/keys.h."""
     return zlib.crc32(visitor.encode()) % 7
 
 

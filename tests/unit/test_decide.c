@@ -1,4 +1,4 @@
-/* test_decide.c: the per-region promotion rules (engine/decide.h), one
+/* test_decide.c: the per-region promotion rules (engine/core/decide.h), one
  * rule per test, plus a reduced version of the A/A honesty simulation of
  * bench/sim_promotion.c with a bound taken from the binomial distribution. */
 #include <criterion/criterion.h>
@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../../bench/sim_promotion.h"
+#include "promotion_sim.h"
 #include "decide.h"
 #include "stats_core.h"
 
@@ -409,7 +409,7 @@ Test(decide, aa_simulation_false_promotions_within_binomial_bound, .timeout = 12
     /* P(X > bound) < 0.001 for X ~ Bin(300, 0.05) */
     cr_assert_eq(bound, 28, "the bound itself: P(X > 28) < 0.001 <= P(X > 27)");
 
-    sim_params p;
+    promotion_sim_params p;
     memset(&p, 0, sizeof p);
     p.regions = 5;
     p.variants = 3;
@@ -426,8 +426,8 @@ Test(decide, aa_simulation_false_promotions_within_binomial_bound, .timeout = 12
     gsl_rng_set(rng, 4242);
     unsigned false_promotions = 0;
     for (unsigned e = 0; e < n; e++) {
-        sim_outcome o;
-        cr_assert_eq(sim_run_experiment(rng, &p, &o), 0);
+        promotion_sim_outcome o;
+        cr_assert_eq(promotion_sim_run(rng, &p, &o), 0);
         for (size_t r = 0; r < p.regions; r++)
             if (o.first_promotion_day[r] >= 0) {
                 false_promotions++;
@@ -448,7 +448,7 @@ Test(decide, a_real_effect_is_found_in_its_region, .timeout = 120)
 {
     const unsigned n = 100;
     cr_assert_lt(gsl_cdf_binomial_P(79, 0.9, n), 0.001);
-    sim_params p;
+    promotion_sim_params p;
     memset(&p, 0, sizeof p);
     p.regions = 5;
     p.variants = 3;
@@ -467,8 +467,8 @@ Test(decide, a_real_effect_is_found_in_its_region, .timeout = 120)
     gsl_rng_set(rng, 777);
     unsigned hits = 0;
     for (unsigned e = 0; e < n; e++) {
-        sim_outcome o;
-        cr_assert_eq(sim_run_experiment(rng, &p, &o), 0);
+        promotion_sim_outcome o;
+        cr_assert_eq(promotion_sim_run(rng, &p, &o), 0);
         if (o.first_promotion_day[0] >= 0 && o.promoted_variant[0] == 1) hits++;
     }
     gsl_rng_free(rng);

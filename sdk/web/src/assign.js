@@ -65,7 +65,7 @@ export function evaluate (exp, visitor, region, opts = {}) {
     ? qa.visitors[visitor]
     : null
   // An explicit force=VARIANT wins over the visitor's QA listing, as in
-  // engine/assign.c (docs/assignment.md does not say which comes first).
+  // engine/core/assign.c (docs/assignment.md does not say which comes first).
   if (opts.force && qa.query_override && byKey(opts.force)) return result(opts.force, true, 'forced')
   if (listed && byKey(listed)) return result(listed, true, 'forced')
 

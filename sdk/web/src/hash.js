@@ -1,7 +1,7 @@
 // hash.js: the bucketing hash shared with upshotd (docs/assignment.md).
 //
 // MurmurHash3, x86 32-bit variant, over the UTF-8 bytes of a string, and the
-// map of a 32-bit hash onto 10,000 buckets. engine/hash.c is the C twin; both
+// map of a 32-bit hash onto 10,000 buckets. engine/core/hash.c is the C twin; both
 // run tests/vectors/assignment.json so they cannot drift apart.
 
 /** Number of buckets every decision is made in (0.01% resolution). */

@@ -12,7 +12,7 @@ import { T, PRICES } from '../../demo/assets/i18n.js'
 const SHOTS = join(REPO, 'docs/screenshots')
 const stack = new Stack()
 
-// Redis, read directly (key layout of engine/keys.h): the counters hash
+// Redis, read directly (key layout of engine/core/keys.h): the counters hash
 // {x:EXP}:cnt has fields TYPE|VARIANT_INDEX|REGION|DAY.
 async function redisCounts (experiment, variantIndex) {
   const flat = (await stack.redisCli('--no-raw', 'HGETALL', `{x:${experiment}}:cnt`)).trim().split('\n')
@@ -26,7 +26,7 @@ async function redisCounts (experiment, variantIndex) {
 }
 
 // The visitor's record: shard = top 16 bits of murmur3_32(visitor, 0)
-// (engine/keys.h, docs/redis.md).
+// (engine/core/keys.h, docs/redis.md).
 async function visitorRecord (experiment, visitor) {
   const shard = murmur3(visitor, 0) >>> 16
   return (await stack.redisCli('HGET', `{x:${experiment}}:v:${shard}`, visitor)).trim()

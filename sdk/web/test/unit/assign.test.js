@@ -56,7 +56,7 @@ test('QA: listed visitors and query overrides are forced', () => {
 })
 
 test('coverage threshold is floor(traffic_percent * 100 + 0.5) buckets, as docs/assignment.md says', () => {
-  // 0.015% is 1.5 buckets: rounded half up to 2. (engine/experiment.c
+  // 0.015% is 1.5 buckets: rounded half up to 2. (engine/core/experiment.c
   // computes floor(traffic_percent / 100 * 10000 + 0.5), which gives 1
   // here because 0.015 / 100 * 10000 is 1.4999999999999998 in doubles.)
   const e = exp({ traffic_percent: 0.015 })

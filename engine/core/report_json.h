@@ -1,4 +1,4 @@
-/* stats_json.h -- encodes the statistics library's report structs as
+/* report_json.h -- encodes the statistics library's report structs as
  * jansson JSON, for the engine's results endpoint and `upshot analyze
  * --json`.
  *
@@ -13,23 +13,23 @@
  *     with "<key>_log10": log10 p, always finite when defined.
  * Every function returns a new reference, or NULL on out of memory.
  */
-#ifndef UPSHOT_STATS_JSON_H
-#define UPSHOT_STATS_JSON_H
+#ifndef UPSHOT_REPORT_JSON_H
+#define UPSHOT_REPORT_JSON_H
 
 #include <jansson.h>
 
 #include "stats.h"
 
 /* Sets obj[key] from each kind of value (and key_reason / key_log10). */
-int stats_json_set_value(json_t *obj, const char *key, stats_value v);
-int stats_json_set_interval(json_t *obj, const char *key, stats_interval v);
-int stats_json_set_pvalue(json_t *obj, const char *key, stats_pvalue v);
+int report_json_set_value(json_t *obj, const char *key, stats_value v);
+int report_json_set_interval(json_t *obj, const char *key, stats_interval v);
+int report_json_set_pvalue(json_t *obj, const char *key, stats_pvalue v);
 
 /* One arm (names[i] may be NULL: "variant<i>"). */
-json_t *stats_json_variant(const stats_variant_report *v, const char *name, bool is_control);
+json_t *report_json_variant(const stats_variant_report *v, const char *name, bool is_control);
 
 /* The whole report: {"alpha", "tau2", "adjust", "variants": [...],
  * "independence", "srm", "power"}. names: k entries or NULL. */
-json_t *stats_json_report(const stats_experiment_report *r, const char *const *names);
+json_t *report_json_report(const stats_experiment_report *r, const char *const *names);
 
 #endif

@@ -8,7 +8,7 @@
 
 #include "decide.h"
 #include "stats_analyze.h"
-#include "stats_json.h"
+#include "report_json.h"
 
 static decide_counts to_decide(const results_counts *c)
 {
@@ -237,7 +237,7 @@ static json_t *slice_analysis(const results_table *t, const experiment *e,
         out = json_pack("{s:s}", "error", rep->error ? rep->error : "invalid input");
         goto done;
     }
-    out = stats_json_report(rep, names);
+    out = report_json_report(rep, names);
 done:
     free(sum);
     free(look_n);

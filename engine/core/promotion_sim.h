@@ -1,0 +1,56 @@
+/* promotion_sim.h: simulated experiments run through decide_run, the same
+ * function upshotd's auto-promotion and `upshot show` use.
+ *
+ * One simulated experiment: R regions, K variants (variant 0 is control,
+ * equal weights), D days. Every day each region gets `daily_visitors`
+ * visitors, split across variants by a multinomial draw with the configured
+ * weights (so the split wobbles as real traffic does and the SRM check
+ * sees honest noise); each variant's converters and decliners are binomial
+ * draws at its true rates. After every day the cumulative counts of all
+ * days so far go to decide_run, as a daily look. The outcome records, per
+ * region, the first day a promotion was recommended (or -1).
+ *
+ * Revenue is not simulated: the goal is conversion, so revenue never
+ * enters the decision (revenue_sum is set to a fixed order value times
+ * converters so the counts stay consistent).
+ *
+ * Pure (no I/O; randomness only from the caller's GSL generator), so that
+ * bench/sim_promotion.c and tests/unit/test_decide.c run literally the same
+ * simulation.
+ */
+#ifndef UPSHOT_PROMOTION_SIM_H
+#define UPSHOT_PROMOTION_SIM_H
+
+#include <gsl/gsl_rng.h>
+#include <stddef.h>
+
+#include "decide.h"
+
+#define PROMOTION_SIM_MAX_REGIONS 16
+#define PROMOTION_SIM_MAX_DAYS 120
+#define PROMOTION_SIM_ORDER_VALUE 35.0
+
+typedef struct promotion_sim_params {
+    size_t regions;          /* R */
+    size_t variants;         /* K, variant 0 = control */
+    size_t days;             /* D looks, one per day */
+    unsigned daily_visitors; /* per region per day, all variants together */
+    double base_rate;        /* control conversion rate, e.g. 0.04 */
+    double decline_rate;     /* every variant's decline rate */
+    int lift_region;         /* first region with a true effect, -1 for none */
+    size_t lift_regions;     /* how many regions from lift_region on have it (0 = 1) */
+    size_t lift_variant;     /* which variant has it */
+    double lift;             /* true relative lift there, e.g. 0.10 */
+    decide_config cfg;       /* decision settings (weights filled by sim) */
+} promotion_sim_params;
+
+typedef struct promotion_sim_outcome {
+    int first_promotion_day[PROMOTION_SIM_MAX_REGIONS]; /* -1: never promoted */
+    int promoted_variant[PROMOTION_SIM_MAX_REGIONS];    /* at that first day */
+    int srm_alarm[PROMOTION_SIM_MAX_REGIONS];           /* SRM check fired on some look */
+} promotion_sim_outcome;
+
+/* Runs one experiment. Returns 0, or -1 on bad parameters / no memory. */
+int promotion_sim_run(gsl_rng *rng, const promotion_sim_params *p, promotion_sim_outcome *o);
+
+#endif
