@@ -2,14 +2,19 @@
 // shop and the SDK against a real upshotd and a real redis-server.
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { tmpdir } from 'node:os'
 import { Stack, openShop, until, sleep, REPO, SDK_KEY } from './harness.js'
 import { evaluate } from '../../src/assign.js'
 import { murmur3 } from '../../src/hash.js'
 import { T, PRICES } from '../../demo/assets/i18n.js'
 
-const SHOTS = join(REPO, 'docs/screenshots')
+// Screenshots go to a scratch folder, so a test run leaves the tree as it
+// found it; UPSHOT_UPDATE_SCREENSHOTS=1 writes the ones docs/sdk.md shows.
+const SHOTS = process.env.UPSHOT_UPDATE_SCREENSHOTS === '1'
+  ? join(REPO, 'docs/screenshots')
+  : join(tmpdir(), `upshot-screenshots-${process.pid}`)
 const stack = new Stack()
 
 // Redis, read directly (key layout of engine/core/keys.h): the counters hash
@@ -37,6 +42,7 @@ describe('demo shop + SDK against real upshotd and Redis', { timeout: 300000 }, 
     await stack.start()
   })
   after(async () => {
+    if (process.env.UPSHOT_UPDATE_SCREENSHOTS !== '1') rmSync(SHOTS, { recursive: true, force: true })
     await stack.stop()
   })
 
