@@ -162,13 +162,15 @@ static void healthz(upshotd *d, struct evhttp_request *req)
     http_exchange x;
     http_exchange_begin(&x, req, ROUTE_HEALTHZ);
     bool up = store_is_up(d->store);
-    json_t *body = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}", "status", up ? "ok" : "degraded",
+    char why[200];
+    bool healthy = store_is_healthy(d->store, why, sizeof why);
+    json_t *body = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}", "status", healthy ? "ok" : "degraded",
                              "redis", up ? "up" : "down", "journal_pending",
                              (json_int_t)journal_pending_lines(d->journal), "journal_bytes",
                              (json_int_t)journal_end(d->journal), "experiments",
                              (json_int_t)registry_count(d->reg), "draining", d->draining);
-    if (!up)
-        json_object_set_new(body, "reason", json_string(store_last_error(d->store)));
+    if (!healthy)
+        json_object_set_new(body, "reason", json_string(why));
     http_reply_json(&x, 200, body);
 }
 

@@ -21,15 +21,31 @@
 /* A batch unanswered for this long means Redis is too slow: drop the
  * connection and keep spooling into the journal until it recovers. */
 #define STORE_SLOW_MS 3000
+/* A batch unanswered for this long already makes /healthz say degraded:
+ * well before the watchdog gives up on the connection, and well above
+ * the few milliseconds a healthy Redis takes. */
+#define STORE_DEGRADED_MS 1000
 #define STORE_READ_CAP (1u << 20)
 #define STORE_RECONNECT_MIN_MS 200
 #define STORE_RECONNECT_MAX_MS 5000
 
+/* A chunk: the journal lines [previous chunk's end, end) read in one go
+ * and sent as one script call per experiment.
+ *
+ * The checkpoint invariant: the checkpoint passes a chunk only when every
+ * one of its calls was handed to the connection (sealed) and every one of
+ * them was confirmed by its own reply (confirmed == calls). A chunk whose
+ * sending failed, or whose connection was dropped before its replies came,
+ * is never retired: the ring is emptied and reading starts again from the
+ * checkpoint on the next connection, where the idempotent script makes a
+ * second application harmless. complete_front() is the one place that
+ * advances the checkpoint, and it checks exactly this. */
 typedef struct chunk {
     uint64_t end;        /* journal offset just after the chunk */
     uint64_t lines;
-    int outstanding;     /* script calls not yet answered */
-    bool failed;
+    int calls;           /* script calls handed to the connection */
+    int confirmed;       /* of those, answered with a well-formed reply */
+    bool sealed;         /* every call of the chunk was handed over */
     struct timespec sent;
 } chunk;
 
@@ -147,20 +163,30 @@ static void on_disconnect(const redisAsyncContext *c, int status)
     connection_lost(s, s->last_error[0] ? s->last_error : "disconnected");
 }
 
+/* Gives up on connection c at once. The store forgets it before freeing
+ * it, so nothing sent on it can complete a chunk any more: hiredis calls
+ * the callbacks still pending with a NULL reply, and each finds itself
+ * stale (s->ac no longer c). A graceful redisAsyncDisconnect would not do:
+ * hiredis defers it while replies are pending, which a stalled Redis never
+ * sends, and meanwhile the store would go on using the connection. */
 static void fail_connection(store *s, redisAsyncContext *c, const char *what, const char *detail)
 {
     g_metrics.redis_errors++;
     set_error(s, what, detail);
-    if (s->ac == c)
-        redisAsyncDisconnect(c); /* on_disconnect follows */
+    if (c == NULL || s->ac != c)
+        return;
+    s->ac = NULL;
+    c->data = NULL; /* on_disconnect ignores a context the store let go */
+    connection_lost(s, s->last_error);
+    redisAsyncFree(c); /* deferred by hiredis when inside one of c's callbacks */
 }
 
 static void complete_front(store *s)
 {
     while (s->ring_len > 0) {
         chunk *ck = &s->ring[s->ring_head];
-        if (ck->outstanding > 0)
-            return;
+        if (!ck->sealed || ck->confirmed != ck->calls)
+            return; /* the checkpoint invariant (struct chunk) */
         if (journal_mark_applied(s->j, ck->end, ck->lines) != 0) {
             g_metrics.journal_errors++;
             set_error(s, "journal checkpoint", strerror(errno));
@@ -182,14 +208,24 @@ static void on_batch_reply(redisAsyncContext *c, void *r, void *privdata)
         free(call);
         return;
     }
-    chunk *ck = &s->ring[s->ring_head];
-    if (!reply || reply->type != REDIS_REPLY_STRING || reply->len != (size_t)call->nevents) {
-        ck->failed = true;
-        if (reply && reply->type == REDIS_REPLY_ERROR)
-            fail_connection(s, c, "batch failed", reply->str);
-        else if (reply)
-            fail_connection(s, c, "batch failed", "unexpected reply");
+    /* Replies come in the order the calls were sent, and calls are sent
+     * chunk by chunk, so this reply belongs to the oldest chunk still
+     * waiting for replies: the first one not yet fully confirmed. */
+    int at = 0;
+    while (at < s->ring_len && s->ring[(s->ring_head + at) % STORE_MAX_INFLIGHT].confirmed ==
+                                   s->ring[(s->ring_head + at) % STORE_MAX_INFLIGHT].calls)
+        at++;
+    if (at == s->ring_len) { /* a reply no call is waiting for: never trust it */
         free(call);
+        fail_connection(s, c, "batch failed", "a reply without a call");
+        return;
+    }
+    chunk *ck = &s->ring[(s->ring_head + at) % STORE_MAX_INFLIGHT];
+    if (!reply || reply->type != REDIS_REPLY_STRING || reply->len != (size_t)call->nevents) {
+        free(call);
+        fail_connection(s, c, "batch failed",
+                        !reply ? "no reply"
+                        : reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
         return;
     }
     for (size_t i = 0; i < call->nexposures; i++)
@@ -203,7 +239,7 @@ static void on_batch_reply(redisAsyncContext *c, void *r, void *privdata)
         g_metrics.events[type][st == '0' ? EVT_APPLIED : st == '1' ? EVT_DUPLICATE_REDIS : EVT_UNEXPOSED]++;
     }
     free(call);
-    ck->outstanding--;
+    ck->confirmed++;
     complete_front(s);
     check_drained(s);
     flush(s);
@@ -552,22 +588,20 @@ static void flush(store *s)
         clock_gettime(CLOCK_MONOTONIC, &ck->sent);
         s->ring_len++;
         s->read_pos += used;
-        bool ok = true;
-        for (size_t lo = 0; lo < nrec && ok;) {
+        for (size_t lo = 0; lo < nrec;) {
             size_t hi = lo + 1;
             while (hi < nrec && strcmp(recs[hi].f[1], recs[lo].f[1]) == 0)
                 hi++;
             int sent = send_group(s, recs, lo, hi);
-            ok = sent >= 0;
-            if (sent > 0)
-                ck->outstanding++;
+            if (sent < 0) { /* the chunk stays unsealed: it can never pass */
+                fail_connection(s, s->ac, "sending a batch failed", NULL);
+                return;
+            }
+            ck->calls += sent;
             lo = hi;
         }
-        if (!ok) {
-            fail_connection(s, s->ac, "sending a batch failed", NULL);
-            return;
-        }
-        if (ck->outstanding == 0) { /* nothing sent (all known, or malformed) */
+        ck->sealed = true;
+        if (ck->calls == 0) { /* nothing sent (all known, or malformed) */
             complete_front(s);
             check_drained(s);
         }
@@ -756,6 +790,21 @@ void store_free(store *s)
 }
 
 bool store_is_up(const store *s) { return s->up; }
+
+bool store_is_healthy(const store *s, char *why, size_t whylen)
+{
+    if (!s->up) {
+        snprintf(why, whylen, "%s", s->last_error);
+        return false;
+    }
+    double waited = s->ring_len > 0 ? ms_since(&s->ring[s->ring_head].sent) : 0;
+    if (waited > STORE_DEGRADED_MS) {
+        snprintf(why, whylen, "redis has not answered a batch for %.0f ms", waited);
+        return false;
+    }
+    why[0] = '\0';
+    return true;
+}
 const char *store_last_error(const store *s) { return s->last_error; }
 uint64_t store_inflight(const store *s) { return (uint64_t)s->ring_len; }
 uint64_t store_seen_pairs(const store *s) { return (uint64_t)seen_count(s->seen); }

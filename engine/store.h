@@ -18,6 +18,7 @@
 
 #include <hiredis/async.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -37,6 +38,10 @@ void store_start(store *s);
 void store_kick(store *s);
 
 bool store_is_up(const store *s);
+/* Whether events reach Redis as they should: connected, and no batch
+ * waiting more than a second for its reply (a stalled Redis keeps the
+ * connection open). When not, why gets a one-line reason. */
+bool store_is_healthy(const store *s, char *why, size_t whylen);
 const char *store_last_error(const store *s); /* "" when none */
 uint64_t store_inflight(const store *s);
 /* (experiment, visitor) pairs remembered as recorded (seen.h). */
