@@ -87,6 +87,10 @@ void metrics_render(struct evbuffer *out, const metrics_gauges *g)
         "# TYPE upshot_journal_errors_total counter\nupshot_journal_errors_total %llu\n"
         "# HELP upshot_redis_up Whether upshotd has a working Redis connection.\n"
         "# TYPE upshot_redis_up gauge\nupshot_redis_up %d\n"
+        "# HELP upshot_redis_data_lost Whether Redis was found to have lost its data set since start.\n"
+        "# TYPE upshot_redis_data_lost gauge\nupshot_redis_data_lost %d\n"
+        "# HELP upshot_redis_data_losses_total Times Redis was found without the data set upshotd wrote to.\n"
+        "# TYPE upshot_redis_data_losses_total counter\nupshot_redis_data_losses_total %llu\n"
         "# HELP upshot_redis_inflight_batches Script calls sent and not yet answered.\n"
         "# TYPE upshot_redis_inflight_batches gauge\nupshot_redis_inflight_batches %llu\n"
         "# HELP upshot_redis_errors_total Redis errors and lost connections.\n"
@@ -105,7 +109,8 @@ void metrics_render(struct evbuffer *out, const metrics_gauges *g)
         "# HELP upshot_seen_pairs (experiment, visitor) pairs remembered as recorded in Redis.\n"
         "# TYPE upshot_seen_pairs gauge\nupshot_seen_pairs %llu\n",
         (unsigned long long)g->journal_pending_events, (unsigned long long)g->journal_bytes,
-        (unsigned long long)g_metrics.journal_errors, g->redis_up,
+        (unsigned long long)g_metrics.journal_errors, g->redis_up, g->redis_data_lost,
+        (unsigned long long)g_metrics.redis_data_losses,
         (unsigned long long)g->redis_inflight_batches, (unsigned long long)g_metrics.redis_errors,
         (unsigned long long)g_metrics.redis_batches, (unsigned long long)g_metrics.redis_reconnects,
         (unsigned long long)g_metrics.promotions_auto, g->experiments_loaded,

@@ -34,6 +34,7 @@ typedef struct metrics {
     uint64_t redis_errors;
     uint64_t redis_batches;
     uint64_t redis_reconnects;
+    uint64_t redis_data_losses;          /* data set marker missing or replaced */
     uint64_t journal_errors;
     uint64_t promotions_auto;
     uint64_t exposures_known;            /* not sent: Redis held the record (seen.h) */
@@ -52,6 +53,7 @@ typedef struct metrics_gauges {
     uint64_t journal_bytes;
     uint64_t redis_inflight_batches;
     int redis_up;
+    int redis_data_lost;
     int experiments_loaded;
     uint64_t seen_pairs;
 } metrics_gauges;

@@ -164,8 +164,10 @@ static void healthz(upshotd *d, struct evhttp_request *req)
     bool up = store_is_up(d->store);
     char why[200];
     bool healthy = store_is_healthy(d->store, why, sizeof why);
-    json_t *body = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}", "status", healthy ? "ok" : "degraded",
-                             "redis", up ? "up" : "down", "journal_pending",
+    json_t *body = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:b}", "status",
+                             healthy ? "ok" : "degraded", "redis", up ? "up" : "down",
+                             "redis_data", store_data_lost(d->store) ? "lost" : "ok",
+                             "journal_pending",
                              (json_int_t)journal_pending_lines(d->journal), "journal_bytes",
                              (json_int_t)journal_end(d->journal), "experiments",
                              (json_int_t)registry_count(d->reg), "draining", d->draining);
@@ -185,6 +187,7 @@ static void metrics_endpoint(upshotd *d, struct evhttp_request *req)
         .journal_bytes = journal_end(d->journal),
         .redis_inflight_batches = store_inflight(d->store),
         .redis_up = store_is_up(d->store),
+        .redis_data_lost = store_data_lost(d->store),
         .experiments_loaded = (int)registry_count(d->reg),
         .seen_pairs = store_seen_pairs(d->store),
     };

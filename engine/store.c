@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <hiredis/adapters/libevent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +79,14 @@ struct store {
     void (*drain_done)(void *);
     void *drain_arg;
     struct event *drain_ev;
+
+    /* The data set marker (see "The data set marker" below). */
+    char dataset[64];        /* the id this upshotd last saw; "" before first contact */
+    char nonce[33];          /* random, per process: makes each candidate id unique */
+    uint64_t candidates;     /* ids proposed so far */
+    bool marker_pending;     /* a check is on the wire */
+    bool data_lost;          /* a loss was detected since start */
+    char data_lost_why[200];
 };
 
 /* Per script call: which events it carried, in ARGV order, for the
@@ -608,6 +618,130 @@ static void flush(store *s)
     }
 }
 
+/* ---- The data set marker ----
+ *
+ * Redis can come back empty: restarted without its AOF or RDB file, or
+ * flushed. Its visitor records and counters are then gone, and events
+ * applied afterwards would quietly count conversions of the lost visitors
+ * as unexposed. The marker makes such a loss visible. Redis holds a random
+ * id under KEYS_DATASET_MARKER, created by whichever upshotd finds it
+ * missing; each upshotd remembers the id it last saw in
+ * DATA_DIR/redis-dataset. On every connect, and once a second while
+ * connected, the store sends `SET marker candidate NX GET`, which creates
+ * the marker only when it is missing and answers what was there:
+ *
+ *   Redis had none, this upshotd remembers one   the data set was lost
+ *   Redis has another id than the remembered one  a different data set
+ *   this upshotd remembers none                   first contact: adopt it
+ *
+ * A loss is logged, counted, cleared from the seen set and reported on
+ * /healthz (degraded) and /metrics until upshotd restarts; the store then
+ * goes on with the new id. docs/operations.md says how to recover. */
+
+static void dataset_path(const store *s, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/redis-dataset", s->cfg->data_dir);
+}
+
+/* Reads the remembered id; "" when there is none (first contact). */
+static void dataset_load(store *s)
+{
+    char path[1100];
+    dataset_path(s, path, sizeof path);
+    s->dataset[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    if (fgets(s->dataset, sizeof s->dataset, f))
+        s->dataset[strcspn(s->dataset, "\r\n")] = '\0';
+    fclose(f);
+}
+
+/* Remembers id durably: a temporary file, fsync, rename. A failure is
+ * logged and the id kept in memory (it is checked again on restart). */
+static void dataset_save(store *s, const char *id)
+{
+    snprintf(s->dataset, sizeof s->dataset, "%s", id);
+    char path[1100], tmp[1110];
+    dataset_path(s, path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    bool ok = fd >= 0;
+    if (ok) {
+        size_t n = strlen(id);
+        ok = write(fd, id, n) == (ssize_t)n && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+        ok = close(fd) == 0 && ok;
+    }
+    if (!ok || rename(tmp, path) != 0)
+        fprintf(stderr, "upshotd: could not save %s: %s\n", path, strerror(errno));
+}
+
+static void dataset_lost(store *s, const char *what)
+{
+    g_metrics.redis_data_losses++;
+    s->data_lost = true;
+    snprintf(s->data_lost_why, sizeof s->data_lost_why,
+             "redis lost its data set (%s); see docs/operations.md, \"Redis lost its data\"", what);
+    fprintf(stderr, "upshotd: %s\n", s->data_lost_why);
+    seen_clear(s->seen); /* the records it remembered are gone */
+}
+
+static void on_marker_reply(redisAsyncContext *c, void *r, void *privdata)
+{
+    store *s = privdata;
+    redisReply *reply = r;
+    if (s->ac != c)
+        return;
+    s->marker_pending = false;
+    if (!reply || (reply->type != REDIS_REPLY_NIL && reply->type != REDIS_REPLY_STRING)) {
+        fail_connection(s, c, "data set marker check failed",
+                        reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        return;
+    }
+    char candidate[sizeof s->dataset];
+    snprintf(candidate, sizeof candidate, "%s-%llu", s->nonce, (unsigned long long)s->candidates);
+    if (reply->type == REDIS_REPLY_NIL) { /* the marker was missing; ours is set now */
+        if (s->dataset[0])
+            dataset_lost(s, "the data set marker was missing: restarted empty or flushed");
+        dataset_save(s, candidate);
+        s->candidates++;
+    } else if (strcmp(reply->str, s->dataset) != 0) {
+        if (s->dataset[0])
+            dataset_lost(s, "another data set than the one upshotd wrote to");
+        dataset_save(s, reply->str);
+    }
+}
+
+/* Sends one marker check unless one is on the wire. */
+static void check_marker(store *s)
+{
+    if (!s->ac || s->marker_pending)
+        return;
+    char candidate[sizeof s->dataset];
+    snprintf(candidate, sizeof candidate, "%s-%llu", s->nonce, (unsigned long long)s->candidates);
+    if (redisAsyncCommand(s->ac, on_marker_reply, s, "SET %s %s NX GET", KEYS_DATASET_MARKER,
+                          candidate) == REDIS_OK)
+        s->marker_pending = true;
+}
+
+/* 128 random bits in hex, from the kernel; the clock and pid if that fails. */
+static void make_nonce(char out[33])
+{
+    unsigned char raw[16] = {0};
+    int fd = open("/dev/urandom", O_RDONLY);
+    bool ok = fd >= 0 && read(fd, raw, sizeof raw) == (ssize_t)sizeof raw;
+    if (fd >= 0)
+        close(fd);
+    if (!ok) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        uint64_t mix = (uint64_t)now.tv_nsec ^ ((uint64_t)now.tv_sec << 20) ^ (uint64_t)getpid();
+        memcpy(raw, &mix, sizeof mix);
+    }
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+}
+
 static void on_flush_timer(evutil_socket_t fd, short what, void *arg)
 {
     store *s = arg;
@@ -651,6 +785,8 @@ static void on_script_loaded(redisAsyncContext *c, void *r, void *privdata)
     fprintf(stderr, "upshotd: redis up at %s:%d; %llu spooled events to apply\n",
             s->cfg->redis_host, s->cfg->redis_port,
             (unsigned long long)journal_pending_lines(s->j));
+    s->marker_pending = false; /* any earlier check went with the old connection */
+    check_marker(s);           /* sent before the first batch, so it sees Redis as it came */
     flush(s);
 }
 
@@ -732,8 +868,10 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
             connection_lost(s, "connect timed out");
         }
     }
-    if (s->up)
+    if (s->up) {
+        check_marker(s);
         flush(s);
+    }
 }
 
 store *store_new(struct event_base *base, const upshot_config *cfg, journal *j)
@@ -754,6 +892,8 @@ store *store_new(struct event_base *base, const upshot_config *cfg, journal *j)
         store_free(s);
         return NULL;
     }
+    make_nonce(s->nonce);
+    dataset_load(s);
     struct timeval second = {1, 0};
     event_add(s->watchdog_ev, &second);
     set_error(s, "not connected yet", NULL);
@@ -791,8 +931,14 @@ void store_free(store *s)
 
 bool store_is_up(const store *s) { return s->up; }
 
+bool store_data_lost(const store *s) { return s->data_lost; }
+
 bool store_is_healthy(const store *s, char *why, size_t whylen)
 {
+    if (s->data_lost) {
+        snprintf(why, whylen, "%s", s->data_lost_why);
+        return false;
+    }
     if (!s->up) {
         snprintf(why, whylen, "%s", s->last_error);
         return false;

@@ -42,6 +42,9 @@ bool store_is_up(const store *s);
  * waiting more than a second for its reply (a stalled Redis keeps the
  * connection open). When not, why gets a one-line reason. */
 bool store_is_healthy(const store *s, char *why, size_t whylen);
+/* Whether Redis was found to have lost the data set upshotd wrote to
+ * (restarted empty, flushed, or replaced) since upshotd started. */
+bool store_data_lost(const store *s);
 const char *store_last_error(const store *s); /* "" when none */
 uint64_t store_inflight(const store *s);
 /* (experiment, visitor) pairs remembered as recorded (seen.h). */

@@ -22,6 +22,10 @@
 void keys_counters(char out[KEYS_MAX], const char *exp);
 void keys_event_ids(char out[KEYS_MAX], const char *exp);
 
+/* "upshot:dataset": the data set marker, a random id that tells a Redis
+ * that lost its data from the one upshotd wrote to (store.c). */
+#define KEYS_DATASET_MARKER "upshot:dataset"
+
 /* The visitor's shard number and its key "{x:EXP}:v:SHARD". */
 uint32_t keys_shard_of(const char *visitor);
 void keys_visitor_shard(char out[KEYS_MAX], const char *exp, uint32_t shard);
