@@ -416,12 +416,14 @@ export class Upshot {
     this._sending = true
     batch.forEach((e) => this._inflight.add(e.id))
     let retry = false
+    let notBefore = 0 // ms the server asked us to wait (Retry-After)
     try {
       const res = await this._post(url, JSON.stringify({ events: batch }), false)
       // 202: accepted, duplicates and rejected are all settled. Other 4xx
       // (malformed, too large, every event rejected, bad key or origin)
       // would fail the same way forever: dropped, and reported.
       retry = res.status >= 500 || res.status === 408 || res.status === 429
+      if (retry) notBefore = retryAfterMs(res.headers)
       if (!res.ok) this._error(new Error('events: HTTP ' + res.status))
     } catch (e) {
       retry = true
@@ -431,7 +433,11 @@ export class Upshot {
     this._sending = false
     if (retry) {
       const base = Math.min(this.options.maxBackoff, this.options.backoff * 2 ** this._attempt++)
-      this._schedule(Math.round(base * (0.5 + Math.random() / 2)))
+      const jittered = Math.round(base * (0.5 + Math.random() / 2))
+      // A server that is shedding load says when to come back: never
+      // sooner than that, but never longer than maxBackoff either, so a
+      // wrong header cannot hold events back for hours.
+      this._schedule(Math.max(jittered, Math.min(notBefore, this.options.maxBackoff)))
       return
     }
     this._attempt = 0
@@ -453,6 +459,20 @@ export class Upshot {
       signal: ctl && ctl.signal
     }).finally(() => clearTimeout(t))
   }
+}
+
+/**
+ * Retry-After of a response, in ms: delta-seconds or an HTTP date; 0 when
+ * absent, unreadable or in the past. (A cross-origin page sees the header
+ * because upshotd lists it in Access-Control-Expose-Headers.)
+ */
+export function retryAfterMs (headers, now = Date.now()) {
+  const v = headers && typeof headers.get === 'function' ? headers.get('Retry-After') : null
+  if (v == null) return 0
+  const s = String(v).trim()
+  if (/^\d+$/.test(s)) return Number(s) * 1000
+  const at = Date.parse(s)
+  return Number.isFinite(at) && at > now ? at - now : 0
 }
 
 /** Shorthand for new Upshot(options). */

@@ -75,6 +75,8 @@ export declare class Upshot {
 
 /** Shorthand for new Upshot(options). */
 export declare function createUpshot(options: UpshotOptions): Upshot
+/** A response's Retry-After in ms (delta-seconds or HTTP date); 0 when absent or past. */
+export declare function retryAfterMs(headers: { get(name: string): string | null } | null | undefined, now?: number): number
 
 /** The visitor id: first-party cookie, then localStorage, else a new random id stored in both. */
 export declare function visitorId(storage?: StorageLike | null, doc?: { cookie: string } | null): string

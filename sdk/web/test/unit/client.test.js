@@ -1,6 +1,6 @@
 import { test, mock, beforeEach, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
-import { Upshot, createUpshot, visitorId, evaluate } from '../../src/index.js'
+import { Upshot, createUpshot, visitorId, evaluate, retryAfterMs } from '../../src/index.js'
 
 // A localStorage stand-in.
 class MemoryStorage {
@@ -22,6 +22,7 @@ function fakeFetch (routes) {
     return {
       status: r.status,
       ok: r.status >= 200 && r.status < 300,
+      headers: new Map(Object.entries(r.headers || {})),
       json: async () => r.body
     }
   }
@@ -249,6 +250,39 @@ test('backoff is capped and jittered; 5xx and 429 retry, other 4xx drop', async 
   await tick(0)
   assert.equal(bad.pending(), 0)
   assert.deepEqual(errors, ['events: HTTP 422'])
+})
+
+test('a 503 with Retry-After waits at least that long, within maxBackoff', async () => {
+  const replies = [
+    { status: 503, headers: { 'Retry-After': '5' }, body: { error: 'backlog_full' } },
+    { status: 503, headers: { 'Retry-After': '120' }, body: { error: 'backlog_full' } }
+  ]
+  const fetch = fakeFetch((u, call) => replies.length ? replies.shift() : accepted(call))
+  const up = client(fetch, { backoff: 1000, maxBackoff: 30000 })
+  up.decline('a')
+  await tick(0)
+  assert.equal(fetch.calls.length, 1)
+  await tick(4999) // the backoff alone would have retried after 1 s
+  assert.equal(fetch.calls.length, 1)
+  await tick(1)
+  assert.equal(fetch.calls.length, 2)
+  await tick(29999) // 120 s asked for, 30 s allowed
+  assert.equal(fetch.calls.length, 2)
+  await tick(1)
+  assert.equal(fetch.calls.length, 3)
+  assert.equal(up.pending(), 0)
+})
+
+test('retryAfterMs reads seconds and HTTP dates, and ignores the rest', () => {
+  const h = (v) => new Map([['Retry-After', v]])
+  const now = Date.parse('2026-12-01T12:00:00Z')
+  assert.equal(retryAfterMs(h('7'), now), 7000)
+  assert.equal(retryAfterMs(h('Tue, 01 Dec 2026 12:00:30 GMT'), now), 30000)
+  assert.equal(retryAfterMs(h('Tue, 01 Dec 2026 11:00:00 GMT'), now), 0)
+  assert.equal(retryAfterMs(h('soon'), now), 0)
+  assert.equal(retryAfterMs(h('-3'), now), 0)
+  assert.equal(retryAfterMs(new Map(), now), 0)
+  assert.equal(retryAfterMs(undefined, now), 0)
 })
 
 test('unsent events survive a reload and go out when the next page starts', async () => {
