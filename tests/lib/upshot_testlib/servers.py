@@ -48,12 +48,8 @@ def redis_ready(port, proc=None):
 def start_redis(launch, port, data_dir, persistent, extra=(), timeout=20.0, name="redis"):
     """Starts redis-server (see redis_argv) and waits until it answers."""
     p = launch(name, redis_argv(port, data_dir, persistent, extra))
-    try:
-        wait_until(lambda: redis_ready(port, p), timeout=timeout, what=f"redis on {port}")
-    except BaseException:
-        p.stop()
-        raise
-    return p
+    return _ready_or_stopped(p, lambda: wait_until(lambda: redis_ready(port, p), timeout=timeout,
+                                                   what=f"redis on {port}"))
 
 
 def upshotd_config(port, redis_port, data_dir, admin_token, sdk_key, experiments,
@@ -80,8 +76,15 @@ def start_upshotd(launch, exe, config_path, port, timeout=60.0, name="upshotd"):
     """Starts `exe --config config_path` and waits until its /healthz
     answers 200 (it may still be connecting to Redis: /healthz says so)."""
     p = launch(name, [exe, "--config", config_path])
+    return _ready_or_stopped(p, lambda: wait_http(f"http://127.0.0.1:{port}/healthz", p,
+                                                  timeout=timeout))
+
+
+def _ready_or_stopped(p, wait):
+    """Returns p once wait() returns; stops p when it raises (not ready in
+    time, exited, interrupted) and lets the exception through."""
     try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", p, timeout=timeout)
+        wait()
     except BaseException:
         p.stop()
         raise
