@@ -7,42 +7,29 @@ free loopback ports, each in its own temporary directory.
 Nothing here is faked: the tests speak HTTP to the real binary and read
 the real Redis. Every wait is bounded, and every process is killed on
 exit. Paths come from the environment ctest sets (UPSHOTD, UPSHOT_CLI);
-the defaults fit a build in ./build.
+the defaults fit a build in ./build. Starting, waiting and the RESP client
+are tests/lib/upshot_testlib's, shared with the benchmark suite.
 """
 import http.client
 import json
 import os
 import shutil
 import signal
-import socket
-import subprocess
+import sys
 import tempfile
-import time
 import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from upshot_testlib import resp, servers  # noqa: E402
+from upshot_testlib.procs import Proc, free_port, wait_until  # noqa: E402,F401 (re-exported)
 
 SOURCE_DIR = os.environ.get("UPSHOT_SOURCE_DIR",
                             os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 UPSHOTD = os.environ.get("UPSHOTD", os.path.join(SOURCE_DIR, "build", "engine", "upshotd"))
 UPSHOT_CLI = os.environ.get("UPSHOT_CLI", os.path.join(SOURCE_DIR, "build", "sdk", "cli", "upshot"))
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+REDIS_SERVER = servers.redis_server_path()
 ADMIN_TOKEN = "integration-admin-token"
 SDK_KEY = "pk_integration"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
 
 class RedisServer:
@@ -54,54 +41,20 @@ class RedisServer:
         self.proc = None
 
     def start(self):
-        self.proc = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
-             "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-             "--hash-max-listpack-entries", "1024", "--protected-mode", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self._ping, what=f"redis on {self.port}")
+        self.proc = servers.start_redis(
+            lambda name, argv: Proc(name, argv), self.port, self.dir, persistent=True,
+            extra=["--hash-max-listpack-entries", "1024", "--protected-mode", "no"],
+            timeout=10.0)
         return self
 
-    def _ping(self):
-        try:
-            return self.command("PING") == "PONG"
-        except (OSError, RuntimeError):  # not listening yet, or LOADING the AOF
-            return False
-
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
+        if self.proc:
+            self.proc.stop(grace=10.0)
         self.proc = None
 
     def command(self, *args):
-        """One command over a fresh connection, RESP parsed minimally."""
-        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
-            payload = f"*{len(args)}\r\n" + "".join(
-                f"${len(str(a).encode())}\r\n{a}\r\n" for a in args)
-            s.sendall(payload.encode())
-            f = s.makefile("rb")
-            return self._read(f)
-
-    def _read(self, f):
-        line = f.readline().rstrip(b"\r\n")
-        kind, rest = line[:1], line[1:]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            raise RuntimeError(rest.decode())
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            data = f.read(n + 2)[:-2]
-            return data.decode()
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read(f) for _ in range(n)]
-        raise RuntimeError(f"unexpected reply {line!r}")
+        """One command over a fresh connection; bulk replies as str."""
+        return resp.command(self.port, *args)
 
     def hgetall(self, key):
         flat = self.command("HGETALL", key) or []
@@ -157,15 +110,10 @@ class Upshotd:
         self.config_path = os.path.join(self.dir, "upshotd.json")
         self.log_path = os.path.join(self.dir, "upshotd.log")
         self.proc = None
-        self.config = {
-            "listen": {"host": "127.0.0.1", "port": self.port},
-            "redis": {"host": "127.0.0.1", "port": redis.port},
-            "data_dir": "data",
-            "admin_token": ADMIN_TOKEN,
-            "sdk_keys": [SDK_KEY],
-            "cors_origins": ["http://shop.example"],
-            "experiments": experiments if experiments is not None else [experiment()],
-        }
+        self.config = servers.upshotd_config(
+            self.port, redis.port, "data", ADMIN_TOKEN, SDK_KEY,
+            experiments if experiments is not None else [experiment()],
+            cors_origins=["http://shop.example"])
         self.config.update(settings)
         self.write_config()
 
@@ -178,25 +126,14 @@ class Upshotd:
         return f"http://127.0.0.1:{self.port}"
 
     def write_config(self):
-        with open(self.config_path, "w") as f:
-            json.dump(self.config, f)
+        servers.write_json(self.config_path, self.config)
 
     def start(self, wait_redis=True):
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([UPSHOTD, "--config", self.config_path],
-                                     stdout=self.log, stderr=self.log)
-        wait_until(self._healthy, what=f"upshotd on {self.port}")
+        self.proc = servers.start_upshotd(lambda name, argv: Proc(name, argv, self.log_path),
+                                          UPSHOTD, self.config_path, self.port, timeout=10.0)
         if wait_redis and self.redis.proc:
             wait_until(lambda: self.health().get("redis") == "up", what="upshotd's redis link")
         return self
-
-    def _healthy(self):
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"upshotd exited with {self.proc.returncode}: {self.read_log()}")
-        try:
-            return self.get("/healthz").status == 200
-        except OSError:
-            return False
 
     def read_log(self):
         with open(self.log_path, "rb") as f:
@@ -211,9 +148,8 @@ class Upshotd:
                    what="the journal to drain into redis")
 
     def kill(self, sig=signal.SIGKILL):
-        self.proc.send_signal(sig)
-        code = self.proc.wait(15)
-        self.log.close()
+        """Sends sig and returns the exit status (SIGKILL after 15 s)."""
+        code = self.proc.stop(sig, grace=15.0)
         self.proc = None
         return code
 
