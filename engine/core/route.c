@@ -66,28 +66,25 @@ void route_find(const void *rows, size_t n, size_t stride, unsigned method, cons
     out->row = out->path_row = out->bad_row = -1;
     out->allow = 0;
     out->bad_name[0] = '\0';
-    route_params scratch;
     for (size_t i = 0; i < n; i++) {
         const route_spec *s = (const route_spec *)(const void *)((const char *)rows + i * stride);
-        /* Matching into the caller's params only when the method fits
-         * keeps the answering row's parameters there without a copy. */
-        bool method_fits = (s->methods & method) != 0;
-        route_params *into = method_fits && out->row < 0 ? params : &scratch;
-        route_match_result r = route_match(s->pattern, path, into);
+        /* params is overwritten by every try; the lookup stops at the
+         * answering row, so what stays there is that row's. */
+        route_match_result r = route_match(s->pattern, path, params);
         if (r == ROUTE_MATCH) {
             if (out->path_row < 0)
                 out->path_row = (int)i;
             out->allow |= s->methods;
-            if (method_fits && out->row < 0) {
+            if (s->methods & method) {
                 out->row = (int)i;
                 return;
             }
         } else if (r == ROUTE_BAD_PARAM && out->bad_row < 0) {
             out->bad_row = (int)i;
-            size_t len = into->p[into->n].name_len;
+            size_t len = params->p[params->n].name_len;
             if (len >= sizeof out->bad_name)
                 len = sizeof out->bad_name - 1;
-            memcpy(out->bad_name, into->p[into->n].name, len);
+            memcpy(out->bad_name, params->p[params->n].name, len);
             out->bad_name[len] = '\0';
         }
     }

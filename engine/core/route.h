@@ -81,8 +81,8 @@ typedef struct route_lookup {
 
 /* Finds the row for method (one route_method bit) and path among n rows
  * that start stride bytes apart, each with a route_spec. On a match,
- * params holds the row's parameters. Stops at the first row that answers;
- * only a miss visits every row (to build `allow`). */
+ * params holds the row's parameters (else anything). Stops at the first
+ * row that answers; only a miss visits every row (to build `allow`). */
 void route_find(const void *rows, size_t n, size_t stride, unsigned method, const char *path,
                 route_params *params, route_lookup *out);
 
