@@ -1,9 +1,11 @@
 /* api_public.c: the endpoints shop pages call (docs/api.md, "Public").
  *
- * They never reveal results and never change configuration. The assign
- * path is the hot one: a pure decision (assign.c), one journal append when
- * an exposure is recorded, and a reply built with snprintf from payloads
- * serialized when the experiment was loaded. It waits on Redis only for
+ * They never reveal results and never change configuration. The router
+ * (router.c) has checked the origin and the SDK key before they run.
+ *
+ * The assign path is the hot one: a pure decision (assign.c), one journal
+ * append when an exposure is recorded, and a reply built with snprintf
+ * from payloads serialized when the experiment was loaded. It waits on Redis only for
  * an experiment whose weights changed after it started (stickiness), and
  * then at most STICKY_BUDGET_MS. */
 #include <event2/buffer.h>

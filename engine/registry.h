@@ -51,7 +51,7 @@ int registry_apply_config(registry *r, const upshot_config *cfg, int *changed,
  * statuses (api_admin.c); nothing below it speaks HTTP. */
 typedef enum {
     REGISTRY_OK = 0,
-    REGISTRY_INVALID,   /* the definition does not parse or break a rule of docs/config.md */
+    REGISTRY_INVALID,   /* the definition does not parse, or breaks a rule of docs/config.md */
     REGISTRY_NOT_FOUND, /* REG_UPDATE of a key that is not live */
     REGISTRY_EXISTS,    /* REG_CREATE of a key that is live */
     REGISTRY_CONFLICT,  /* a change the live experiment cannot take (variants of
