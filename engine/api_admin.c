@@ -1,6 +1,8 @@
 /* api_admin.c: the endpoints of the growth team and the CLI (docs/api.md,
- * "Admin"). Every one needs the bearer token. Changes go through the
- * registry (validated, persisted before the reply) and the audit log. */
+ * "Admin"). Every one needs the bearer token, which the router checks
+ * before a handler runs (router.c). Changes go through the registry
+ * (validated, persisted before the reply) and the audit log; registry
+ * outcomes become HTTP statuses here and nowhere below. */
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -10,10 +12,10 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "api.h"
 #include "audit.h"
 #include "keys.h"
 #include "results.h"
-#include "server.h"
 #include "validate.h"
 
 #define RESULTS_BUDGET_MS 5000
@@ -78,14 +80,30 @@ static const char *reason_of(json_t *body)
     return r && strlen(r) <= 500 ? r : NULL;
 }
 
+/* The HTTP status of a registry outcome. */
+static int registry_http_status(registry_status st)
+{
+    switch (st) {
+    case REGISTRY_OK: return 200;
+    case REGISTRY_INVALID: return 400;
+    case REGISTRY_NOT_FOUND: return 404;
+    case REGISTRY_EXISTS:
+    case REGISTRY_CONFLICT: return 409;
+    case REGISTRY_NO_MEMORY:
+    case REGISTRY_IO_ERROR: break;
+    }
+    return 500;
+}
+
 /* Applies def through the registry, audits, replies with the experiment. */
 static void put_and_reply(upshotd *d, http_exchange *x, json_t *def, exp_source src,
                           registry_mode mode, const char *actor, const char *action,
                           const char *reason, json_t *details, int ok_status)
 {
     char err[REGISTRY_ERR_MAX];
-    int status = 500;
-    if (registry_put(d->reg, def, src, mode, "api", err, &status) != 0) {
+    registry_status st = registry_put(d->reg, def, src, mode, "api", err);
+    if (st != REGISTRY_OK) {
+        int status = registry_http_status(st);
         json_decref(details);
         http_reply_error(x, status, status == 404 ? "unknown_experiment"
                                     : status == 409 ? "conflict" : status == 400 ? "invalid_experiment"
@@ -98,14 +116,6 @@ static void put_and_reply(upshotd *d, http_exchange *x, json_t *def, exp_source 
         fprintf(stderr, "upshotd: audit log write failed for %s %s\n", action, key);
     experiment *e = registry_get(d->reg, key);
     http_reply_json(x, ok_status, json_deep_copy(e->def));
-}
-
-static void list_experiments(upshotd *d, http_exchange *x)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < registry_count(d->reg); i++)
-        json_array_append(a, registry_at(d->reg, i)->def);
-    http_reply_json(x, 200, json_pack("{s:o}", "experiments", a));
 }
 
 static void set_status(upshotd *d, http_exchange *x, experiment *e, const char *status,
@@ -127,10 +137,10 @@ static void set_status(upshotd *d, http_exchange *x, experiment *e, const char *
     json_decref(body);
 }
 
-/* Sets or removes (variant NULL) the promotion of region in e. */
-static int api_apply_promotion(upshotd *d, experiment *e, const char *region, const char *variant,
-                        double holdback, const char *actor, const char *action,
-                        const char *reason, char err[REGISTRY_ERR_MAX], int *status)
+registry_status api_admin_apply_promotion(upshotd *d, experiment *e, const char *region,
+                                          const char *variant, double holdback,
+                                          const char *actor, const char *action,
+                                          const char *reason, char err[REGISTRY_ERR_MAX])
 {
     /* registry_put swaps in a new experiment and releases the live one:
      * hold our own reference until we are done with e. */
@@ -147,9 +157,9 @@ static int api_apply_promotion(upshotd *d, experiment *e, const char *region, co
     else
         json_object_del(proms, region);
     json_t *def = experiment_def_with(e, "promotions", proms);
-    int rc = registry_put(d->reg, def, EXP_FROM_STATE, REG_UPDATE, "api", err, status);
+    registry_status st = registry_put(d->reg, def, EXP_FROM_STATE, REG_UPDATE, "api", err);
     json_decref(def);
-    if (rc == 0) {
+    if (st == REGISTRY_OK) {
         json_t *details = variant ? json_pack("{s:s, s:s, s:f}", "region", region, "variant",
                                               variant, "holdback", holdback)
                                   : json_pack("{s:s, s:O?}", "region", region, "was", prev);
@@ -158,7 +168,7 @@ static int api_apply_promotion(upshotd *d, experiment *e, const char *region, co
     }
     json_decref(prev);
     experiment_release(e);
-    return rc;
+    return st;
 }
 
 static void promote(upshotd *d, http_exchange *x, experiment *e, const char *actor)
@@ -173,7 +183,7 @@ static void promote(upshotd *d, http_exchange *x, experiment *e, const char *act
     json_t *h = json_object_get(body, "holdback");
     double holdback = h ? json_number_value(h) : 0.05;
     char err[REGISTRY_ERR_MAX];
-    int status = 400;
+    registry_status st;
     if (!region || !validate_key(region))
         http_reply_error(x, 400, "invalid_region", "region: required, a region key");
     else if (!variant || experiment_variant_index(e, variant) < 0)
@@ -182,9 +192,9 @@ static void promote(upshotd *d, http_exchange *x, experiment *e, const char *act
         http_reply_error(x, 400, "invalid_holdback", "holdback: a share between 0 and 0.5");
     else if (!experiment_targets_region(e, region))
         http_reply_error(x, 409, "conflict", "experiment %s does not run in region %s", e->key, region);
-    else if (api_apply_promotion(d, e, region, variant, holdback, actor, "promote",
-                                 reason_of(body), err, &status) != 0)
-        http_reply_error(x, status, "conflict", "%s", err);
+    else if ((st = api_admin_apply_promotion(d, e, region, variant, holdback, actor, "promote",
+                                             reason_of(body), err)) != REGISTRY_OK)
+        http_reply_error(x, registry_http_status(st), "conflict", "%s", err);
     else
         http_reply_json(x, 200, json_deep_copy(registry_get(d->reg, key)->def));
     json_decref(body);
@@ -194,7 +204,7 @@ static void unpromote(upshotd *d, http_exchange *x, experiment *e, const char *r
                       const char *actor)
 {
     char err[REGISTRY_ERR_MAX];
-    int status = 500;
+    registry_status st;
     if (!experiment_promotion(e, region)) {
         http_reply_error(x, 404, "unknown_promotion", "%s has no promotion in region %s", e->key, region);
         return;
@@ -202,8 +212,9 @@ static void unpromote(upshotd *d, http_exchange *x, experiment *e, const char *r
     const char *reason = evhttp_find_header(evhttp_request_get_input_headers(x->req), "X-Upshot-Reason");
     char key[VALIDATE_KEY_MAX + 1];
     snprintf(key, sizeof key, "%s", e->key); /* e is replaced on success */
-    if (api_apply_promotion(d, e, region, NULL, 0, actor, "unpromote", reason, err, &status) != 0)
-        http_reply_error(x, status, "internal", "%s", err);
+    if ((st = api_admin_apply_promotion(d, e, region, NULL, 0, actor, "unpromote", reason, err)) !=
+        REGISTRY_OK)
+        http_reply_error(x, registry_http_status(st), "internal", "%s", err);
     else
         http_reply_json(x, 200, json_deep_copy(registry_get(d->reg, key)->def));
 }
@@ -219,6 +230,8 @@ typedef struct results_job {
     bool reply_pending; /* the Redis callback has not run yet */
     struct event *timer;
     void (*done)(struct results_job *job, const results_table *t); /* NULL: HTTP reply */
+    api_results_cb cb;       /* with done = results_to_cb: api_admin_fetch_results */
+    void *cb_arg;
 } results_job;
 
 static void results_job_release(results_job *job)
@@ -312,8 +325,23 @@ static int start_results(upshotd *d, results_job *job)
     return 0;
 }
 
-static void results(upshotd *d, http_exchange *x, experiment *e, const http_query *q)
+/* Looks up the live experiment a {key} row names; replies 404 and returns
+ * NULL when there is none. */
+static experiment *path_experiment(upshotd *d, http_exchange *x, const route_params *p)
 {
+    const char *key = route_param(p, "key");
+    experiment *e = key ? registry_get(d->reg, key) : NULL;
+    if (!e)
+        http_reply_error(x, 404, "unknown_experiment", "experiment %s does not exist",
+                         key ? key : "?");
+    return e;
+}
+
+void api_admin_results(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
+{
+    experiment *e = path_experiment(d, x, p);
+    if (!e)
+        return;
     results_job *job = calloc(1, sizeof *job);
     if (!job) {
         http_reply_error(x, 500, "internal", "out of memory");
@@ -321,7 +349,6 @@ static void results(upshotd *d, http_exchange *x, experiment *e, const http_quer
     }
     job->d = d;
     job->x = *x;
-    job->x.route = ROUTE_RESULTS;
     job->e = experiment_retain(e);
     int rl = http_query_value(q, "region", job->region, sizeof job->region);
     if (rl == -2 || (rl >= 0 && !validate_key(job->region))) {
@@ -340,231 +367,143 @@ static void results(upshotd *d, http_exchange *x, experiment *e, const http_quer
     }
 }
 
-/* ---- automatic promotion ------------------------------------------------- */
-
-static void auto_promote_done(results_job *job, const results_table *t)
+static void results_to_cb(results_job *job, const results_table *t)
 {
-    upshotd *d = job->d;
-    experiment *live = registry_get(d->reg, job->e->key);
-    if (!live || live != job->e || live->status != EXP_RUNNING)
-        return; /* changed meanwhile: the next tick decides on fresh data */
-    analysis_decisions dec;
-    if (analysis_decide(t, live, &d->cfg, &dec) != 0)
-        return;
-    json_t *last = json_object_get(d->auto_last, live->key);
-    if (!last) {
-        last = json_object();
-        json_object_set_new(d->auto_last, live->key, last);
-    }
-    for (size_t i = 0; i < dec.n; i++) {
-        const analysis_region_decision *rd = &dec.regions[i];
-        /* Every change of a region's recommendation goes to the audit log,
-         * so the log explains why a promotion did or did not happen. */
-        const char *before = json_string_value(json_object_get(last, rd->region));
-        if (!before || strcmp(before, rd->recommendation) != 0) {
-            json_object_set_new(last, rd->region, json_string(rd->recommendation));
-            audit_append(d->cfg.data_dir, "auto-promote", "decision", live->key, rd->why,
-                         json_pack("{s:s, s:s, s:o}", "region", rd->region, "recommendation",
-                                   rd->recommendation, "variant",
-                                   rd->promote_variant >= 0
-                                       ? json_string(live->variants[rd->promote_variant].key)
-                                       : json_null()));
-        }
-        const exp_promotion *p = experiment_promotion(live, rd->region);
-        if (rd->promote_variant < 0 || (p && p->variant == rd->promote_variant))
-            continue;
-        char err[REGISTRY_ERR_MAX], reason[300];
-        int status;
-        snprintf(reason, sizeof reason, "%s", rd->why);
-        const char *vkey = live->variants[rd->promote_variant].key;
-        if (api_apply_promotion(d, live, rd->region, vkey, live->auto_holdback, "auto-promote",
-                                "promote", reason, err, &status) == 0) {
-            g_metrics.promotions_auto++;
-            fprintf(stderr, "upshotd: auto-promoted %s in %s for %s\n", vkey, rd->region, live->key);
-            live = registry_get(d->reg, job->e->key); /* replaced by the promotion */
-        } else {
-            fprintf(stderr, "upshotd: auto-promotion of %s failed: %s\n", live->key, err);
-        }
-    }
-    analysis_decisions_free(&dec);
+    job->cb(job->cb_arg, job->e, t);
 }
 
-void api_auto_promote_tick(upshotd *d)
+int api_admin_fetch_results(upshotd *d, experiment *e, api_results_cb cb, void *arg)
 {
-    for (size_t i = 0; i < registry_count(d->reg); i++) {
-        experiment *e = registry_at(d->reg, i);
-        if (!e->auto_promote || e->status != EXP_RUNNING)
-            continue;
-        results_job *job = calloc(1, sizeof *job);
-        if (!job)
-            return;
-        job->d = d;
-        job->e = experiment_retain(e);
-        job->done = auto_promote_done;
-        if (start_results(d, job) != 0) {
-            experiment_release(job->e);
-            free(job);
-            return; /* Redis down: try next tick */
-        }
+    results_job *job = calloc(1, sizeof *job);
+    if (!job)
+        return -1;
+    job->d = d;
+    job->e = experiment_retain(e);
+    job->done = results_to_cb;
+    job->cb = cb;
+    job->cb_arg = arg;
+    if (start_results(d, job) != 0) {
+        experiment_release(job->e);
+        free(job);
+        return -1;
     }
+    return 0;
 }
 
-/* ---- routing ------------------------------------------------------------- */
+/* ---- the handlers of the route table (router.c) ----------------------- */
 
-void api_admin(upshotd *d, struct evhttp_request *req, const char *path, const http_query *q)
+void api_admin_reload(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
 {
-    http_exchange x;
-    http_exchange_begin(&x, req, ROUTE_ADMIN);
-    if (!http_admin_authorized(&d->cfg, req)) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
-        http_reply_error(&x, 401, "unauthorized", "admin endpoints need Authorization: Bearer <admin_token>");
+    char actor[65], err[CONFIG_ERR_MAX];
+    actor_of(x->req, actor);
+    if (upshotd_reload(d, actor, err, sizeof err) != 0)
+        http_reply_error(x, 400, "invalid_config", "%s", err);
+    else
+        http_reply_json(x, 200, json_pack("{s:s, s:I}", "status", "reloaded", "experiments",
+                                          (json_int_t)registry_count(d->reg)));
+}
+
+void api_admin_list(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < registry_count(d->reg); i++)
+        json_array_append(a, registry_at(d->reg, i)->def);
+    http_reply_json(x, 200, json_pack("{s:o}", "experiments", a));
+}
+
+void api_admin_create(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
+{
+    char actor[65], reason[501];
+    actor_of(x->req, actor);
+    json_t *def;
+    if (!read_json_body(d, x, true, &def))
+        return;
+    take_reason(def, reason);
+    put_and_reply(d, x, def, EXP_FROM_USER, REG_CREATE, actor, "create", reason[0] ? reason : NULL,
+                  NULL, 201);
+    json_decref(def);
+}
+
+void api_admin_get(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
+{
+    experiment *e = path_experiment(d, x, p);
+    if (e)
+        http_reply_json(x, 200, json_deep_copy(e->def));
+}
+
+void api_admin_replace(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
+{
+    experiment *e = path_experiment(d, x, p);
+    if (!e)
+        return;
+    char actor[65], reason[501];
+    actor_of(x->req, actor);
+    json_t *def;
+    if (!read_json_body(d, x, true, &def))
+        return;
+    const char *bk = json_string_value(json_object_get(def, "key"));
+    if (bk && strcmp(bk, e->key) != 0) {
+        http_reply_error(x, 400, "invalid_experiment", "key: the body says %s but the path %s", bk,
+                         e->key);
+        json_decref(def);
         return;
     }
-    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    json_object_set_new(def, "key", json_string(e->key));
+    take_reason(def, reason);
+    put_and_reply(d, x, def, EXP_FROM_USER, REG_UPDATE, actor, "update", reason[0] ? reason : NULL,
+                  NULL, 200);
+    json_decref(def);
+}
+
+void api_admin_start(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
+{
+    experiment *e = path_experiment(d, x, p);
     char actor[65];
-    actor_of(req, actor);
+    actor_of(x->req, actor);
+    if (e)
+        set_status(d, x, e, "running", actor);
+}
 
-    if (strcmp(path, "/v1/admin/reload") == 0) {
-        if (m != EVHTTP_REQ_POST) {
-            evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
-            http_reply_error(&x, 405, "method_not_allowed", "use POST");
-            return;
-        }
-        char err[CONFIG_ERR_MAX];
-        if (upshotd_reload(d, actor, err, sizeof err) != 0)
-            http_reply_error(&x, 400, "invalid_config", "%s", err);
-        else
-            http_reply_json(&x, 200, json_pack("{s:s, s:I}", "status", "reloaded", "experiments",
-                                               (json_int_t)registry_count(d->reg)));
-        return;
-    }
+void api_admin_stop(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
+{
+    experiment *e = path_experiment(d, x, p);
+    char actor[65];
+    actor_of(x->req, actor);
+    if (e)
+        set_status(d, x, e, "stopped", actor);
+}
 
-    /* /v1/experiments[/KEY[/ACTION[/ARG]]] */
-    const char *rest = path + strlen("/v1/experiments");
-    char key[VALIDATE_KEY_MAX + 2] = "", action[32] = "", arg[VALIDATE_KEY_MAX + 2] = "";
-    if (*rest == '/') {
-        rest++;
-        size_t kl = strcspn(rest, "/");
-        if (kl > VALIDATE_KEY_MAX) {
-            http_reply_error(&x, 404, "unknown_experiment", "no such experiment");
-            return;
-        }
-        memcpy(key, rest, kl);
-        key[kl] = '\0';
-        rest += kl;
-        if (*rest == '/') {
-            rest++;
-            size_t al = strcspn(rest, "/");
-            if (al >= sizeof action) {
-                http_reply_error(&x, 404, "not_found", "no such endpoint");
-                return;
-            }
-            memcpy(action, rest, al);
-            action[al] = '\0';
-            rest += al;
-            if (*rest == '/') {
-                rest++;
-                if (strlen(rest) > VALIDATE_KEY_MAX || strchr(rest, '/')) {
-                    http_reply_error(&x, 404, "not_found", "no such endpoint");
-                    return;
-                }
-                snprintf(arg, sizeof arg, "%s", rest);
-            }
-        }
-    } else if (*rest) {
-        http_reply_error(&x, 404, "not_found", "no such endpoint");
-        return;
-    }
+void api_admin_log(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
+{
+    experiment *e = path_experiment(d, x, p);
+    if (e)
+        http_reply_json(x, 200, json_pack("{s:o}", "entries", audit_read(d->cfg.data_dir, e->key, 1000)));
+}
 
-#define ALLOW(methods_mask, allow_header)                                                  \
-    if (!(m & (methods_mask))) {                                                           \
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow_header);  \
-        http_reply_error(&x, 405, "method_not_allowed", "allowed: %s", allow_header);      \
-        return;                                                                            \
-    }
+void api_admin_promotions(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
+{
+    experiment *e = path_experiment(d, x, p);
+    if (!e)
+        return;
+    json_t *proms = json_object_get(e->def, "promotions");
+    http_reply_json(x, 200, json_pack("{s:o}", "promotions",
+                                      proms ? json_deep_copy(proms) : json_object()));
+}
 
-    if (!key[0]) {
-        ALLOW(EVHTTP_REQ_GET | EVHTTP_REQ_POST, "GET, POST");
-        if (m == EVHTTP_REQ_GET) {
-            list_experiments(d, &x);
-            return;
-        }
-        json_t *def;
-        if (!read_json_body(d, &x, true, &def))
-            return;
-        char reason[501];
-        take_reason(def, reason);
-        put_and_reply(d, &x, def, EXP_FROM_USER, REG_CREATE, actor, "create",
-                      reason[0] ? reason : NULL, NULL, 201);
-        json_decref(def);
-        return;
-    }
-    if (!validate_key(key)) {
-        http_reply_error(&x, 404, "unknown_experiment", "experiment keys are [a-z0-9][a-z0-9_-]*");
-        return;
-    }
-    experiment *e = registry_get(d->reg, key);
-    if (!e) {
-        http_reply_error(&x, 404, "unknown_experiment", "experiment %s does not exist", key);
-        return;
-    }
-    if (!action[0]) {
-        ALLOW(EVHTTP_REQ_GET | EVHTTP_REQ_PUT, "GET, PUT");
-        if (m == EVHTTP_REQ_GET) {
-            http_reply_json(&x, 200, json_deep_copy(e->def));
-            return;
-        }
-        json_t *def;
-        if (!read_json_body(d, &x, true, &def))
-            return;
-        const char *bk = json_string_value(json_object_get(def, "key"));
-        if (bk && strcmp(bk, key) != 0) {
-            json_decref(def);
-            http_reply_error(&x, 400, "invalid_experiment", "key: the body says %s but the path %s", bk, key);
-            return;
-        }
-        json_object_set_new(def, "key", json_string(key));
-        char reason[501];
-        take_reason(def, reason);
-        put_and_reply(d, &x, def, EXP_FROM_USER, REG_UPDATE, actor, "update",
-                      reason[0] ? reason : NULL, NULL, 200);
-        json_decref(def);
-        return;
-    }
-    if (strcmp(action, "start") == 0 || strcmp(action, "stop") == 0) {
-        ALLOW(EVHTTP_REQ_POST, "POST");
-        if (arg[0]) {
-            http_reply_error(&x, 404, "not_found", "no such endpoint");
-            return;
-        }
-        set_status(d, &x, e, action[2] == 'a' ? "running" : "stopped", actor);
-        return;
-    }
-    if (strcmp(action, "results") == 0 && !arg[0]) {
-        ALLOW(EVHTTP_REQ_GET, "GET");
-        results(d, &x, e, q);
-        return;
-    }
-    if (strcmp(action, "log") == 0 && !arg[0]) {
-        ALLOW(EVHTTP_REQ_GET, "GET");
-        http_reply_json(&x, 200, json_pack("{s:o}", "entries", audit_read(d->cfg.data_dir, key, 1000)));
-        return;
-    }
-    if (strcmp(action, "promotions") == 0) {
-        if (!arg[0]) {
-            ALLOW(EVHTTP_REQ_POST | EVHTTP_REQ_GET, "GET, POST");
-            if (m == EVHTTP_REQ_GET) {
-                json_t *p = json_object_get(e->def, "promotions");
-                http_reply_json(&x, 200, json_pack("{s:o}", "promotions", p ? json_deep_copy(p) : json_object()));
-                return;
-            }
-            promote(d, &x, e, actor);
-            return;
-        }
-        ALLOW(EVHTTP_REQ_DELETE, "DELETE");
-        unpromote(d, &x, e, arg, actor);
-        return;
-    }
-    http_reply_error(&x, 404, "not_found", "no such endpoint: %s", path);
-#undef ALLOW
+void api_admin_promote(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
+{
+    experiment *e = path_experiment(d, x, p);
+    char actor[65];
+    actor_of(x->req, actor);
+    if (e)
+        promote(d, x, e, actor);
+}
+
+void api_admin_unpromote(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
+{
+    experiment *e = path_experiment(d, x, p);
+    char actor[65];
+    actor_of(x->req, actor);
+    if (e)
+        unpromote(d, x, e, route_param(p, "region"), actor);
 }

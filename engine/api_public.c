@@ -1,9 +1,11 @@
 /* api_public.c: the endpoints shop pages call (docs/api.md, "Public").
  *
- * They never reveal results and never change configuration. The assign
- * path is the hot one: a pure decision (assign.c), one journal append when
- * an exposure is recorded, and a reply built with snprintf from payloads
- * serialized when the experiment was loaded. It waits on Redis only for
+ * They never reveal results and never change configuration. The router
+ * (router.c) has checked the origin and the SDK key before they run.
+ *
+ * The assign path is the hot one: a pure decision (assign.c), one journal
+ * append when an exposure is recorded, and a reply built with snprintf
+ * from payloads serialized when the experiment was loaded. It waits on Redis only for
  * an experiment whose weights changed after it started (stickiness), and
  * then at most STICKY_BUDGET_MS. */
 #include <event2/buffer.h>
@@ -14,14 +16,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "assign.h"
 #include "keys.h"
 #include "page_index.h"
-#include "server.h"
 #include "validate.h"
 
 #define STICKY_BUDGET_MS 50
 #define MAX_PAGE_EXPERIMENTS 64
+
+/* Caches of the live set, each rebuilt on the first request after the
+ * registry_version it was built for. */
+struct api_public {
+    char *sdk_snapshot;            /* the /v1/sdk/config body */
+    uint64_t sdk_snapshot_version;
+    page_index *page_index;        /* running experiments by page and placement */
+    uint64_t page_index_version;
+};
+
+api_public *api_public_new(void)
+{
+    return calloc(1, sizeof(api_public));
+}
+
+void api_public_free(api_public *pub)
+{
+    if (!pub)
+        return;
+    free(pub->sdk_snapshot);
+    page_index_free(pub->page_index);
+    free(pub);
+}
 
 /* ---- assignment (single and page) ------------------------------------ */
 
@@ -307,19 +332,12 @@ static void job_run(assign_job *job, const char *force)
         event_add(job->timer, &tv);
 }
 
-/* Common checks of both assign endpoints: CORS, SDK key, visitor, region.
- * Replies and returns false on a problem. */
-static bool read_visitor_region(upshotd *d, struct evhttp_request *req, http_exchange *x,
-                                const http_query *q, char *visitor, char *region, bool *expose)
+/* Common checks of both assign endpoints: visitor, region, expose (the
+ * router has checked CORS and the SDK key). Replies and returns false on
+ * a problem. */
+static bool read_visitor_region(http_exchange *x, const http_query *q, char *visitor,
+                                char *region, bool *expose)
 {
-    if (!http_cors_allowed(&d->cfg, req, x)) {
-        http_reply_error(x, 403, "origin_not_allowed", "this origin is not in cors_origins");
-        return false;
-    }
-    if (!http_sdk_key_ok(&d->cfg, req, q)) {
-        http_reply_error(x, 401, "invalid_sdk_key", "missing or unknown SDK key (X-Upshot-Key)");
-        return false;
-    }
     int vl = http_query_value(q, "visitor", visitor, VALIDATE_ID_MAX + 1);
     if (vl < 0 || !validate_id(visitor)) {
         http_reply_error(x, 400, "invalid_visitor",
@@ -342,36 +360,34 @@ static bool read_visitor_region(upshotd *d, struct evhttp_request *req, http_exc
     return true;
 }
 
-void api_assign(upshotd *d, struct evhttp_request *req, const http_query *q)
+void api_assign(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
 {
-    http_exchange x;
-    http_exchange_begin(&x, req, ROUTE_ASSIGN);
     char visitor[VALIDATE_ID_MAX + 1], region[VALIDATE_KEY_MAX + 1], key[VALIDATE_KEY_MAX + 1];
     char force[VALIDATE_KEY_MAX + 1];
     bool expose;
-    if (!read_visitor_region(d, req, &x, q, visitor, region, &expose))
+    if (!read_visitor_region(x, q, visitor, region, &expose))
         return;
     if (http_query_value(q, "experiment", key, sizeof key) < 0 || !validate_key(key)) {
-        http_reply_error(&x, 400, "invalid_experiment", "experiment: required, an experiment key");
+        http_reply_error(x, 400, "invalid_experiment", "experiment: required, an experiment key");
         return;
     }
     experiment *e = registry_get(d->reg, key);
     if (!e) {
-        http_reply_error(&x, 404, "unknown_experiment", "experiment %s does not exist", key);
+        http_reply_error(x, 404, "unknown_experiment", "experiment %s does not exist", key);
         return;
     }
     int fl = http_query_value(q, "force", force, sizeof force);
     if (fl == -2 || (fl >= 0 && experiment_variant_index(e, force) < 0)) {
-        http_reply_error(&x, 400, "unknown_variant", "force: not a variant of %s", key);
+        http_reply_error(x, 400, "unknown_variant", "force: not a variant of %s", key);
         return;
     }
     assign_job *job = job_new(1);
     if (!job) {
-        http_reply_error(&x, 500, "internal", "out of memory");
+        http_reply_error(x, 500, "internal", "out of memory");
         return;
     }
     job->d = d;
-    job->x = x;
+    job->x = *x;
     job->single = true;
     job->expose = expose;
     memcpy(job->visitor, visitor, sizeof visitor);
@@ -381,23 +397,22 @@ void api_assign(upshotd *d, struct evhttp_request *req, const http_query *q)
     job_run(job, fl >= 0 ? force : NULL);
 }
 
-void api_assignments(upshotd *d, struct evhttp_request *req, const http_query *q)
+void api_assignments(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
 {
-    http_exchange x;
-    http_exchange_begin(&x, req, ROUTE_ASSIGNMENTS);
+    api_public *pub = d->pub;
     char visitor[VALIDATE_ID_MAX + 1], region[VALIDATE_KEY_MAX + 1], page[VALIDATE_KEY_MAX + 1];
     bool expose;
-    if (!read_visitor_region(d, req, &x, q, visitor, region, &expose))
+    if (!read_visitor_region(x, q, visitor, region, &expose))
         return;
     int pl = http_query_value(q, "page", page, sizeof page);
     bool by_page = pl >= 0;
     if (!by_page)
         pl = http_query_value(q, "placement", page, sizeof page);
     if (pl < 0 || !validate_key(page)) {
-        http_reply_error(&x, 400, "invalid_parameter", "page or placement: required, a key");
+        http_reply_error(x, 400, "invalid_parameter", "page or placement: required, a key");
         return;
     }
-    if (!d->page_index || d->page_index_version != registry_version(d->reg)) {
+    if (!pub->page_index || pub->page_index_version != registry_version(d->reg)) {
         /* Rebuilt on the first page load after a change of the live set. */
         size_t total = registry_count(d->reg);
         experiment **all = malloc((total ? total : 1) * sizeof *all);
@@ -409,23 +424,23 @@ void api_assignments(upshotd *d, struct evhttp_request *req, const http_query *q
             free(all);
         }
         if (!ix) {
-            http_reply_error(&x, 500, "internal", "out of memory");
+            http_reply_error(x, 500, "internal", "out of memory");
             return;
         }
-        page_index_free(d->page_index);
-        d->page_index = ix;
-        d->page_index_version = registry_version(d->reg);
+        page_index_free(pub->page_index);
+        pub->page_index = ix;
+        pub->page_index_version = registry_version(d->reg);
     }
     size_t count;
-    experiment *const *found = page_index_find(d->page_index, by_page, page, &count);
+    experiment *const *found = page_index_find(pub->page_index, by_page, page, &count);
     int n = count < MAX_PAGE_EXPERIMENTS ? (int)count : MAX_PAGE_EXPERIMENTS;
     assign_job *job = job_new(n);
     if (!job) {
-        http_reply_error(&x, 500, "internal", "out of memory");
+        http_reply_error(x, 500, "internal", "out of memory");
         return;
     }
     job->d = d;
-    job->x = x;
+    job->x = *x;
     job->expose = expose;
     memcpy(job->visitor, visitor, sizeof visitor);
     memcpy(job->region, region, sizeof region);
@@ -466,19 +481,10 @@ static json_t *snapshot_of(const experiment *e)
     return o;
 }
 
-void api_sdk_config(upshotd *d, struct evhttp_request *req, const http_query *q)
+void api_sdk_config(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
 {
-    http_exchange x;
-    http_exchange_begin(&x, req, ROUTE_SDK_CONFIG);
-    if (!http_cors_allowed(&d->cfg, req, &x)) {
-        http_reply_error(&x, 403, "origin_not_allowed", "this origin is not in cors_origins");
-        return;
-    }
-    if (!http_sdk_key_ok(&d->cfg, req, q)) {
-        http_reply_error(&x, 401, "invalid_sdk_key", "missing or unknown SDK key (X-Upshot-Key)");
-        return;
-    }
-    if (!d->sdk_snapshot || d->sdk_snapshot_version != registry_version(d->reg)) {
+    api_public *pub = d->pub;
+    if (!pub->sdk_snapshot || pub->sdk_snapshot_version != registry_version(d->reg)) {
         char now[32];
         registry_now_rfc3339(now);
         json_t *exps = json_array();
@@ -487,31 +493,16 @@ void api_sdk_config(upshotd *d, struct evhttp_request *req, const http_query *q)
                 json_array_append_new(exps, snapshot_of(registry_at(d->reg, i)));
         json_t *root = json_pack("{s:s, s:I, s:o}", "generated_at", now, "generation",
                                  (json_int_t)registry_version(d->reg), "experiments", exps);
-        free(d->sdk_snapshot);
-        d->sdk_snapshot = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(15));
-        d->sdk_snapshot_version = registry_version(d->reg);
+        free(pub->sdk_snapshot);
+        pub->sdk_snapshot = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        pub->sdk_snapshot_version = registry_version(d->reg);
         json_decref(root);
     }
-    if (!d->sdk_snapshot) {
-        http_reply_error(&x, 500, "internal", "out of memory");
+    if (!pub->sdk_snapshot) {
+        http_reply_error(x, 500, "internal", "out of memory");
         return;
     }
-    http_reply_raw(&x, 200, "application/json", d->sdk_snapshot, strlen(d->sdk_snapshot));
-}
-
-void api_public_preflight(upshotd *d, struct evhttp_request *req)
-{
-    http_exchange x;
-    http_exchange_begin(&x, req, ROUTE_OTHER);
-    if (!http_cors_allowed(&d->cfg, req, &x)) {
-        http_reply_error(&x, 403, "origin_not_allowed", "this origin is not in cors_origins");
-        return;
-    }
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-    evhttp_add_header(h, "Access-Control-Allow-Headers", "Content-Type, X-Upshot-Key");
-    evhttp_add_header(h, "Access-Control-Max-Age", "600");
-    http_reply_raw(&x, 204, NULL, NULL, 0);
+    http_reply_raw(x, 200, "application/json", pub->sdk_snapshot, strlen(pub->sdk_snapshot));
 }
 
 /* ---- events -------------------------------------------------------------- */
@@ -638,53 +629,43 @@ static const char *check_event(upshotd *d, json_t *ev, struct evbuffer *out, int
     return NULL;
 }
 
-void api_events(upshotd *d, struct evhttp_request *req, const http_query *q)
+void api_events(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
 {
     static const char *const types[] = {"application/json", "text/plain", NULL};
-    http_exchange x;
-    http_exchange_begin(&x, req, ROUTE_EVENTS);
-    if (!http_cors_allowed(&d->cfg, req, &x)) {
-        http_reply_error(&x, 403, "origin_not_allowed", "this origin is not in cors_origins");
-        return;
-    }
-    if (!http_sdk_key_ok(&d->cfg, req, q)) {
-        http_reply_error(&x, 401, "invalid_sdk_key", "missing or unknown SDK key (X-Upshot-Key)");
-        return;
-    }
-    if (!http_content_type_is(req, types)) {
-        http_reply_error(&x, 415, "unsupported_media_type",
+    if (!http_content_type_is(x->req, types)) {
+        http_reply_error(x, 415, "unsupported_media_type",
                          "Content-Type must be application/json (or text/plain for beacons)");
         return;
     }
     char *body = NULL;
     size_t len = 0;
-    int st = http_read_body(req, d->cfg.max_body_bytes, &body, &len);
+    int st = http_read_body(x->req, d->cfg.max_body_bytes, &body, &len);
     if (st == 413) {
-        http_reply_error(&x, 413, "body_too_large", "the body exceeds %ld bytes", d->cfg.max_body_bytes);
+        http_reply_error(x, 413, "body_too_large", "the body exceeds %ld bytes", d->cfg.max_body_bytes);
         return;
     }
     if (st) {
-        http_reply_error(&x, 500, "internal", "out of memory");
+        http_reply_error(x, 500, "internal", "out of memory");
         return;
     }
     json_error_t jerr;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     free(body);
     if (!root) {
-        http_reply_error(&x, 400, "invalid_json", "malformed JSON at line %d column %d: %s",
+        http_reply_error(x, 400, "invalid_json", "malformed JSON at line %d column %d: %s",
                          jerr.line, jerr.column, jerr.text);
         return;
     }
     json_t *events = json_object_get(root, "events");
     if (!json_is_object(root) || !json_is_array(events)) {
         json_decref(root);
-        http_reply_error(&x, 400, "invalid_batch", "the body must be {\"events\": [...]}");
+        http_reply_error(x, 400, "invalid_batch", "the body must be {\"events\": [...]}");
         return;
     }
     size_t n = json_array_size(events);
     if (n == 0 || (long)n > d->cfg.max_batch_events) {
         json_decref(root);
-        http_reply_error(&x, n ? 413 : 400, n ? "batch_too_large" : "empty_batch",
+        http_reply_error(x, n ? 413 : 400, n ? "batch_too_large" : "empty_batch",
                          "a batch holds 1 to %ld events (got %zu)", d->cfg.max_batch_events, n);
         return;
     }
@@ -723,7 +704,7 @@ void api_events(upshotd *d, struct evhttp_request *req, const http_query *q)
         json_decref(rejected);
         json_decref(root);
         free(types_seen);
-        http_reply_error(&x, 503, "journal_unavailable",
+        http_reply_error(x, 503, "journal_unavailable",
                          "events could not be stored durably; nothing was recorded, retry later");
         return;
     }
@@ -734,7 +715,7 @@ void api_events(upshotd *d, struct evhttp_request *req, const http_query *q)
     free(types_seen);
     json_decref(root);
     int status = accepted == 0 && duplicates == 0 ? 422 : 202;
-    http_reply_json(&x, status,
+    http_reply_json(x, status,
                     json_pack("{s:I, s:I, s:o, s:b}", "accepted", (json_int_t)accepted, "duplicates",
                               (json_int_t)duplicates, "rejected", rejected, "spooled",
                               !store_is_up(d->store)));

@@ -187,21 +187,22 @@ static const char *const carried_fields[] = {
 /* Builds the experiment that would replace `prev` (NULL when new) from def,
  * with read-only fields filled. Does not install it. */
 static experiment *prepare(const experiment *prev, json_t *def, exp_source src,
-                           const char *origin, char err[REGISTRY_ERR_MAX], int *status)
+                           const char *origin, char err[REGISTRY_ERR_MAX],
+                           registry_status *status)
 {
     char eerr[EXP_ERR_MAX], now[32];
     registry_now_rfc3339(now);
     /* A first parse validates what the user wrote, before anything is added. */
     experiment *probe = experiment_parse(def, src, eerr);
     if (!probe) {
-        *status = 400;
+        *status = REGISTRY_INVALID;
         rfail(err, "%s", eerr);
         return NULL;
     }
     json_t *d = json_deep_copy(probe->def);
     experiment_release(probe);
     if (!d) {
-        *status = 500;
+        *status = REGISTRY_NO_MEMORY;
         rfail(err, "out of memory");
         return NULL;
     }
@@ -230,7 +231,7 @@ static experiment *prepare(const experiment *prev, json_t *def, exp_source src,
         if (!experiment_check_update(prev, next, &bump, eerr)) {
             experiment_release(next);
             json_decref(d);
-            *status = 409;
+            *status = REGISTRY_CONFLICT;
             rfail(err, "%s", eerr);
             return NULL;
         }
@@ -242,7 +243,7 @@ static experiment *prepare(const experiment *prev, json_t *def, exp_source src,
     }
     json_decref(d);
     if (!next) {
-        *status = 400;
+        *status = REGISTRY_INVALID;
         rfail(err, "%s", eerr);
     }
     return next;
@@ -262,37 +263,35 @@ static int check_set(registry *r, experiment *next, char err[REGISTRY_ERR_MAX])
     return 0;
 }
 
-int registry_put(registry *r, json_t *def, exp_source src, registry_mode mode,
-                 const char *origin, char err[REGISTRY_ERR_MAX], int *http_status)
+registry_status registry_put(registry *r, json_t *def, exp_source src, registry_mode mode,
+                             const char *origin, char err[REGISTRY_ERR_MAX])
 {
     const char *key = json_string_value(json_object_get(def, "key"));
     experiment *prev = key ? registry_get(r, key) : NULL;
     if (mode == REG_CREATE && prev) {
-        *http_status = 409;
-        return rfail(err, "experiment %s already exists", key);
+        rfail(err, "experiment %s already exists", key);
+        return REGISTRY_EXISTS;
     }
     if (mode == REG_UPDATE && !prev) {
-        *http_status = 404;
-        return rfail(err, "experiment %s does not exist", key ? key : "(no key)");
+        rfail(err, "experiment %s does not exist", key ? key : "(no key)");
+        return REGISTRY_NOT_FOUND;
     }
-    experiment *next = prepare(prev, def, src, origin, err, http_status);
+    registry_status status = REGISTRY_OK;
+    experiment *next = prepare(prev, def, src, origin, err, &status);
     if (!next)
-        return -1;
+        return status;
     if (check_set(r, next, err) != 0) {
         experiment_release(next);
-        *http_status = 409;
-        return -1;
+        return REGISTRY_CONFLICT;
     }
     if (install(r, next) != 0) {
         experiment_release(next);
-        *http_status = 500;
-        return rfail(err, "out of memory");
+        rfail(err, "out of memory");
+        return REGISTRY_NO_MEMORY;
     }
-    if (save(r, err) != 0) {
-        *http_status = 500;
-        return -1;
-    }
-    return 0;
+    if (save(r, err) != 0)
+        return REGISTRY_IO_ERROR;
+    return REGISTRY_OK;
 }
 
 int registry_apply_config(registry *r, const upshot_config *cfg, int *changed,
@@ -310,7 +309,7 @@ int registry_apply_config(registry *r, const upshot_config *cfg, int *changed,
         json_t *fp = json_object_get(r->fingerprints, fe->key);
         if (fp && (uint32_t)json_integer_value(fp) == cfg->fingerprints[i] && registry_get(r, fe->key))
             continue;
-        int status;
+        registry_status status;
         staged[i] = prepare(registry_get(r, fe->key), fe->def, EXP_FROM_USER, "file", err, &status);
         if (!staged[i])
             rc = -1;

@@ -47,14 +47,30 @@ uint64_t registry_version(const registry *r);
 int registry_apply_config(registry *r, const upshot_config *cfg, int *changed,
                           char err[REGISTRY_ERR_MAX]);
 
-/* Replaces (or creates) one experiment from def. src EXP_FROM_USER: the
- * read-only fields are taken from the live version; EXP_FROM_STATE: def is
- * a copy of a live definition with one field changed. must_exist /
- * must_not_exist select update or create semantics. On error returns -1
- * with err and *http_status (400 invalid, 404 unknown, 409 conflict). */
+/* What a change of the live set came to. The HTTP layer maps these to
+ * statuses (api_admin.c); nothing below it speaks HTTP. */
+typedef enum {
+    REGISTRY_OK = 0,
+    REGISTRY_INVALID,   /* the definition does not parse, or breaks a rule of docs/config.md */
+    REGISTRY_NOT_FOUND, /* REG_UPDATE of a key that is not live */
+    REGISTRY_EXISTS,    /* REG_CREATE of a key that is live */
+    REGISTRY_CONFLICT,  /* a change the live experiment cannot take (variants of
+                           a started one), or layers that would overlap */
+    REGISTRY_NO_MEMORY,
+    REGISTRY_IO_ERROR,  /* state.json could not be written: the change is
+                           live, but would not survive a restart */
+} registry_status;
+
+/* Replaces (or creates) one experiment from def (borrowed). src
+ * EXP_FROM_USER: the read-only fields (created_at, started_at, stopped_at,
+ * allocation_version, promotions) are carried over from the live version;
+ * EXP_FROM_STATE: def is a copy of a live definition with one field
+ * changed. mode: REG_CREATE fails with REGISTRY_EXISTS when the key is
+ * live, REG_UPDATE with REGISTRY_NOT_FOUND when it is not, REG_UPSERT
+ * takes either. Anything but REGISTRY_OK comes with a sentence in err. */
 typedef enum { REG_CREATE, REG_UPDATE, REG_UPSERT } registry_mode;
-int registry_put(registry *r, json_t *def, exp_source src, registry_mode mode,
-                 const char *origin, char err[REGISTRY_ERR_MAX], int *http_status);
+registry_status registry_put(registry *r, json_t *def, exp_source src, registry_mode mode,
+                             const char *origin, char err[REGISTRY_ERR_MAX]);
 
 /* Current UTC time as RFC 3339 ("2026-11-22T12:00:00Z"). */
 void registry_now_rfc3339(char out[32]);

@@ -1,8 +1,9 @@
-/* server.c: wiring and routing of upshotd (see server.h).
+/* server.c: wiring of upshotd (see server.h).
  *
  * An evhttp server reads as: limits, callbacks, bind; this file adds the
- * pieces around it (config, registry, journal, store, timers) and the
- * router that sends each request to exactly one handler. */
+ * pieces around it (config, registry, journal, store, timers), and the
+ * two endpoints about the server itself, /healthz and /metrics. The
+ * router (router.c) sends each request to exactly one handler. */
 #include "server.h"
 
 #include <errno.h>
@@ -17,8 +18,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "api.h"
 #include "audit.h"
-#include "page_index.h"
+#include "autopromote.h"
+#include "router.h"
 #include "stats_core.h"
 
 /* Hard cap evhttp enforces before a body is even read (libevent then sends
@@ -152,15 +155,8 @@ int upshotd_journal_deferred(upshotd *d, const char *lines, size_t len, upshotd_
 
 
 
-static void on_auto_promote_timer(evutil_socket_t fd, short what, void *arg)
+void upshotd_healthz(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
 {
-    api_auto_promote_tick(arg);
-}
-
-static void healthz(upshotd *d, struct evhttp_request *req)
-{
-    http_exchange x;
-    http_exchange_begin(&x, req, ROUTE_HEALTHZ);
     bool up = store_is_up(d->store);
     char why[200];
     bool healthy = store_is_healthy(d->store, why, sizeof why);
@@ -173,13 +169,11 @@ static void healthz(upshotd *d, struct evhttp_request *req)
                              (json_int_t)registry_count(d->reg), "draining", d->draining);
     if (!healthy)
         json_object_set_new(body, "reason", json_string(why));
-    http_reply_json(&x, 200, body);
+    http_reply_json(x, 200, body);
 }
 
-static void metrics_endpoint(upshotd *d, struct evhttp_request *req)
+void upshotd_metrics(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
 {
-    http_exchange x;
-    http_exchange_begin(&x, req, ROUTE_METRICS);
     if (d->fsync_worker) /* fsync failures counted on the worker thread */
         g_metrics.journal_errors += atomic_exchange(&d->fsync_worker->errors, 0);
     metrics_gauges g = {
@@ -194,85 +188,8 @@ static void metrics_endpoint(upshotd *d, struct evhttp_request *req)
     struct evbuffer *b = evbuffer_new();
     metrics_render(b, &g);
     size_t len = evbuffer_get_length(b);
-    http_reply_raw(&x, 200, "text/plain; version=0.0.4", (const char *)evbuffer_pullup(b, -1), len);
+    http_reply_raw(x, 200, "text/plain; version=0.0.4", (const char *)evbuffer_pullup(b, -1), len);
     evbuffer_free(b);
-}
-
-static void method_not_allowed(struct evhttp_request *req, const char *allow)
-{
-    http_exchange x;
-    http_exchange_begin(&x, req, ROUTE_OTHER);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
-    http_reply_error(&x, 405, "method_not_allowed", "allowed: %s", allow);
-}
-
-static bool is_public_path(const char *path)
-{
-    return strcmp(path, "/v1/assign") == 0 || strcmp(path, "/v1/assignments") == 0 ||
-           strcmp(path, "/v1/events") == 0 || strcmp(path, "/v1/sdk/config") == 0;
-}
-
-/* The router: exactly one handler answers each request. */
-static void on_request(struct evhttp_request *req, void *arg)
-{
-    upshotd *d = arg;
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = evhttp_uri_get_path(uri);
-    http_query q; /* split once; handlers decode what they read */
-    http_query_parse(&q, evhttp_uri_get_query(uri));
-    enum evhttp_cmd_type m = evhttp_request_get_command(req);
-    if (!path)
-        path = "/";
-    if (q.truncated) {
-        http_exchange x;
-        http_exchange_begin(&x, req, ROUTE_OTHER);
-        http_reply_error(&x, 400, "too_many_parameters", "at most %d query parameters",
-                         HTTP_QUERY_MAX_PARAMS);
-        return;
-    }
-
-    if (m == EVHTTP_REQ_OPTIONS && is_public_path(path)) {
-        api_public_preflight(d, req);
-    } else if (strcmp(path, "/v1/assign") == 0) {
-        if (m == EVHTTP_REQ_GET)
-            api_assign(d, req, &q);
-        else
-            method_not_allowed(req, "GET, OPTIONS");
-    } else if (strcmp(path, "/v1/assignments") == 0) {
-        if (m == EVHTTP_REQ_GET)
-            api_assignments(d, req, &q);
-        else
-            method_not_allowed(req, "GET, OPTIONS");
-    } else if (strcmp(path, "/v1/events") == 0) {
-        if (m == EVHTTP_REQ_POST)
-            api_events(d, req, &q);
-        else
-            method_not_allowed(req, "POST, OPTIONS");
-    } else if (strcmp(path, "/v1/sdk/config") == 0) {
-        if (m == EVHTTP_REQ_GET)
-            api_sdk_config(d, req, &q);
-        else
-            method_not_allowed(req, "GET, OPTIONS");
-    } else if (strcmp(path, "/healthz") == 0) {
-        if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD)
-            healthz(d, req);
-        else
-            method_not_allowed(req, "GET");
-    } else if (strcmp(path, "/metrics") == 0) {
-        if (m == EVHTTP_REQ_GET)
-            metrics_endpoint(d, req);
-        else
-            method_not_allowed(req, "GET");
-    } else if (strncmp(path, "/v1/experiments", 15) == 0 &&
-               (path[15] == '\0' || path[15] == '/')) {
-        api_admin(d, req, path, &q);
-    } else if (strcmp(path, "/v1/admin/reload") == 0) {
-        api_admin(d, req, path, &q);
-    } else {
-        http_exchange x;
-        http_exchange_begin(&x, req, ROUTE_OTHER);
-        http_reply_error(&x, 404, "not_found", "no such endpoint: %.200s", path);
-    }
 }
 
 static int read_file(const char *path, char **out, char *err, size_t errlen)
@@ -370,14 +287,13 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
                      json_pack("{s:i, s:s}", "experiments_changed", changed, "file", config_path));
     if (!(d->journal = journal_open(d->cfg.data_dir, err, errlen)))
         return -1;
-    d->auto_last = json_object();
     d->commit_lines = evbuffer_new();
     d->commit_ev = event_new(base, -1, 0, on_commit, d);
     if (!d->commit_lines || !d->commit_ev) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (!(d->recent_ids = recent_new(1u << 20))) {
+    if (!(d->recent_ids = recent_new(1u << 20)) || !(d->pub = api_public_new())) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -397,7 +313,7 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
     evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                             EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
                                             EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH);
-    evhttp_set_gencb(d->http, on_request, d);
+    evhttp_set_gencb(d->http, router_dispatch, d);
     struct evhttp_bound_socket *sock =
         evhttp_bind_socket_with_handle(d->http, d->cfg.listen_host, (ev_uint16_t)d->cfg.listen_port);
     if (!sock) {
@@ -415,9 +331,10 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
         snprintf(err, errlen, "cannot start the journal fsync thread");
         return -1;
     }
-    struct timeval ap = {d->cfg.auto_promote_interval_s, 0};
-    d->auto_promote_ev = event_new(base, -1, EV_PERSIST, on_auto_promote_timer, d);
-    event_add(d->auto_promote_ev, &ap);
+    if (!(d->autopromote = autopromote_start(d))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
 
     store_start(d->store);
     fprintf(stderr, "upshotd: listening on %s:%d with %zu experiments; data in %s; %llu journaled events to apply\n",
@@ -483,21 +400,18 @@ void upshotd_begin_shutdown(upshotd *d)
 void upshotd_free(upshotd *d)
 {
     fsync_worker_stop(d->fsync_worker); /* before the journal closes */
-    if (d->auto_promote_ev)
-        event_free(d->auto_promote_ev);
     if (d->commit_ev)
         event_free(d->commit_ev);
     if (d->commit_lines)
         evbuffer_free(d->commit_lines);
     free(d->commit_waiters);
     store_free(d->store); /* pending callbacks answer their requests first */
+    autopromote_free(d->autopromote); /* its reads in flight ended just above */
     if (d->http)
         evhttp_free(d->http);
     journal_close(d->journal);
     recent_free(d->recent_ids);
     registry_free(d->reg);
-    free(d->sdk_snapshot);
-    page_index_free(d->page_index);
-    json_decref(d->auto_last);
+    api_public_free(d->pub);
     config_free(&d->cfg);
 }

@@ -1,10 +1,11 @@
 /* server.h: upshotd as one object: its configuration, live experiments,
  * journal, Redis store and HTTP front end on one libevent loop.
  *
- * Reading order: server.c wires things and routes requests;
- * api_public.c answers the shop's pages (assign, events, SDK config);
- * api_admin.c answers the growth team (experiments, results, promotions);
- * everything below them is in docs/architecture.md. */
+ * Reading order: server.c wires things; router.c holds the route table
+ * and sends each request to one handler (api.h); api_public.c answers
+ * the shop's pages (assign, events, SDK config); api_admin.c answers the
+ * growth team (experiments, results, promotions); autopromote.c promotes
+ * on its own timer; everything below them is in docs/architecture.md. */
 #ifndef UPSHOT_SERVER_H
 #define UPSHOT_SERVER_H
 
@@ -30,17 +31,12 @@ typedef struct upshotd {
     char config_path[1024];
     upshot_config cfg;
     registry *reg;
-    /* Caches of the live set, each valid for one registry_version. */
-    char *sdk_snapshot;    /* the /v1/sdk/config body */
-    uint64_t sdk_snapshot_version;
-    struct page_index *page_index; /* running experiments by page and placement */
-    uint64_t page_index_version;
+    struct api_public *pub;  /* api_public.c's caches of the live set */
     journal *journal;
     store *store;
     recent *recent_ids;
     struct fsync_worker *fsync_worker; /* fsync: interval, off the event loop */
-    struct event *auto_promote_ev;
-    json_t *auto_last;     /* {experiment: {region: recommendation}} last audited */
+    struct autopromote *autopromote; /* the automatic promotion timer */
     struct evbuffer *commit_lines;   /* group commit: lines of this loop iteration */
     struct commit_waiter *commit_waiters;
     size_t ncommit_waiters, commit_waiters_cap;
@@ -79,17 +75,5 @@ int upshotd_journal(upshotd *d, const char *lines, size_t len);
 typedef void (*upshotd_commit_cb)(void *arg, bool ok);
 int upshotd_journal_deferred(upshotd *d, const char *lines, size_t len, upshotd_commit_cb cb,
                              void *arg);
-
-/* Handlers (api_public.c, api_admin.c). Each ends in one reply. */
-void api_assign(upshotd *d, struct evhttp_request *req, const http_query *q);
-void api_assignments(upshotd *d, struct evhttp_request *req, const http_query *q);
-void api_sdk_config(upshotd *d, struct evhttp_request *req, const http_query *q);
-void api_events(upshotd *d, struct evhttp_request *req, const http_query *q);
-void api_public_preflight(upshotd *d, struct evhttp_request *req);
-void api_admin(upshotd *d, struct evhttp_request *req, const char *path, const http_query *q);
-
-/* The automatic promotion pass (api_admin.c): evaluates experiments with
- * auto_promote enabled and promotes where the decision function says so. */
-void api_auto_promote_tick(upshotd *d);
 
 #endif

@@ -162,3 +162,56 @@ def test_batch_with_some_bad_events_accepts_the_good_ones(server):
 
 def test_cases_cover_at_least_thirty_requests():
     assert len(CASES) >= 30
+
+
+# A known path with a method none of its routes answers: 405, and Allow
+# lists exactly the methods the path has (router.c's table).
+# (method, path, headers, Allow)
+WRONG_METHODS = [
+    ("POST", "/v1/assign", KEY, "GET, OPTIONS"),
+    ("DELETE", "/v1/assignments", KEY, "GET, OPTIONS"),
+    ("GET", "/v1/events", KEY, "POST, OPTIONS"),
+    ("PUT", "/v1/sdk/config", KEY, "GET, OPTIONS"),
+    ("POST", "/healthz", {}, "GET, HEAD"),
+    ("POST", "/metrics", {}, "GET"),
+    ("DELETE", "/v1/experiments", ADMIN, "GET, POST"),
+    ("DELETE", "/v1/experiments/checkout-tiers", ADMIN, "GET, PUT"),
+    ("DELETE", "/v1/experiments/no-such-experiment", ADMIN, "GET, PUT"),
+    ("GET", "/v1/experiments/checkout-tiers/start", ADMIN, "POST"),
+    ("PUT", "/v1/experiments/checkout-tiers/results", ADMIN, "GET"),
+    ("DELETE", "/v1/experiments/checkout-tiers/promotions", ADMIN, "GET, POST"),
+    ("GET", "/v1/experiments/checkout-tiers/promotions/gr", ADMIN, "DELETE"),
+    ("GET", "/v1/admin/reload", ADMIN, "POST"),
+]
+
+
+@pytest.mark.parametrize("method,path,headers,allow", WRONG_METHODS,
+                         ids=[f"{m} {p}" for m, p, _, _ in WRONG_METHODS])
+def test_wrong_method_on_a_known_path_gets_405_with_its_allow(server, method, path, headers, allow):
+    r = server.request(method, path, headers=headers)
+    assert r.status == 405, r
+    assert r.headers["allow"] == allow, r.headers
+    assert r.json()["error"] == "method_not_allowed"
+    assert allow in r.json()["message"]
+
+
+def test_admin_paths_answer_401_before_anything_else_without_a_token(server):
+    for method, path in (("DELETE", "/v1/experiments"), ("GET", "/v1/experiments/Bad!Key"),
+                         ("GET", "/v1/admin/reload")):
+        r = server.request(method, path)
+        assert r.status == 401 and r.json()["error"] == "unauthorized", (method, path, r)
+        assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_path_parameters_that_are_not_keys_get_404(server):
+    r = server.request("GET", "/v1/experiments/Bad!Key", headers=ADMIN)
+    assert r.status == 404 and r.json()["error"] == "unknown_experiment", r
+    r = server.request("DELETE", "/v1/experiments/checkout-tiers/promotions/GR", headers=ADMIN)
+    assert r.status == 404 and r.json()["error"] == "not_found", r
+    r = server.request("GET", "/v1/experiments/checkout-tiers/nothing", headers=ADMIN)
+    assert r.status == 404 and r.json()["error"] == "not_found", r
+
+
+def test_head_healthz_answers_without_a_body(server):
+    r = server.request("HEAD", "/healthz")
+    assert r.status == 200 and not r.body, r

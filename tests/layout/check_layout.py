@@ -36,8 +36,8 @@ FORBIDDEN_CORE_HEADERS = re.compile(
     r"signal\.h|syslog\.h)$")
 
 # The I/O side's headers: the core may not reach up into them.
-IO_MODULES = ("api_admin", "api_public", "audit", "http", "journal", "main",
-              "metrics", "registry", "server", "store")
+IO_MODULES = ("api", "api_admin", "api_public", "audit", "autopromote", "http",
+              "journal", "main", "metrics", "registry", "router", "server", "store")
 
 # Functions the core may not call, after normalisation (see base_symbol).
 FORBIDDEN_SYMBOLS = {
@@ -71,8 +71,8 @@ FORBIDDEN_SYMBOL_PREFIXES = ("event_", "evhttp_", "evbuffer_", "bufferevent_",
 
 # Modules of engine/ that may include libevent: the event loop, HTTP, the
 # store's adapter and the metrics page written into an evbuffer.
-EVENT_LOOP_MODULES = ("main", "server", "http", "api_admin", "api_public",
-                      "store", "metrics")
+EVENT_LOOP_MODULES = ("main", "server", "router", "http", "api_admin", "api_public",
+                      "autopromote", "store", "metrics")
 # The one module that speaks hiredis.
 HIREDIS_MODULES = ("store.c", "store.h")
 

@@ -1,0 +1,56 @@
+/* api.h: the handlers the route table (router.c) points to, and the few
+ * pieces api_admin.c lends to the automatic promotion (autopromote.c).
+ *
+ * A handler runs after the router has matched its row, checked the row's
+ * authentication (and, for public rows, CORS) and begun the exchange x
+ * with the row's metrics route. Path parameters arrive in p, already
+ * valid keys. Every handler ends in exactly one http_reply_* on x, now
+ * or later from a callback (it then keeps a copy of *x: x itself lives on
+ * the router's stack). */
+#ifndef UPSHOT_API_H
+#define UPSHOT_API_H
+
+#include "http.h"
+#include "registry.h"
+#include "results.h"
+#include "route.h"
+#include "server.h"
+
+typedef void api_handler(upshotd *d, http_exchange *x, const http_query *q,
+                         const route_params *p);
+
+/* server.c */
+api_handler upshotd_healthz, upshotd_metrics;
+
+/* api_public.c: the shop's pages. */
+api_handler api_assign, api_assignments, api_sdk_config, api_events;
+
+/* api_public.c keeps caches of the live set (the page index, the SDK
+ * snapshot), each valid for one registry_version. Owned by the upshotd;
+ * api_public_free(NULL) does nothing. */
+typedef struct api_public api_public;
+api_public *api_public_new(void);
+void api_public_free(api_public *pub);
+
+/* api_admin.c: the growth team; every row is admin-only. {key} rows
+ * answer 404 for an experiment that is not live. */
+api_handler api_admin_list, api_admin_create, api_admin_get, api_admin_replace;
+api_handler api_admin_start, api_admin_stop, api_admin_results, api_admin_log;
+api_handler api_admin_promotions, api_admin_promote, api_admin_unpromote, api_admin_reload;
+
+/* Reads e's counters from Redis (HGETALL, at most 5 s) and calls
+ * cb(arg, e, t) with the table; on a Redis error or timeout cb is not
+ * called. e is retained until then. 0, or -1 (Redis unreachable, out of
+ * memory): nothing was started. */
+typedef void (*api_results_cb)(void *arg, experiment *e, const results_table *t);
+int api_admin_fetch_results(upshotd *d, experiment *e, api_results_cb cb, void *arg);
+
+/* Sets (variant non-NULL) or removes the promotion of region in e through
+ * the registry, and audits it as actor/action with reason. e is replaced
+ * in the registry on success (registry_get for the new one). */
+registry_status api_admin_apply_promotion(upshotd *d, experiment *e, const char *region,
+                                          const char *variant, double holdback,
+                                          const char *actor, const char *action,
+                                          const char *reason, char err[REGISTRY_ERR_MAX]);
+
+#endif

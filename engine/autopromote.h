@@ -1,0 +1,26 @@
+/* autopromote.h: the automatic promotion pass.
+ *
+ * Every auto_promote_interval_s seconds, each running experiment with
+ * auto_promote enabled has its counters read from Redis and the one
+ * promotion rule (engine/core/decide.h, through analysis.h) applied per
+ * region; a region whose recommendation is to promote gets the promotion,
+ * through the registry and the audit log like one made by hand. Every
+ * change of a region's recommendation is audited too, so the log says why
+ * a promotion did or did not happen. The last recommendation per
+ * (experiment, region) lives here, in memory: after a restart the first
+ * pass audits the current ones again. */
+#ifndef UPSHOT_AUTOPROMOTE_H
+#define UPSHOT_AUTOPROMOTE_H
+
+struct upshotd;
+typedef struct autopromote autopromote;
+
+/* Starts the timer on d's event loop, at d's configured interval (read
+ * once: a reload does not change it). NULL when out of memory. */
+autopromote *autopromote_start(struct upshotd *d);
+
+/* Stops the timer and frees; NULL does nothing. Call after the store is
+ * freed: a results read still in flight then ends without calling back. */
+void autopromote_free(autopromote *a);
+
+#endif
