@@ -80,19 +80,24 @@ static const char *reason_of(json_t *body)
     return r && strlen(r) <= 500 ? r : NULL;
 }
 
-/* The HTTP status of a registry outcome. */
-static int registry_http_status(registry_status st)
+/* Replies to a change the registry refused: the one place its outcomes
+ * become HTTP statuses and error codes. A state file that could not be
+ * written (a full disk) is 503: the change was not made and may succeed
+ * once the operator frees space. */
+static void reply_registry_error(http_exchange *x, registry_status st, const char *err)
 {
+    int status = 500;
+    const char *code = "internal";
     switch (st) {
-    case REGISTRY_OK: return 200;
-    case REGISTRY_INVALID: return 400;
-    case REGISTRY_NOT_FOUND: return 404;
+    case REGISTRY_INVALID: status = 400; code = "invalid_experiment"; break;
+    case REGISTRY_NOT_FOUND: status = 404; code = "unknown_experiment"; break;
     case REGISTRY_EXISTS:
-    case REGISTRY_CONFLICT: return 409;
+    case REGISTRY_CONFLICT: status = 409; code = "conflict"; break;
+    case REGISTRY_IO_ERROR: status = 503; code = "state_not_saved"; break;
     case REGISTRY_NO_MEMORY:
-    case REGISTRY_IO_ERROR: break;
+    case REGISTRY_OK: break;
     }
-    return 500;
+    http_reply_error(x, status, code, "%s", err);
 }
 
 /* Applies def through the registry, audits, replies with the experiment. */
@@ -103,12 +108,8 @@ static void put_and_reply(upshotd *d, http_exchange *x, json_t *def, exp_source 
     char err[REGISTRY_ERR_MAX];
     registry_status st = registry_put(d->reg, def, src, mode, "api", err);
     if (st != REGISTRY_OK) {
-        int status = registry_http_status(st);
         json_decref(details);
-        http_reply_error(x, status, status == 404 ? "unknown_experiment"
-                                    : status == 409 ? "conflict" : status == 400 ? "invalid_experiment"
-                                                                                 : "internal",
-                         "%s", err);
+        reply_registry_error(x, st, err);
         return;
     }
     const char *key = json_string_value(json_object_get(def, "key"));
@@ -194,7 +195,7 @@ static void promote(upshotd *d, http_exchange *x, experiment *e, const char *act
         http_reply_error(x, 409, "conflict", "experiment %s does not run in region %s", e->key, region);
     else if ((st = api_admin_apply_promotion(d, e, region, variant, holdback, actor, "promote",
                                              reason_of(body), err)) != REGISTRY_OK)
-        http_reply_error(x, registry_http_status(st), "conflict", "%s", err);
+        reply_registry_error(x, st, err);
     else
         http_reply_json(x, 200, json_deep_copy(registry_get(d->reg, key)->def));
     json_decref(body);
@@ -214,7 +215,7 @@ static void unpromote(upshotd *d, http_exchange *x, experiment *e, const char *r
     snprintf(key, sizeof key, "%s", e->key); /* e is replaced on success */
     if ((st = api_admin_apply_promotion(d, e, region, NULL, 0, actor, "unpromote", reason, err)) !=
         REGISTRY_OK)
-        http_reply_error(x, registry_http_status(st), "internal", "%s", err);
+        reply_registry_error(x, st, err);
     else
         http_reply_json(x, 200, json_deep_copy(registry_get(d->reg, key)->def));
 }
@@ -396,8 +397,11 @@ void api_admin_reload(upshotd *d, http_exchange *x, const http_query *q, const r
 {
     char actor[65], err[CONFIG_ERR_MAX];
     actor_of(x->req, actor);
-    if (upshotd_reload(d, actor, err, sizeof err) != 0)
+    registry_status st = upshotd_reload(d, actor, err, sizeof err);
+    if (st == REGISTRY_INVALID || st == REGISTRY_CONFLICT)
         http_reply_error(x, 400, "invalid_config", "%s", err);
+    else if (st != REGISTRY_OK)
+        reply_registry_error(x, st, err);
     else
         http_reply_json(x, 200, json_pack("{s:s, s:I}", "status", "reloaded", "experiments",
                                           (json_int_t)registry_count(d->reg)));

@@ -37,12 +37,14 @@ void registry_now_rfc3339(char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static size_t find_slot(const registry *r, const char *key, int *found)
+/* Binary search of a list sorted by key: the index of key, or where it
+ * would go. */
+static size_t find_slot_in(experiment *const *list, size_t n, const char *key, int *found)
 {
-    size_t lo = 0, hi = r->n;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int c = strcmp(r->list[mid]->key, key);
+        int c = strcmp(list[mid]->key, key);
         if (c == 0) {
             *found = 1;
             return mid;
@@ -59,7 +61,7 @@ static size_t find_slot(const registry *r, const char *key, int *found)
 experiment *registry_get(const registry *r, const char *key)
 {
     int found;
-    size_t i = find_slot(r, key, &found);
+    size_t i = find_slot_in(r->list, r->n, key, &found);
     return found ? r->list[i] : NULL;
 }
 
@@ -67,43 +69,99 @@ size_t registry_count(const registry *r) { return r->n; }
 experiment *registry_at(const registry *r, size_t i) { return i < r->n ? r->list[i] : NULL; }
 uint64_t registry_version(const registry *r) { return r->version; }
 
-/* Inserts or replaces; takes ownership of e. */
-static int install(registry *r, experiment *e)
+/* Inserts or replaces e in a sorted list (grown as needed); takes
+ * ownership of e, and releases the experiment it replaces. */
+static int list_put(experiment ***list, size_t *n, size_t *cap, experiment *e)
 {
     int found;
-    size_t i = find_slot(r, e->key, &found);
+    size_t i = find_slot_in(*list, *n, e->key, &found);
     if (found) {
-        experiment_release(r->list[i]);
-        r->list[i] = e;
-        r->version++;
+        experiment_release((*list)[i]);
+        (*list)[i] = e;
         return 0;
     }
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        experiment **l = realloc(r->list, cap * sizeof *l);
+    if (*n == *cap) {
+        size_t grown = *cap ? *cap * 2 : 64;
+        experiment **l = realloc(*list, grown * sizeof *l);
         if (!l)
             return -1;
-        r->list = l;
-        r->cap = cap;
+        *list = l;
+        *cap = grown;
     }
-    memmove(r->list + i + 1, r->list + i, (r->n - i) * sizeof *r->list);
-    r->list[i] = e;
-    r->n++;
-    r->version++;
+    memmove(*list + i + 1, *list + i, (*n - i) * sizeof **list);
+    (*list)[i] = e;
+    (*n)++;
     return 0;
+}
+
+/* A change of the live set, prepared off to the side: the list it would
+ * leave (holding its own references) and the file fingerprints that go
+ * with it. Nothing is live until commit() has saved it. */
+typedef struct staging {
+    experiment **list;
+    size_t n, cap;
+    json_t *fingerprints;
+} staging;
+
+static int staging_begin(const registry *r, staging *s)
+{
+    s->n = r->n;
+    s->cap = r->n ? r->n : 1;
+    s->list = malloc(s->cap * sizeof *s->list);
+    s->fingerprints = json_deep_copy(r->fingerprints);
+    if (!s->list || !s->fingerprints) {
+        free(s->list);
+        json_decref(s->fingerprints);
+        return -1;
+    }
+    for (size_t i = 0; i < r->n; i++)
+        s->list[i] = experiment_retain(r->list[i]);
+    return 0;
+}
+
+static void staging_discard(staging *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        experiment_release(s->list[i]);
+    free(s->list);
+    json_decref(s->fingerprints);
+}
+
+static int save(const registry *r, const staging *s, char err[REGISTRY_ERR_MAX]);
+
+/* Persist first, then install: writes the staged set to state.json and
+ * only when that worked makes it the live set. On failure nothing
+ * changes, so every change a client saw fail is not live either, and
+ * every change it saw succeed survives a restart. Consumes s. */
+static registry_status commit(registry *r, staging *s, char err[REGISTRY_ERR_MAX])
+{
+    if (save(r, s, err) != 0) {
+        staging_discard(s);
+        return REGISTRY_IO_ERROR;
+    }
+    for (size_t i = 0; i < r->n; i++)
+        experiment_release(r->list[i]);
+    free(r->list);
+    json_decref(r->fingerprints);
+    r->list = s->list;
+    r->n = s->n;
+    r->cap = s->cap;
+    r->fingerprints = s->fingerprints;
+    r->version++;
+    return REGISTRY_OK;
 }
 
 /* Writes state.json: temporary file, fsync, rename, fsync of the directory,
  * so a crash leaves either the old or the new state, never half of one. */
-static int save(registry *r, char err[REGISTRY_ERR_MAX])
+static int save(const registry *r, const staging *s, char err[REGISTRY_ERR_MAX])
 {
     json_t *root = json_object();
     json_t *exps = json_array();
     json_object_set_new(root, "version", json_integer(1));
     json_object_set_new(root, "experiments", exps);
-    json_object_set(root, "file_fingerprints", r->fingerprints);
-    for (size_t i = 0; i < r->n; i++)
-        json_array_append(exps, r->list[i]->def);
+    json_object_set(root, "file_fingerprints", s->fingerprints);
+    for (size_t i = 0; i < s->n; i++)
+        json_array_append(exps, s->list[i]->def);
     char tmp[1200];
     snprintf(tmp, sizeof tmp, "%s.tmp", r->path);
     int rc = -1;
@@ -157,7 +215,7 @@ registry *registry_new(const char *data_dir, char err[REGISTRY_ERR_MAX])
     json_array_foreach(json_object_get(root, "experiments"), i, def) {
         char eerr[EXP_ERR_MAX];
         experiment *e = experiment_parse(def, EXP_FROM_STATE, eerr);
-        if (!e || install(r, e) != 0) {
+        if (!e || list_put(&r->list, &r->n, &r->cap, e) != 0) {
             rfail(err, "%s: %s", r->path, e ? "out of memory" : eerr);
             experiment_release(e);
             json_decref(root);
@@ -284,35 +342,35 @@ registry_status registry_put(registry *r, json_t *def, exp_source src, registry_
         experiment_release(next);
         return REGISTRY_CONFLICT;
     }
-    if (install(r, next) != 0) {
+    staging s;
+    if (staging_begin(r, &s) != 0 || list_put(&s.list, &s.n, &s.cap, next) != 0) {
+        if (s.list)
+            staging_discard(&s);
         experiment_release(next);
         rfail(err, "out of memory");
         return REGISTRY_NO_MEMORY;
     }
-    if (save(r, err) != 0)
-        return REGISTRY_IO_ERROR;
-    return REGISTRY_OK;
+    return commit(r, &s, err);
 }
 
-int registry_apply_config(registry *r, const upshot_config *cfg, int *changed,
-                          char err[REGISTRY_ERR_MAX])
+registry_status registry_apply_config(registry *r, const upshot_config *cfg, int *changed,
+                                      char err[REGISTRY_ERR_MAX])
 {
     *changed = 0;
     int n = cfg->nexperiments;
     experiment **staged = calloc((size_t)n + 1, sizeof *staged);
-    if (!staged)
-        return rfail(err, "out of memory");
-    int rc = 0;
+    if (!staged) {
+        rfail(err, "out of memory");
+        return REGISTRY_NO_MEMORY;
+    }
+    registry_status rc = REGISTRY_OK;
     /* Stage every changed experiment first: all or nothing. */
     for (int i = 0; i < n && rc == 0; i++) {
         const experiment *fe = cfg->experiments[i];
         json_t *fp = json_object_get(r->fingerprints, fe->key);
         if (fp && (uint32_t)json_integer_value(fp) == cfg->fingerprints[i] && registry_get(r, fe->key))
             continue;
-        registry_status status;
-        staged[i] = prepare(registry_get(r, fe->key), fe->def, EXP_FROM_USER, "file", err, &status);
-        if (!staged[i])
-            rc = -1;
+        staged[i] = prepare(registry_get(r, fe->key), fe->def, EXP_FROM_USER, "file", err, &rc);
     }
     /* Layers across the staged set and the experiments that stay. */
     for (int i = 0; i < n && rc == 0; i++) {
@@ -324,23 +382,43 @@ int registry_apply_config(registry *r, const upshot_config *cfg, int *changed,
             for (int m = 0; m < n && !replaced; m++)
                 replaced = staged[m] && strcmp(staged[m]->key, r->list[k]->key) == 0;
             experiment *pair[2] = {r->list[k], staged[i]};
-            if (!replaced && !config_check_experiment_set(pair, 2, cerr))
-                rc = rfail(err, "%s", cerr);
+            if (!replaced && !config_check_experiment_set(pair, 2, cerr)) {
+                rfail(err, "%s", cerr);
+                rc = REGISTRY_CONFLICT;
+            }
         }
+    }
+    staging s = {0};
+    if (rc == REGISTRY_OK && staging_begin(r, &s) != 0) {
+        rfail(err, "out of memory");
+        rc = REGISTRY_NO_MEMORY;
     }
     for (int i = 0; i < n; i++) {
         if (!staged[i])
             continue;
-        if (rc == 0 && install(r, staged[i]) == 0) {
-            json_object_set_new(r->fingerprints, staged[i]->key,
-                                json_integer((json_int_t)cfg->fingerprints[i]));
+        if (rc == REGISTRY_OK &&
+            json_object_set_new(s.fingerprints, staged[i]->key,
+                                json_integer((json_int_t)cfg->fingerprints[i])) == 0 &&
+            list_put(&s.list, &s.n, &s.cap, staged[i]) == 0) {
             (*changed)++;
         } else {
+            if (rc == REGISTRY_OK) {
+                rfail(err, "out of memory");
+                rc = REGISTRY_NO_MEMORY;
+            }
             experiment_release(staged[i]);
         }
     }
     free(staged);
-    if (rc == 0 && *changed)
-        rc = save(r, err);
+    if (rc != REGISTRY_OK || *changed == 0) {
+        if (s.list)
+            staging_discard(&s);
+        if (rc != REGISTRY_OK)
+            *changed = 0;
+        return rc;
+    }
+    rc = commit(r, &s, err);
+    if (rc != REGISTRY_OK)
+        *changed = 0;
     return rc;
 }

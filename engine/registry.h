@@ -6,9 +6,10 @@
  * registry_put, which fills the read-only fields (timestamps,
  * allocation_version), enforces the rules of docs/config.md (what a started
  * experiment may change, non-overlapping layers), swaps the new experiment
- * in, and rewrites data_dir/state.json atomically before returning. So
- * whatever is live survives a restart, and a change the client saw
- * succeed is on disk.
+ * in, and rewrites data_dir/state.json atomically before returning. The
+ * new set is written first and installed only when the write worked, so
+ * whatever is live survives a restart, a change the client saw succeed is
+ * on disk, and one it saw fail was not made.
  *
  * Lookups return borrowed pointers valid until the next change; code that
  * keeps one across an asynchronous wait takes a reference
@@ -36,16 +37,9 @@ experiment *registry_get(const registry *r, const char *key);
 size_t registry_count(const registry *r);
 /* The i-th experiment in key order (0 <= i < count). */
 experiment *registry_at(const registry *r, size_t i);
-/* +1 on every change of the live set, including one whose state-file
- * save then failed: caches derived from the live set key on it. */
+/* +1 on every change of the live set: caches derived from the live set
+ * key on it. */
 uint64_t registry_version(const registry *r);
-
-/* Applies a parsed config's experiments: each experiment whose file
- * definition changed since it was last loaded (or is new) replaces the
- * live one; the others stay as the admin API left them. All or nothing.
- * *changed gets the number replaced; the caller writes the audit entry. */
-int registry_apply_config(registry *r, const upshot_config *cfg, int *changed,
-                          char err[REGISTRY_ERR_MAX]);
 
 /* What a change of the live set came to. The HTTP layer maps these to
  * statuses (api_admin.c); nothing below it speaks HTTP. */
@@ -57,9 +51,19 @@ typedef enum {
     REGISTRY_CONFLICT,  /* a change the live experiment cannot take (variants of
                            a started one), or layers that would overlap */
     REGISTRY_NO_MEMORY,
-    REGISTRY_IO_ERROR,  /* state.json could not be written: the change is
-                           live, but would not survive a restart */
+    REGISTRY_IO_ERROR,  /* state.json could not be written: the change was
+                           not made (persist first, then install) */
 } registry_status;
+
+/* Applies a parsed config's experiments: each experiment whose file
+ * definition changed since it was last loaded (or is new) replaces the
+ * live one; the others stay as the admin API left them. All or nothing.
+ * *changed gets the number replaced; the caller writes the audit entry.
+ * Fails with REGISTRY_INVALID, REGISTRY_CONFLICT (layers), REGISTRY_NO_MEMORY
+ * or REGISTRY_IO_ERROR, changing nothing. */
+registry_status registry_apply_config(registry *r, const upshot_config *cfg, int *changed,
+                                      char err[REGISTRY_ERR_MAX]);
+
 
 /* Replaces (or creates) one experiment from def (borrowed). src
  * EXP_FROM_USER: the read-only fields (created_at, started_at, stopped_at,

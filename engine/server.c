@@ -343,11 +343,11 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
     return 0;
 }
 
-int upshotd_reload(upshotd *d, const char *actor, char *err, size_t errlen)
+registry_status upshotd_reload(upshotd *d, const char *actor, char *err, size_t errlen)
 {
     upshot_config next;
     if (load_config(d->config_path, &next, err, errlen) != 0)
-        return -1;
+        return REGISTRY_INVALID;
     /* Settings that need a new socket, Redis connection or journal keep
      * their running values until a restart; say so rather than pretend. */
     if (strcmp(next.listen_host, d->cfg.listen_host) || next.listen_port != d->cfg.listen_port ||
@@ -362,10 +362,11 @@ int upshotd_reload(upshotd *d, const char *actor, char *err, size_t errlen)
 
     char rerr[REGISTRY_ERR_MAX];
     int changed = 0;
-    if (registry_apply_config(d->reg, &next, &changed, rerr) != 0) {
+    registry_status st = registry_apply_config(d->reg, &next, &changed, rerr);
+    if (st != REGISTRY_OK) {
         snprintf(err, errlen, "%s", rerr);
         config_free(&next);
-        return -1;
+        return st;
     }
     /* The store keeps a pointer to d->cfg: swap contents in place. */
     upshot_config old = d->cfg;
@@ -374,7 +375,7 @@ int upshotd_reload(upshotd *d, const char *actor, char *err, size_t errlen)
     audit_append(d->cfg.data_dir, actor, "reload", NULL, NULL,
                  json_pack("{s:i}", "experiments_changed", changed));
     fprintf(stderr, "upshotd: configuration reloaded (%d experiments changed)\n", changed);
-    return 0;
+    return REGISTRY_OK;
 }
 
 static void on_drained(void *arg)

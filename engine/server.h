@@ -52,8 +52,10 @@ typedef struct upshotd {
 int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, char *err,
                  size_t errlen);
 
-/* Re-reads the config file; the running config stays on error. */
-int upshotd_reload(upshotd *d, const char *actor, char *err, size_t errlen);
+/* Re-reads the config file; the running config stays on error:
+ * REGISTRY_INVALID for a config that does not parse or validate, else what
+ * registry_apply_config said (REGISTRY_IO_ERROR: state.json not written). */
+registry_status upshotd_reload(upshotd *d, const char *actor, char *err, size_t errlen);
 
 /* SIGTERM: stop accepting, apply the journal to Redis (bounded wait),
  * then break the loop. */

@@ -14,7 +14,9 @@ import http.client
 import json
 import os
 import shutil
+import contextlib
 import signal
+import subprocess
 import sys
 import tempfile
 import urllib.parse
@@ -215,3 +217,47 @@ class Upshotd:
 
 def totals_by_variant(results):
     return {v["variant"]: v for v in results["total"]["variants"]}
+
+
+def can_mount_tmpfs():
+    """Whether this process may mount a tmpfs (root in a machine or
+    namespace that allows it): the way tests fill a disk for real."""
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        return False
+    probe = tempfile.mkdtemp(prefix="upshot-tmpfs-probe-")
+    try:
+        ok = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", probe],
+                            capture_output=True).returncode == 0
+        if ok:
+            subprocess.run(["umount", probe], check=True)
+        return ok
+    finally:
+        os.rmdir(probe)
+
+
+@contextlib.contextmanager
+def small_disk(path, size="4m"):
+    """Mounts a tmpfs of `size` on path (created if needed) for the block."""
+    os.makedirs(path, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", path], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", path], check=False)
+        shutil.rmtree(path, ignore_errors=True)
+        with contextlib.suppress(OSError):  # the parent, when the block emptied it
+            os.rmdir(os.path.dirname(path))
+
+
+def fill_disk(path):
+    """Writes zeros to path/filler until the disk is full; returns the
+    filler's path (unlink it to free the space)."""
+    filler = os.path.join(path, "filler")
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    return filler

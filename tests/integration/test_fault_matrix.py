@@ -25,14 +25,13 @@ import collections
 import os
 import shutil
 import signal
-import subprocess
-import tempfile
 import threading
 import time
 
 import pytest
 
-from harness import RedisServer, Upshotd, experiment, wait_until
+from harness import (RedisServer, Upshotd, can_mount_tmpfs, experiment, fill_disk, small_disk,
+                     wait_until)
 
 EXPERIMENTS = ("fm-placement", "fm-wording", "fm-tiers")
 REGIONS = ("gr", "pl", "mena", "ee", "se")
@@ -263,49 +262,23 @@ def test_nothing_acknowledged_is_lost_or_counted_twice(name):
         assert up.health()["redis_data"] == "ok"
 
 
-def can_mount_tmpfs():
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        return False
-    probe = tempfile.mkdtemp(prefix="upshot-tmpfs-probe-")
-    try:
-        ok = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", probe],
-                            capture_output=True).returncode == 0
-        if ok:
-            subprocess.run(["umount", probe], check=True)
-        return ok
-    finally:
-        os.rmdir(probe)
-
-
 @pytest.mark.skipif(not can_mount_tmpfs(), reason="needs root and tmpfs mounts")
 def test_a_full_journal_disk_refuses_events_and_loses_none():
     with RedisServer() as redis:
         up = Upshotd(redis, experiments=definitions())
-        os.makedirs(up.data_dir)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", up.data_dir], check=True)
-        filler = os.path.join(up.data_dir, "filler")
-        try:
-            with up:
-                def fill():
-                    # Fill what is left, then free it a few seconds later.
-                    with open(filler, "wb") as f:
-                        try:
-                            while True:
-                                f.write(b"\0" * 65536)
-                                f.flush()
-                        except OSError:
-                            pass
-                    time.sleep(3)
-                    refused = up.events([{"id": "diskfull-probe", "type": "decline",
-                                          "experiment": EXPERIMENTS[0], "visitor": "nobody"}])
-                    os.unlink(filler)
-                    # Nothing could be journaled, so nothing was acknowledged.
-                    assert refused.status == 503, refused
-                    assert refused.json()["error"] == "journal_unavailable", refused
-                ledger = run_with_fault(redis, up, fill, "diskfull")
-                assert_exact(redis, ledger)
-        finally:
-            subprocess.run(["umount", "-l", up.data_dir], check=False)
+        with small_disk(up.data_dir), up:
+            def fill():
+                # Fill what is left, then free it a few seconds later.
+                filler = fill_disk(up.data_dir)
+                time.sleep(3)
+                refused = up.events([{"id": "diskfull-probe", "type": "decline",
+                                      "experiment": EXPERIMENTS[0], "visitor": "nobody"}])
+                os.unlink(filler)
+                # Nothing could be journaled, so nothing was acknowledged.
+                assert refused.status == 503, refused
+                assert refused.json()["error"] == "journal_unavailable", refused
+            ledger = run_with_fault(redis, up, fill, "diskfull")
+            assert_exact(redis, ledger)
 
 
 def test_a_redis_restarted_empty_is_detected_and_reported():
