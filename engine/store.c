@@ -29,7 +29,7 @@
 
 typedef struct chunk {
     uint64_t end;        /* journal offset just after the chunk */
-    uint64_t lines;
+    uint64_t lines;      /* journal lines in it, skipped malformed ones included */
     int outstanding;     /* script calls not yet answered */
     bool failed;
     struct timespec sent;
@@ -506,12 +506,16 @@ static void flush(store *s)
             s->recs_cap = cap;
         }
         record *recs = s->recs;
-        size_t nrec = 0, used = 0;
+        /* nlines counts the lines consumed, malformed ones too: the
+         * checkpoint passes them all, and the journal's backlog count
+         * (journal_pending_lines) must drop by as many. */
+        size_t nrec = 0, nlines = 0, used = 0;
         bool sorted = true; /* by experiment already (always, with one running) */
         char *p = s->readbuf;
         while (nrec < cap && used < (size_t)n) {
             char *nl = memchr(p, '\n', (size_t)n - used);
             used += (size_t)(nl - p) + 1;
+            nlines++;
             if (journal_line_parse(p, (size_t)(nl - p), &recs[nrec].l) == 0) {
                 recs[nrec].seq = nrec;
                 if (nrec > 0 && strcmp(recs[nrec - 1].l.exp.s, recs[nrec].l.exp.s) > 0)
@@ -525,7 +529,7 @@ static void flush(store *s)
         if (!sorted)
             qsort(recs, nrec, sizeof *recs, cmp_record_exp);
         chunk *ck = &s->ring[(s->ring_head + s->ring_len) % STORE_MAX_INFLIGHT];
-        *ck = (chunk){.end = s->read_pos + used, .lines = nrec};
+        *ck = (chunk){.end = s->read_pos + used, .lines = nlines};
         clock_gettime(CLOCK_MONOTONIC, &ck->sent);
         s->ring_len++;
         s->read_pos += used;
