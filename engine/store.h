@@ -56,7 +56,8 @@ typedef enum store_status {
     STORE_MALFORMED,   /* Redis answered something the store cannot read:
                         * a reply of the wrong shape, a record that does
                         * not parse (visitor_record.h) */
-    STORE_NO_MEMORY,   /* the answer came but could not be handed over */
+    STORE_NO_MEMORY,   /* out of memory starting the read or handing
+                        * over its answer */
 } store_status;
 
 const char *store_status_name(store_status st); /* "ok", "unavailable", ... */
