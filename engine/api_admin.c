@@ -14,7 +14,6 @@
 #include "analysis.h"
 #include "api.h"
 #include "audit.h"
-#include "keys.h"
 #include "results.h"
 #include "validate.h"
 
@@ -245,51 +244,41 @@ static void results_job_release(results_job *job)
     free(job);
 }
 
-static void on_results_reply(redisAsyncContext *c, void *r, void *privdata)
+static void on_results_reply(void *arg, store_status st, size_t n, const char *const *fields,
+                             const char *const *values)
 {
-    results_job *job = privdata;
-    redisReply *reply = r;
+    results_job *job = arg;
     job->reply_pending = false;
     if (!job->replied) {
         job->replied = true;
-        if (!reply || reply->type != REDIS_REPLY_ARRAY) {
-            if (!job->done)
+        results_table t;
+        if (st != STORE_OK) {
+            /* Auto-promotion (job->done) just tries again at its next tick. */
+            if (!job->done && st == STORE_NO_MEMORY)
+                http_reply_error(&job->x, 500, "internal", "out of memory");
+            else if (!job->done)
                 http_reply_error(&job->x, 503, "redis_unavailable", "Redis did not answer: %s",
-                                 reply && reply->str ? reply->str : "connection lost");
+                                 st == STORE_UNAVAILABLE ? "connection lost" : store_status_name(st));
+        } else if (results_build(&t, job->e->nvariants, n, fields, values) != 0) {
+            if (!job->done)
+                http_reply_error(&job->x, 500, "internal", "out of memory");
+        } else if (job->done) {
+            job->done(job, &t);
+            results_free(&t);
         } else {
-            size_t n = reply->elements / 2;
-            const char **fields = malloc((n ? n : 1) * sizeof *fields);
-            const char **values = malloc((n ? n : 1) * sizeof *values);
-            results_table t;
-            if (fields && values) {
-                for (size_t i = 0; i < n; i++) {
-                    fields[i] = reply->element[2 * i]->str;
-                    values[i] = reply->element[2 * i + 1]->str;
-                }
+            json_t *body = results_json(&t, job->e, job->region[0] ? job->region : NULL);
+            char now[32];
+            registry_now_rfc3339(now);
+            if (body) {
+                json_object_set_new(body, "experiment", json_string(job->e->key));
+                json_object_set_new(body, "status", json_string(experiment_status_name(job->e->status)));
+                json_object_set_new(body, "control", json_string(job->e->variants[job->e->control].key));
+                json_object_set_new(body, "goal", json_string(job->e->goal == EXP_GOAL_REVENUE ? "revenue" : job->e->goal == EXP_GOAL_AOV ? "aov" : "conversion"));
+                json_object_set_new(body, "generated_at", json_string(now));
+                analysis_attach(body, &t, job->e, &job->d->cfg, job->region[0] ? job->region : NULL);
             }
-            if (!fields || !values || results_build(&t, job->e->nvariants, n, fields, values) != 0) {
-                if (!job->done)
-                    http_reply_error(&job->x, 500, "internal", "out of memory");
-            } else if (job->done) {
-                job->done(job, &t);
-                results_free(&t);
-            } else {
-                json_t *body = results_json(&t, job->e, job->region[0] ? job->region : NULL);
-                char now[32];
-                registry_now_rfc3339(now);
-                if (body) {
-                    json_object_set_new(body, "experiment", json_string(job->e->key));
-                    json_object_set_new(body, "status", json_string(experiment_status_name(job->e->status)));
-                    json_object_set_new(body, "control", json_string(job->e->variants[job->e->control].key));
-                    json_object_set_new(body, "goal", json_string(job->e->goal == EXP_GOAL_REVENUE ? "revenue" : job->e->goal == EXP_GOAL_AOV ? "aov" : "conversion"));
-                    json_object_set_new(body, "generated_at", json_string(now));
-                    analysis_attach(body, &t, job->e, &job->d->cfg, job->region[0] ? job->region : NULL);
-                }
-                results_free(&t);
-                http_reply_json(&job->x, body ? 200 : 500, body);
-            }
-            free(fields);
-            free(values);
+            results_free(&t);
+            http_reply_json(&job->x, body ? 200 : 500, body);
         }
     }
     results_job_release(job);
@@ -307,15 +296,11 @@ static void on_results_timeout(evutil_socket_t fd, short what, void *arg)
     results_job_release(job);
 }
 
-/* Starts an HGETALL of e's counters; job->done or the HTTP reply follows. */
+/* Starts reading e's counters; job->done or the HTTP reply follows. */
 static int start_results(upshotd *d, results_job *job)
 {
-    char key[KEYS_MAX];
-    keys_counters(key, job->e->key);
-    const char *argv[2] = {"HGETALL", key};
-    size_t argvlen[2] = {7, strlen(key)};
     job->reply_pending = true;
-    if (store_command_argv(d->store, on_results_reply, job, 2, argv, argvlen) != 0) {
+    if (store_fetch_counters(d->store, job->e->key, on_results_reply, job) != STORE_OK) {
         job->reply_pending = false;
         return -1;
     }

@@ -18,7 +18,7 @@
 
 #include "api.h"
 #include "assign.h"
-#include "keys.h"
+#include "journal_line.h"
 #include "page_index.h"
 #include "validate.h"
 
@@ -162,19 +162,6 @@ static void append_assignment(struct evbuffer *out, const assign_item *it, const
     evbuffer_add(out, buf, n);
 }
 
-/* Appends s and one separator (tab or newline) to a journal line in buf
- * at *n; drops the field rather than overflow (ids are bounded far below
- * cap, so this never happens for validated input). */
-static void put_field(char *buf, size_t cap, size_t *n, const char *s, char sep)
-{
-    size_t l = strlen(s);
-    if (*n + l + 2 > cap)
-        return; /* bounded by the caller's buffer size; never hit for valid ids */
-    memcpy(buf + *n, s, l);
-    *n += l;
-    buf[(*n)++] = sep;
-}
-
 static void job_reply(assign_job *job)
 {
     struct evbuffer *out = evhttp_request_get_output_buffer(job->x.req);
@@ -228,7 +215,7 @@ static void on_exposures_committed(void *arg, bool ok)
 static void job_finish(assign_job *job)
 {
     upshotd *d = job->d;
-    char lines[MAX_PAGE_EXPERIMENTS * (VALIDATE_ID_MAX * 2 + 128)];
+    char lines[MAX_PAGE_EXPERIMENTS * JOURNAL_LINE_MAX];
     size_t total = 0;
     job->finishing = true;
     for (int i = 0; i < job->n; i++) {
@@ -241,14 +228,10 @@ static void job_finish(assign_job *job)
             job->exposure[i] = "skipped";
             continue;
         }
-        char vi[4] = {(char)('0' + it->res.variant / 10), (char)('0' + it->res.variant % 10), 0};
-        const char *variant = it->res.variant < 10 ? vi + 1 : vi; /* at most 16 variants */
-        put_field(lines, sizeof lines, &total, it->res.promoted ? "P" : "X", '\t');
-        put_field(lines, sizeof lines, &total, it->e->key, '\t');
-        put_field(lines, sizeof lines, &total, job->visitor, '\t');
-        put_field(lines, sizeof lines, &total, variant, '\t');
-        put_field(lines, sizeof lines, &total, job->region, '\t');
-        put_field(lines, sizeof lines, &total, upshotd_today(d), '\n');
+        /* Room for every item: lines holds n <= MAX_PAGE_EXPERIMENTS lines. */
+        total += journal_line_exposure(lines + total, sizeof lines - total, it->res.promoted,
+                                       it->e->key, job->visitor, it->res.variant, job->region,
+                                       upshotd_today(d));
         job->exposure[i] = "recorded";
     }
     if (total == 0) {
@@ -259,25 +242,23 @@ static void job_finish(assign_job *job)
         on_exposures_committed(job, false);
 }
 
-static void on_sticky_reply(redisAsyncContext *c, void *r, void *privdata)
+/* The visitor's record, or why there is none to go by. A record written
+ * by an earlier version of the experiment keeps the visitor's variant
+ * (stickiness); none means a new visitor; promoted records are not
+ * sticky; anything else leaves the decision unverified. */
+static void on_sticky_reply(void *arg, store_status st, const visitor_record *rec)
 {
-    assign_item *it = privdata;
+    assign_item *it = arg;
     assign_job *job = it->job;
-    redisReply *reply = r;
     job->outstanding--;
     it->lookup_pending = false;
     if (!job->finishing) {
-        if (reply && reply->type == REDIS_REPLY_STRING) {
-            /* "variant|region|flags[|revenue]"; promoted records are not sticky */
-            int vi = atoi(reply->str);
-            const char *flags = strchr(reply->str, '|');
-            flags = flags ? strchr(flags + 1, '|') : NULL;
-            bool promoted = flags && strchr(flags + 1, 'p') != NULL;
-            if (vi >= 0 && vi < it->e->nvariants && !promoted) {
-                it->res.variant = vi;
+        if (st == STORE_OK) {
+            if (rec->variant < it->e->nvariants && !rec->promoted) {
+                it->res.variant = rec->variant;
                 it->res.reason = ASSIGN_STICKY;
             }
-        } else if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        } else if (st != STORE_NOT_FOUND) {
             it->res.reason = ASSIGN_STICKY_UNVERIFIED;
         }
         if (job->outstanding == 0)
@@ -310,11 +291,7 @@ static void job_run(assign_job *job, const char *force)
         bool needs_lookup = it->e->allocation_version > 1 && it->res.counted && !it->res.promoted;
         if (!needs_lookup)
             continue;
-        char key[KEYS_MAX];
-        keys_visitor_shard(key, it->e->key, keys_shard_of(job->visitor));
-        const char *argv[3] = {"HGET", key, job->visitor};
-        size_t argvlen[3] = {4, strlen(key), strlen(job->visitor)};
-        if (store_command_argv(d->store, on_sticky_reply, it, 3, argv, argvlen) == 0) {
+        if (store_lookup_visitor(d->store, it->e->key, job->visitor, on_sticky_reply, it) == STORE_OK) {
             it->lookup_pending = true;
             job->outstanding++;
         } else {
@@ -594,9 +571,11 @@ static const char *check_event(upshotd *d, json_t *ev, struct evbuffer *out, int
         }
         int vi = variant >= 0 && !r.promoted ? variant : r.variant;
         *duplicate = recent_check_and_add(d->recent_ids, key, id);
-        if (!*duplicate)
-            evbuffer_add_printf(out, "%c\t%s\t%s\t%d\t%s\t%s\n", r.promoted ? 'P' : 'X', key,
-                                visitor, vi, region, upshotd_today(d));
+        if (!*duplicate) {
+            char line[JOURNAL_LINE_MAX];
+            evbuffer_add(out, line, journal_line_exposure(line, sizeof line, r.promoted, key, visitor,
+                                                          vi, region, upshotd_today(d)));
+        }
         return NULL;
     }
     if (e->status == EXP_DRAFT) {
@@ -621,11 +600,11 @@ static const char *check_event(upshotd *d, json_t *ev, struct evbuffer *out, int
     *duplicate = recent_check_and_add(d->recent_ids, key, id);
     if (*duplicate)
         return NULL;
-    if (*type == EVT_CONVERSION)
-        evbuffer_add_printf(out, "C\t%s\t%s\t%s\t%.17g\t%s\n", key, visitor, id, value,
-                            upshotd_today(d));
-    else
-        evbuffer_add_printf(out, "D\t%s\t%s\t%s\t-\t%s\n", key, visitor, id, upshotd_today(d));
+    char line[JOURNAL_LINE_MAX];
+    size_t n = *type == EVT_CONVERSION
+                   ? journal_line_conversion(line, sizeof line, key, visitor, id, value, upshotd_today(d))
+                   : journal_line_decline(line, sizeof line, key, visitor, id, upshotd_today(d));
+    evbuffer_add(out, line, n);
     return NULL;
 }
 

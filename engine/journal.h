@@ -19,12 +19,9 @@
  * checkpoint is set to 0 first and the log truncated second: a crash
  * between the two replays an applied tail, which is harmless.
  *
- * Line formats (fields separated by one tab; docs/redis.md):
- *   X exp visitor variant region day      randomized exposure
- *   P exp visitor variant region day      promoted exposure
- *   C exp visitor event_id value day      conversion (value %.17g)
- *   D exp visitor event_id - day          decline
- * Ids never contain tabs or newlines (validate.h), so no escaping. */
+ * This module keeps the file and knows only that it holds lines; what a
+ * line says (X, P, C, D: exposures, conversions, declines) is defined,
+ * written and read by journal_line.h alone. */
 #ifndef UPSHOT_JOURNAL_H
 #define UPSHOT_JOURNAL_H
 

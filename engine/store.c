@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "decimal.h"
+#include "journal_line.h"
 #include "keys.h"
 #include "metrics.h"
 #include "record_lua.h"
@@ -44,7 +46,7 @@
  * advances the checkpoint, and it checks exactly this. */
 typedef struct chunk {
     uint64_t end;        /* journal offset just after the chunk */
-    uint64_t lines;
+    uint64_t lines;      /* journal lines in it, skipped malformed ones included */
     int calls;           /* script calls handed to the connection */
     int confirmed;       /* of those, answered with a well-formed reply */
     bool sealed;         /* every call of the chunk was handed over */
@@ -255,52 +257,18 @@ static void on_batch_reply(redisAsyncContext *c, void *r, void *privdata)
     flush(s);
 }
 
-/* One parsed journal line; fields point into the read buffer. */
+/* One journal line of a batch, parsed where it lies in the read buffer
+ * (journal_line.h owns the format). */
 typedef struct record {
-    char *f[6];      /* type, exp, visitor, a, b, day */
-    size_t len[6];
+    journal_line l;
     size_t seq;      /* position in the journal: keeps the sort stable */
 } record;
 
 static int cmp_record_exp(const void *a, const void *b)
 {
     const record *x = a, *y = b;
-    int c = strcmp(x->f[1], y->f[1]);
+    int c = strcmp(x->l.exp.s, y->l.exp.s);
     return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
-}
-
-static int split_line(char *line, size_t line_len, record *r)
-{
-    int n = 0;
-    r->f[n++] = line;
-    for (char *p = line; *p; p++) {
-        if (*p == '\t') {
-            *p = '\0';
-            if (n == 6)
-                return -1;
-            r->len[n - 1] = (size_t)(p - r->f[n - 1]);
-            r->f[n++] = p + 1;
-        }
-    }
-    if (n != 6)
-        return -1;
-    r->len[5] = (size_t)(line + line_len - r->f[5]);
-    return 0;
-}
-
-/* Decimal digits of v into out (at least 21 bytes); returns the length. */
-static size_t utoa(uint64_t v, char *out)
-{
-    char tmp[21];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    out[n] = '\0';
-    return n;
 }
 
 /* A RESP command written straight into one buffer sized up front, with
@@ -325,9 +293,9 @@ static void resp_raw(resp *r, const char *src, size_t n)
 
 static void resp_count(resp *r, char tag, uint64_t v)
 {
-    char digits[24];
+    char digits[1 + DECIMAL_U64_BUF + 1];
     digits[0] = tag;
-    size_t n = 1 + utoa(v, digits + 1);
+    size_t n = 1 + decimal_u64(digits + 1, v);
     digits[n++] = '\r';
     digits[n++] = '\n';
     resp_raw(r, digits, n);
@@ -352,29 +320,34 @@ static void resp_str(resp *r, const char *s, size_t n)
 
 static void resp_uint(resp *r, uint64_t v)
 {
-    char digits[24];
-    resp_str(r, digits, utoa(v, digits));
+    char digits[DECIMAL_U64_BUF];
+    resp_str(r, digits, decimal_u64(digits, v));
 }
 
-static bool is_exposure(const record *r)
+static bool is_exposure(const journal_line *l)
 {
-    return r->f[0][0] == 'X' || r->f[0][0] == 'P';
+    return l->type == JOURNAL_EXPOSURE || l->type == JOURNAL_PROMOTED;
 }
 
 /* Whether two exposures create the same visitor record and count in the
  * same counter field: same kind (promoted or not), variant, region, day. */
-static bool same_pair(const record *a, const record *b)
+static bool same_pair(const journal_line *a, const journal_line *b)
 {
-    return a->f[0][0] == b->f[0][0] && strcmp(a->f[3], b->f[3]) == 0 &&
-           strcmp(a->f[4], b->f[4]) == 0 && strcmp(a->f[5], b->f[5]) == 0;
+    return a->type == b->type && a->variant_index == b->variant_index &&
+           strcmp(a->region.s, b->region.s) == 0 && strcmp(a->day.s, b->day.s) == 0;
 }
 
 /* Appends the KEYS entry of event e's visitor shard (keys.h names it). */
-static void resp_shard_key(resp *r, const record *e)
+static void resp_shard_key(resp *r, const journal_line *e)
 {
     char key[KEYS_MAX];
-    keys_visitor_shard(key, e->f[1], keys_shard_of(e->f[2]));
+    keys_visitor_shard(key, e->exp.s, keys_shard_of(e->visitor.s));
     resp_str(r, key, strlen(key));
+}
+
+static void resp_text(resp *r, journal_text t)
+{
+    resp_str(r, t.s, t.len);
 }
 
 /* What send_group does with each event of its range. */
@@ -409,8 +382,8 @@ static bool batch_set_add(uint64_t *set, size_t mask, uint64_t key)
 static int send_group(store *s, record *recs, size_t lo, size_t hi)
 {
     size_t nev = hi - lo;
-    const char *exp = recs[lo].f[1];
-    size_t explen = recs[lo].len[1];
+    const char *exp = recs[lo].l.exp.s;
+    size_t explen = recs[lo].l.exp.len;
 
     /* Scratch, one allocation: per event its pair, seen key and kind; per
      * pair an event of it and (later) where it ends in order[], which
@@ -436,15 +409,17 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
     uint32_t exp_seed = seen_experiment_seed(exp, explen);
     size_t cap = 256 + 2 * (explen + 32);
     for (size_t i = 0; i < nev; i++) {
-        const record *e = &recs[lo + i];
-        size_t line = e->len[0] + e->len[2] + e->len[3] + e->len[4] + e->len[5];
+        const journal_line *e = &recs[lo + i].l;
+        /* Every text field but the experiment, whichever kind of event. */
+        size_t line = 1 + e->visitor.len + e->variant.len + e->region.len + e->event_id.len +
+                      e->value.len + e->day.len;
         cap += (explen + 48) + line + 5 * 24;
         if (!is_exposure(e)) {
             kind[i] = EV_OTHER;
             nother++;
             continue;
         }
-        ev_key[i] = seen_key(exp_seed, e->f[2], e->len[2]);
+        ev_key[i] = seen_key(exp_seed, e->visitor.s, e->visitor.len);
         if (seen_has(s->seen, ev_key[i]) || !batch_set_add(batch_set, set_slots - 1, ev_key[i])) {
             kind[i] = EV_KNOWN;
             nknown++;
@@ -452,7 +427,7 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
         }
         kind[i] = EV_EXPOSURE;
         size_t k = 0;
-        while (k < npairs && !same_pair(&recs[lo + pair_rep[k]], e))
+        while (k < npairs && !same_pair(&recs[lo + pair_rep[k]].l, e))
             k++;
         if (k == npairs) {
             pair_rep[npairs] = i;
@@ -488,7 +463,7 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
         call->types[ntypes++] = 'X';
     for (size_t i = 0; i < nev; i++)
         if (kind[i] == EV_OTHER)
-            call->types[ntypes++] = recs[lo + i].f[0][0];
+            call->types[ntypes++] = recs[lo + i].l.type == JOURNAL_CONVERSION ? 'C' : 'D';
 
     r.cap = cap;
     r.buf = malloc(cap);
@@ -510,35 +485,38 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
     keys_event_ids(key, exp);
     resp_str(&r, key, strlen(key));
     for (size_t x = 0; x < nexposures; x++)
-        resp_shard_key(&r, &recs[lo + order[x]]);
+        resp_shard_key(&r, &recs[lo + order[x]].l);
     for (size_t i = 0; i < nev; i++)
         if (kind[i] == EV_OTHER)
-            resp_shard_key(&r, &recs[lo + i]);
+            resp_shard_key(&r, &recs[lo + i].l);
 
     /* The groups: record "VARIANT|REGION|" (+"p" when promoted), field
      * "e|VARIANT|REGION|DAY" ("pe|..." when promoted), count, visitors. */
     resp_uint(&r, npairs);
     for (size_t k = 0, x = 0; k < npairs; k++) {
-        const record *e = &recs[lo + pair_rep[k]];
-        bool promoted = e->f[0][0] == 'P';
-        const char *rp[4] = {e->f[3], "|", e->f[4], promoted ? "|p" : "|"};
-        size_t rl[4] = {e->len[3], 1, e->len[4], promoted ? 2u : 1u};
+        const journal_line *e = &recs[lo + pair_rep[k]].l;
+        bool promoted = e->type == JOURNAL_PROMOTED;
+        const char *rp[4] = {e->variant.s, "|", e->region.s, promoted ? "|p" : "|"};
+        size_t rl[4] = {e->variant.len, 1, e->region.len, promoted ? 2u : 1u};
         resp_arg(&r, rp, rl, 4);
-        const char *fp[6] = {promoted ? "pe|" : "e|", e->f[3], "|", e->f[4], "|", e->f[5]};
-        size_t fl[6] = {promoted ? 3u : 2u, e->len[3], 1, e->len[4], 1, e->len[5]};
+        const char *fp[6] = {promoted ? "pe|" : "e|", e->variant.s, "|", e->region.s, "|", e->day.s};
+        size_t fl[6] = {promoted ? 3u : 2u, e->variant.len, 1, e->region.len, 1, e->day.len};
         resp_arg(&r, fp, fl, 6);
         resp_uint(&r, pair_end[k] - x);
         for (; x < pair_end[k]; x++)
-            resp_str(&r, recs[lo + order[x]].f[2], recs[lo + order[x]].len[2]);
+            resp_text(&r, recs[lo + order[x]].l.visitor);
     }
-    /* Conversions and declines: type, visitor, event id, value, day. */
+    /* Conversions and declines: type ('C' or 'D' in the script's own
+     * terms), visitor, event id, value, day. */
     for (size_t i = 0; i < nev; i++) {
-        const record *e = &recs[lo + i];
+        const journal_line *e = &recs[lo + i].l;
         if (kind[i] != EV_OTHER)
             continue;
-        resp_str(&r, e->f[0], e->len[0]);
-        for (int f = 2; f < 6; f++)
-            resp_str(&r, e->f[f], e->len[f]);
+        resp_str(&r, e->type == JOURNAL_CONVERSION ? "C" : "D", 1);
+        resp_text(&r, e->visitor);
+        resp_text(&r, e->event_id);
+        resp_text(&r, e->value);
+        resp_text(&r, e->day);
     }
     if (r.overflow)
         goto done;
@@ -574,16 +552,19 @@ static void flush(store *s)
             s->recs_cap = cap;
         }
         record *recs = s->recs;
-        size_t nrec = 0, used = 0;
+        /* nlines counts the lines consumed, malformed ones too: the
+         * checkpoint passes them all, and the journal's backlog count
+         * (journal_pending_lines) must drop by as many. */
+        size_t nrec = 0, nlines = 0, used = 0;
         bool sorted = true; /* by experiment already (always, with one running) */
         char *p = s->readbuf;
         while (nrec < cap && used < (size_t)n) {
             char *nl = memchr(p, '\n', (size_t)n - used);
-            *nl = '\0';
             used += (size_t)(nl - p) + 1;
-            if (split_line(p, (size_t)(nl - p), &recs[nrec]) == 0) {
+            nlines++;
+            if (journal_line_parse(p, (size_t)(nl - p), &recs[nrec].l) == 0) {
                 recs[nrec].seq = nrec;
-                if (nrec > 0 && strcmp(recs[nrec - 1].f[1], recs[nrec].f[1]) > 0)
+                if (nrec > 0 && strcmp(recs[nrec - 1].l.exp.s, recs[nrec].l.exp.s) > 0)
                     sorted = false;
                 nrec++;
             } else {
@@ -594,13 +575,13 @@ static void flush(store *s)
         if (!sorted)
             qsort(recs, nrec, sizeof *recs, cmp_record_exp);
         chunk *ck = &s->ring[(s->ring_head + s->ring_len) % STORE_MAX_INFLIGHT];
-        *ck = (chunk){.end = s->read_pos + used, .lines = nrec};
+        *ck = (chunk){.end = s->read_pos + used, .lines = nlines};
         clock_gettime(CLOCK_MONOTONIC, &ck->sent);
         s->ring_len++;
         s->read_pos += used;
         for (size_t lo = 0; lo < nrec;) {
             size_t hi = lo + 1;
-            while (hi < nrec && strcmp(recs[hi].f[1], recs[lo].f[1]) == 0)
+            while (hi < nrec && strcmp(recs[hi].l.exp.s, recs[lo].l.exp.s) == 0)
                 hi++;
             int sent = send_group(s, recs, lo, hi);
             if (sent < 0) { /* the chunk stays unsealed: it can never pass */
@@ -955,12 +936,142 @@ const char *store_last_error(const store *s) { return s->last_error; }
 uint64_t store_inflight(const store *s) { return (uint64_t)s->ring_len; }
 uint64_t store_seen_pairs(const store *s) { return (uint64_t)seen_count(s->seen); }
 
-int store_command_argv(store *s, redisCallbackFn *cb, void *privdata, int argc,
-                       const char **argv, const size_t *argvlen)
+/* ---- typed reads ---------------------------------------------------------
+ * The handlers' reads share the writer's connection (pipelined behind
+ * whatever batches are in flight). Each carries a small context through
+ * hiredis, which allocates several times per command anyway. */
+
+typedef struct store_read {
+    union {
+        store_visitor_fn *visitor;
+        store_counters_fn *counters;
+    } cb;
+    void *arg;
+} store_read;
+
+const char *store_status_name(store_status st)
+{
+    switch (st) {
+    case STORE_OK: return "ok";
+    case STORE_NOT_FOUND: return "not found";
+    case STORE_UNAVAILABLE: return "unavailable";
+    case STORE_ERROR: return "error";
+    case STORE_MALFORMED: return "malformed reply";
+    case STORE_NO_MEMORY: return "out of memory";
+    }
+    return "?";
+}
+
+/* The status of a reply before its contents are looked at: NULL when the
+ * connection went (or the store was freed) first. */
+static store_status reply_status(const redisReply *reply)
+{
+    if (!reply)
+        return STORE_UNAVAILABLE;
+    if (reply->type == REDIS_REPLY_ERROR) {
+        g_metrics.redis_errors++;
+        return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+static store_status malformed(void)
+{
+    g_metrics.redis_errors++;
+    return STORE_MALFORMED;
+}
+
+/* Sends argv with rd as the context of cb; rd is freed here on failure. */
+static store_status send_read(store *s, redisCallbackFn *cb, store_read *rd, int argc,
+                              const char **argv, const size_t *argvlen)
+{
+    if (redisAsyncCommandArgv(s->ac, cb, rd, argc, argv, argvlen) != REDIS_OK) {
+        free(rd);
+        return STORE_UNAVAILABLE;
+    }
+    return STORE_OK;
+}
+
+static void on_visitor_reply(redisAsyncContext *c, void *r, void *privdata)
+{
+    store_read *rd = privdata;
+    const redisReply *reply = r;
+    visitor_record rec;
+    store_status st = reply_status(reply);
+    if (st == STORE_OK) {
+        if (reply->type == REDIS_REPLY_NIL)
+            st = STORE_NOT_FOUND;
+        else if (reply->type != REDIS_REPLY_STRING ||
+                 visitor_record_parse(reply->str, reply->len, &rec) != 0)
+            st = malformed();
+    }
+    rd->cb.visitor(rd->arg, st, st == STORE_OK ? &rec : NULL);
+    free(rd);
+}
+
+store_status store_lookup_visitor(store *s, const char *exp, const char *visitor,
+                                  store_visitor_fn *cb, void *arg)
 {
     if (!s->up)
-        return -1;
-    return redisAsyncCommandArgv(s->ac, cb, privdata, argc, argv, argvlen) == REDIS_OK ? 0 : -1;
+        return STORE_UNAVAILABLE;
+    store_read *rd = malloc(sizeof *rd);
+    if (!rd)
+        return STORE_NO_MEMORY;
+    rd->cb.visitor = cb;
+    rd->arg = arg;
+    char key[KEYS_MAX];
+    keys_visitor_shard(key, exp, keys_shard_of(visitor));
+    const char *argv[3] = {"HGET", key, visitor};
+    size_t argvlen[3] = {4, strlen(key), strlen(visitor)};
+    return send_read(s, on_visitor_reply, rd, 3, argv, argvlen);
+}
+
+static void on_counters_reply(redisAsyncContext *c, void *r, void *privdata)
+{
+    store_read *rd = privdata;
+    const redisReply *reply = r;
+    const char **fields = NULL, **values = NULL;
+    size_t n = 0;
+    store_status st = reply_status(reply);
+    if (st == STORE_OK && (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0))
+        st = malformed();
+    if (st == STORE_OK) {
+        n = reply->elements / 2;
+        fields = malloc((n ? n : 1) * 2 * sizeof *fields);
+        values = fields ? fields + n : NULL;
+        if (!fields)
+            st = STORE_NO_MEMORY;
+        for (size_t i = 0; st == STORE_OK && i < n; i++) {
+            const redisReply *f = reply->element[2 * i], *v = reply->element[2 * i + 1];
+            if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
+                st = malformed();
+                break;
+            }
+            fields[i] = f->str;
+            values[i] = v->str;
+        }
+    }
+    if (st != STORE_OK)
+        n = 0;
+    rd->cb.counters(rd->arg, st, n, st == STORE_OK ? fields : NULL, st == STORE_OK ? values : NULL);
+    free(fields);
+    free(rd);
+}
+
+store_status store_fetch_counters(store *s, const char *exp, store_counters_fn *cb, void *arg)
+{
+    if (!s->up)
+        return STORE_UNAVAILABLE;
+    store_read *rd = malloc(sizeof *rd);
+    if (!rd)
+        return STORE_NO_MEMORY;
+    rd->cb.counters = cb;
+    rd->arg = arg;
+    char key[KEYS_MAX];
+    keys_counters(key, exp);
+    const char *argv[2] = {"HGETALL", key};
+    size_t argvlen[2] = {7, strlen(key)};
+    return send_read(s, on_counters_reply, rd, 2, argv, argvlen);
 }
 
 static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)

@@ -10,25 +10,28 @@
  *   - reconnects with backoff when Redis goes away or answers too slowly,
  *     restarting from the checkpoint (the script is idempotent, so a batch
  *     applied just before the failure is not counted twice);
- *   - passes other commands through for the results and stickiness reads.
- * Nothing here ever blocks the event loop, and assignment never waits on
- * it. */
+ *   - answers the two reads the handlers need, typed: a visitor's record
+ *     (stickiness after a weight change) and an experiment's counters
+ *     (results). Failures come back as a store_status; what that means
+ *     for an HTTP client is the handler's business.
+ * Nothing here ever blocks the event loop. hiredis stays inside store.c:
+ * no type of it appears here (tests/layout/check_layout.py checks). */
 #ifndef UPSHOT_STORE_H
 #define UPSHOT_STORE_H
 
-#include <hiredis/async.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
 #include "journal.h"
+#include "visitor_record.h"
 
 struct event_base;
 typedef struct store store;
 
 store *store_new(struct event_base *base, const upshot_config *cfg, journal *j);
-void store_free(store *s); /* NULL is ignored; pending callbacks get NULL replies */
+void store_free(store *s); /* NULL is ignored; pending reads end STORE_UNAVAILABLE */
 
 /* Connects (asynchronously; failures only log and retry). */
 void store_start(store *s);
@@ -50,10 +53,40 @@ uint64_t store_inflight(const store *s);
 /* (experiment, visitor) pairs remembered as recorded (seen.h). */
 uint64_t store_seen_pairs(const store *s);
 
-/* Sends a command if connected: 0, or -1 when Redis is down (cb is then
- * not called). cb gets NULL when the connection is lost before a reply. */
-int store_command_argv(store *s, redisCallbackFn *cb, void *privdata, int argc,
-                       const char **argv, const size_t *argvlen);
+/* How a read ended. */
+typedef enum store_status {
+    STORE_OK,          /* answered; the result is valid for the callback */
+    STORE_NOT_FOUND,   /* answered: there is no such record */
+    STORE_UNAVAILABLE, /* not connected, or the connection was lost (or the
+                        * store freed) before the answer */
+    STORE_ERROR,       /* Redis answered with an error */
+    STORE_MALFORMED,   /* Redis answered something the store cannot read:
+                        * a reply of the wrong shape, a record that does
+                        * not parse (visitor_record.h) */
+    STORE_NO_MEMORY,   /* out of memory starting the read or handing
+                        * over its answer */
+} store_status;
+
+const char *store_status_name(store_status st); /* "ok", "unavailable", ... */
+
+/* The reads below start a request and return STORE_OK, after which cb is
+ * called exactly once from the event loop, whatever happens (also from
+ * store_free); or they fail at once, STORE_UNAVAILABLE when Redis is not
+ * connected or STORE_NO_MEMORY, and cb is never called. Callers keep arg
+ * alive until cb. What cb receives is borrowed for the call only. */
+
+/* The record of visitor in experiment exp (an HGET of its shard, keys.h).
+ * rec is non-NULL only with STORE_OK. */
+typedef void store_visitor_fn(void *arg, store_status st, const visitor_record *rec);
+store_status store_lookup_visitor(store *s, const char *exp, const char *visitor,
+                                  store_visitor_fn *cb, void *arg);
+
+/* Every counter of experiment exp (docs/redis.md): n (field, value) pairs,
+ * as results_build takes them. An experiment with no counters yet is
+ * STORE_OK with n = 0. */
+typedef void store_counters_fn(void *arg, store_status st, size_t n, const char *const *fields,
+                               const char *const *values);
+store_status store_fetch_counters(store *s, const char *exp, store_counters_fn *cb, void *arg);
 
 /* Flushes everything at once and calls done once the journal is fully
  * applied, or after timeout_ms, or at once when Redis is down. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "decimal.h"
 #include "hash.h"
 
 void keys_counters(char out[KEYS_MAX], const char *exp)
@@ -31,14 +32,5 @@ void keys_visitor_shard(char out[KEYS_MAX], const char *exp, uint32_t shard)
     memcpy(out, "{x:", 3);
     memcpy(out + 3, exp, n);
     memcpy(out + 3 + n, "}:v:", 4);
-    char digits[10];
-    size_t d = 0;
-    do {
-        digits[d++] = (char)('0' + shard % 10);
-        shard /= 10;
-    } while (shard);
-    char *p = out + 7 + n;
-    while (d)
-        *p++ = digits[--d];
-    *p = '\0';
+    decimal_u64(out + 7 + n, shard); /* at most 10 digits + NUL: 7 + 104 + 11 <= KEYS_MAX */
 }

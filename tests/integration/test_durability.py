@@ -304,3 +304,35 @@ def test_sigterm_drain_ends_on_its_own_when_the_tail_is_all_repeats(redis):
         log = up.read_log()
         assert "upshotd: drained (0 events left" in log, log[-800:]
         assert "drain deadline" not in log, log[-800:]
+
+
+def test_replay_skips_malformed_journal_lines_and_applies_the_rest(redis):
+    """A line that is not one upshotd writes (engine/core/journal_line.h) is
+    skipped when the journal is applied, never sent to Redis as something
+    close to it; the lines around it are applied and the backlog drains."""
+    up = Upshotd(redis)
+    up.start()
+    assert up.assign("before").json()["exposure"] == "recorded"
+    up.wait_applied()
+    up.stop()
+    day = "2026-11-22"
+    with open(os.path.join(up.data_dir, "journal.log"), "a") as f:
+        f.write(f"X\tcheckout-tiers\tbad-variant\tseven\tgr\t{day}\n")
+        f.write(f"X\tcheckout-tiers\tbad-day\t0\tgr\tyesterday\n")
+        f.write(f"C\tcheckout-tiers\tbefore\tbad-amount\tnan\t{day}\n")
+        f.write(f"X\tcheckout-tiers\tbad-fields\t0\tgr\n")
+        f.write(f"X\tcheckout-tiers\tgood\t1\tgr\t{day}\n")
+    try:
+        up.start()
+        up.wait_applied()
+        records = {}
+        for key in redis.command("KEYS", "{x:checkout-tiers}:v:*"):
+            records.update(redis.hgetall(key))
+        assert records.get("good") == "1|gr|", records
+        assert not {"bad-variant", "bad-day", "bad-fields"} & set(records), records
+        counters = redis.counters("checkout-tiers")
+        assert counters.get(f"e|1|gr|{day}") == 1, counters
+        assert not [f for f in counters if "seven" in f or "yesterday" in f or f.startswith("o|")], counters
+        assert up.read_log().count("skipping a malformed journal line") == 4
+    finally:
+        up.stop()

@@ -101,6 +101,39 @@ def test_sticky_after_a_weight_change(upshot):
     assert share > 0.8, share  # 0.9 expected; sd 0.017
 
 
+def test_stickiness_goes_only_by_visitor_records_that_parse(upshot, redis):
+    """After a weight change the visitor's record decides; a record that
+    is not one record.lua writes leaves the decision unverified instead of
+    being read as variant 0 (docs/redis.md, engine/core/visitor_record.h)."""
+    cases = {  # visitor: (record planted in Redis, reason, variant expected)
+        "rec-converted": ("1|gr|c|10", "sticky", "three-tiers"),
+        "rec-declined": ("0|gr|d", "sticky", "control"),
+        "rec-garbage": ("garbage", "sticky_unverified", None),
+        "rec-unknown-flag": ("1|gr|x", "sticky_unverified", None),
+        "rec-variant-with-zero": ("01|gr|", "sticky_unverified", None),
+        "rec-promoted": ("1|gr|p", "assigned", None),  # promoted traffic is not sticky
+        "rec-no-such-variant": ("9|gr|", "assigned", None),
+    }
+    for visitor in cases:
+        upshot.assign(visitor)
+    upshot.wait_applied()
+    shard_of = {}
+    for key in redis.command("KEYS", "{x:checkout-tiers}:v:*"):
+        for visitor in cases:
+            if redis.command("HEXISTS", key, visitor):
+                shard_of[visitor] = key
+    assert set(shard_of) == set(cases), shard_of
+    exp = upshot.admin("GET", "/v1/experiments/checkout-tiers").json()
+    exp["variants"][0]["weight"], exp["variants"][1]["weight"] = 0.9, 0.1
+    assert upshot.admin("PUT", "/v1/experiments/checkout-tiers", exp).status == 200
+    for visitor, (record, reason, variant) in cases.items():
+        redis.command("HSET", shard_of[visitor], visitor, record)
+        r = upshot.assign(visitor, expose=False).json()
+        assert r["reason"] == reason, (visitor, record, r)
+        if variant:
+            assert r["variant"] == variant, (visitor, record, r)
+
+
 def test_promotion_serves_the_winner_in_that_region_only_with_holdback(upshot):
     r = upshot.admin("POST", "/v1/experiments/checkout-tiers/promotions",
                      {"region": "se", "variant": "three-tiers", "holdback": 0.2, "reason": "test"})

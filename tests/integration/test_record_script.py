@@ -3,14 +3,18 @@ sends its journal through, called here with hand-built batches so that the
 cases the HTTP edge normally filters out (an event id repeated inside one
 batch, an unexposed visitor's id, thousands of conversions in one call) are
 exercised directly. The argument layout is the one record.lua's header
-describes."""
+describes. The visitor records the script writes are checked against
+tests/vectors/visitor_records.json, the cases the C reader is tested on."""
+import json
 import os
 import zlib
 
 from harness import RedisServer
 
-SCRIPT = open(os.path.join(os.environ.get("UPSHOT_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", "..")),
-                           "engine", "record.lua")).read()
+SOURCE = os.environ.get("UPSHOT_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+SCRIPT = open(os.path.join(SOURCE, "engine", "record.lua")).read()
+with open(os.path.join(SOURCE, "tests", "vectors", "visitor_records.json")) as f:
+    RECORD_VECTORS = json.load(f)
 DAY = "2026-11-22"
 
 
@@ -20,15 +24,17 @@ def shard(visitor):
 
 
 def run(redis, exposures, others):
-    """exposures: [(visitor, variant, region)], one group per (variant, region);
-    others: [(type, visitor, id, value)]. Returns the status string."""
+    """exposures: [(visitor, variant, region[, promoted])], one group per
+    (variant, region, promoted); others: [(type, visitor, id, value)].
+    Returns the status string."""
     groups = {}
-    for visitor, variant, region in exposures:
-        groups.setdefault((variant, region), []).append(visitor)
+    for visitor, variant, region, *promoted in exposures:
+        groups.setdefault((variant, region, bool(promoted and promoted[0])), []).append(visitor)
     keys = ["{x:e}:cnt", "{x:e}:ids"]
     argv = [str(len(groups))]
-    for (variant, region), visitors in groups.items():
-        argv += [f"{variant}|{region}|", f"e|{variant}|{region}|{DAY}", str(len(visitors))] + visitors
+    for (variant, region, promoted), visitors in groups.items():
+        p = "p" if promoted else ""
+        argv += [f"{variant}|{region}|{p}", f"{p}e|{variant}|{region}|{DAY}", str(len(visitors))] + visitors
         keys += ["{x:e}:v:%d" % shard(v) for v in visitors]
     for typ, visitor, event_id, value in others:
         argv += [typ, visitor, event_id, value, DAY]
@@ -75,3 +81,24 @@ def test_thousands_of_conversions_in_one_call():
         status = run(redis, [], others)
         assert status == "".join("1" if i % 2 else "0" for i in range(n)), status[:20]
         assert redis.command("SCARD", "{x:e}:ids") == n + (n + 1) // 2
+
+
+def test_the_records_written_are_the_shared_vectors():
+    """Each valid vector says how a visitor was exposed and what followed;
+    the record the script leaves must be the vector's value, byte for byte,
+    since the C reader (engine/core/visitor_record.c) is tested on them."""
+    valid = RECORD_VECTORS["valid"]
+    assert valid
+    with RedisServer() as redis:
+        for i, v in enumerate(valid):
+            visitor = f"vector-{i}"
+            others = [(typ, visitor, f"vector-{i}-{j}", value) for j, (typ, value) in enumerate(v["events"])]
+            status = run(redis, [(visitor, str(v["variant"]), v["region"], v["promoted"])], others)
+            assert status == "0" * (1 + len(others)), (v["why"], status)  # every event counts
+            got = redis.command("HGET", "{x:e}:v:%d" % shard(visitor), visitor)
+            assert got == v["value"], (v["why"], got, v["value"])
+        # Promoted exposures count apart from the randomized ones.
+        promoted = [v for v in valid if v["promoted"]]
+        c = redis.counters("e")
+        assert sum(n for f, n in c.items() if f.startswith("pe|")) == len(promoted)
+        assert sum(n for f, n in c.items() if f.startswith("e|")) == len(valid) - len(promoted)

@@ -1,0 +1,147 @@
+/* journal_line.c: the journal's line format (see journal_line.h). */
+#include "journal_line.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "decimal.h"
+#include "experiment.h"
+
+/* A line under construction in a caller's buffer; once full, stays full. */
+typedef struct line_buf {
+    char *out;
+    size_t cap, n;
+    bool full;
+} line_buf;
+
+static void put(line_buf *b, const char *s, size_t len, char sep)
+{
+    if (b->full || len + 1 > b->cap - b->n) {
+        b->full = true;
+        return;
+    }
+    memcpy(b->out + b->n, s, len);
+    b->n += len;
+    b->out[b->n++] = sep;
+}
+
+static void put_str(line_buf *b, const char *s, char sep)
+{
+    put(b, s, strlen(s), sep);
+}
+
+static size_t done(const line_buf *b)
+{
+    return b->full ? 0 : b->n;
+}
+
+size_t journal_line_exposure(char *out, size_t cap, bool promoted, const char *exp,
+                             const char *visitor, int variant, const char *region, const char *day)
+{
+    line_buf b = {out, cap, 0, false};
+    char vi[DECIMAL_U64_BUF];
+    put(&b, promoted ? "P" : "X", 1, '\t');
+    put_str(&b, exp, '\t');
+    put_str(&b, visitor, '\t');
+    put(&b, vi, decimal_u64(vi, (uint64_t)variant), '\t');
+    put_str(&b, region, '\t');
+    put_str(&b, day, '\n');
+    return done(&b);
+}
+
+size_t journal_line_conversion(char *out, size_t cap, const char *exp, const char *visitor,
+                               const char *event_id, double value, const char *day)
+{
+    line_buf b = {out, cap, 0, false};
+    char v[32];
+    int vn = snprintf(v, sizeof v, "%.17g", value); /* at most DECIMAL_G17_MAX */
+    put(&b, "C", 1, '\t');
+    put_str(&b, exp, '\t');
+    put_str(&b, visitor, '\t');
+    put_str(&b, event_id, '\t');
+    put(&b, v, (size_t)vn, '\t');
+    put_str(&b, day, '\n');
+    return done(&b);
+}
+
+size_t journal_line_decline(char *out, size_t cap, const char *exp, const char *visitor,
+                            const char *event_id, const char *day)
+{
+    line_buf b = {out, cap, 0, false};
+    put(&b, "D", 1, '\t');
+    put_str(&b, exp, '\t');
+    put_str(&b, visitor, '\t');
+    put_str(&b, event_id, '\t');
+    put(&b, "-", 1, '\t');
+    put_str(&b, day, '\n');
+    return done(&b);
+}
+
+static bool is_day(const journal_text *t)
+{
+    if (t->len != JOURNAL_DAY_LEN)
+        return false;
+    for (size_t i = 0; i < JOURNAL_DAY_LEN; i++) {
+        bool dash = i == 4 || i == 7;
+        char c = t->s[i];
+        if (dash ? c != '-' : (c < '0' || c > '9'))
+            return false;
+    }
+    return true;
+}
+
+int journal_line_parse(char *line, size_t len, journal_line *out)
+{
+    /* Split at the tabs first: the checks below read C strings. */
+    journal_text f[6];
+    int nf = 0;
+    char *start = line;
+    for (char *p = line, *end = line + len;; p++) {
+        if (p == end || *p == '\t') {
+            if (nf == 6)
+                return -1; /* a seventh field */
+            f[nf].s = start;
+            f[nf].len = (size_t)(p - start);
+            nf++;
+            *p = '\0'; /* at end: the byte after the line, which the caller lent */
+            if (p == end)
+                break;
+            start = p + 1;
+        } else if (*p == '\0' || *p == '\n') {
+            return -1;
+        }
+    }
+    if (nf != 6 || f[0].len != 1)
+        return -1;
+
+    *out = (journal_line){.type = (journal_type)f[0].s[0], .exp = f[1], .visitor = f[2],
+                          .day = f[5], .variant_index = -1};
+    if (!validate_key(f[1].s) || !validate_id(f[2].s) || !is_day(&f[5]))
+        return -1;
+    switch (out->type) {
+    case JOURNAL_EXPOSURE:
+    case JOURNAL_PROMOTED: {
+        uint64_t vi;
+        if (decimal_parse_u64(f[3].s, f[3].len, EXP_MAX_VARIANTS - 1, &vi) != 0 || !validate_key(f[4].s))
+            return -1;
+        out->variant = f[3];
+        out->variant_index = (int)vi;
+        out->region = f[4];
+        return 0;
+    }
+    case JOURNAL_CONVERSION:
+        if (!validate_id(f[3].s) || decimal_parse_amount(f[4].s, f[4].len, &out->amount) != 0)
+            return -1;
+        out->event_id = f[3];
+        out->value = f[4];
+        return 0;
+    case JOURNAL_DECLINE:
+        if (!validate_id(f[3].s) || f[4].len != 1 || f[4].s[0] != '-')
+            return -1;
+        out->event_id = f[3];
+        out->value = f[4];
+        return 0;
+    }
+    return -1;
+}

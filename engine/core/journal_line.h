@@ -1,0 +1,91 @@
+/* journal_line.h: the journal's line format, written and read in one place.
+ *
+ * Every event upshotd acknowledges is one line of journal.log (journal.h
+ * keeps the file; store.c sends the lines to Redis). A line is six fields
+ * separated by one tab and ended by '\n':
+ *
+ *   type | 2: exp | 3: visitor | 4          | 5          | 6: day      | event
+ *   -----+--------+------------+------------+------------+------------+-------------------
+ *   X    | key    | visitor id | variant    | region key | YYYY-MM-DD | randomized exposure
+ *   P    | key    | visitor id | variant    | region key | YYYY-MM-DD | promoted exposure
+ *   C    | key    | visitor id | event id   | value      | YYYY-MM-DD | conversion
+ *   D    | key    | visitor id | event id   | "-"        | YYYY-MM-DD | decline
+ *
+ *   variant  the variant's index in the experiment, decimal without
+ *            leading zeros (0..15)
+ *   value    the order amount, "%.17g" (exact when read back), >= 0
+ *   day      the UTC day on which upshotd acknowledged the event
+ *
+ * Keys and ids follow validate.h, so they never hold a tab or a newline
+ * and need no escaping. The longest line is JOURNAL_LINE_MAX bytes.
+ *
+ * The formatters are on the assign and events paths and the parser on
+ * the Redis write path: neither allocates, and the parser splits the line
+ * where it lies. Pure. */
+#ifndef UPSHOT_JOURNAL_LINE_H
+#define UPSHOT_JOURNAL_LINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "validate.h"
+
+/* The type letters, the first field. */
+typedef enum journal_type {
+    JOURNAL_EXPOSURE = 'X',   /* randomized exposure */
+    JOURNAL_PROMOTED = 'P',   /* exposure to a promoted variant */
+    JOURNAL_CONVERSION = 'C',
+    JOURNAL_DECLINE = 'D',
+} journal_type;
+
+#define JOURNAL_DAY_LEN 10 /* "YYYY-MM-DD" */
+
+/* type + exp + visitor + event id (longer than a variant) + region (longer
+ * than a %.17g value, 24) + day, with 5 tabs and the newline: 401. */
+#define JOURNAL_LINE_MAX \
+    (1 + VALIDATE_KEY_MAX + VALIDATE_ID_MAX + VALIDATE_ID_MAX + VALIDATE_KEY_MAX + JOURNAL_DAY_LEN + 6)
+
+/* A field as parsed: NUL-terminated where it lies in the line, and its
+ * length. */
+typedef struct journal_text {
+    const char *s;
+    size_t len;
+} journal_text;
+
+/* One parsed line. The fields of the other kind of event are {NULL, 0}. */
+typedef struct journal_line {
+    journal_type type;
+    journal_text exp;         /* experiment key */
+    journal_text visitor;     /* visitor id */
+    journal_text variant;     /* X, P: the variant index as written */
+    journal_text region;      /* X, P */
+    journal_text event_id;    /* C, D */
+    journal_text value;       /* C: the amount as written; D: "-" */
+    journal_text day;         /* "YYYY-MM-DD" */
+    int variant_index;        /* X, P: variant read as a number; else -1 */
+    double amount;            /* C: value read as a number; else 0 */
+} journal_line;
+
+/* Formatters: write one line, '\n' included, into out (cap bytes; a cap of
+ * JOURNAL_LINE_MAX always suffices) and return its length, or 0 when it
+ * does not fit (nothing useful is then in out). No NUL is written.
+ * The caller has validated the fields: exp and region with validate_key,
+ * visitor and event_id with validate_id, 0 <= variant < EXP_MAX_VARIANTS,
+ * 0 <= value (finite), day "YYYY-MM-DD"; a line made of those is one that
+ * journal_line_parse accepts. */
+size_t journal_line_exposure(char *out, size_t cap, bool promoted, const char *exp,
+                             const char *visitor, int variant, const char *region, const char *day);
+size_t journal_line_conversion(char *out, size_t cap, const char *exp, const char *visitor,
+                               const char *event_id, double value, const char *day);
+size_t journal_line_decline(char *out, size_t cap, const char *exp, const char *visitor,
+                            const char *event_id, const char *day);
+
+/* Parses the len bytes at line (without the '\n'), which must be
+ * followed by one writable byte (the '\n' itself, or a NUL): every tab and
+ * that byte become NULs, so each field in *out is a C string pointing into
+ * the line (borrowed: valid while the buffer is). Checks every field as
+ * the table above says. 0, or -1 when the line is malformed (the buffer
+ * may then have been partly split). */
+int journal_line_parse(char *line, size_t len, journal_line *out);
+
+#endif
