@@ -286,9 +286,10 @@ def test_revenue_per_visitor_sums_orders_before_squaring(upshot):
     assert v["revenue_sumsq"] == 42.5 ** 2  # (30 + 12.5)^2, not 30^2 + 12.5^2
 
 
-def test_page_loads_follow_the_live_set_even_when_saving_it_failed(upshot):
-    """A change whose state-file save fails still changed the live set (the
-    single assign sees it); the page-load index must see it too."""
+def test_page_loads_follow_the_live_set_and_a_failed_save_changes_neither(upshot):
+    """A change whose state-file save fails is not made: the single assign
+    and the page-load index both keep the live set; once the save works,
+    both follow the change."""
     def page():
         r = upshot.public("GET", "/v1/assignments", params={"visitor": "v", "region": "gr", "page": "checkout"})
         return [a["experiment"] for a in r.json()["assignments"]]
@@ -297,8 +298,11 @@ def test_page_loads_follow_the_live_set_even_when_saving_it_failed(upshot):
     os.mkdir(os.path.join(upshot.data_dir, "state.json.tmp"))  # the next save fails
     try:
         r = upshot.admin("POST", "/v1/experiments/checkout-tiers/stop")
-        assert r.status == 500, r
-        assert upshot.assign("v").json()["reason"] == "not_running"
-        assert page() == []
+        assert r.status == 503 and r.json()["error"] == "state_not_saved", r
+        assert upshot.assign("v").json()["reason"] != "not_running"
+        assert page() == ["checkout-tiers"]
     finally:
         os.rmdir(os.path.join(upshot.data_dir, "state.json.tmp"))
+    assert upshot.admin("POST", "/v1/experiments/checkout-tiers/stop").status == 200
+    assert upshot.assign("v").json()["reason"] == "not_running"
+    assert page() == []
