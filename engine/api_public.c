@@ -193,18 +193,20 @@ static void job_reply(assign_job *job)
     job->replied = true;
 }
 
-/* Group commit done: the exposures are in the journal (or not, if ok is
- * false: the page still gets its variant). Now the client may hear it. */
-static void on_exposures_committed(void *arg, bool ok)
+/* Group commit done: the exposures are in the journal, or not (the
+ * journal failed, or its backlog is full: the page still gets its
+ * variant, and the exposure field says it was not recorded). Now the
+ * client may hear it. */
+static void on_exposures_committed(void *arg, upshotd_journal_status st)
 {
     assign_job *job = arg;
     for (int i = 0; i < job->n; i++) {
         if (strcmp(job->exposure[i], "recorded") != 0)
             continue;
-        if (ok)
+        if (st == UPSHOTD_JOURNALED)
             g_metrics.events[EVT_EXPOSURE][EVT_ACCEPTED]++;
         else
-            job->exposure[i] = "failed";
+            job->exposure[i] = st == UPSHOTD_BACKLOG_FULL ? "backlog_full" : "failed";
     }
     job_reply(job);
     job_release_if_done(job);
@@ -239,7 +241,7 @@ static void job_finish(assign_job *job)
         return;
     }
     if (upshotd_journal_deferred(d, lines, total, on_exposures_committed, job) != 0)
-        on_exposures_committed(job, false);
+        on_exposures_committed(job, UPSHOTD_JOURNAL_FAILED);
 }
 
 /* The visitor's record, or why there is none to go by. A record written
@@ -670,7 +672,9 @@ void api_events(upshotd *d, http_exchange *x, const http_query *q, const route_p
         }
     }
     size_t blen = evbuffer_get_length(lines);
-    if (blen && upshotd_journal(d, (const char *)evbuffer_pullup(lines, -1), blen) != 0) {
+    upshotd_journal_status written =
+        blen ? upshotd_journal(d, (const char *)evbuffer_pullup(lines, -1), blen) : UPSHOTD_JOURNALED;
+    if (written != UPSHOTD_JOURNALED) {
         /* Nothing acknowledged: let a retry through as new. */
         for (size_t i = 0; i < n; i++) {
             json_t *ev = json_array_get(events, i);
@@ -683,8 +687,17 @@ void api_events(upshotd *d, http_exchange *x, const http_query *q, const route_p
         json_decref(rejected);
         json_decref(root);
         free(types_seen);
-        http_reply_error(x, 503, "journal_unavailable",
-                         "events could not be stored durably; nothing was recorded, retry later");
+        if (written == UPSHOTD_BACKLOG_FULL) {
+            char retry[8];
+            snprintf(retry, sizeof retry, "%d", UPSHOTD_BACKLOG_RETRY_S);
+            evhttp_add_header(evhttp_request_get_output_headers(x->req), "Retry-After", retry);
+            http_reply_error(x, 503, "backlog_full",
+                             "Redis is behind: nothing was recorded; retry after %d s",
+                             UPSHOTD_BACKLOG_RETRY_S);
+        } else {
+            http_reply_error(x, 503, "journal_unavailable",
+                             "events could not be stored durably; nothing was recorded, retry later");
+        }
         return;
     }
     for (size_t i = 0; i < n; i++)

@@ -83,6 +83,8 @@ void http_reply_raw(http_exchange *x, int status, const char *content_type, cons
     if (x->cors_origin[0]) {
         evhttp_add_header(h, "Access-Control-Allow-Origin", x->cors_origin);
         evhttp_add_header(h, "Vary", "Origin");
+        if (status == 503) /* so the SDK can read when to come back */
+            evhttp_add_header(h, "Access-Control-Expose-Headers", "Retry-After");
     }
     struct evbuffer *out = evhttp_request_get_output_buffer(x->req);
     if (len)

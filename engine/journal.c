@@ -8,11 +8,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Compact (truncate) an applied log once it exceeds this many bytes, so
  * that in the steady state it stays small and in the page cache. */
 #define JOURNAL_COMPACT_BYTES (4u << 20)
+
+/* Age marks: "the lines from offset `from` on were appended at `ms` or
+ * later". journal_apply_lag_ms() reads the mark at or before the
+ * checkpoint, so the lag it reports is never less than the true age of the
+ * oldest unapplied line, and more by at most the spacing of the marks
+ * (JOURNAL_MARK_MS, doubled each time the ring fills up while a backlog
+ * lasts). */
+#define JOURNAL_MARKS 1024
+#define JOURNAL_MARK_MS 100
+
+typedef struct age_mark {
+    uint64_t from;
+    int64_t ms;        /* CLOCK_MONOTONIC */
+} age_mark;
 
 struct journal {
     int log_fd;
@@ -20,7 +35,48 @@ struct journal {
     uint64_t end;      /* log size */
     uint64_t applied;  /* checkpoint */
     uint64_t pending;  /* lines between applied and end */
+    age_mark marks[JOURNAL_MARKS]; /* oldest first, from ascending */
+    size_t nmarks;
+    int64_t mark_every_ms;         /* current spacing of the marks */
 };
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Notes that lines from offset `from` on are being appended now. */
+static void mark_age(journal *j, uint64_t from)
+{
+    int64_t now = now_ms();
+    if (j->nmarks > 0 && now - j->marks[j->nmarks - 1].ms < j->mark_every_ms)
+        return;
+    if (j->nmarks == JOURNAL_MARKS) { /* keep every other mark, space them wider */
+        for (size_t i = 0; i < JOURNAL_MARKS / 2; i++)
+            j->marks[i] = j->marks[2 * i];
+        j->nmarks = JOURNAL_MARKS / 2;
+        j->mark_every_ms *= 2;
+    }
+    j->marks[j->nmarks++] = (age_mark){from, now};
+}
+
+/* Drops marks wholly before the checkpoint (keeping the one it falls in). */
+static void forget_marks(journal *j)
+{
+    size_t keep = 0;
+    while (keep + 1 < j->nmarks && j->marks[keep + 1].from <= j->applied)
+        keep++;
+    if (keep) {
+        memmove(j->marks, j->marks + keep, (j->nmarks - keep) * sizeof *j->marks);
+        j->nmarks -= keep;
+    }
+    if (j->applied == j->end) {
+        j->nmarks = 0;
+        j->mark_every_ms = JOURNAL_MARK_MS;
+    }
+}
 
 static int write_checkpoint(journal *j, uint64_t offset)
 {
@@ -101,6 +157,11 @@ journal *journal_open(const char *dir, char *err, size_t errlen)
     if (j->applied > j->end) /* compacted between checkpoint and truncate */
         j->applied = 0;
     j->pending = count_lines(j->log_fd, j->applied, j->end);
+    /* Lines left from an earlier run count as appended at start: their
+     * real age is unknown, and this is the later of the two bounds. */
+    j->mark_every_ms = JOURNAL_MARK_MS;
+    if (j->pending)
+        mark_age(j, j->applied);
     return j;
 
 fail:
@@ -139,6 +200,7 @@ int journal_append(journal *j, const char *buf, size_t len, bool sync)
         }
         done += (size_t)n;
     }
+    mark_age(j, j->end);
     j->end += len;
     for (const char *p = buf, *end = buf + len; (p = memchr(p, '\n', (size_t)(end - p))); p++)
         j->pending++;
@@ -176,11 +238,23 @@ int journal_mark_applied(journal *j, uint64_t offset, uint64_t lines)
             return -1;
         j->end = 0;
         j->pending = 0;
+        forget_marks(j);
         return 0;
     }
-    return write_checkpoint(j, offset);
+    int rc = write_checkpoint(j, offset);
+    forget_marks(j);
+    return rc;
 }
 
 uint64_t journal_end(const journal *j) { return j->end; }
 uint64_t journal_applied(const journal *j) { return j->applied; }
 uint64_t journal_pending_lines(const journal *j) { return j->pending; }
+uint64_t journal_pending_bytes(const journal *j) { return j->end - j->applied; }
+
+int64_t journal_apply_lag_ms(const journal *j)
+{
+    if (j->applied >= j->end || j->nmarks == 0)
+        return 0;
+    int64_t lag = now_ms() - j->marks[0].ms;
+    return lag > 0 ? lag : 0;
+}

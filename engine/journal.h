@@ -56,5 +56,11 @@ int journal_mark_applied(journal *j, uint64_t offset, uint64_t lines);
 uint64_t journal_end(const journal *j);     /* bytes in the log */
 uint64_t journal_applied(const journal *j); /* the checkpoint */
 uint64_t journal_pending_lines(const journal *j); /* events not yet applied */
+uint64_t journal_pending_bytes(const journal *j); /* their bytes */
+/* How long the oldest event not yet applied has waited, in ms (0 when
+ * everything is applied): never less than the truth, and more by at most
+ * the spacing of the age marks (0.1 s, growing while a backlog outlasts
+ * about 100 s). Lines left from before a restart count from the start. */
+int64_t journal_apply_lag_ms(const journal *j);
 
 #endif

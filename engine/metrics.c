@@ -83,6 +83,12 @@ void metrics_render(struct evbuffer *out, const metrics_gauges *g)
         "# TYPE upshot_journal_pending_events gauge\nupshot_journal_pending_events %llu\n"
         "# HELP upshot_journal_bytes Size of the journal file.\n"
         "# TYPE upshot_journal_bytes gauge\nupshot_journal_bytes %llu\n"
+        "# HELP upshot_journal_pending_bytes Bytes of the events not yet applied to Redis.\n"
+        "# TYPE upshot_journal_pending_bytes gauge\nupshot_journal_pending_bytes %llu\n"
+        "# HELP upshot_apply_lag_seconds How long the oldest event not yet in Redis has waited.\n"
+        "# TYPE upshot_apply_lag_seconds gauge\nupshot_apply_lag_seconds %.3f\n"
+        "# HELP upshot_backlog_refusals_total Journal writes refused because the backlog bound was reached (events got 503).\n"
+        "# TYPE upshot_backlog_refusals_total counter\nupshot_backlog_refusals_total %llu\n"
         "# HELP upshot_journal_errors_total Failed journal writes (the request got a 503).\n"
         "# TYPE upshot_journal_errors_total counter\nupshot_journal_errors_total %llu\n"
         "# HELP upshot_redis_up Whether upshotd has a working Redis connection.\n"
@@ -109,7 +115,8 @@ void metrics_render(struct evbuffer *out, const metrics_gauges *g)
         "# HELP upshot_seen_pairs (experiment, visitor) pairs remembered as recorded in Redis.\n"
         "# TYPE upshot_seen_pairs gauge\nupshot_seen_pairs %llu\n",
         (unsigned long long)g->journal_pending_events, (unsigned long long)g->journal_bytes,
-        (unsigned long long)g_metrics.journal_errors, g->redis_up, g->redis_data_lost,
+        (unsigned long long)g->journal_pending_bytes, g->apply_lag_seconds,
+        (unsigned long long)g_metrics.backlog_refusals, (unsigned long long)g_metrics.journal_errors, g->redis_up, g->redis_data_lost,
         (unsigned long long)g_metrics.redis_data_losses,
         (unsigned long long)g->redis_inflight_batches, (unsigned long long)g_metrics.redis_errors,
         (unsigned long long)g_metrics.redis_batches, (unsigned long long)g_metrics.redis_reconnects,

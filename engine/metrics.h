@@ -36,6 +36,7 @@ typedef struct metrics {
     uint64_t redis_reconnects;
     uint64_t redis_data_losses;          /* data set marker missing or replaced */
     uint64_t journal_errors;
+    uint64_t backlog_refusals;           /* writes refused: the backlog bound was reached */
     uint64_t promotions_auto;
     uint64_t exposures_known;            /* not sent: Redis held the record (seen.h) */
 } metrics;
@@ -51,6 +52,8 @@ void metrics_observe_request(metrics_route route, int status, double seconds);
 typedef struct metrics_gauges {
     uint64_t journal_pending_events;
     uint64_t journal_bytes;
+    uint64_t journal_pending_bytes;
+    double apply_lag_seconds;
     uint64_t redis_inflight_batches;
     int redis_up;
     int redis_data_lost;

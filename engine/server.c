@@ -97,17 +97,40 @@ const char *upshotd_today(upshotd *d)
     return d->day;
 }
 
-int upshotd_journal(upshotd *d, const char *lines, size_t len)
+/* The backlog bound: events acknowledged but not yet in Redis wait in the
+ * journal, which grows while Redis is slower than the clients (a stall, a
+ * failover, or simply more traffic than it applies). Past the bound new
+ * events are refused, not acknowledged, so the journal's disk and the
+ * replay after a restart both stay bounded. */
+static bool backlog_full(const upshotd *d, const char *lines, size_t len)
 {
+    uint64_t n = 0;
+    for (const char *p = lines, *end = lines + len; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+        n++;
+    return journal_pending_lines(d->journal) + n > (uint64_t)d->cfg.max_backlog_events ||
+           journal_pending_bytes(d->journal) + len > (uint64_t)d->cfg.max_backlog_bytes;
+}
+
+upshotd_journal_status upshotd_journal(upshotd *d, const char *lines, size_t len)
+{
+    if (backlog_full(d, lines, len)) {
+        g_metrics.backlog_refusals++;
+        d->backlog_refused_at = time(NULL);
+        log_limited(&d->backlog_log, "upshotd: journal backlog full (%llu events, %llu bytes not "
+                    "yet in Redis): refusing new events with 503\n",
+                    (unsigned long long)journal_pending_lines(d->journal),
+                    (unsigned long long)journal_pending_bytes(d->journal));
+        return UPSHOTD_BACKLOG_FULL;
+    }
     if (journal_append(d->journal, lines, len, d->cfg.fsync == FSYNC_ALWAYS) != 0) {
         g_metrics.journal_errors++;
-        fprintf(stderr, "upshotd: journal append failed: %s\n", strerror(errno));
-        return -1;
+        log_limited(&d->journal_log, "upshotd: journal append failed: %s\n", strerror(errno));
+        return UPSHOTD_JOURNAL_FAILED;
     }
     if (d->fsync_worker)
         atomic_store(&d->fsync_worker->dirty, true);
     store_kick(d->store);
-    return 0;
+    return UPSHOTD_JOURNALED;
 }
 
 struct commit_waiter {
@@ -119,8 +142,9 @@ static void on_commit(evutil_socket_t fd, short what, void *arg)
 {
     upshotd *d = arg;
     size_t len = evbuffer_get_length(d->commit_lines);
-    bool ok = len == 0 ||
-              upshotd_journal(d, (const char *)evbuffer_pullup(d->commit_lines, -1), len) == 0;
+    upshotd_journal_status st =
+        len == 0 ? UPSHOTD_JOURNALED
+                 : upshotd_journal(d, (const char *)evbuffer_pullup(d->commit_lines, -1), len);
     evbuffer_drain(d->commit_lines, len);
     /* Callbacks may enqueue new work (a new commit round): take the list. */
     struct commit_waiter *w = d->commit_waiters;
@@ -128,7 +152,7 @@ static void on_commit(evutil_socket_t fd, short what, void *arg)
     d->commit_waiters = NULL;
     d->ncommit_waiters = d->commit_waiters_cap = 0;
     for (size_t i = 0; i < n; i++)
-        w[i].cb(w[i].arg, ok);
+        w[i].cb(w[i].arg, st);
     free(w);
 }
 
@@ -160,6 +184,17 @@ void upshotd_healthz(upshotd *d, http_exchange *x, const http_query *q, const ro
     bool up = store_is_up(d->store);
     char why[200];
     bool healthy = store_is_healthy(d->store, why, sizeof why);
+    int64_t lag_ms = journal_apply_lag_ms(d->journal);
+    if (healthy && d->backlog_refused_at &&
+        time(NULL) - d->backlog_refused_at <= UPSHOTD_BACKLOG_RETRY_S) {
+        healthy = false;
+        snprintf(why, sizeof why, "journal backlog full (%llu events not yet in Redis): "
+                 "events are refused", (unsigned long long)journal_pending_lines(d->journal));
+    } else if (healthy && lag_ms > d->cfg.degraded_lag_ms) {
+        healthy = false;
+        snprintf(why, sizeof why, "events reach Redis %.1f s after they are acknowledged",
+                 (double)lag_ms / 1000.0);
+    }
     json_t *body = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:b}", "status",
                              healthy ? "ok" : "degraded", "redis", up ? "up" : "down",
                              "redis_data", store_data_lost(d->store) ? "lost" : "ok",
@@ -167,6 +202,7 @@ void upshotd_healthz(upshotd *d, http_exchange *x, const http_query *q, const ro
                              (json_int_t)journal_pending_lines(d->journal), "journal_bytes",
                              (json_int_t)journal_end(d->journal), "experiments",
                              (json_int_t)registry_count(d->reg), "draining", d->draining);
+    json_object_set_new(body, "apply_lag_seconds", json_real((double)lag_ms / 1000.0));
     if (!healthy)
         json_object_set_new(body, "reason", json_string(why));
     http_reply_json(x, 200, body);
@@ -179,6 +215,8 @@ void upshotd_metrics(upshotd *d, http_exchange *x, const http_query *q, const ro
     metrics_gauges g = {
         .journal_pending_events = journal_pending_lines(d->journal),
         .journal_bytes = journal_end(d->journal),
+        .journal_pending_bytes = journal_pending_bytes(d->journal),
+        .apply_lag_seconds = (double)journal_apply_lag_ms(d->journal) / 1000.0,
         .redis_inflight_batches = store_inflight(d->store),
         .redis_up = store_is_up(d->store),
         .redis_data_lost = store_data_lost(d->store),

@@ -12,10 +12,12 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "config.h"
 #include "http.h"
 #include "journal.h"
+#include "log.h"
 #include "recent.h"
 #include "registry.h"
 #include "store.h"
@@ -42,6 +44,9 @@ typedef struct upshotd {
     size_t ncommit_waiters, commit_waiters_cap;
     struct event *commit_ev;
     bool draining;
+    log_limiter backlog_log;  /* "journal backlog full", once a second at most */
+    time_t backlog_refused_at; /* last refusal for a full backlog; 0: none */
+    log_limiter journal_log;  /* "journal append failed", likewise */
     int bound_port;
     char day[11];          /* today, UTC, "YYYY-MM-DD", refreshed each second */
     long day_checked_at;
@@ -65,16 +70,32 @@ void upshotd_free(upshotd *d);
 /* Today's UTC day for counters. */
 const char *upshotd_today(upshotd *d);
 
+/* What became of lines handed to the journal. Anything but
+ * UPSHOTD_JOURNALED means nothing was written, so nothing may be
+ * acknowledged. */
+typedef enum {
+    UPSHOTD_JOURNALED = 0,
+    UPSHOTD_BACKLOG_FULL,  /* pipeline.max_backlog_events / _bytes reached:
+                              Redis is not keeping up; retry later */
+    UPSHOTD_JOURNAL_FAILED /* the write failed (a full disk) */
+} upshotd_journal_status;
+
+/* Seconds a client refused with UPSHOTD_BACKLOG_FULL is asked to wait
+ * (Retry-After): long enough for a stalled Redis to come back, short
+ * enough that a recovered one is not left idle. */
+#define UPSHOTD_BACKLOG_RETRY_S 5
+
 /* Appends journal lines and schedules the Redis writer; honours the fsync
- * policy. 0, or -1 (journal unusable: nothing was acknowledged). */
-int upshotd_journal(upshotd *d, const char *lines, size_t len);
+ * policy and the backlog bound. */
+upshotd_journal_status upshotd_journal(upshotd *d, const char *lines, size_t len);
 
 /* Group commit for the hot path: appends lines to a buffer that is written
  * to the journal with one write(2) once the callbacks already queued in
- * this loop iteration have run; then cb(arg, ok) is called (ok false when
- * the write failed). The caller replies to its client from cb, so nothing
- * is acknowledged before it is in the journal. 0, or -1 (out of memory). */
-typedef void (*upshotd_commit_cb)(void *arg, bool ok);
+ * this loop iteration have run; then cb(arg, status) is called with what
+ * upshotd_journal said of that write. The caller replies to its client
+ * from cb, so nothing is acknowledged before it is in the journal. 0, or
+ * -1 (out of memory). */
+typedef void (*upshotd_commit_cb)(void *arg, upshotd_journal_status status);
 int upshotd_journal_deferred(upshotd *d, const char *lines, size_t len, upshotd_commit_cb cb,
                              void *arg);
 

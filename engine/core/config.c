@@ -114,7 +114,8 @@ static bool parse_server(json_t *root, const char *base_dir, char *(*getenv_fn)(
     static const char *const redis_f[] = {"host", "port", "password", "db", NULL};
     static const char *const limits_f[] = {"max_body_bytes", "max_batch_events", "max_value", NULL};
     static const char *const pipe_f[] = {"batch_size", "flush_ms", "fsync", "fsync_ms",
-                                            "seen_visitors", NULL};
+                                            "seen_visitors", "max_backlog_events",
+                                            "max_backlog_bytes", "degraded_lag_ms", NULL};
     static const char *const stats_f[] = {"alpha", "tau2", "min_sample", "correction", NULL};
     json_t *listen = NULL, *redis = NULL, *limits = NULL, *pipe = NULL, *stats = NULL;
     if (!get_object(root, "listen", &listen, err) || !get_object(root, "redis", &redis, err) ||
@@ -183,7 +184,12 @@ static bool parse_server(json_t *root, const char *base_dir, char *(*getenv_fn)(
         !get_int(pipe, "pipeline", "batch_size", 1, 10000, &batch, err) ||
         !get_int(pipe, "pipeline", "flush_ms", 0, 1000, &flush, err) ||
         !get_int(pipe, "pipeline", "fsync_ms", 1, 60000, &fsync_ms, err) ||
-        !get_int(pipe, "pipeline", "seen_visitors", 0, 1L << 24, &c->seen_visitors, err))
+        !get_int(pipe, "pipeline", "seen_visitors", 0, 1L << 24, &c->seen_visitors, err) ||
+        !get_int(pipe, "pipeline", "max_backlog_events", 1000, 1000000000L,
+                 &c->max_backlog_events, err) ||
+        !get_int(pipe, "pipeline", "max_backlog_bytes", 1L << 20, 1L << 40, &c->max_backlog_bytes,
+                 err) ||
+        !get_int(pipe, "pipeline", "degraded_lag_ms", 100, 3600000L, &c->degraded_lag_ms, err))
         return false;
     c->batch_size = (int)batch;
     c->flush_ms = (int)flush;
@@ -255,6 +261,9 @@ static void set_defaults(upshot_config *c)
     c->batch_size = 512;
     c->flush_ms = 2;
     c->seen_visitors = 1L << 20;
+    c->max_backlog_events = 2000000;
+    c->max_backlog_bytes = 256L << 20;
+    c->degraded_lag_ms = 5000;
     c->fsync = FSYNC_INTERVAL;
     c->fsync_ms = 200;
     c->alpha = 0.05;

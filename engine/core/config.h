@@ -41,6 +41,9 @@ typedef struct upshot_config {
     int batch_size;
     int flush_ms;
     long seen_visitors;   /* pairs the writer remembers as recorded (seen.h); 0: off */
+    long max_backlog_events; /* journaled, not yet in Redis: beyond, events get 503 */
+    long max_backlog_bytes;
+    long degraded_lag_ms; /* /healthz says degraded when the oldest unapplied event is older */
     config_fsync fsync;
     int fsync_ms;
 

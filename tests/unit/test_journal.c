@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "journal.h"
@@ -200,6 +201,38 @@ Test(journal, pending_lines_follow_appends_and_marks)
     j = open_ok();
     EXPECT_U64(journal_pending_lines(j), 0);
     EXPECT_U64(journal_applied(j), journal_end(j));
+    journal_close(j);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+Test(journal, pending_bytes_and_the_lag_of_the_oldest_unapplied_line)
+{
+    journal *j = open_ok();
+    EXPECT_U64(journal_pending_bytes(j), 0);
+    cr_assert_eq(journal_apply_lag_ms(j), 0, "nothing pending, no lag");
+    append_ok(j, L1);
+    sleep_ms(250);
+    append_ok(j, L2 L3);
+    EXPECT_U64(journal_pending_bytes(j), strlen(L1 L2 L3));
+    /* The lag is the age of the oldest unapplied line, L1: never less. */
+    int64_t lag = journal_apply_lag_ms(j);
+    cr_assert_geq(lag, 250, "lag %lld ms, L1 waited at least 250", (long long)lag);
+    /* Once L1 is applied, the oldest is L2, appended after the pause (its
+     * mark is at most one mark spacing, 100 ms, older than it). */
+    cr_assert_eq(journal_mark_applied(j, strlen(L1), 1), 0);
+    EXPECT_U64(journal_pending_bytes(j), strlen(L2 L3));
+    int64_t later = journal_apply_lag_ms(j);
+    cr_assert_lt(later, lag, "lag %lld ms after L1 was applied, %lld before", (long long)later,
+                 (long long)lag);
+    cr_assert_eq(journal_mark_applied(j, journal_end(j), 2), 0);
+    cr_assert_eq(journal_apply_lag_ms(j), 0);
+    EXPECT_U64(journal_pending_bytes(j), 0);
     journal_close(j);
 }
 
