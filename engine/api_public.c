@@ -602,10 +602,12 @@ static const char *check_event(upshotd *d, json_t *ev, struct evbuffer *out, int
     *duplicate = recent_check_and_add(d->recent_ids, key, id);
     if (*duplicate)
         return NULL;
-    char line[JOURNAL_LINE_MAX];
+    char line[JOURNAL_LINE_MAX], ack[JOURNAL_ACK_LEN + 1];
+    upshotd_ack_token(d, ack);
     size_t n = *type == EVT_CONVERSION
-                   ? journal_line_conversion(line, sizeof line, key, visitor, id, value, upshotd_today(d))
-                   : journal_line_decline(line, sizeof line, key, visitor, id, upshotd_today(d));
+                   ? journal_line_conversion(line, sizeof line, key, visitor, id, value,
+                                             upshotd_today(d), ack)
+                   : journal_line_decline(line, sizeof line, key, visitor, id, upshotd_today(d), ack);
     evbuffer_add(out, line, n);
     return NULL;
 }

@@ -18,7 +18,7 @@ static const char *const route_names[ROUTE_COUNT] = {
 };
 static const char *const event_types[EVT_TYPE_COUNT] = {"exposure", "conversion", "decline"};
 static const char *const event_outcomes[EVT_OUTCOME_COUNT] = {
-    "accepted", "rejected", "duplicate_recent", "applied", "duplicate", "unexposed",
+    "accepted", "rejected", "duplicate_recent", "applied", "duplicate", "unexposed", "replayed",
 };
 
 void metrics_observe_request(metrics_route route, int status, double seconds)

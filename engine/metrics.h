@@ -20,6 +20,7 @@ typedef enum { EVT_EXPOSURE, EVT_CONVERSION, EVT_DECLINE, EVT_TYPE_COUNT } metri
 typedef enum {
     EVT_ACCEPTED, EVT_REJECTED, EVT_DUPLICATE_RECENT,  /* at the HTTP edge */
     EVT_APPLIED, EVT_DUPLICATE_REDIS, EVT_UNEXPOSED,   /* in Redis */
+    EVT_REPLAYED,    /* in Redis already, counted by this same acknowledgment: a replay */
     EVT_OUTCOME_COUNT
 } metrics_event_outcome;
 

@@ -5,14 +5,24 @@
 --   * an exposure counts only when the visitor has no record yet; the
 --     record is then created (first exposure wins, and fixes the visitor's
 --     variant: stickiness);
---   * a conversion or decline counts only when SADD adds its event id.
+--   * a conversion or decline counts only when its event id is new: HSETNX
+--     stores it with the acknowledgment token of the journal line that
+--     carried it. The same id again with the same token is that line
+--     applied a second time (a replay: status '3', counted nowhere); with
+--     another token it is a client sending the id twice (status '1',
+--     counted in 'dup'). A line that only bumps an integrity counter (a
+--     duplicate, or a visitor never exposed) leaves its token as the field
+--     " TOKEN" (a space never starts an event id), so its replay is
+--     recognised too.
 -- Revenue is kept per visitor in the visitor record so that the sum of
 -- squares is over visitors: a second order of total t with value v adds
 -- 2*t*v + v*v, which turns t^2 into (t+v)^2.
 --
 -- KEYS[1] {x:EXP}:cnt   counters (docs/redis.md)
--- KEYS[2] {x:EXP}:ids   event ids seen
--- KEYS[3..] {x:EXP}:v:N the visitor record shard of each event, in the
+-- KEYS[2] {x:EXP}:ev    event id -> acknowledgment token of its counting line
+-- KEYS[3] {x:EXP}:ids   the event id set older versions kept: an id in it
+--                       is a duplicate too (read only while the key exists)
+-- KEYS[4..] {x:EXP}:v:N the visitor record shard of each event, in the
 --                       order the events appear in ARGV below
 -- ARGV, in two sections. Exposures dominate, so they are sent compactly:
 -- grouped by what they write, one argument each, and their shard keys
@@ -21,17 +31,19 @@
 --      ("VARIANT|REGION|" plus "p" when promoted) and count in the same
 --      counter field ("e|VARIANT|REGION|DAY", "pe|..." when promoted):
 --      record, field, K, then the K visitors
---   then conversions and declines, five arguments each:
---      type ('C' or 'D'), visitor, event id, value ('-' for a decline), day
+--   then conversions and declines, six arguments each:
+--      type ('C' or 'D'), visitor, event id, value ('-' for a decline), day,
+--      acknowledgment token ('' for lines journaled before tokens)
 -- Returns a string with one status character per event in ARGV order:
--- '0' counted, '1' duplicate, '2' visitor never exposed (one bulk reply
--- instead of an array keeps the client from allocating per event).
-local cnt, ids = KEYS[1], KEYS[2]
+-- '0' counted, '1' duplicate, '2' visitor never exposed, '3' replayed (one
+-- bulk reply instead of an array keeps the client from allocating per
+-- event).
+local cnt, ev, legacy_ids = KEYS[1], KEYS[2], KEYS[3]
 local inc, incf, out = {}, {}, {}
 local function add(t, f, v) t[f] = (t[f] or 0) + v end
 
 local call, tonumber = redis.call, tonumber
-local a, k, nout = 2, 3, 0 -- next ARGV, next shard key, statuses so far
+local a, k, nout = 2, 4, 0 -- next ARGV, next shard key, statuses so far
 for _ = 1, tonumber(ARGV[1]) do
   local rec, field, count = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
   a = a + 3
@@ -55,19 +67,37 @@ local i = a
 -- group at the end instead of four string concatenations per event.
 local groups_cd = {}
 local find, match, format = string.find, string.match, string.format
-for j = i, #ARGV, 5 do
+local has_legacy = i <= #ARGV and call('EXISTS', legacy_ids) == 1
+-- Whether this is the first application of a line with this token (lines
+-- without one, from before tokens, always count as first).
+local function first_time(token)
+  return token == '' or call('HSETNX', ev, ' ' .. token, 1) == 1
+end
+for j = i, #ARGV, 6 do
   local typ, vkey, visitor = ARGV[j], KEYS[k], ARGV[j + 1]
+  local id, token = ARGV[j + 2], ARGV[j + 5]
   k = k + 1
   local status = '0'
   local rec = call('HGET', vkey, visitor)
   if not rec then
     -- Not attributable; the id is not consumed, so a retry after the
     -- exposure has landed still counts.
-    status = '2'
-    add(inc, typ == 'C' and 'unexposed|c' or 'unexposed|d', 1)
-  elseif call('SADD', ids, ARGV[j + 2]) == 0 then
-    status = '1'
-    add(inc, 'dup', 1)
+    if first_time(token) then
+      status = '2'
+      add(inc, typ == 'C' and 'unexposed|c' or 'unexposed|d', 1)
+    else
+      status = '3'
+    end
+  elseif (has_legacy and call('SISMEMBER', legacy_ids, id) == 1) or
+         call('HSETNX', ev, id, token) == 0 then
+    if token ~= '' and call('HGET', ev, id) == token then
+      status = '3' -- this very line counted the id before
+    elseif first_time(token) then
+      status = '1'
+      add(inc, 'dup', 1)
+    else
+      status = '3' -- this line was a duplicate before, and counted as one
+    end
   else
     local vi, region, flags, total = match(rec, '^([^|]*)|([^|]*)|([^|]*)|?(.*)$')
     local gkey = (find(flags, 'p', 1, true) and 'p|' or '|') .. vi .. '|' .. region .. '|' .. ARGV[j + 4]

@@ -20,6 +20,7 @@
 
 #include "api.h"
 #include "audit.h"
+#include "entropy.h"
 #include "autopromote.h"
 #include "router.h"
 #include "stats_core.h"
@@ -95,6 +96,11 @@ const char *upshotd_today(upshotd *d)
         d->day_checked_at = now;
     }
     return d->day;
+}
+
+void upshotd_ack_token(upshotd *d, char out[JOURNAL_ACK_LEN + 1])
+{
+    journal_line_ack(out, d->ack_nonce, d->ack_serial++);
 }
 
 /* The backlog bound: events acknowledged but not yet in Redis wait in the
@@ -302,6 +308,7 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
 {
     memset(d, 0, sizeof *d);
     d->base = base;
+    entropy_bytes(&d->ack_nonce, sizeof d->ack_nonce);
     stats_init();
     snprintf(d->config_path, sizeof d->config_path, "%s", config_path);
     if (load_config(config_path, &d->cfg, err, errlen) != 0)

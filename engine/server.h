@@ -17,6 +17,7 @@
 #include "config.h"
 #include "http.h"
 #include "journal.h"
+#include "journal_line.h"
 #include "log.h"
 #include "recent.h"
 #include "registry.h"
@@ -46,6 +47,8 @@ typedef struct upshotd {
     bool draining;
     log_limiter backlog_log;  /* "journal backlog full", once a second at most */
     time_t backlog_refused_at; /* last refusal for a full backlog; 0: none */
+    uint32_t ack_nonce;       /* random per process: acknowledgment tokens (journal_line.h) */
+    uint32_t ack_serial;      /* tokens handed out so far */
     log_limiter journal_log;  /* "journal append failed", likewise */
     int bound_port;
     char day[11];          /* today, UTC, "YYYY-MM-DD", refreshed each second */
@@ -69,6 +72,11 @@ void upshotd_free(upshotd *d);
 
 /* Today's UTC day for counters. */
 const char *upshotd_today(upshotd *d);
+
+/* A new acknowledgment token for one conversion or decline about to be
+ * journaled (journal_line.h): unique within this process, and across
+ * processes but for a 2^-32 chance. */
+void upshotd_ack_token(upshotd *d, char out[JOURNAL_ACK_LEN + 1]);
 
 /* What became of lines handed to the journal. Anything but
  * UPSHOTD_JOURNALED means nothing was written, so nothing may be

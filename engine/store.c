@@ -4,14 +4,15 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
-#include <unistd.h>
 #include <hiredis/adapters/libevent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "decimal.h"
+#include "entropy.h"
 #include "journal_line.h"
 #include "keys.h"
 #include "metrics.h"
@@ -248,7 +249,10 @@ static void on_batch_reply(redisAsyncContext *c, void *r, void *privdata)
         int type = call->types[i] == 'C' ? EVT_CONVERSION : call->types[i] == 'D' ? EVT_DECLINE
                                                                                    : EVT_EXPOSURE;
         char st = reply->str[i];
-        g_metrics.events[type][st == '0' ? EVT_APPLIED : st == '1' ? EVT_DUPLICATE_REDIS : EVT_UNEXPOSED]++;
+        g_metrics.events[type][st == '0'   ? EVT_APPLIED
+                               : st == '1' ? EVT_DUPLICATE_REDIS
+                               : st == '3' ? EVT_REPLAYED
+                                           : EVT_UNEXPOSED]++;
     }
     free(call);
     ck->confirmed++;
@@ -412,7 +416,7 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
         const journal_line *e = &recs[lo + i].l;
         /* Every text field but the experiment, whichever kind of event. */
         size_t line = 1 + e->visitor.len + e->variant.len + e->region.len + e->event_id.len +
-                      e->value.len + e->day.len;
+                      e->value.len + e->day.len + e->ack.len;
         cap += (explen + 48) + line + 5 * 24;
         if (!is_exposure(e)) {
             kind[i] = EV_OTHER;
@@ -469,18 +473,21 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
     r.buf = malloc(cap);
     if (!r.buf)
         goto done;
-    size_t nkeys = 2 + nexposures + nother;
-    size_t argc = 3 + nkeys + 1 + 3 * npairs + nexposures + 5 * nother;
+    size_t nkeys = 3 + nexposures + nother;
+    size_t argc = 3 + nkeys + 1 + 3 * npairs + nexposures + 6 * nother;
     resp_count(&r, '*', argc);
     resp_str(&r, "EVALSHA", 7);
     resp_str(&r, s->sha, 40);
     resp_uint(&r, nkeys);
 
-    /* KEYS: "{x:EXP}:cnt", "{x:EXP}:ids", then each event's shard in ARGV
-     * order, repeats allowed: with 65,536 shards a batch rarely shares
-     * one, and searching for repeats cost more than sending them. */
+    /* KEYS: "{x:EXP}:cnt", "{x:EXP}:ev", "{x:EXP}:ids" (the id set of
+     * older versions, read while it exists), then each event's shard in
+     * ARGV order, repeats allowed: with 65,536 shards a batch rarely
+     * shares one, and searching for repeats cost more than sending them. */
     char key[KEYS_MAX];
     keys_counters(key, exp);
+    resp_str(&r, key, strlen(key));
+    keys_event_tokens(key, exp);
     resp_str(&r, key, strlen(key));
     keys_event_ids(key, exp);
     resp_str(&r, key, strlen(key));
@@ -507,7 +514,7 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
             resp_text(&r, recs[lo + order[x]].l.visitor);
     }
     /* Conversions and declines: type ('C' or 'D' in the script's own
-     * terms), visitor, event id, value, day. */
+     * terms), visitor, event id, value, day, acknowledgment token. */
     for (size_t i = 0; i < nev; i++) {
         const journal_line *e = &recs[lo + i].l;
         if (kind[i] != EV_OTHER)
@@ -517,6 +524,7 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
         resp_text(&r, e->event_id);
         resp_text(&r, e->value);
         resp_text(&r, e->day);
+        resp_text(&r, e->ack);
     }
     if (r.overflow)
         goto done;
@@ -705,20 +713,11 @@ static void check_marker(store *s)
         s->marker_pending = true;
 }
 
-/* 128 random bits in hex, from the kernel; the clock and pid if that fails. */
+/* 128 random bits in hex. */
 static void make_nonce(char out[33])
 {
-    unsigned char raw[16] = {0};
-    int fd = open("/dev/urandom", O_RDONLY);
-    bool ok = fd >= 0 && read(fd, raw, sizeof raw) == (ssize_t)sizeof raw;
-    if (fd >= 0)
-        close(fd);
-    if (!ok) {
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        uint64_t mix = (uint64_t)now.tv_nsec ^ ((uint64_t)now.tv_sec << 20) ^ (uint64_t)getpid();
-        memcpy(raw, &mix, sizeof mix);
-    }
+    unsigned char raw[16];
+    entropy_bytes(raw, sizeof raw);
     for (int i = 0; i < 16; i++)
         snprintf(out + 2 * i, 3, "%02x", raw[i]);
 }

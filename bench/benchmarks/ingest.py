@@ -26,7 +26,8 @@ from suite.load import ingest_driver, wait_drained, wait_in_redis
 
 # The Lua script given to redis-benchmark: what engine/record.lua does for
 # one conversion of an exposed visitor, one event per call: read the
-# visitor's record from its shard, claim the event id (SADD), rewrite the
+# visitor's record from its shard, claim the event id with its
+# acknowledgment token (HSETNX), rewrite the
 # record with the running revenue, and bump the converter, order, revenue and
 # revenue-squared counters. upshotd sends up to 512 events per script call
 # and folds the counter increments of a batch together; this baseline pays
@@ -34,7 +35,7 @@ from suite.load import ingest_driver, wait_drained, wait_in_redis
 REDIS_EQUIV_SCRIPT = """
 local shard = KEYS[3] .. (tonumber(ARGV[1]) % 65536)
 local rec = redis.call('HGET', shard, ARGV[1])
-if redis.call('SADD', KEYS[2], ARGV[2]) == 0 then return 1 end
+if redis.call('HSETNX', KEYS[2], ARGV[2], 'feed00000000002a') == 0 then return 1 end
 redis.call('HSET', shard, ARGV[1], '0|gr|c|' .. ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'c|0|gr|20261122', 1)
 redis.call('HINCRBY', KEYS[1], 'o|0|gr|20261122', 1)
@@ -67,7 +68,7 @@ def redis_benchmark(procs, port, r, requests):
     record = r.command("SCRIPT", "LOAD", REDIS_EQUIV_SCRIPT).decode()
     set_rps = rb("SET", "{x:rb}:k", "v", n=requests * 2)
     simple = rb("EVALSHA", incr, "1", "{x:rb}:n")
-    equiv = rb("EVALSHA", record, "3", "{x:rb}:cnt", "{x:rb}:ids", "{x:rb}:v:", "__rand_int__",
+    equiv = rb("EVALSHA", record, "3", "{x:rb}:cnt", "{x:rb}:ev", "{x:rb}:v:", "__rand_int__",
                "c-__rand_int__", "42.50", n=max(50000, requests // 4), rand=100000000)
     # drop what the baselines wrote so it does not skew the memory figures
     for k in r.keys_matching("{x:rb}:*"):

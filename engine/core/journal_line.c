@@ -51,7 +51,8 @@ size_t journal_line_exposure(char *out, size_t cap, bool promoted, const char *e
 }
 
 size_t journal_line_conversion(char *out, size_t cap, const char *exp, const char *visitor,
-                               const char *event_id, double value, const char *day)
+                               const char *event_id, double value, const char *day,
+                               const char *ack)
 {
     line_buf b = {out, cap, 0, false};
     char v[32];
@@ -61,12 +62,13 @@ size_t journal_line_conversion(char *out, size_t cap, const char *exp, const cha
     put_str(&b, visitor, '\t');
     put_str(&b, event_id, '\t');
     put(&b, v, (size_t)vn, '\t');
-    put_str(&b, day, '\n');
+    put_str(&b, day, '\t');
+    put_str(&b, ack, '\n');
     return done(&b);
 }
 
 size_t journal_line_decline(char *out, size_t cap, const char *exp, const char *visitor,
-                            const char *event_id, const char *day)
+                            const char *event_id, const char *day, const char *ack)
 {
     line_buf b = {out, cap, 0, false};
     put(&b, "D", 1, '\t');
@@ -74,8 +76,28 @@ size_t journal_line_decline(char *out, size_t cap, const char *exp, const char *
     put_str(&b, visitor, '\t');
     put_str(&b, event_id, '\t');
     put(&b, "-", 1, '\t');
-    put_str(&b, day, '\n');
+    put_str(&b, day, '\t');
+    put_str(&b, ack, '\n');
     return done(&b);
+}
+
+void journal_line_ack(char out[JOURNAL_ACK_LEN + 1], uint32_t nonce, uint32_t serial)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t v = (uint64_t)nonce << 32 | serial;
+    for (int i = JOURNAL_ACK_LEN - 1; i >= 0; i--, v >>= 4)
+        out[i] = hex[v & 15];
+    out[JOURNAL_ACK_LEN] = '\0';
+}
+
+static bool is_ack(const journal_text *t)
+{
+    if (t->len != JOURNAL_ACK_LEN)
+        return false;
+    for (size_t i = 0; i < JOURNAL_ACK_LEN; i++)
+        if (!((t->s[i] >= '0' && t->s[i] <= '9') || (t->s[i] >= 'a' && t->s[i] <= 'f')))
+            return false;
+    return true;
 }
 
 static bool is_day(const journal_text *t)
@@ -94,13 +116,13 @@ static bool is_day(const journal_text *t)
 int journal_line_parse(char *line, size_t len, journal_line *out)
 {
     /* Split at the tabs first: the checks below read C strings. */
-    journal_text f[6];
+    journal_text f[7];
     int nf = 0;
     char *start = line;
     for (char *p = line, *end = line + len;; p++) {
         if (p == end || *p == '\t') {
-            if (nf == 6)
-                return -1; /* a seventh field */
+            if (nf == 7)
+                return -1; /* an eighth field */
             f[nf].s = start;
             f[nf].len = (size_t)(p - start);
             nf++;
@@ -112,11 +134,15 @@ int journal_line_parse(char *line, size_t len, journal_line *out)
             return -1;
         }
     }
-    if (nf != 6 || f[0].len != 1)
+    if (nf < 6 || f[0].len != 1)
         return -1;
+    bool event = f[0].s[0] == JOURNAL_CONVERSION || f[0].s[0] == JOURNAL_DECLINE;
+    if (nf == 7 && (!event || !is_ack(&f[6])))
+        return -1; /* only conversions and declines carry a token */
 
     *out = (journal_line){.type = (journal_type)f[0].s[0], .exp = f[1], .visitor = f[2],
-                          .day = f[5], .variant_index = -1};
+                          .day = f[5], .variant_index = -1,
+                          .ack = nf == 7 ? f[6] : (journal_text){"", 0}};
     if (!validate_key(f[1].s) || !validate_id(f[2].s) || !is_day(&f[5]))
         return -1;
     switch (out->type) {

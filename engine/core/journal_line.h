@@ -11,6 +11,14 @@
  *   C    | key    | visitor id | event id   | value      | YYYY-MM-DD | conversion
  *   D    | key    | visitor id | event id   | "-"        | YYYY-MM-DD | decline
  *
+ * C and D lines carry a seventh field, the acknowledgment token: 16
+ * lowercase hex digits that upshotd makes unique for every event it
+ * acknowledges (journal_line_ack). Redis keeps the token of the line that
+ * counted an event id, so when a line is applied a second time (a replay
+ * after a crash or a lost connection) the script can tell it from a
+ * client sending the same id again. Lines without it (journals written
+ * before the token existed) are read with an empty token.
+ *
  *   variant  the variant's index in the experiment, decimal without
  *            leading zeros (0..15)
  *   value    the order amount, "%.17g" (exact when read back), >= 0
@@ -27,6 +35,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "validate.h"
 
@@ -39,11 +48,13 @@ typedef enum journal_type {
 } journal_type;
 
 #define JOURNAL_DAY_LEN 10 /* "YYYY-MM-DD" */
+#define JOURNAL_ACK_LEN 16 /* hex digits of an acknowledgment token */
 
 /* type + exp + visitor + event id (longer than a variant) + region (longer
- * than a %.17g value, 24) + day, with 5 tabs and the newline: 401. */
-#define JOURNAL_LINE_MAX \
-    (1 + VALIDATE_KEY_MAX + VALIDATE_ID_MAX + VALIDATE_ID_MAX + VALIDATE_KEY_MAX + JOURNAL_DAY_LEN + 6)
+ * than a %.17g value, 24) + day + token, with 6 tabs and the newline: 418. */
+#define JOURNAL_LINE_MAX                                                                       \
+    (1 + VALIDATE_KEY_MAX + VALIDATE_ID_MAX + VALIDATE_ID_MAX + VALIDATE_KEY_MAX + JOURNAL_DAY_LEN + \
+     JOURNAL_ACK_LEN + 7)
 
 /* A field as parsed: NUL-terminated where it lies in the line, and its
  * length. */
@@ -62,6 +73,7 @@ typedef struct journal_line {
     journal_text event_id;    /* C, D */
     journal_text value;       /* C: the amount as written; D: "-" */
     journal_text day;         /* "YYYY-MM-DD" */
+    journal_text ack;         /* C, D: the acknowledgment token; "" in old lines */
     int variant_index;        /* X, P: variant read as a number; else -1 */
     double amount;            /* C: value read as a number; else 0 */
 } journal_line;
@@ -76,9 +88,17 @@ typedef struct journal_line {
 size_t journal_line_exposure(char *out, size_t cap, bool promoted, const char *exp,
                              const char *visitor, int variant, const char *region, const char *day);
 size_t journal_line_conversion(char *out, size_t cap, const char *exp, const char *visitor,
-                               const char *event_id, double value, const char *day);
+                               const char *event_id, double value, const char *day,
+                               const char *ack);
 size_t journal_line_decline(char *out, size_t cap, const char *exp, const char *visitor,
-                            const char *event_id, const char *day);
+                            const char *event_id, const char *day, const char *ack);
+
+/* Writes acknowledgment token number `serial` of the process whose random
+ * `nonce` it is: 16 hex digits and a NUL. Two acknowledgments of one event
+ * id get the same token only if two processes drew the same 32-bit nonce
+ * and reached the same serial; the cost of that would be one client
+ * duplicate taken for a replay. */
+void journal_line_ack(char out[JOURNAL_ACK_LEN + 1], uint32_t nonce, uint32_t serial);
 
 /* Parses the len bytes at line (without the '\n'), which must be
  * followed by one writable byte (the '\n' itself, or a NUL): every tab and

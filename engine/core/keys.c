@@ -12,6 +12,11 @@ void keys_counters(char out[KEYS_MAX], const char *exp)
     snprintf(out, KEYS_MAX, "{x:%s}:cnt", exp);
 }
 
+void keys_event_tokens(char out[KEYS_MAX], const char *exp)
+{
+    snprintf(out, KEYS_MAX, "{x:%s}:ev", exp);
+}
+
 void keys_event_ids(char out[KEYS_MAX], const char *exp)
 {
     snprintf(out, KEYS_MAX, "{x:%s}:ids", exp);

@@ -18,8 +18,11 @@
 #define KEYS_SHARDS 65536u
 #define KEYS_MAX 128
 
-/* "{x:EXP}:cnt": counters; "{x:EXP}:ids": event ids seen. */
+/* "{x:EXP}:cnt": counters; "{x:EXP}:ev": event id -> the acknowledgment
+ * token of the journal line that counted it; "{x:EXP}:ids": the set of
+ * event ids that older versions kept instead, still read while it exists. */
 void keys_counters(char out[KEYS_MAX], const char *exp);
+void keys_event_tokens(char out[KEYS_MAX], const char *exp);
 void keys_event_ids(char out[KEYS_MAX], const char *exp);
 
 /* "upshot:dataset": the data set marker, a random id that tells a Redis

@@ -62,6 +62,12 @@ class RedisServer:
         flat = self.command("HGETALL", key) or []
         return dict(zip(flat[0::2], flat[1::2]))
 
+    def counted_event_ids(self, experiment):
+        """The conversion and decline ids Redis counted for an experiment
+        (the fields of {x:EXP}:ev that are ids; the others, starting with a
+        space, are tokens of lines that were not counted: docs/redis.md)."""
+        return {k for k in self.hgetall("{x:%s}:ev" % experiment) if not k.startswith(" ")}
+
     def counters(self, experiment):
         """The counters hash of an experiment, numbers parsed."""
         return {k: float(v) for k, v in self.hgetall("{x:%s}:cnt" % experiment).items()}

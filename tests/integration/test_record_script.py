@@ -23,45 +23,73 @@ def shard(visitor):
     return zlib.crc32(visitor.encode()) % 7
 
 
+_serial = [0]
+
+
+def token():
+    """A fresh acknowledgment token: 16 hex digits, as upshotd makes them."""
+    _serial[0] += 1
+    return "%016x" % (0xfeed000000000000 + _serial[0])
+
+
 def run(redis, exposures, others):
     """exposures: [(visitor, variant, region[, promoted])], one group per
-    (variant, region, promoted); others: [(type, visitor, id, value)].
+    (variant, region, promoted); others: [(type, visitor, id, value[,
+    token])], each with a fresh acknowledgment token unless one is given
+    (the same token again is a replay of the same journal line).
     Returns the status string."""
     groups = {}
     for visitor, variant, region, *promoted in exposures:
         groups.setdefault((variant, region, bool(promoted and promoted[0])), []).append(visitor)
-    keys = ["{x:e}:cnt", "{x:e}:ids"]
+    keys = ["{x:e}:cnt", "{x:e}:ev", "{x:e}:ids"]
     argv = [str(len(groups))]
     for (variant, region, promoted), visitors in groups.items():
         p = "p" if promoted else ""
         argv += [f"{variant}|{region}|{p}", f"{p}e|{variant}|{region}|{DAY}", str(len(visitors))] + visitors
         keys += ["{x:e}:v:%d" % shard(v) for v in visitors]
-    for typ, visitor, event_id, value in others:
-        argv += [typ, visitor, event_id, value, DAY]
+    for typ, visitor, event_id, value, *ack in others:
+        argv += [typ, visitor, event_id, value, DAY, ack[0] if ack else token()]
         keys.append("{x:e}:v:%d" % shard(visitor))
     return redis.command("EVAL", SCRIPT, str(len(keys)), *keys, *argv)
 
 
 def test_ids_repeated_inside_one_batch_count_once_and_unexposed_ids_stay_free():
     with RedisServer() as redis:
-        status = run(redis, [("a", "0", "gr"), ("b", "1", "gr")],
-                     [("C", "a", "o1", "10"), ("C", "a", "o1", "10"), ("D", "b", "d1", "-"),
-                      ("C", "ghost", "o2", "5"), ("C", "a", "o3", "2.5")])
+        first = [("C", "a", "o1", "10", token()), ("C", "a", "o1", "10", token()),
+                 ("D", "b", "d1", "-", token()), ("C", "ghost", "o2", "5", token()),
+                 ("C", "a", "o3", "2.5", token())]
+        status = run(redis, [("a", "0", "gr"), ("b", "1", "gr")], first)
         assert status == "00" + "01020", status  # exposures, then o1 o1 d1 ghost o3
         c = redis.counters("e")
         assert c[f"c|0|gr|{DAY}"] == 1 and c[f"o|0|gr|{DAY}"] == 2
         assert c[f"s|0|gr|{DAY}"] == 12.5 and c[f"q|0|gr|{DAY}"] == 12.5 ** 2  # per visitor
         assert c[f"d|1|gr|{DAY}"] == 1 and c["dup"] == 1 and c["unexposed|c"] == 1
-        assert sorted(redis.command("SMEMBERS", "{x:e}:ids")) == ["d1", "o1", "o3"]
+        tokens = redis.hgetall("{x:e}:ev")
+        # The counted ids, and the tokens of the lines that were a duplicate
+        # (o1's second) or unattributable (ghost's o2).
+        assert sorted(tokens) == sorted(["d1", "o1", "o3", " " + first[1][4], " " + first[3][4]])
+        assert tokens["o1"] == first[0][4], "the id keeps the token of the line that counted it"
         # The unexposed id was not consumed: once the visitor is exposed, it counts.
         assert run(redis, [("ghost", "0", "pl")], [("C", "ghost", "o2", "5")]) == "00"
-        # And a replay of the first batch changes nothing.
+        # A replay of the first batch (the same lines, so the same tokens)
+        # changes nothing, not even the client duplicate count.
         before = redis.counters("e")
-        run(redis, [("a", "0", "gr"), ("b", "1", "gr")],
-            [("C", "a", "o1", "10"), ("D", "b", "d1", "-"), ("C", "a", "o3", "2.5")])
-        after = redis.counters("e")
-        assert after["dup"] == before["dup"] + 3
-        assert {k: v for k, v in after.items() if k != "dup"} == {k: v for k, v in before.items() if k != "dup"}
+        status = run(redis, [("a", "0", "gr"), ("b", "1", "gr")], first)
+        assert status == "11" + "33333", status
+        assert redis.counters("e") == before
+        # The same ids sent again by a client (new acknowledgments) are duplicates.
+        status = run(redis, [], [("C", "a", "o1", "10"), ("D", "b", "d1", "-")])
+        assert status == "11", status
+        assert redis.counters("e")["dup"] == before["dup"] + 2
+
+
+def test_ids_in_the_set_of_older_versions_stay_duplicates():
+    with RedisServer() as redis:
+        assert run(redis, [("a", "0", "gr")], []) == "0"
+        redis.command("SADD", "{x:e}:ids", "old-order")
+        assert run(redis, [], [("C", "a", "old-order", "10"), ("C", "a", "new-order", "5")]) == "10"
+        c = redis.counters("e")
+        assert c["dup"] == 1 and c[f"o|0|gr|{DAY}"] == 1 and c[f"s|0|gr|{DAY}"] == 5
 
 
 def test_thousands_of_conversions_in_one_call():
@@ -75,12 +103,12 @@ def test_thousands_of_conversions_in_one_call():
         assert status == "0" * n + "1", status[-5:]
         c = redis.counters("e")
         assert c[f"c|0|se|{DAY}"] == n and c[f"o|0|se|{DAY}"] == n and c["dup"] == 1
-        assert redis.command("SCARD", "{x:e}:ids") == n
-        # Replayed, mixed with new ids: every old id is a duplicate, every new one counts.
+        assert len(redis.counted_event_ids("e")) == n
+        # Sent again, mixed with new ids: every old id is a duplicate, every new one counts.
         others = [("C", v, f"id{i}" if i % 2 else f"new{i}", "1") for i, v in enumerate(visitors)]
         status = run(redis, [], others)
         assert status == "".join("1" if i % 2 else "0" for i in range(n)), status[:20]
-        assert redis.command("SCARD", "{x:e}:ids") == n + (n + 1) // 2
+        assert len(redis.counted_event_ids("e")) == n + (n + 1) // 2
 
 
 def test_the_records_written_are_the_shared_vectors():

@@ -8,6 +8,7 @@
 #include "journal_line.h"
 
 #define DAY "2026-11-22"
+#define ACK "00c0ffee0000002a"
 
 TestSuite(journal_line);
 
@@ -64,26 +65,27 @@ Test(journal_line, conversion_round_trip_keeps_the_exact_amount)
     const double values[] = {0, 10, 12.5, 0.1, 0.1 + 0.2, 1e20, 123456.78901234567, 1e-300,
                              1.7976931348623157e308};
     for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
-        size_t n = journal_line_conversion(buf, sizeof buf, "cart", "visitor-1", "order-7", values[i], DAY);
+        size_t n = journal_line_conversion(buf, sizeof buf, "cart", "visitor-1", "order-7", values[i], DAY, ACK);
         journal_line l = parse_ok(copy, buf, n);
         cr_expect_eq(l.type, JOURNAL_CONVERSION);
         expect_text(l.exp, "cart", "exp");
         expect_text(l.visitor, "visitor-1", "visitor");
         expect_text(l.event_id, "order-7", "event id");
         expect_text(l.day, DAY, "day");
+        expect_text(l.ack, ACK, "acknowledgment token");
         cr_expect_eq(l.amount, values[i], "%.17g read back as %.17g", values[i], l.amount);
         cr_expect_eq(l.variant_index, -1);
         cr_expect_null(l.region.s, "a conversion has no region");
     }
-    size_t n = journal_line_conversion(buf, sizeof buf, "e", "v", "o", 12.5, DAY);
-    cr_expect(n == strlen("C\te\tv\to\t12.5\t" DAY "\n") && memcmp(buf, "C\te\tv\to\t12.5\t" DAY "\n", n) == 0,
-              "got \"%.*s\"", (int)n, buf);
+    size_t n = journal_line_conversion(buf, sizeof buf, "e", "v", "o", 12.5, DAY, ACK);
+    const char *want = "C\te\tv\to\t12.5\t" DAY "\t" ACK "\n";
+    cr_expect(n == strlen(want) && memcmp(buf, want, n) == 0, "got \"%.*s\"", (int)n, buf);
 }
 
 Test(journal_line, decline_round_trip)
 {
     char buf[JOURNAL_LINE_MAX], copy[JOURNAL_LINE_MAX];
-    size_t n = journal_line_decline(buf, sizeof buf, "cart", "visitor-1", "no-thanks-3", DAY);
+    size_t n = journal_line_decline(buf, sizeof buf, "cart", "visitor-1", "no-thanks-3", DAY, ACK);
     journal_line l = parse_ok(copy, buf, n);
     cr_expect_eq(l.type, JOURNAL_DECLINE);
     expect_text(l.exp, "cart", "exp");
@@ -91,7 +93,32 @@ Test(journal_line, decline_round_trip)
     expect_text(l.event_id, "no-thanks-3", "event id");
     expect_text(l.value, "-", "value");
     expect_text(l.day, DAY, "day");
-    cr_expect(memcmp(buf, "D\tcart\tvisitor-1\tno-thanks-3\t-\t" DAY "\n", n) == 0, "got \"%.*s\"", (int)n, buf);
+    expect_text(l.ack, ACK, "acknowledgment token");
+    cr_expect(memcmp(buf, "D\tcart\tvisitor-1\tno-thanks-3\t-\t" DAY "\t" ACK "\n", n) == 0,
+              "got \"%.*s\"", (int)n, buf);
+}
+
+Test(journal_line, lines_written_before_the_token_read_with_an_empty_one)
+{
+    char conv[] = "C\te\tv\to\t12.5\t" DAY, decl[] = "D\te\tv\to\t-\t" DAY;
+    journal_line l;
+    cr_assert_eq(journal_line_parse(conv, sizeof conv - 1, &l), 0);
+    expect_text(l.ack, "", "token of an old conversion line");
+    cr_assert_eq(journal_line_parse(decl, sizeof decl - 1, &l), 0);
+    expect_text(l.ack, "", "token of an old decline line");
+}
+
+Test(journal_line, tokens_are_sixteen_hex_digits_of_nonce_and_serial)
+{
+    char a[JOURNAL_ACK_LEN + 1], b[JOURNAL_ACK_LEN + 1];
+    journal_line_ack(a, 0x00c0ffeeu, 42);
+    cr_expect_str_eq(a, ACK);
+    journal_line_ack(b, 0xffffffffu, 0xffffffffu);
+    cr_expect_str_eq(b, "ffffffffffffffff");
+    journal_line_ack(b, 0, 0);
+    cr_expect_str_eq(b, "0000000000000000");
+    journal_line_ack(b, 0x00c0ffeeu, 43);
+    cr_expect(strcmp(a, b) != 0, "the next serial, another token");
 }
 
 static void fill(char *s, char c, size_t n)
@@ -107,10 +134,10 @@ Test(journal_line, the_longest_lines_fit_the_bound_and_one_byte_less_does_not)
     fill(id, '~', VALIDATE_ID_MAX);
     fill(id2, '!', VALIDATE_ID_MAX);
     char buf[JOURNAL_LINE_MAX + 1], copy[JOURNAL_LINE_MAX + 1];
-    size_t n = journal_line_conversion(buf, sizeof buf, key, id, id2, 1.2345678901234567e-300, DAY);
+    size_t n = journal_line_conversion(buf, sizeof buf, key, id, id2, 1.2345678901234567e-300, DAY, ACK);
     cr_expect_leq(n, (size_t)JOURNAL_LINE_MAX);
     parse_ok(copy, buf, n);
-    n = journal_line_decline(buf, JOURNAL_LINE_MAX, key, id, id2, DAY);
+    n = journal_line_decline(buf, JOURNAL_LINE_MAX, key, id, id2, DAY, ACK);
     parse_ok(copy, buf, n);
     n = journal_line_exposure(buf, JOURNAL_LINE_MAX, true, key, id, 15, key, DAY);
     parse_ok(copy, buf, n);
@@ -121,7 +148,7 @@ Test(journal_line, the_longest_lines_fit_the_bound_and_one_byte_less_does_not)
     fill(region_as_key, 'r', VALIDATE_KEY_MAX);
     n = journal_line_exposure(buf, sizeof buf, true, key, id, 15, region_as_key, DAY);
     cr_expect_lt(n, (size_t)JOURNAL_LINE_MAX, "an exposure line is shorter than a full conversion");
-    cr_expect_eq(journal_line_decline(buf, sizeof buf, key, id, id2, DAY),
+    cr_expect_eq(journal_line_decline(buf, sizeof buf, key, id, id2, DAY, ACK),
                  (size_t)(JOURNAL_LINE_MAX - VALIDATE_KEY_MAX + 1), "a decline's value is one byte");
 }
 
@@ -134,7 +161,14 @@ Test(journal_line, malformed_lines_are_rejected)
         {"", "empty"},
         {"garbage", "one field"},
         {"X\te\tv\t0\tgr", "five fields"},
-        {"X\te\tv\t0\tgr\t" DAY "\textra", "seven fields"},
+        {"X\te\tv\t0\tgr\t" DAY "\textra", "seven fields in an exposure"},
+        {"X\te\tv\t0\tgr\t" DAY "\t" ACK, "an exposure with a token"},
+        {"C\te\tv\to\t1\t" DAY "\t" ACK "\tx", "eight fields"},
+        {"C\te\tv\to\t1\t" DAY "\t", "an empty token"},
+        {"C\te\tv\to\t1\t" DAY "\t00C0FFEE0000002A", "a token in uppercase"},
+        {"C\te\tv\to\t1\t" DAY "\t00c0ffee000002a", "a token of 15 digits"},
+        {"D\te\tv\to\t-\t" DAY "\t00c0ffee0000002ag", "a token of 17 digits"},
+        {"D\te\tv\to\t-\t" DAY "\t00c0ffee0000002g", "a token not hex"},
         {"X\te\tv\t0\tgr\t" DAY "\t", "a trailing tab"},
         {"Q\te\tv\t0\tgr\t" DAY, "unknown type"},
         {"XX\te\tv\t0\tgr\t" DAY, "type of two letters"},

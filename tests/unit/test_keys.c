@@ -14,6 +14,8 @@ Test(keys, counters_and_ids_names)
     char k[KEYS_MAX];
     keys_counters(k, "checkout-tiers");
     cr_expect_str_eq(k, "{x:checkout-tiers}:cnt", "keys_counters gave \"%s\"", k);
+    keys_event_tokens(k, "checkout-tiers");
+    cr_expect_str_eq(k, "{x:checkout-tiers}:ev", "keys_event_tokens gave \"%s\"", k);
     keys_event_ids(k, "checkout-tiers");
     cr_expect_str_eq(k, "{x:checkout-tiers}:ids", "keys_event_ids gave \"%s\"", k);
 }
@@ -41,19 +43,22 @@ Test(keys, all_keys_of_an_experiment_share_one_slot_tag)
 {
     const char *exp = "a-64-character-key-is-the-longest-an-experiment-may-have-0123456";
     cr_assert_eq(strlen(exp), 64u);
-    char cnt[KEYS_MAX], ids[KEYS_MAX], shard[KEYS_MAX];
+    char cnt[KEYS_MAX], ids[KEYS_MAX], ev[KEYS_MAX], shard[KEYS_MAX];
     keys_counters(cnt, exp);
     keys_event_ids(ids, exp);
+    keys_event_tokens(ev, exp);
     keys_visitor_shard(shard, exp, KEYS_SHARDS - 1);
 
-    char want[KEYS_MAX], t1[KEYS_MAX], t2[KEYS_MAX], t3[KEYS_MAX];
+    char want[KEYS_MAX], t1[KEYS_MAX], t2[KEYS_MAX], t3[KEYS_MAX], t4[KEYS_MAX];
     snprintf(want, sizeof want, "x:%s", exp);
     hash_tag(cnt, t1, sizeof t1);
     hash_tag(ids, t2, sizeof t2);
     hash_tag(shard, t3, sizeof t3);
+    hash_tag(ev, t4, sizeof t4);
     cr_expect_str_eq(t1, want, "counters tag \"%s\", expected \"%s\"", t1, want);
     cr_expect_str_eq(t2, want, "ids tag \"%s\", expected \"%s\"", t2, want);
     cr_expect_str_eq(t3, want, "shard tag \"%s\", expected \"%s\"", t3, want);
+    cr_expect_str_eq(t4, want, "event token tag \"%s\", expected \"%s\"", t4, want);
 
     /* The longest key still fits, untruncated. */
     char full[KEYS_MAX];
