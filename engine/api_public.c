@@ -20,6 +20,7 @@
 #include "assign.h"
 #include "journal_line.h"
 #include "page_index.h"
+#include "region_set.h"
 #include "validate.h"
 
 #define STICKY_BUDGET_MS 50
@@ -32,6 +33,8 @@ struct api_public {
     uint64_t sdk_snapshot_version;
     page_index *page_index;        /* running experiments by page and placement */
     uint64_t page_index_version;
+    region_set *regions;           /* the regions counted by; also follows config reloads */
+    uint64_t regions_version, regions_generation;
 };
 
 api_public *api_public_new(void)
@@ -45,7 +48,43 @@ void api_public_free(api_public *pub)
         return;
     free(pub->sdk_snapshot);
     page_index_free(pub->page_index);
+    region_set_free(pub->regions);
     free(pub);
+}
+
+/* The region a visitor is counted in: the region the page sent when
+ * upshotd knows it (the config's `regions` and those live experiments
+ * name), else "other" (region_set.h says why). The set is rebuilt after a
+ * change of either; if that fails, the previous one stays, and without
+ * any every region counts as "other". */
+static const char *counted_region(upshotd *d, const char *region)
+{
+    api_public *pub = d->pub;
+    uint64_t version = registry_version(d->reg);
+    if (!pub->regions || pub->regions_version != version ||
+        pub->regions_generation != d->config_generation) {
+        region_set *s = region_set_new();
+        bool ok = s != NULL;
+        for (int i = 0; ok && i < d->cfg.nregions; i++)
+            ok = region_set_add(s, d->cfg.regions[i]) == 0;
+        for (size_t i = 0; ok && i < registry_count(d->reg); i++) {
+            const experiment *e = registry_at(d->reg, i);
+            for (int r = 0; ok && !e->all_regions && r < e->nregions; r++)
+                ok = region_set_add(s, e->regions[r]) == 0;
+        }
+        if (ok) {
+            region_set_seal(s);
+            region_set_free(pub->regions);
+            pub->regions = s;
+            pub->regions_version = version;
+            pub->regions_generation = d->config_generation;
+        } else {
+            region_set_free(s);
+            log_limited(&d->regions_log, "upshotd: the region set could not be rebuilt; "
+                        "keeping the previous one\n");
+        }
+    }
+    return pub->regions ? region_set_fold(pub->regions, region) : REGION_OTHER;
 }
 
 /* ---- assignment (single and page) ------------------------------------ */
@@ -314,7 +353,7 @@ static void job_run(assign_job *job, const char *force)
 /* Common checks of both assign endpoints: visitor, region, expose (the
  * router has checked CORS and the SDK key). Replies and returns false on
  * a problem. */
-static bool read_visitor_region(http_exchange *x, const http_query *q, char *visitor,
+static bool read_visitor_region(upshotd *d, http_exchange *x, const http_query *q, char *visitor,
                                 char *region, bool *expose)
 {
     int vl = http_query_value(q, "visitor", visitor, VALIDATE_ID_MAX + 1);
@@ -328,6 +367,9 @@ static bool read_visitor_region(http_exchange *x, const http_query *q, char *vis
         http_reply_error(x, 400, "invalid_region", "region: required, a key like \"gr\"");
         return false;
     }
+    const char *counted = counted_region(d, region);
+    if (counted != region && strcmp(counted, region) != 0)
+        snprintf(region, VALIDATE_KEY_MAX + 1, "%s", counted);
     char ex[8];
     int el = http_query_value(q, "expose", ex, sizeof ex);
     if (el == -2 || (el >= 0 && strcmp(ex, "0") && strcmp(ex, "1") && strcmp(ex, "true") &&
@@ -344,7 +386,7 @@ void api_assign(upshotd *d, http_exchange *x, const http_query *q, const route_p
     char visitor[VALIDATE_ID_MAX + 1], region[VALIDATE_KEY_MAX + 1], key[VALIDATE_KEY_MAX + 1];
     char force[VALIDATE_KEY_MAX + 1];
     bool expose;
-    if (!read_visitor_region(x, q, visitor, region, &expose))
+    if (!read_visitor_region(d, x, q, visitor, region, &expose))
         return;
     if (http_query_value(q, "experiment", key, sizeof key) < 0 || !validate_key(key)) {
         http_reply_error(x, 400, "invalid_experiment", "experiment: required, an experiment key");
@@ -381,7 +423,7 @@ void api_assignments(upshotd *d, http_exchange *x, const http_query *q, const ro
     api_public *pub = d->pub;
     char visitor[VALIDATE_ID_MAX + 1], region[VALIDATE_KEY_MAX + 1], page[VALIDATE_KEY_MAX + 1];
     bool expose;
-    if (!read_visitor_region(x, q, visitor, region, &expose))
+    if (!read_visitor_region(d, x, q, visitor, region, &expose))
         return;
     int pl = http_query_value(q, "page", page, sizeof page);
     bool by_page = pl >= 0;
@@ -555,6 +597,8 @@ static const char *check_event(upshotd *d, json_t *ev, struct evbuffer *out, int
         snprintf(msg, 256, "region: %s a key like \"gr\"", *type == EVT_EXPOSURE ? "required," : "must be");
         return "invalid_region";
     }
+    if (region)
+        region = counted_region(d, region);
     json_t *jval = json_object_get(ev, "value");
     if (*type == EVT_EXPOSURE) {
         if (jval) {

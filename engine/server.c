@@ -419,6 +419,7 @@ registry_status upshotd_reload(upshotd *d, const char *actor, char *err, size_t 
     config_free(&old);
     audit_append(d->cfg.data_dir, actor, "reload", NULL, NULL,
                  json_pack("{s:i}", "experiments_changed", changed));
+    d->config_generation++;
     fprintf(stderr, "upshotd: configuration reloaded (%d experiments changed)\n", changed);
     return REGISTRY_OK;
 }

@@ -50,6 +50,8 @@ typedef struct upshotd {
     uint32_t ack_nonce;       /* random per process: acknowledgment tokens (journal_line.h) */
     uint32_t ack_serial;      /* tokens handed out so far */
     log_limiter journal_log;  /* "journal append failed", likewise */
+    log_limiter regions_log;  /* "the region set could not be rebuilt" */
+    uint64_t config_generation; /* +1 on every successful reload */
     int bound_port;
     char day[11];          /* today, UTC, "YYYY-MM-DD", refreshed each second */
     long day_checked_at;

@@ -18,7 +18,7 @@ static bool cfail(char err[CONFIG_ERR_MAX], const char *fmt, ...)
 }
 
 static const char *const known_top[] = {
-    "listen", "redis", "data_dir", "admin_token", "sdk_keys", "cors_origins",
+    "listen", "redis", "data_dir", "admin_token", "sdk_keys", "cors_origins", "regions",
     "limits", "pipeline", "stats", "auto_promote_interval_s", "experiments", NULL,
 };
 
@@ -107,6 +107,30 @@ static bool get_str_list(json_t *root, const char *name, char (*out)[129], int *
     return true;
 }
 
+/* "regions": the shop's regions, keys, at most CONFIG_MAX_REGIONS, no
+ * repeats. */
+static bool get_regions(json_t *root, upshot_config *c, char err[CONFIG_ERR_MAX])
+{
+    json_t *list = json_object_get(root, "regions");
+    c->nregions = 0;
+    if (!list)
+        return true;
+    if (!json_is_array(list) || json_array_size(list) > CONFIG_MAX_REGIONS)
+        return cfail(err, "regions: must be a list of at most %d region keys", CONFIG_MAX_REGIONS);
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) {
+        const char *key = json_string_value(v);
+        if (!key || !validate_key(key))
+            return cfail(err, "regions[%zu]: must be a region key like \"gr\"", i);
+        for (int k = 0; k < c->nregions; k++)
+            if (strcmp(c->regions[k], key) == 0)
+                return cfail(err, "regions[%zu]: \"%s\" is listed twice", i, key);
+        snprintf(c->regions[c->nregions++], sizeof c->regions[0], "%s", key);
+    }
+    return true;
+}
+
 static bool parse_server(json_t *root, const char *base_dir, char *(*getenv_fn)(const char *),
                          upshot_config *c, char err[CONFIG_ERR_MAX])
 {
@@ -165,6 +189,8 @@ static bool parse_server(json_t *root, const char *base_dir, char *(*getenv_fn)(
     memcpy(c->admin_token, token, sizeof token);
 
     if (!get_str_list(root, "sdk_keys", c->sdk_keys, &c->nsdk_keys, sizeof c->sdk_keys[0], err))
+        return false;
+    if (!get_regions(root, c, err))
         return false;
     char origins[CONFIG_MAX_LIST][129];
     int norigins = 0;

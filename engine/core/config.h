@@ -15,6 +15,7 @@
 
 #define CONFIG_ERR_MAX 320
 #define CONFIG_MAX_LIST 64
+#define CONFIG_MAX_REGIONS 256
 
 typedef enum { FSYNC_NEVER, FSYNC_INTERVAL, FSYNC_ALWAYS } config_fsync;
 typedef enum { CORRECTION_HOLM, CORRECTION_BH } config_correction;
@@ -33,6 +34,8 @@ typedef struct upshot_config {
     int ncors;
     bool cors_any;
     char cors_origins[CONFIG_MAX_LIST][256];
+    int nregions;             /* the shop's regions (region_set.h); 0: none listed */
+    char regions[CONFIG_MAX_REGIONS][VALIDATE_KEY_MAX + 1];
 
     long max_body_bytes;
     long max_batch_events;

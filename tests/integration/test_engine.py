@@ -306,3 +306,27 @@ def test_page_loads_follow_the_live_set_and_a_failed_save_changes_neither(upshot
     assert upshot.admin("POST", "/v1/experiments/checkout-tiers/stop").status == 200
     assert upshot.assign("v").json()["reason"] == "not_running"
     assert page() == []
+
+
+def test_regions_upshotd_does_not_know_are_counted_as_other(redis):
+    """Regions come from the pages, so from anyone with the SDK key: the
+    ones upshotd counts by are bounded (the config's list and those the
+    experiments name); any other is counted as "other"."""
+    everywhere = experiment("everywhere", regions="all")
+    with Upshotd(redis, experiments=[everywhere, experiment("two-markets", regions=["gr", "pl"])],
+                 regions=["gr", "pl", "se"]) as up:
+        for i in range(2000):
+            r = up.assign(f"roamer-{i}", region=f"zz{i}", experiment="everywhere")
+            assert r.status == 200 and r.json()["exposure"] == "recorded", r
+        assert up.assign("local", region="se", experiment="everywhere").json()["exposure"] == "recorded"
+        # An experiment that names its regions does not run in "other".
+        assert up.assign("roamer-x", region="zz-x", experiment="two-markets").json()["reason"] == "region"
+        page = up.public("GET", "/v1/assignments", params={"visitor": "p1", "region": "nowhere",
+                                                            "page": "checkout"}).json()
+        assert page["region"] == "other"
+        up.wait_applied()
+        regions = {f.split("|")[2] for f in redis.hgetall("{x:everywhere}:cnt") if f.count("|") == 3}
+        assert regions == {"other", "se"}, regions
+        results = up.results("everywhere")
+        assert {r["region"] for r in results["regions"]} == {"other", "se"}
+        assert sum(v["visitors"] for v in totals_by_variant(results).values()) == 2001

@@ -177,6 +177,29 @@ Test(config, unknown_field_in_every_section)
                  "experiments[1]: experiment y: stats: unknown field \"alhpa\"");
 }
 
+Test(config, the_shops_regions_and_their_limits)
+{
+    upshot_config c;
+    parse_ok("{" MINIMAL ", \"regions\": [\"gr\", \"pl\", \"mena\"]}", NULL, &c);
+    cr_expect_eq(c.nregions, 3);
+    cr_expect_str_eq(c.regions[2], "mena");
+    config_free(&c);
+    parse_ok("{" MINIMAL "}", NULL, &c);
+    cr_expect_eq(c.nregions, 0, "no list: the regions experiments name");
+    config_free(&c);
+    expect_error("{" MINIMAL ", \"regions\": \"all\"}", "regions: must be a list");
+    expect_error("{" MINIMAL ", \"regions\": [\"GR\"]}", "regions[0]: must be a region key");
+    expect_error("{" MINIMAL ", \"regions\": [\"gr\", 7]}", "regions[1]: must be a region key");
+    expect_error("{" MINIMAL ", \"regions\": [\"gr\", \"pl\", \"gr\"]}", "regions[2]: \"gr\" is listed twice");
+    /* At most CONFIG_MAX_REGIONS. */
+    static char big[16384];
+    size_t n = (size_t)snprintf(big, sizeof big, "{" MINIMAL ", \"regions\": [");
+    for (int i = 0; i <= CONFIG_MAX_REGIONS; i++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "%s\"r%d\"", i ? "," : "", i);
+    snprintf(big + n, sizeof big - n, "]}");
+    expect_error(big, "regions: must be a list of at most 256 region keys");
+}
+
 Test(config, field_errors_name_the_field)
 {
     expect_error("{\"admin_token\": \"" TOKEN "\"}", "data_dir: required");
