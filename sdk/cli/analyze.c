@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "stats.h"
 #include "report_json.h"
 
@@ -528,7 +529,8 @@ static void usage(FILE *f)
           "  --json    print every quantity as JSON instead of the report\n"
           "  --region  CSV only: analyse one region instead of the sum over regions\n"
           "  --weights CSV only: configured weights for the SRM check (default equal)\n"
-          "exit: 0 ok, 2 usage error, 3 unreadable or invalid input\n",
+          "exit: 0 ok, 1 out of memory, 2 usage error, 8 unreadable or invalid FILE\n"
+          "      (the codes of every upshot command: upshot --help)\n",
           f);
 }
 
@@ -584,7 +586,7 @@ int analyze_command(int argc, char **argv, FILE *out, FILE *err)
             as_json = true;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(out);
-            return ANALYZE_EXIT_OK;
+            return CLI_EXIT_OK;
         } else if (strcmp(argv[i], "--region") == 0 && i + 1 < argc) {
             region = argv[++i];
         } else if (strcmp(argv[i], "--weights") == 0 && i + 1 < argc) {
@@ -592,17 +594,17 @@ int analyze_command(int argc, char **argv, FILE *out, FILE *err)
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(err, "upshot analyze: unknown option \"%s\"\n", argv[i]);
             usage(err);
-            return ANALYZE_EXIT_USAGE;
+            return CLI_EXIT_USAGE;
         } else if (!path) {
             path = argv[i];
         } else {
             fprintf(err, "upshot analyze: more than one FILE given\n");
-            return ANALYZE_EXIT_USAGE;
+            return CLI_EXIT_USAGE;
         }
     }
     if (!path) {
         usage(err);
-        return ANALYZE_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     double weights[STATS_MAX_VARIANTS];
     size_t n_weights = 0;
@@ -615,7 +617,7 @@ int analyze_command(int argc, char **argv, FILE *out, FILE *err)
                 (*end && *end != ',')) {
                 fprintf(err, "upshot analyze: --weights must be positive numbers separated by "
                              "commas\n");
-                return ANALYZE_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
             }
             weights[n_weights++] = w;
             p = *end ? end + 1 : end;
@@ -624,11 +626,12 @@ int analyze_command(int argc, char **argv, FILE *out, FILE *err)
     stats_init();
     analyze_data *d = calloc(1, sizeof *d);
     stats_experiment_report *r = calloc(1, sizeof *r);
-    int rc = ANALYZE_EXIT_BAD_INPUT;
+    int rc = CLI_EXIT_BAD_INPUT; /* the early exits below blame the file unless set */
     size_t len = 0;
     char *text = NULL;
     if (!d || !r) {
         fprintf(err, "upshot analyze: out of memory\n");
+        rc = CLI_EXIT_FAILURE;
         goto done;
     }
     text = read_file(path, &len, d->msg, sizeof d->msg);
@@ -647,7 +650,7 @@ int analyze_command(int argc, char **argv, FILE *out, FILE *err)
     }
     if (is_json && (region || weights_arg)) {
         fprintf(err, "upshot analyze: --region and --weights apply to CSV input only\n");
-        rc = ANALYZE_EXIT_USAGE;
+        rc = CLI_EXIT_USAGE;
         goto done;
     }
     int prc = is_json ? parse_json(d, text, len)
@@ -676,6 +679,7 @@ int analyze_command(int argc, char **argv, FILE *out, FILE *err)
         json_t *j = report_json_report(r, names);
         if (!j) {
             fprintf(err, "upshot analyze: out of memory\n");
+            rc = CLI_EXIT_FAILURE;
             goto done;
         }
         if (d->experiment[0])
@@ -686,7 +690,7 @@ int analyze_command(int argc, char **argv, FILE *out, FILE *err)
     } else {
         print_text(out, d, r);
     }
-    rc = ANALYZE_EXIT_OK;
+    rc = CLI_EXIT_OK;
 done:
     free(text);
     free(d);

@@ -111,12 +111,12 @@ static int admin_create(cli_ctx *ctx, const cli_args *a)
                                          : json_load_file(file, 0, &jerr);
     if (def == NULL) {
         cli_errorf(ctx, "%s: line %d: %s", file, jerr.line, jerr.text);
-        return CLI_EXIT_USAGE;
+        return CLI_EXIT_BAD_INPUT;
     }
     if (!json_is_object(def) || !json_is_string(json_object_get(def, "key"))) {
         cli_errorf(ctx, "%s: expected one experiment object with a \"key\"", file);
         json_decref(def);
-        return CLI_EXIT_USAGE;
+        return CLI_EXIT_BAD_INPUT;
     }
     char key[80];
     snprintf(key, sizeof key, "%s", json_string_value(json_object_get(def, "key")));
@@ -136,7 +136,8 @@ const cli_command cli_cmd_create = {
     "create", "", "create an experiment from a JSON file",
     "Sends the definition to upshotd (POST /v1/experiments). It is validated there:\n"
     "an invalid definition is refused with a message naming the field (exit 6), an\n"
-    "existing key is refused (409, exit 6). The new experiment is a draft unless the\n"
+    "existing key is refused (409, exit 6). A file that cannot be read or is not\n"
+    "JSON exits 8 before anything is sent. The new experiment is a draft unless the\n"
     "file says \"status\": \"running\".",
     admin_create_opts, 1, 0, 0, admin_create};
 

@@ -298,6 +298,28 @@ def test_errors_are_readable_with_exit_codes(world):
         assert h.returncode == 0 and "usage: upshot " + cmd in h.stdout, cmd
 
 
+def test_analyze_bad_file_exit_code_differs_from_unreachable(tmp_path):
+    """One exit-code table: a bad or missing input file exits 8 from
+    `upshot analyze` (and `upshot create -f`), never 3, which every command
+    uses for "upshotd unreachable"; a bad option stays 2."""
+    down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    unreachable = cli(None, "ls", url=down)
+    assert unreachable.returncode == 3, unreachable.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text("day,region,variant,visitors\n2026-11-20,gr,control,10\n")
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text('{"variants": [')
+    for path in (bad, garbage, tmp_path / "missing.csv"):
+        p = cli(None, "analyze", str(path), url=down)
+        assert p.returncode == 8, (path.name, p.returncode, p.stderr)
+        assert p.returncode != unreachable.returncode
+        assert str(path) in p.stderr, p.stderr
+    p = cli(None, "create", "-f", str(garbage), url=down)
+    assert p.returncode == 8, (p.returncode, p.stderr)
+    p = cli(None, "analyze", str(bad), "--colour", url=down)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+
+
 # ---- changes ---------------------------------------------------------------
 
 
@@ -388,7 +410,7 @@ def test_create_start_stop_lifecycle(tmp_path):
         assert p.returncode == 6, (p.returncode, p.stderr)  # 409: exists
         bad = tmp_path / "bad.json"
         bad.write_text("{not json")
-        assert cli(up, "create", "-f", str(bad)).returncode == 2
+        assert cli(up, "create", "-f", str(bad)).returncode == 8
 
         rows = by_key(cli_json(up, "ls")["experiments"], "key")
         assert rows["cart-bundle"]["status"] == "draft"

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "analyze.h"
+#include "cli.h"
 
 static char out_buf[65536], err_buf[4096];
 
@@ -105,7 +106,8 @@ static void expect_error(const char *name, const char *text, const char *needle)
 {
     const char *path = write_tmp(name, text);
     char *argv[] = {"analyze", (char *)path};
-    cr_expect_eq(run(2, argv), 3, "%s: expected exit 3", name);
+    cr_expect_eq(run(2, argv), CLI_EXIT_BAD_INPUT, "%s: expected exit %d (bad input)", name,
+                 CLI_EXIT_BAD_INPUT);
     cr_expect(strstr(err_buf, needle), "%s: error \"%s\" does not mention \"%s\"", name, err_buf,
               needle);
     unlink(path);
@@ -151,16 +153,30 @@ Test(stats_cli_analyze, bad_files_name_the_problem)
                  "2024-05-01,gr,a,10,11,0,0,0\n",
                  "line 2: conversions exceed visitors");
     char *argv[] = {"analyze", "/nonexistent/file.json"};
-    cr_expect_eq(run(2, argv), 3);
+    cr_expect_eq(run(2, argv), CLI_EXIT_BAD_INPUT);
     cr_expect(strstr(err_buf, "cannot open"));
+}
+
+/* 3 means "upshotd unreachable" for every command; analyze never talks to
+ * the network, so a bad file must not be mistaken for a down server. */
+Test(stats_cli_analyze, bad_input_is_its_own_exit_code)
+{
+    cr_assert_neq(CLI_EXIT_BAD_INPUT, CLI_EXIT_UNREACHABLE);
+    cr_assert_neq(CLI_EXIT_BAD_INPUT, CLI_EXIT_USAGE);
+    const char *path = write_tmp("garbage.csv", "this is not an export\n");
+    char *argv[] = {"analyze", (char *)path};
+    int rc = run(2, argv);
+    cr_expect_neq(rc, CLI_EXIT_UNREACHABLE, "a bad file exits like an unreachable server");
+    cr_expect_eq(rc, CLI_EXIT_BAD_INPUT, "exit %d: %s", rc, err_buf);
+    unlink(path);
 }
 
 Test(stats_cli_analyze, usage_errors)
 {
     char *a1[] = {"analyze"};
-    cr_expect_eq(run(1, a1), 2);
+    cr_expect_eq(run(1, a1), CLI_EXIT_USAGE);
     char *a2[] = {"analyze", "x.json", "--colour"};
-    cr_expect_eq(run(3, a2), 2);
+    cr_expect_eq(run(3, a2), CLI_EXIT_USAGE);
     cr_expect(strstr(err_buf, "unknown option \"--colour\""));
     char *a3[] = {"analyze", "--help"};
     cr_expect_eq(run(2, a3), 0);
