@@ -1,4 +1,6 @@
-"""The `upshot` dashboard against a real upshotd and a real Redis (issue 4).
+"""The `upshot` dashboard tells the truth about what upshotd counted, and
+its exit codes say what went wrong. Run against a real upshotd and a real
+Redis.
 
 Known traffic is sent through the public API (assignments with exposure,
 then conversions and declines as events); then the CLI is run as a
@@ -11,7 +13,8 @@ with what was sent:
   - promote changes what visitors of that region get, and only there;
     unpromote undoes it; the audit log names who and why;
   - errors: bad token (exit 4), unknown experiment (5), unreachable
-    server (3), refused change (6), promotion not advised (7).
+    server (3), refused change (6), promotion not advised (7), a bad
+    input file (8, never the unreachable server's 3).
 """
 import collections
 import csv
