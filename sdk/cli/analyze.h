@@ -2,9 +2,11 @@
  * of per-variant summaries (JSON) or of `upshot export --csv` output.
  *
  * Why: analysts re-run the numbers on exported data, or on totals from
- * another system, without a running upshotd. The same library and the
- * same JSON encoding as the engine's results endpoint are used, so the
- * numbers agree to the last digit. Formats: docs/analyze.md.
+ * another system, without a running upshotd. The same library, the same
+ * settings and the same JSON encoding as the engine's results endpoint
+ * are used, so an export piped into `analyze - --json` prints the
+ * endpoint's statistics (docs/analyze.md says when to the last digit).
+ * The input readers are analyze_input.h.
  *
  * Exit codes are the CLI's one table (enum cli_exit in cli.h); analyze
  * never talks to the network, so it returns only these:

@@ -190,12 +190,18 @@ Test(cli_commands, export_writes_the_agreed_csv)
 {
     run_out r = run((const char *[]){"export", "checkout-tiers", "--csv", NULL});
     cr_assert_eq(r.rc, 0, "%s", r.err);
-    const char *hdr = "day,region,variant,visitors,conversions,revenue_sum,revenue_sumsq,declines\n";
+    const char *hdr = "day,region,variant,visitors,conversions,revenue_sum,revenue_sumsq,declines,"
+                      "orders,weight\n";
     cr_assert_eq(strncmp(r.out, hdr, strlen(hdr)), 0, "%s", r.out);
-    int lines = 0;
-    for (const char *p = r.out; *p; p++) lines += *p == '\n';
+    int lines = 0, commas = 0;
+    for (const char *p = r.out; *p; p++) {
+        lines += *p == '\n';
+        commas += *p == ',';
+    }
     cr_assert_eq(lines, 1 + 3 * 2 * 3, "3 days x 2 regions x 3 variants");
-    cr_assert_not_null(strstr(r.out, "\n2026-11-18,gr,control,"));
+    cr_assert_eq(commas, lines * 9, "10 fields on every line");
+    /* the control's row comes first: analyze takes the first variant as control */
+    cr_assert_eq(strncmp(r.out + strlen(hdr), "2026-11-18,gr,control,", 22), 0, "%s", r.out);
     run_free(&r);
 }
 
