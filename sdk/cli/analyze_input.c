@@ -340,7 +340,7 @@ static int csv_row_add(analyze_data *d, csv_state *st, char **f, bool v2, size_t
     if (!f[2][0])
         return fail(d, "line %zu: empty variant name", lineno);
 
-    long vi = csv_find(&d->names[0][0], ANALYZE_NAME, d->k, f[2], 0);
+    long vi = csv_find((const char *)d->names, ANALYZE_NAME, d->k, f[2], 0);
     if (vi < 0) {
         if (d->k == STATS_MAX_VARIANTS)
             return fail(d, "line %zu: more than %d variants", lineno, STATS_MAX_VARIANTS);
@@ -360,7 +360,7 @@ static int csv_row_add(analyze_data *d, csv_state *st, char **f, bool v2, size_t
     }
 
     size_t hint = st->n_rows ? st->rows[st->n_rows - 1].day : 0;
-    long di = csv_find(&st->days[0][0], CSV_DAY, st->n_days, f[0], hint);
+    long di = csv_find((const char *)st->days, CSV_DAY, st->n_days, f[0], hint);
     if (di < 0) {
         if (st->n_days == ANALYZE_MAX_LOOKS)
             return fail(d, "line %zu: more than %d days", lineno, ANALYZE_MAX_LOOKS);
@@ -369,7 +369,7 @@ static int csv_row_add(analyze_data *d, csv_state *st, char **f, bool v2, size_t
     }
     r.day = (uint32_t)di;
     hint = st->n_rows ? st->rows[st->n_rows - 1].region : 0;
-    long ri = csv_find(&st->regions[0][0], ANALYZE_NAME, st->n_regions, f[1], hint);
+    long ri = csv_find((const char *)st->regions, ANALYZE_NAME, st->n_regions, f[1], hint);
     if (ri < 0) {
         if (st->n_regions == st->cap_regions) {
             size_t cap = st->cap_regions ? st->cap_regions * 2 : 16;
@@ -438,8 +438,8 @@ static int csv_sum(analyze_data *d, csv_state *st, const analyze_csv_options *op
     uint64_t *inc_x = calloc(st->n_days * STATS_MAX_VARIANTS + 1, sizeof *inc_x);
     int rc = -1;
     if (!day_rank || !region_rank || !inc_n || !inc_x ||
-        csv_rank(&st->days[0][0], CSV_DAY, st->n_days, day_rank) != 0 ||
-        csv_rank(&st->regions[0][0], ANALYZE_NAME, st->n_regions, region_rank) != 0) {
+        csv_rank((const char *)st->days, CSV_DAY, st->n_days, day_rank) != 0 ||
+        csv_rank((const char *)st->regions, ANALYZE_NAME, st->n_regions, region_rank) != 0) {
         fail(d, "out of memory");
         goto out;
     }
