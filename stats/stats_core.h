@@ -10,10 +10,19 @@
  * arm easily produces z = 40, where p = 3.6e-350 is below the smallest
  * double (about 4.9e-324) and would otherwise print as 0.
  *
- * The library is pure: GSL and libm only, no I/O, no global state apart
- * from GSL's error handler, which stats_init() switches off. Every GSL call
- * goes through its *_e variant or has its inputs checked first, so the
- * library is also safe when stats_init() was never called.
+ * The library is pure: GSL and libm only, no I/O, and no mutable state of
+ * its own (results depend only on the arguments and, for the Bayesian
+ * module, on a workspace the caller owns). The one global it touches is
+ * GSL's process-wide error handler: stats_init() switches it off.
+ *
+ * That call is required, not a nicety. Inputs are checked before every
+ * GSL call (so GSL's domain errors cannot arise) and the status of every
+ * *_e variant is read; but GSL can still report errors that checking
+ * inputs cannot rule out: running out of memory in
+ * stats_bayes_workspace_new, an iteration that does not converge (as
+ * gsl_cdf_tdist_Pinv's can). With the handler off such an error becomes
+ * an undefined value or a NULL; without stats_init(), GSL's default
+ * handler prints it and aborts the process.
  */
 #ifndef UPSHOT_STATS_CORE_H
 #define UPSHOT_STATS_CORE_H
@@ -49,11 +58,11 @@ typedef struct stats_pvalue {
 /* Default significance level used when a caller passes alpha <= 0. */
 #define STATS_DEFAULT_ALPHA 0.05
 
-/* Switch GSL's aborting error handler off. Call once at start-up, before
- * threads. Idempotent. Functions of this library check GSL status codes
- * themselves, so forgetting this call costs only a message on stderr from
- * GSL's default handler, never a wrong number -- except that the default
- * handler aborts, which is why the engine and CLI must call it. */
+/* Switch GSL's aborting error handler off (process-wide). Call once at
+ * start-up, before threads and before any other function of this library;
+ * idempotent. The library reads GSL's status codes itself, so with the
+ * handler off an error is an undefined value, never an abort (see the top
+ * of this file). upshotd and the CLI call it at start-up. */
 void stats_init(void);
 
 /* Constructors. why must point to static storage. */

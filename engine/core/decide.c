@@ -306,7 +306,11 @@ int decide_run(const decide_config *cfg, const decide_region *regions, size_t nr
             double mde = cfg->mde > 0 ? cfg->mde : DECIDE_DEFAULT_MDE;
             stats_value need = stats_power_n_per_arm(p0, p0 * (1 + mde), cfg->alpha,
                                                      DECIDE_POWER, true);
-            if (need.defined) rr->needed_per_arm = (uint64_t)need.value;
+            /* converting a double beyond the range is undefined: saturate */
+            if (need.defined)
+                rr->needed_per_arm = need.value >= (double)DECIDE_NEEDED_MAX
+                                         ? DECIDE_NEEDED_MAX
+                                         : (uint64_t)need.value;
         }
         for (size_t v = 0; v < K; v++) {
             if (v == cfg->control) continue;

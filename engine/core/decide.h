@@ -53,6 +53,10 @@
 #define DECIDE_DEFAULT_MDE 0.10
 /* Power used with the MDE for the sample size behind "stop". */
 #define DECIDE_POWER 0.80
+/* Largest needed_per_arm: a tiny control rate can ask for more visitors
+ * than a count holds; the value saturates here (it also fits the JSON
+ * integer the results endpoint writes). */
+#define DECIDE_NEEDED_MAX ((uint64_t)INT64_MAX)
 #define DECIDE_MAX_VARIANTS 16
 
 typedef enum {
@@ -139,7 +143,8 @@ typedef struct decide_region_result {
     bool srm_failed;        /* srm_p < DECIDE_SRM_ALPHA */
     bool min_sample_met;    /* every arm has >= min_sample visitors */
     uint64_t min_visitors;  /* fewest visitors of any arm at the latest look */
-    uint64_t needed_per_arm;/* visitors per arm to detect the MDE (0 if unknown) */
+    uint64_t needed_per_arm;/* visitors per arm to detect the MDE (0 if unknown),
+                               at most DECIDE_NEEDED_MAX */
     const char *why;        /* one sentence, static storage */
     decide_arm *arms;       /* nvariants verdicts, points into decide_result */
 } decide_region_result;

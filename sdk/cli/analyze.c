@@ -1,10 +1,11 @@
 /* analyze.c -- `upshot analyze`. See analyze.h and docs/analyze.md.
  *
- * Flow: parse options, read the whole file (at most ANALYZE_MAX_FILE
- * bytes), decode JSON or CSV into an analyze_data (fixed-size arrays, no
- * allocation per row), validate with messages that name what is wrong,
+ * Flow: parse options, read the whole file or standard input (at most
+ * ANALYZE_MAX_FILE bytes), decode JSON or CSV into an analyze_data
+ * (analyze_input.h: validation with messages that name what is wrong),
  * run stats_analyze, print text or JSON. */
 #include "analyze.h"
+#include "analyze_input.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -14,392 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "stats.h"
+#include "decide.h"
 #include "report_json.h"
 
 #define ANALYZE_MAX_FILE (64u << 20) /* 64 MiB */
-#define ANALYZE_MAX_LOOKS 4096
-#define ANALYZE_NAME 64
-
-typedef struct analyze_data {
-    char experiment[128];
-    size_t k;
-    char names[STATS_MAX_VARIANTS][ANALYZE_NAME];
-    stats_variant_input v[STATS_MAX_VARIANTS];
-    stats_experiment_input in;
-    size_t n_looks;
-    uint64_t look_n[ANALYZE_MAX_LOOKS * STATS_MAX_VARIANTS];
-    uint64_t look_x[ANALYZE_MAX_LOOKS * STATS_MAX_VARIANTS];
-    char msg[256]; /* error message */
-} analyze_data;
-
-__attribute__((format(printf, 2, 3)))
-static int fail(analyze_data *d, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(d->msg, sizeof d->msg, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-/* ---------- JSON input ---------- */
-
-static int json_count(analyze_data *d, json_t *v, const char *what, size_t i, const char *key,
-                      uint64_t *out)
-{
-    double x;
-    if (json_is_integer(v)) {
-        if (json_integer_value(v) < 0)
-            return fail(d, "%s %zu: \"%s\" is negative", what, i + 1, key);
-        *out = (uint64_t)json_integer_value(v);
-        return 0;
-    }
-    if (json_is_real(v)) {
-        x = json_real_value(v);
-        if (x < 0 || x != floor(x) || x > 9007199254740992.0)
-            return fail(d, "%s %zu: \"%s\" must be a whole non-negative number", what, i + 1,
-                        key);
-        *out = (uint64_t)x;
-        return 0;
-    }
-    return fail(d, "%s %zu: \"%s\" must be a number", what, i + 1, key);
-}
-
-static int json_num(analyze_data *d, json_t *v, const char *ctx, const char *key, double *out)
-{
-    if (!json_is_number(v))
-        return fail(d, "%s: \"%s\" must be a number", ctx, key);
-    *out = json_number_value(v);
-    if (!isfinite(*out))
-        return fail(d, "%s: \"%s\" must be finite", ctx, key);
-    return 0;
-}
-
-static int parse_variant(analyze_data *d, json_t *o, size_t i)
-{
-    static const char *known[] = {"name", "weight", "visitors", "conversions", "revenue_sum",
-                                  "revenue_sumsq", "declines"};
-    char ctx[64];
-    snprintf(ctx, sizeof ctx, "variant %zu", i + 1);
-    if (!json_is_object(o))
-        return fail(d, "%s is not an object", ctx);
-    const char *key;
-    json_t *val;
-    json_object_foreach(o, key, val) {
-        bool ok = false;
-        for (size_t j = 0; j < sizeof known / sizeof known[0]; j++)
-            ok = ok || strcmp(key, known[j]) == 0;
-        if (!ok)
-            return fail(d, "%s: unknown key \"%s\"", ctx, key);
-    }
-    stats_variant_input *v = &d->v[i];
-    json_t *name = json_object_get(o, "name");
-    if (!json_is_string(name) || json_string_length(name) == 0)
-        return fail(d, "%s: missing field \"name\" (a non-empty string)", ctx);
-    snprintf(d->names[i], ANALYZE_NAME, "%s", json_string_value(name));
-    for (size_t j = 0; j < i; j++)
-        if (strcmp(d->names[j], d->names[i]) == 0)
-            return fail(d, "%s: name \"%s\" is used twice", ctx, d->names[i]);
-    json_t *w = json_object_get(o, "weight");
-    v->weight = 1.0;
-    if (w && json_num(d, w, ctx, "weight", &v->weight) != 0)
-        return -1;
-    if (!(v->weight > 0))
-        return fail(d, "%s: \"weight\" must be positive", ctx);
-    const char *req[] = {"visitors", "conversions", "revenue_sum", "revenue_sumsq"};
-    for (size_t j = 0; j < 4; j++)
-        if (!json_object_get(o, req[j]))
-            return fail(d, "%s: missing field \"%s\"", ctx, req[j]);
-    if (json_count(d, json_object_get(o, "visitors"), "variant", i, "visitors", &v->visitors) ||
-        json_count(d, json_object_get(o, "conversions"), "variant", i, "conversions",
-                   &v->conversions) ||
-        json_num(d, json_object_get(o, "revenue_sum"), ctx, "revenue_sum", &v->revenue_sum) ||
-        json_num(d, json_object_get(o, "revenue_sumsq"), ctx, "revenue_sumsq",
-                 &v->revenue_sumsq))
-        return -1;
-    json_t *dec = json_object_get(o, "declines");
-    if (dec && json_count(d, dec, "variant", i, "declines", &v->declines) != 0)
-        return -1;
-    if ((dec != NULL) != d->in.has_declines && i > 0)
-        return fail(d, "%s: \"declines\" must be given for every variant or none", ctx);
-    d->in.has_declines = dec != NULL;
-    return 0;
-}
-
-static int parse_json(analyze_data *d, const char *text, size_t len)
-{
-    json_error_t je;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root)
-        return fail(d, "line %d column %d: %s", je.line, je.column, je.text);
-    int rc = -1;
-    static const char *known[] = {"experiment", "alpha", "tau2", "adjust", "power",
-                                  "visitors_per_day", "variants", "looks"};
-    const char *key;
-    json_t *val;
-    if (!json_is_object(root)) {
-        fail(d, "the top level must be an object");
-        goto out;
-    }
-    json_object_foreach(root, key, val) {
-        bool ok = false;
-        for (size_t j = 0; j < sizeof known / sizeof known[0]; j++)
-            ok = ok || strcmp(key, known[j]) == 0;
-        if (!ok) {
-            fail(d, "unknown key \"%s\" at the top level", key);
-            goto out;
-        }
-    }
-    json_t *e = json_object_get(root, "experiment");
-    if (e && !json_is_string(e)) {
-        fail(d, "\"experiment\" must be a string");
-        goto out;
-    }
-    if (e)
-        snprintf(d->experiment, sizeof d->experiment, "%s", json_string_value(e));
-    if ((val = json_object_get(root, "alpha")) &&
-        (json_num(d, val, "top level", "alpha", &d->in.alpha) ||
-         !(d->in.alpha > 0 && d->in.alpha < 1))) {
-        if (!d->msg[0])
-            fail(d, "\"alpha\" must be between 0 and 1");
-        goto out;
-    }
-    if ((val = json_object_get(root, "tau2")) &&
-        (json_num(d, val, "top level", "tau2", &d->in.tau2) || !(d->in.tau2 > 0))) {
-        if (!d->msg[0])
-            fail(d, "\"tau2\" must be positive");
-        goto out;
-    }
-    if ((val = json_object_get(root, "visitors_per_day")) &&
-        json_num(d, val, "top level", "visitors_per_day", &d->in.visitors_per_day))
-        goto out;
-    if ((val = json_object_get(root, "adjust"))) {
-        const char *m = json_string_value(val);
-        if (m && strcmp(m, "holm") == 0)
-            d->in.adjust = STATS_ADJUST_HOLM;
-        else if (m && strcmp(m, "bh") == 0)
-            d->in.adjust = STATS_ADJUST_BH;
-        else if (m && strcmp(m, "none") == 0)
-            d->in.adjust = STATS_ADJUST_NONE;
-        else {
-            fail(d, "\"adjust\" must be \"holm\", \"bh\" or \"none\"");
-            goto out;
-        }
-    }
-    if ((val = json_object_get(root, "power"))) {
-        if (!json_is_object(val)) {
-            fail(d, "\"power\" must be an object");
-            goto out;
-        }
-        json_object_foreach(val, key, e) {
-            double *dst = strcmp(key, "baseline_rate") == 0  ? &d->in.power_baseline
-                          : strcmp(key, "relative_mde") == 0 ? &d->in.power_mde_rel
-                          : strcmp(key, "power") == 0        ? &d->in.power
-                                                             : NULL;
-            if (!dst) {
-                fail(d, "power: unknown key \"%s\"", key);
-                goto out;
-            }
-            if (json_num(d, e, "power", key, dst))
-                goto out;
-        }
-        if (d->in.power != 0 && !(d->in.power > 0 && d->in.power < 1)) {
-            fail(d, "power: \"power\" must be between 0 and 1");
-            goto out;
-        }
-    }
-    json_t *vars = json_object_get(root, "variants");
-    if (!json_is_array(vars)) {
-        fail(d, "missing field \"variants\" (an array)");
-        goto out;
-    }
-    d->k = json_array_size(vars);
-    if (d->k < 2 || d->k > STATS_MAX_VARIANTS) {
-        fail(d, "\"variants\" must list 2 to %d variants (control first), found %zu",
-             STATS_MAX_VARIANTS, d->k);
-        goto out;
-    }
-    for (size_t i = 0; i < d->k; i++)
-        if (parse_variant(d, json_array_get(vars, i), i) != 0)
-            goto out;
-    json_t *looks = json_object_get(root, "looks");
-    if (looks) {
-        if (!json_is_array(looks) || json_array_size(looks) > ANALYZE_MAX_LOOKS) {
-            fail(d, "\"looks\" must be an array of at most %d looks", ANALYZE_MAX_LOOKS);
-            goto out;
-        }
-        d->n_looks = json_array_size(looks);
-        for (size_t l = 0; l < d->n_looks; l++) {
-            json_t *lk = json_array_get(looks, l);
-            json_t *ln = json_object_get(lk, "visitors"), *lx = json_object_get(lk, "conversions");
-            if (!json_is_array(ln) || !json_is_array(lx) || json_array_size(ln) != d->k ||
-                json_array_size(lx) != d->k) {
-                fail(d, "look %zu: \"visitors\" and \"conversions\" must be arrays of %zu "
-                        "counts, one per variant",
-                     l + 1, d->k);
-                goto out;
-            }
-            json_object_foreach(lk, key, e) {
-                if (strcmp(key, "visitors") && strcmp(key, "conversions") && strcmp(key, "day")) {
-                    fail(d, "look %zu: unknown key \"%s\"", l + 1, key);
-                    goto out;
-                }
-            }
-            for (size_t i = 0; i < d->k; i++)
-                if (json_count(d, json_array_get(ln, i), "look", l, "visitors",
-                               &d->look_n[l * d->k + i]) ||
-                    json_count(d, json_array_get(lx, i), "look", l, "conversions",
-                               &d->look_x[l * d->k + i]))
-                    goto out;
-        }
-    }
-    rc = 0;
-out:
-    json_decref(root);
-    return rc;
-}
-
-/* ---------- CSV input (upshot export --csv) ---------- */
-
-#define CSV_HEADER "day,region,variant,visitors,conversions,revenue_sum,revenue_sumsq,declines"
-
-typedef struct csv_day {
-    char day[32];
-} csv_day;
-
-static int parse_csv(analyze_data *d, char *text, const char *region, const double *weights,
-                     size_t n_weights)
-{
-    static csv_day days[ANALYZE_MAX_LOOKS];
-    size_t n_days = 0;
-    char *save = NULL;
-    char *line = strtok_r(text, "\n", &save);
-    if (!line)
-        return fail(d, "empty file");
-    size_t hl = strlen(line);
-    if (hl && line[hl - 1] == '\r')
-        line[hl - 1] = 0;
-    if (strcmp(line, CSV_HEADER) != 0)
-        return fail(d, "line 1: expected the header \"%s\"", CSV_HEADER);
-    d->in.has_declines = true;
-    /* per day increments, later turned into cumulative looks */
-    static uint64_t inc_n[ANALYZE_MAX_LOOKS * STATS_MAX_VARIANTS];
-    static uint64_t inc_x[ANALYZE_MAX_LOOKS * STATS_MAX_VARIANTS];
-    memset(inc_n, 0, sizeof inc_n);
-    memset(inc_x, 0, sizeof inc_x);
-    size_t lineno = 1, rows = 0;
-    while ((line = strtok_r(NULL, "\n", &save))) {
-        lineno++;
-        size_t ll = strlen(line);
-        if (ll && line[ll - 1] == '\r')
-            line[--ll] = 0;
-        if (ll == 0)
-            continue;
-        char *f[8];
-        size_t nf = 0;
-        char *p = line;
-        while (nf < 8) {
-            f[nf++] = p;
-            char *c = strchr(p, ',');
-            if (!c)
-                break;
-            *c = 0;
-            p = c + 1;
-        }
-        if (nf != 8 || strchr(p, ','))
-            return fail(d, "line %zu: expected 8 comma-separated fields", lineno);
-        if (region && strcmp(f[1], region) != 0)
-            continue;
-        uint64_t cnt[3];
-        const int cidx[3] = {3, 4, 7};
-        const char *cname[3] = {"visitors", "conversions", "declines"};
-        for (int j = 0; j < 3; j++) {
-            char *end;
-            errno = 0;
-            if (f[cidx[j]][0] == '-' )
-                return fail(d, "line %zu: \"%s\" is negative", lineno, cname[j]);
-            unsigned long long u = strtoull(f[cidx[j]], &end, 10);
-            if (errno || end == f[cidx[j]] || *end)
-                return fail(d, "line %zu: \"%s\" is not a whole number", lineno, cname[j]);
-            cnt[j] = u;
-        }
-        double rs, rq;
-        char *end;
-        rs = strtod(f[5], &end);
-        if (end == f[5] || *end || !isfinite(rs) || rs < 0)
-            return fail(d, "line %zu: \"revenue_sum\" must be a non-negative number", lineno);
-        rq = strtod(f[6], &end);
-        if (end == f[6] || *end || !isfinite(rq) || rq < 0)
-            return fail(d, "line %zu: \"revenue_sumsq\" must be a non-negative number", lineno);
-        if (cnt[1] > cnt[0])
-            return fail(d, "line %zu: conversions exceed visitors", lineno);
-        if (cnt[2] > cnt[0])
-            return fail(d, "line %zu: declines exceed visitors", lineno);
-        size_t vi;
-        for (vi = 0; vi < d->k; vi++)
-            if (strcmp(d->names[vi], f[2]) == 0)
-                break;
-        if (vi == d->k) {
-            if (d->k == STATS_MAX_VARIANTS)
-                return fail(d, "line %zu: more than %d variants", lineno, STATS_MAX_VARIANTS);
-            if (!f[2][0])
-                return fail(d, "line %zu: empty variant name", lineno);
-            snprintf(d->names[d->k++], ANALYZE_NAME, "%s", f[2]);
-        }
-        size_t di;
-        for (di = 0; di < n_days; di++)
-            if (strcmp(days[di].day, f[0]) == 0)
-                break;
-        if (di == n_days) {
-            if (n_days == ANALYZE_MAX_LOOKS)
-                return fail(d, "line %zu: more than %d days", lineno, ANALYZE_MAX_LOOKS);
-            snprintf(days[n_days++].day, sizeof days[0].day, "%s", f[0]);
-        }
-        stats_variant_input *v = &d->v[vi];
-        v->visitors += cnt[0];
-        v->conversions += cnt[1];
-        v->declines += cnt[2];
-        v->revenue_sum += rs;
-        v->revenue_sumsq += rq;
-        inc_n[di * STATS_MAX_VARIANTS + vi] += cnt[0];
-        inc_x[di * STATS_MAX_VARIANTS + vi] += cnt[1];
-        rows++;
-    }
-    if (rows == 0)
-        return fail(d, region ? "no rows for region \"%s\"" : "no data rows%s", region ? region : "");
-    if (d->k < 2)
-        return fail(d, "only one variant (\"%s\") in the file", d->names[0]);
-    if (weights) {
-        if (n_weights != d->k)
-            return fail(d, "--weights gives %zu weights but the file has %zu variants", n_weights,
-                        d->k);
-        for (size_t i = 0; i < d->k; i++)
-            d->v[i].weight = weights[i];
-    } else {
-        for (size_t i = 0; i < d->k; i++)
-            d->v[i].weight = 1.0;
-    }
-    /* days in ascending order (ISO dates sort as strings), then cumulate */
-    size_t order[ANALYZE_MAX_LOOKS];
-    for (size_t i = 0; i < n_days; i++) {
-        size_t j = i;
-        while (j > 0 && strcmp(days[order[j - 1]].day, days[i].day) > 0) {
-            order[j] = order[j - 1];
-            j--;
-        }
-        order[j] = i;
-    }
-    d->n_looks = n_days;
-    for (size_t l = 0; l < n_days; l++)
-        for (size_t i = 0; i < d->k; i++) {
-            uint64_t pn = l ? d->look_n[(l - 1) * d->k + i] : 0;
-            uint64_t px = l ? d->look_x[(l - 1) * d->k + i] : 0;
-            d->look_n[l * d->k + i] = pn + inc_n[order[l] * STATS_MAX_VARIANTS + i];
-            d->look_x[l * d->k + i] = px + inc_x[order[l] * STATS_MAX_VARIANTS + i];
-        }
-    return 0;
-}
 
 /* ---------- text report ---------- */
 
@@ -448,12 +69,17 @@ static void print_text(FILE *out, const analyze_data *d, const stats_experiment_
             d->experiment[0] ? d->experiment : "(unnamed)", r->k, r->alpha, r->tau2,
             r->adjust == STATS_ADJUST_BH ? "Benjamini-Hochberg"
             : r->adjust == STATS_ADJUST_HOLM ? "Holm" : "no");
-    fprintf(out, "%-18s %11s %9s %8s %-18s %10s %9s %8s\n", "variant", "visitors", "conv", "rate",
-            "rate CI", "rev/visit", "AOV", "declines");
+    /* 100 columns: variant 14, visitors 10, conv 8, orders 8, rate 8, CI 17,
+     * rev/visit 10, AOV 9, declines 8, and the 8 spaces between them */
+    fprintf(out, "%-14s %10s %8s %8s %8s %-17s %10s %9s %8s\n", "variant", "visitors", "conv",
+            "orders", "rate", "rate CI", "rev/visit", "AOV", "declines");
     for (size_t i = 0; i < r->k; i++) {
         const stats_variant_report *v = &r->variants[i];
-        fprintf(out, "%-18.18s %11llu %9llu %8s %-18s %10s %9s %8s\n", d->names[i],
-                (unsigned long long)d->v[i].visitors, (unsigned long long)d->v[i].conversions,
+        char ord[24] = "-";
+        if (d->has_orders)
+            snprintf(ord, sizeof ord, "%llu", (unsigned long long)d->orders[i]);
+        fprintf(out, "%-14.14s %10llu %8llu %8s %8s %-17s %10s %9s %8s\n", d->names[i],
+                (unsigned long long)d->v[i].visitors, (unsigned long long)d->v[i].conversions, ord,
                 fmt_v(a, sizeof a, v->rate, F_PLAIN, 3, "%", 100), fmt_ci(b, sizeof b, v->rate_ci, F_PLAIN, 2, "%", 100),
                 fmt_v(c, sizeof c, v->revenue_per_visitor, F_PLAIN, 4, "", 1),
                 fmt_v(e, sizeof e, v->aov, F_PLAIN, 2, "", 1),
@@ -524,21 +150,25 @@ static void print_text(FILE *out, const analyze_data *d, const stats_experiment_
 static void usage(FILE *f)
 {
     fputs("usage: upshot analyze FILE [--json] [--region NAME] [--weights W1,W2,...]\n"
-          "  FILE      a JSON summary (docs/analyze.md) or `upshot export --csv` output\n"
+          "                      [--alpha A] [--tau2 T] [--adjust holm|bh|none] [--mde PCT]\n"
+          "  FILE      a JSON summary (docs/analyze.md) or `upshot export --csv` output;\n"
+          "            - reads standard input\n"
           "  --json    print every quantity as JSON instead of the report\n"
           "  --region  CSV only: analyse one region instead of the sum over regions\n"
-          "  --weights CSV only: configured weights for the SRM check (default equal)\n"
-          "exit: 0 ok, 2 usage error, 3 unreadable or invalid input\n",
+          "  --weights CSV only: configured weights for the SRM check (default: the\n"
+          "            export's weight column, else equal)\n"
+          "  --alpha, --tau2, --adjust  CSV only: the experiment's settings (default\n"
+          "            upshotd's: 0.05, 1e-4, holm)\n"
+          "  --mde     CSV only: relative effect for the sample size (default 10%, as upshotd)\n"
+          "exit: 0 ok, 1 out of memory, 2 usage error, 8 unreadable or invalid FILE\n"
+          "      (the codes of every upshot command: upshot --help)\n",
           f);
 }
 
-static char *read_file(const char *path, size_t *len, char *msg, size_t msgsz)
+/* Reads all of f (at most ANALYZE_MAX_FILE bytes) into a NUL-terminated
+ * buffer the caller frees; NULL with a reason in msg. Does not close f. */
+static char *read_all(FILE *f, size_t *len, char *msg, size_t msgsz)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(msg, msgsz, "cannot open: %s", strerror(errno));
-        return NULL;
-    }
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap + 1);
     while (buf) {
@@ -554,10 +184,8 @@ static char *read_file(const char *path, size_t *len, char *msg, size_t msgsz)
         }
         cap *= 2;
         char *nb = realloc(buf, cap + 1);
-        if (!nb) {
+        if (!nb)
             free(buf);
-            buf = NULL;
-        }
         buf = nb;
     }
     if (buf && ferror(f)) {
@@ -565,7 +193,6 @@ static char *read_file(const char *path, size_t *len, char *msg, size_t msgsz)
         free(buf);
         buf = NULL;
     }
-    fclose(f);
     if (buf) {
         buf[n] = 0;
         *len = n;
@@ -575,92 +202,105 @@ static char *read_file(const char *path, size_t *len, char *msg, size_t msgsz)
     return buf;
 }
 
-int analyze_command(int argc, char **argv, FILE *out, FILE *err)
+static char *read_path(const char *path, size_t *len, char *msg, size_t msgsz)
 {
-    const char *path = NULL, *region = NULL, *weights_arg = NULL;
-    bool as_json = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            as_json = true;
-        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(out);
-            return ANALYZE_EXIT_OK;
-        } else if (strcmp(argv[i], "--region") == 0 && i + 1 < argc) {
-            region = argv[++i];
-        } else if (strcmp(argv[i], "--weights") == 0 && i + 1 < argc) {
-            weights_arg = argv[++i];
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(err, "upshot analyze: unknown option \"%s\"\n", argv[i]);
-            usage(err);
-            return ANALYZE_EXIT_USAGE;
-        } else if (!path) {
-            path = argv[i];
-        } else {
-            fprintf(err, "upshot analyze: more than one FILE given\n");
-            return ANALYZE_EXIT_USAGE;
+    if (strcmp(path, "-") == 0)
+        return read_all(stdin, len, msg, msgsz);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(msg, msgsz, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    char *buf = read_all(f, len, msg, msgsz);
+    fclose(f);
+    return buf;
+}
+
+/* The CSV-only settings of the command line; NaN / -1 when not given. */
+typedef struct analyze_settings {
+    double alpha, tau2, mde;
+    int adjust; /* stats_adjust_method, or -1 */
+} analyze_settings;
+
+/* Parses a positive share written "10%" or "0.1". */
+static int parse_share(const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s)
+        return -1;
+    if (*end == '%') {
+        v /= 100.0;
+        end++;
+    }
+    if (*end || !isfinite(v) || !(v > 0))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_option(const char *name, const char *val, analyze_settings *st, FILE *err)
+{
+    char *end;
+    if (strcmp(name, "--alpha") == 0) {
+        st->alpha = strtod(val, &end);
+        if (end == val || *end || !(st->alpha > 0 && st->alpha < 1)) {
+            fprintf(err, "upshot analyze: --alpha must be between 0 and 1\n");
+            return -1;
+        }
+    } else if (strcmp(name, "--tau2") == 0) {
+        st->tau2 = strtod(val, &end);
+        if (end == val || *end || !(st->tau2 > 0) || !isfinite(st->tau2)) {
+            fprintf(err, "upshot analyze: --tau2 must be a positive number\n");
+            return -1;
+        }
+    } else if (strcmp(name, "--adjust") == 0) {
+        st->adjust = strcmp(val, "holm") == 0 ? STATS_ADJUST_HOLM
+                     : strcmp(val, "bh") == 0 ? STATS_ADJUST_BH
+                     : strcmp(val, "none") == 0 ? STATS_ADJUST_NONE
+                                                : -1;
+        if (st->adjust < 0) {
+            fprintf(err, "upshot analyze: --adjust must be holm, bh or none\n");
+            return -1;
+        }
+    } else if (strcmp(name, "--mde") == 0) {
+        if (parse_share(val, &st->mde) != 0) {
+            fprintf(err, "upshot analyze: --mde must be a positive share such as 10%% or 0.1\n");
+            return -1;
         }
     }
-    if (!path) {
-        usage(err);
-        return ANALYZE_EXIT_USAGE;
-    }
-    double weights[STATS_MAX_VARIANTS];
-    size_t n_weights = 0;
-    if (weights_arg) {
-        const char *p = weights_arg;
-        while (*p) {
-            char *end;
-            double w = strtod(p, &end);
-            if (end == p || !(w > 0) || !isfinite(w) || n_weights == STATS_MAX_VARIANTS ||
-                (*end && *end != ',')) {
-                fprintf(err, "upshot analyze: --weights must be positive numbers separated by "
-                             "commas\n");
-                return ANALYZE_EXIT_USAGE;
-            }
-            weights[n_weights++] = w;
-            p = *end ? end + 1 : end;
+    return 0;
+}
+
+static int parse_weights(const char *arg, double *weights, size_t *n, FILE *err)
+{
+    const char *p = arg;
+    *n = 0;
+    while (*p) {
+        char *end;
+        double w = strtod(p, &end);
+        if (end == p || !(w > 0) || !isfinite(w) || *n == STATS_MAX_VARIANTS ||
+            (*end && *end != ',')) {
+            fprintf(err, "upshot analyze: --weights must be positive numbers separated by "
+                         "commas\n");
+            return -1;
         }
+        weights[(*n)++] = w;
+        p = *end ? end + 1 : end;
     }
-    stats_init();
-    analyze_data *d = calloc(1, sizeof *d);
+    return 0;
+}
+
+/* Prints the report of d (read and valid). Returns an exit code. */
+static int analyze_report(analyze_data *d, const char *path, bool as_json, FILE *out, FILE *err)
+{
     stats_experiment_report *r = calloc(1, sizeof *r);
-    int rc = ANALYZE_EXIT_BAD_INPUT;
-    size_t len = 0;
-    char *text = NULL;
-    if (!d || !r) {
+    if (!r) {
         fprintf(err, "upshot analyze: out of memory\n");
-        goto done;
+        return CLI_EXIT_FAILURE;
     }
-    text = read_file(path, &len, d->msg, sizeof d->msg);
-    if (!text) {
-        fprintf(err, "upshot analyze: %s: %s\n", path, d->msg);
-        goto done;
-    }
-    size_t skip = 0;
-    while (skip < len && (text[skip] == ' ' || text[skip] == '\n' || text[skip] == '\r' ||
-                          text[skip] == '\t'))
-        skip++;
-    bool is_json = skip < len && text[skip] == '{';
-    if (!is_json && (region || weights_arg) == false && strncmp(text + skip, "day,", 4) != 0) {
-        fprintf(err, "upshot analyze: %s: neither a JSON object nor a CSV export\n", path);
-        goto done;
-    }
-    if (is_json && (region || weights_arg)) {
-        fprintf(err, "upshot analyze: --region and --weights apply to CSV input only\n");
-        rc = ANALYZE_EXIT_USAGE;
-        goto done;
-    }
-    int prc = is_json ? parse_json(d, text, len)
-                      : parse_csv(d, text + skip, region, weights_arg ? weights : NULL, n_weights);
-    if (prc != 0) {
-        fprintf(err, "upshot analyze: %s: %s\n", path, d->msg);
-        goto done;
-    }
-    d->in.k = d->k;
-    d->in.variants = d->v;
-    d->in.n_looks = d->n_looks;
-    d->in.look_visitors = d->n_looks ? d->look_n : NULL;
-    d->in.look_conversions = d->n_looks ? d->look_x : NULL;
+    int rc = CLI_EXIT_BAD_INPUT;
+    analyze_data_input(d);
     if (stats_analyze(&d->in, r, NULL) != 0) {
         if (r->error_variant >= 0)
             fprintf(err, "upshot analyze: %s: variant %d (\"%s\"): %s\n", path,
@@ -676,20 +316,119 @@ int analyze_command(int argc, char **argv, FILE *out, FILE *err)
         json_t *j = report_json_report(r, names);
         if (!j) {
             fprintf(err, "upshot analyze: out of memory\n");
+            rc = CLI_EXIT_FAILURE;
             goto done;
         }
         if (d->experiment[0])
             json_object_set_new(j, "experiment", json_string(d->experiment));
-        json_dumpf(j, out, JSON_INDENT(2) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER);
+        /* 15 significant digits, as upshotd writes its bodies (engine/http.c),
+         * so that equal statistics print as equal text */
+        json_dumpf(j, out, JSON_INDENT(2) | JSON_REAL_PRECISION(15) | JSON_PRESERVE_ORDER);
         fputc('\n', out);
         json_decref(j);
     } else {
         print_text(out, d, r);
     }
-    rc = ANALYZE_EXIT_OK;
+    rc = CLI_EXIT_OK;
+done:
+    free(r);
+    return rc;
+}
+
+int analyze_command(int argc, char **argv, FILE *out, FILE *err)
+{
+    const char *path = NULL, *region = NULL, *weights_arg = NULL;
+    bool as_json = false, csv_only = false;
+    analyze_settings set = {NAN, NAN, NAN, -1};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--json") == 0) {
+            as_json = true;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(out);
+            return CLI_EXIT_OK;
+        } else if (strcmp(a, "--region") == 0 && i + 1 < argc) {
+            region = argv[++i];
+            csv_only = true;
+        } else if (strcmp(a, "--weights") == 0 && i + 1 < argc) {
+            weights_arg = argv[++i];
+            csv_only = true;
+        } else if ((strcmp(a, "--alpha") == 0 || strcmp(a, "--tau2") == 0 ||
+                    strcmp(a, "--adjust") == 0 || strcmp(a, "--mde") == 0) &&
+                   i + 1 < argc) {
+            if (parse_option(a, argv[++i], &set, err) != 0)
+                return CLI_EXIT_USAGE;
+            csv_only = true;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(err, "upshot analyze: unknown option \"%s\"\n", a);
+            usage(err);
+            return CLI_EXIT_USAGE;
+        } else if (!path) {
+            path = a;
+        } else {
+            fprintf(err, "upshot analyze: more than one FILE given\n");
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (!path) {
+        usage(err);
+        return CLI_EXIT_USAGE;
+    }
+    double weights[STATS_MAX_VARIANTS];
+    size_t n_weights = 0;
+    if (weights_arg && parse_weights(weights_arg, weights, &n_weights, err) != 0)
+        return CLI_EXIT_USAGE;
+    stats_init();
+    analyze_data *d = calloc(1, sizeof *d);
+    int rc = CLI_EXIT_BAD_INPUT; /* the early exits below blame the file unless set */
+    size_t len = 0;
+    char *text = NULL;
+    if (!d) {
+        fprintf(err, "upshot analyze: out of memory\n");
+        rc = CLI_EXIT_FAILURE;
+        goto done;
+    }
+    text = read_path(path, &len, d->msg, sizeof d->msg);
+    if (!text) {
+        fprintf(err, "upshot analyze: %s: %s\n", path, d->msg);
+        goto done;
+    }
+    size_t skip = 0;
+    while (skip < len && (text[skip] == ' ' || text[skip] == '\n' || text[skip] == '\r' ||
+                          text[skip] == '\t'))
+        skip++;
+    bool is_json = skip < len && text[skip] == '{';
+    if (!is_json && !csv_only && strncmp(text + skip, "day,", 4) != 0) {
+        fprintf(err, "upshot analyze: %s: neither a JSON object nor a CSV export\n", path);
+        goto done;
+    }
+    if (is_json && csv_only) {
+        fprintf(err, "upshot analyze: --region, --weights, --alpha, --tau2, --adjust and "
+                     "--mde apply to CSV input only\n");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    int prc;
+    if (is_json) {
+        prc = analyze_input_json(d, text, len);
+    } else {
+        analyze_csv_options opt = {region, weights_arg ? weights : NULL, n_weights};
+        prc = analyze_input_csv(d, text + skip, &opt);
+        /* an export is upshotd's data: analyse it with upshotd's settings
+         * unless told otherwise, so the numbers equal the results endpoint's */
+        d->in.alpha = isnan(set.alpha) ? 0 : set.alpha;
+        d->in.tau2 = isnan(set.tau2) ? 0 : set.tau2;
+        d->in.adjust = set.adjust < 0 ? STATS_ADJUST_HOLM : (stats_adjust_method)set.adjust;
+        d->in.power_mde_rel = isnan(set.mde) ? DECIDE_DEFAULT_MDE : set.mde;
+        d->in.power = DECIDE_POWER;
+    }
+    if (prc != 0) {
+        fprintf(err, "upshot analyze: %s: %s\n", path, d->msg);
+        goto done;
+    }
+    rc = analyze_report(d, path, as_json, out, err);
 done:
     free(text);
     free(d);
-    free(r);
     return rc;
 }

@@ -111,12 +111,12 @@ static int admin_create(cli_ctx *ctx, const cli_args *a)
                                          : json_load_file(file, 0, &jerr);
     if (def == NULL) {
         cli_errorf(ctx, "%s: line %d: %s", file, jerr.line, jerr.text);
-        return CLI_EXIT_USAGE;
+        return CLI_EXIT_BAD_INPUT;
     }
     if (!json_is_object(def) || !json_is_string(json_object_get(def, "key"))) {
         cli_errorf(ctx, "%s: expected one experiment object with a \"key\"", file);
         json_decref(def);
-        return CLI_EXIT_USAGE;
+        return CLI_EXIT_BAD_INPUT;
     }
     char key[80];
     snprintf(key, sizeof key, "%s", json_string_value(json_object_get(def, "key")));
@@ -136,7 +136,8 @@ const cli_command cli_cmd_create = {
     "create", "", "create an experiment from a JSON file",
     "Sends the definition to upshotd (POST /v1/experiments). It is validated there:\n"
     "an invalid definition is refused with a message naming the field (exit 6), an\n"
-    "existing key is refused (409, exit 6). The new experiment is a draft unless the\n"
+    "existing key is refused (409, exit 6). A file that cannot be read or is not\n"
+    "JSON exits 8 before anything is sent. The new experiment is a draft unless the\n"
     "file says \"status\": \"running\".",
     admin_create_opts, 1, 0, 0, admin_create};
 
@@ -238,6 +239,11 @@ static const cli_optspec admin_export_opts[] = {
     {"output", 'o', 1, "FILE", "write to FILE instead of standard output"},
 };
 
+/* The CSV export's header; `upshot analyze` reads it (analyze_input.c),
+ * and also the header without the last two columns, of older exports. */
+#define ADMIN_EXPORT_HEADER                                                                \
+    "day,region,variant,visitors,conversions,revenue_sum,revenue_sumsq,declines,orders,weight"
+
 /* Shortest decimal that reads back as the same double. */
 static void admin_fmt_num(double v, char *out, size_t cap)
 {
@@ -285,28 +291,36 @@ static int admin_export(cli_ctx *ctx, const cli_args *a)
     int as_json = cli_args_has(a, "json");
     json_t *rows = as_json ? json_array() : NULL;
     if (!as_json)
-        fputs("day,region,variant,visitors,conversions,revenue_sum,revenue_sumsq,declines\n", f);
+        fputs(ADMIN_EXPORT_HEADER "\n", f);
+    /* the control first: `upshot analyze` takes the first variant as control */
+    size_t order[DECIDE_MAX_VARIANTS];
+    order[0] = r.control;
+    for (size_t v = 0, j = 1; v < r.nvariants; v++)
+        if (v != r.control) order[j++] = v;
     for (size_t d = 0; d < r.ndays; d++)
         for (size_t g = 0; g < r.nregions; g++) {
             if (region && strcmp(region, r.regions[g].name) != 0) continue;
-            for (size_t v = 0; v < r.nvariants; v++) {
+            for (size_t j = 0; j < r.nvariants; j++) {
+                size_t v = order[j];
                 const decide_counts *c = &r.regions[g].daily[d * r.nvariants + v];
                 if (as_json) {
                     json_array_append_new(rows, json_pack(
-                        "{s:s, s:s, s:s, s:I, s:I, s:f, s:f, s:I}", "day", r.days[d],
+                        "{s:s, s:s, s:s, s:I, s:I, s:f, s:f, s:I, s:I, s:f}", "day", r.days[d],
                         "region", r.regions[g].name, "variant", r.variants[v], "visitors",
                         (json_int_t)c->visitors, "conversions", (json_int_t)c->conversions,
                         "revenue_sum", c->revenue_sum, "revenue_sumsq", c->revenue_sumsq,
-                        "declines", (json_int_t)c->decliners));
+                        "declines", (json_int_t)c->decliners, "orders", (json_int_t)c->orders,
+                        "weight", r.weights[v]));
                     continue;
                 }
-                char s1[40], s2[40];
+                char s1[40], s2[40], s3[40];
                 admin_fmt_num(c->revenue_sum, s1, sizeof s1);
                 admin_fmt_num(c->revenue_sumsq, s2, sizeof s2);
-                fprintf(f, "%s,%s,%s,%llu,%llu,%s,%s,%llu\n", r.days[d], r.regions[g].name,
-                        r.variants[v], (unsigned long long)c->visitors,
+                admin_fmt_num(r.weights[v], s3, sizeof s3);
+                fprintf(f, "%s,%s,%s,%llu,%llu,%s,%s,%llu,%llu,%s\n", r.days[d],
+                        r.regions[g].name, r.variants[v], (unsigned long long)c->visitors,
                         (unsigned long long)c->conversions, s1, s2,
-                        (unsigned long long)c->decliners);
+                        (unsigned long long)c->decliners, (unsigned long long)c->orders, s3);
             }
         }
     if (as_json) {
@@ -330,7 +344,10 @@ static int admin_export(cli_ctx *ctx, const cli_args *a)
 const cli_command cli_cmd_export = {
     "export", "EXP", "daily counts per region x variant as CSV",
     "One row per day x region x variant, randomized traffic only (promoted traffic is\n"
-    "left out, as in the statistics), days in UTC as YYYY-MM-DD. Header:\n"
-    "  day,region,variant,visitors,conversions,revenue_sum,revenue_sumsq,declines\n"
-    "Counts are that day's, not cumulative. `upshot analyze FILE` reads this format.",
+    "left out, as in the statistics), days in UTC as YYYY-MM-DD, the control first.\n"
+    "Header:\n"
+    "  " ADMIN_EXPORT_HEADER "\n"
+    "Counts are that day's, not cumulative; declines counts decliners; weight is the\n"
+    "variant's configured weight. `upshot export EXP | upshot analyze -` gives the\n"
+    "numbers of the results endpoint.",
     admin_export_opts, 4, 1, 1, admin_export};

@@ -78,8 +78,9 @@ static void dispatch_main_help(FILE *f)
     dispatch_print_opts(f, cli_global_opts, cli_global_nopts);
     fputs("\nThe server and token come from --url/--token, then UPSHOT_URL/UPSHOT_TOKEN,\n"
           "then the config file ($UPSHOT_CONFIG or ~/.config/upshot/config).\n"
-          "Exit codes: 0 ok, 1 failure, 2 usage, 3 server unreachable, 4 bad token,\n"
-          "5 not found, 6 rejected by the server, 7 promotion not advised.\n"
+          "Exit codes (every command, analyze included): 0 ok, 1 failure, 2 usage,\n"
+          "3 server unreachable, 4 bad token, 5 not found, 6 rejected by the server,\n"
+          "7 promotion not advised, 8 input file unreadable or invalid.\n"
           "Run `upshot COMMAND --help` for a command; docs/cli.md has the details.\n", f);
 }
 

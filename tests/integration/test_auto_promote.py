@@ -1,6 +1,6 @@
-"""Automatic promotion (issue: CLI and promotion decisions): an experiment
-that opts in is promoted in the region where a variant clearly wins, with
-its holdback, and only there; every decision change is audited."""
+"""Automatic promotion: an experiment that opts in is promoted in the
+region where a variant clearly wins, with its holdback, and only there;
+the other region keeps randomizing; every decision change is audited."""
 from harness import Upshotd, experiment, wait_until
 
 

@@ -1,5 +1,6 @@
 """Bad input gets a clear JSON error with the right 4xx and changes
-nothing; upshotd survives all of it (issue: engine, part 7).
+nothing: no counter in Redis moves, the live experiment set stays as it
+was, and upshotd keeps answering after every bad request.
 
 One table, one row per bad request: method, path, body (JSON, raw bytes,
 or None), headers, the expected status and error code. After every row

@@ -1,4 +1,6 @@
-"""The `upshot` dashboard against a real upshotd and a real Redis (issue 4).
+"""The `upshot` dashboard tells the truth about what upshotd counted, and
+its exit codes say what went wrong. Run against a real upshotd and a real
+Redis.
 
 Known traffic is sent through the public API (assignments with exposure,
 then conversions and declines as events); then the CLI is run as a
@@ -11,7 +13,8 @@ with what was sent:
   - promote changes what visitors of that region get, and only there;
     unpromote undoes it; the audit log names who and why;
   - errors: bad token (exit 4), unknown experiment (5), unreachable
-    server (3), refused change (6), promotion not advised (7).
+    server (3), refused change (6), promotion not advised (7), a bad
+    input file (8, never the unreachable server's 3).
 """
 import collections
 import csv
@@ -246,7 +249,8 @@ def test_ls_and_export_counts(world, tmp_path):
     p = cli(up, "export", EXP, "--csv")
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
-    assert lines[0] == "day,region,variant,visitors,conversions,revenue_sum,revenue_sumsq,declines"
+    assert lines[0] == ("day,region,variant,visitors,conversions,revenue_sum,revenue_sumsq,"
+                        "declines,orders,weight")
     got = collections.defaultdict(lambda: collections.Counter())
     for r in csv.DictReader(io.StringIO(p.stdout)):
         assert len(r["day"]) == 10 and r["day"][4] == "-"
@@ -254,12 +258,14 @@ def test_ls_and_export_counts(world, tmp_path):
         g["visitors"] += int(r["visitors"])
         g["conversions"] += int(r["conversions"])
         g["declines"] += int(r["declines"])
+        g["orders"] += int(r["orders"])
         g["revenue_sum"] += float(r["revenue_sum"])
         g["revenue_sumsq"] += float(r["revenue_sumsq"])
     for key, want in sent.c.items():
         assert got[key]["visitors"] == want["visitors"], key
         assert got[key]["conversions"] == want["conversions"], key
         assert got[key]["declines"] == want["decliners"], key
+        assert got[key]["orders"] == want["orders"], key
         assert got[key]["revenue_sum"] == pytest.approx(want["revenue_sum"]), key
         assert got[key]["revenue_sumsq"] == pytest.approx(want["revenue_sumsq"]), key
 
@@ -272,6 +278,91 @@ def test_ls_and_export_counts(world, tmp_path):
     for v in VARIANTS:
         row = [l for l in p.stdout.splitlines() if l.startswith(v + " ")][0]
         assert str(sent.total(v)["visitors"]) in row.split(), (row, sent.total(v))
+
+
+# ---- export | analyze ------------------------------------------------------
+
+
+def test_export_piped_into_analyze_reproduces_the_results_statistics():
+    """`upshot export EXP | upshot analyze - --json` prints the statistics of
+    the results endpoint, every field equal, for all regions and for each
+    region: the export carries orders and the configured weights, writes
+    the control first, and analyze sums in upshotd's order and uses its
+    settings. Converters here place several orders each, so orders and
+    converters differ; order values are multiples of 0.25, whose sums the
+    endpoint's 15-digit numbers carry exactly."""
+    key = "basket-orders"
+    exp = {
+        "key": key, "status": "running", "placement": "checkout_popup",
+        "regions": ["gr", "pl"], "control": "control",
+        # the control is not listed first and the weights are unequal, so
+        # the variant order and the SRM check's weights both matter
+        "variants": [{"key": "bundle", "weight": 0.3, "payload": {"bundle": True}},
+                     {"key": "control", "weight": 0.45, "payload": {}},
+                     {"key": "countdown", "weight": 0.25, "payload": {"countdown": True}}],
+        "goal": "revenue",
+    }
+    with RedisServer() as redis, Upshotd(redis, experiments=[exp]) as up:
+        events, orders_sent, converters = [], 0, set()
+        for i in range(1500):
+            region = ("gr", "pl")[i % 2]
+            visitor = f"b-{i}"
+            r = up.assign(visitor, region=region, experiment=key)
+            assert r.status == 200 and r.json()["exposure"] == "recorded", r
+            variant = r.json()["variant"]
+            rate = {"bundle": 0.30, "control": 0.20, "countdown": 0.22}[variant]
+            if (i * 7919 % 1000) / 1000 < rate:
+                for n in range(1 + i % 3):  # 1 to 3 orders per converter
+                    events.append({"id": f"o-{i}-{n}", "type": "conversion", "experiment": key,
+                                   "visitor": visitor, "value": 12.25 + (i * 3 + n) % 17 * 3.5})
+                    orders_sent += 1
+                converters.add(visitor)
+            if i % 13 == 0:
+                events.append({"id": f"d-{i}", "type": "decline", "experiment": key,
+                               "visitor": visitor})
+        for k in range(0, len(events), 500):
+            assert up.events(events[k:k + 500]).status == 202
+        up.wait_applied()
+        results = up.results(key)
+        total = by_key(results["total"]["variants"], "variant")
+        assert sum(v["orders"] for v in total.values()) == orders_sent
+        assert sum(v["conversions"] for v in total.values()) == len(converters)
+        assert orders_sent > len(converters) + 100
+
+        export = cli(up, "export", key, "--csv")
+        assert export.returncode == 0, export.stderr
+        rows = list(csv.DictReader(io.StringIO(export.stdout)))
+        assert rows[0]["variant"] == "control"
+        assert sum(int(r["orders"]) for r in rows) == orders_sent
+        assert {r["variant"]: float(r["weight"]) for r in rows} == \
+            {"bundle": 0.3, "control": 0.45, "countdown": 0.25}
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith("UPSHOT_")}
+        slices = [("all regions", [], results["total"]["analysis"])]
+        slices += [(reg["region"], ["--region", reg["region"]], reg["analysis"])
+                   for reg in results["regions"]]
+        assert len(slices) == 3
+        for name, extra, want in slices:
+            p = subprocess.run([UPSHOT_CLI, "analyze", "-", "--json", *extra],
+                               input=export.stdout, capture_output=True, text=True, env=env,
+                               timeout=60)
+            assert p.returncode == 0, p.stderr
+            got = json.loads(p.stdout)
+            assert "error" not in want, want
+            assert sorted(got) == sorted(want), name
+            for field in want:
+                assert got[field] == want[field], (name, field, got[field], want[field])
+            # the statistics that used to differ, named so a failure reads well
+            for g, w in zip(got["variants"], want["variants"]):
+                assert g["aov"] == w["aov"], (name, g["name"])
+            assert got["power"]["n_per_arm"] == want["power"]["n_per_arm"], name
+            assert got["srm"] == want["srm"], name
+
+        text = subprocess.run([UPSHOT_CLI, "analyze", "-"], input=export.stdout,
+                              capture_output=True, text=True, env=env, timeout=60)
+        assert text.returncode == 0, text.stderr
+        row = next(l for l in text.stdout.splitlines() if l.startswith("control "))
+        assert str(total["control"]["orders"]) in row.split(), row
 
 
 # ---- errors --------------------------------------------------------------
@@ -296,6 +387,28 @@ def test_errors_are_readable_with_exit_codes(world):
                 "log", "export"):
         h = cli(up, cmd, "--help")
         assert h.returncode == 0 and "usage: upshot " + cmd in h.stdout, cmd
+
+
+def test_analyze_bad_file_exit_code_differs_from_unreachable(tmp_path):
+    """One exit-code table: a bad or missing input file exits 8 from
+    `upshot analyze` (and `upshot create -f`), never 3, which every command
+    uses for "upshotd unreachable"; a bad option stays 2."""
+    down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    unreachable = cli(None, "ls", url=down)
+    assert unreachable.returncode == 3, unreachable.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text("day,region,variant,visitors\n2026-11-20,gr,control,10\n")
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text('{"variants": [')
+    for path in (bad, garbage, tmp_path / "missing.csv"):
+        p = cli(None, "analyze", str(path), url=down)
+        assert p.returncode == 8, (path.name, p.returncode, p.stderr)
+        assert p.returncode != unreachable.returncode
+        assert str(path) in p.stderr, p.stderr
+    p = cli(None, "create", "-f", str(garbage), url=down)
+    assert p.returncode == 8, (p.returncode, p.stderr)
+    p = cli(None, "analyze", str(bad), "--colour", url=down)
+    assert p.returncode == 2, (p.returncode, p.stderr)
 
 
 # ---- changes ---------------------------------------------------------------
@@ -388,7 +501,7 @@ def test_create_start_stop_lifecycle(tmp_path):
         assert p.returncode == 6, (p.returncode, p.stderr)  # 409: exists
         bad = tmp_path / "bad.json"
         bad.write_text("{not json")
-        assert cli(up, "create", "-f", str(bad)).returncode == 2
+        assert cli(up, "create", "-f", str(bad)).returncode == 8
 
         rows = by_key(cli_json(up, "ls")["experiments"], "key")
         assert rows["cart-bundle"]["status"] == "draft"

@@ -1,4 +1,6 @@
-"""Nothing acknowledged is lost (issue: engine, part 6).
+"""Every event upshotd acknowledged is counted in Redis exactly once, across
+a Redis outage, SIGKILL and SIGTERM of upshotd, and restarts; the live
+experiments and promotions made through the API survive a SIGKILL too.
 
 Each test tracks what upshotd acknowledged (2xx) and compares it with the
 counters in the real Redis after the failure: Redis stopped and restarted,

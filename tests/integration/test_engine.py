@@ -1,7 +1,12 @@
-"""upshotd's features end to end, against a real Redis (issue: engine,
-parts 2-5 and 8): assignment and stickiness, page loads, coverage, QA
-overrides, promotion with holdback, CORS, auth, config reload (SIGHUP and
-the admin endpoint) with the file-versus-API rule, metrics and health."""
+"""upshotd end to end, against a real Redis: assignment is deterministic,
+follows the weights and stays sticky after a weight change; page loads
+assign every running experiment of the page; region targeting, coverage
+and QA overrides serve the control or the override without counting it;
+promotion serves the winner in its region only, with holdback; CORS and
+auth keep results and admin actions off the public endpoints; a config
+reload (SIGHUP or the admin endpoint) applies the file only to the
+experiments it changed; revenue per visitor sums orders before squaring;
+/healthz and /metrics report the state."""
 import email.utils
 import http.client
 import json

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "analyze.h"
+#include "analyze_input.h"
+#include "cli.h"
 
 static char out_buf[65536], err_buf[4096];
 
@@ -101,11 +103,88 @@ Test(stats_cli_analyze, csv_export_is_summed_over_regions)
     unlink(path);
 }
 
+#define CSV2_HEADER                                                                          \
+    "day,region,variant,visitors,conversions,revenue_sum,revenue_sumsq,declines,orders,weight\n"
+
+Test(stats_cli_analyze, csv_export_carries_orders_and_weights)
+{
+    const char *csv = CSV2_HEADER
+        "2024-05-01,gr,control,100,10,300,9500,20,14,0.6\n"
+        "2024-05-01,gr,bundle,100,12,360,11000,22,30,0.4\n";
+    const char *path = write_tmp("export2.csv", csv);
+    char *argv[] = {"analyze", (char *)path, "--json"};
+    cr_assert_eq(run(3, argv), CLI_EXIT_OK, "err: %s", err_buf);
+    json_t *j = json_loads(out_buf, 0, NULL);
+    cr_assert(j);
+    /* SRM against 60/40 finds nothing odd in a 100/100 split? it does: the
+     * statistic is the one for the file's weights, not equal weights */
+    double chi2 = json_real_value(json_object_get(json_object_get(j, "srm"), "statistic"));
+    cr_expect_float_eq(chi2, (100 - 120.0) * (100 - 120.0) / 120 + (100 - 80.0) * (100 - 80.0) / 80,
+                       1e-12);
+    json_decref(j);
+    /* --weights still overrides the file */
+    char *argv2[] = {"analyze", (char *)path, "--json", "--weights", "1,1"};
+    cr_assert_eq(run(5, argv2), CLI_EXIT_OK, "err: %s", err_buf);
+    j = json_loads(out_buf, 0, NULL);
+    cr_expect_float_eq(json_real_value(json_object_get(json_object_get(j, "srm"), "statistic")),
+                       0.0, 1e-15);
+    json_decref(j);
+    /* the report shows orders next to converters */
+    char *argv3[] = {"analyze", (char *)path};
+    cr_assert_eq(run(2, argv3), CLI_EXIT_OK, "err: %s", err_buf);
+    cr_expect(strstr(out_buf, "orders"), "%s", out_buf);
+    char *row = strstr(out_buf, "\nbundle ");
+    cr_assert(row, "%s", out_buf);
+    cr_expect(strstr(row, " 30 "), "orders missing from: %.100s", row + 1);
+    unlink(path);
+}
+
+/* upshotd adds a variant's counts region by region (sorted), then day by
+ * day; summing in the file's order instead can give another double. Here
+ * 1e16 + 1 + 1 is 1e16 in upshotd's order (a, b, c) but 1e16 + 2 in the
+ * file's (b, c, a): the ulp of 1e16 is 2. */
+Test(stats_cli_analyze, csv_sums_in_the_results_endpoint_order)
+{
+    const char *csv = CSV2_HEADER
+        "2024-05-01,b,control,10,1,1,1e33,0,1,1\n"
+        "2024-05-01,b,bundle,10,1,1,1,0,1,1\n"
+        "2024-05-01,c,control,10,1,1,1e33,0,1,1\n"
+        "2024-05-01,c,bundle,10,1,1,1,0,1,1\n"
+        "2024-05-01,a,control,10,1,1e16,1e33,0,1,1\n"
+        "2024-05-01,a,bundle,10,1,1,1,0,1,1\n";
+    char *text = strdup(csv);
+    analyze_data *d = calloc(1, sizeof *d);
+    analyze_csv_options opt = {NULL, NULL, 0};
+    cr_assert_eq(analyze_input_csv(d, text, &opt), 0, "%s", d->msg);
+    cr_expect_str_eq(d->names[0], "control");
+    cr_expect_eq(d->v[0].revenue_sum, (1e16 + 1.0) + 1.0, "%.17g", d->v[0].revenue_sum);
+    cr_expect_neq(d->v[0].revenue_sum, 1e16 + (1.0 + 1.0));
+    cr_expect_eq(d->v[0].visitors, 30);
+    free(d);
+    free(text);
+}
+
+Test(stats_cli_analyze, csv_older_export_without_orders_still_reads)
+{
+    const char *csv =
+        "day,region,variant,visitors,conversions,revenue_sum,revenue_sumsq,declines\n"
+        "2024-05-01,gr,control,100,10,300,9500,20\n"
+        "2024-05-01,gr,bundle,100,12,360,11000,22\n";
+    const char *path = write_tmp("export1.csv", csv);
+    char *argv[] = {"analyze", (char *)path};
+    cr_assert_eq(run(2, argv), CLI_EXIT_OK, "err: %s", err_buf);
+    char *row = strstr(out_buf, "\nbundle ");
+    cr_assert(row, "%s", out_buf);
+    cr_expect(strstr(row, " - "), "orders shown as -: %.100s", row + 1);
+    unlink(path);
+}
+
 static void expect_error(const char *name, const char *text, const char *needle)
 {
     const char *path = write_tmp(name, text);
     char *argv[] = {"analyze", (char *)path};
-    cr_expect_eq(run(2, argv), 3, "%s: expected exit 3", name);
+    cr_expect_eq(run(2, argv), CLI_EXIT_BAD_INPUT, "%s: expected exit %d (bad input)", name,
+                 CLI_EXIT_BAD_INPUT);
     cr_expect(strstr(err_buf, needle), "%s: error \"%s\" does not mention \"%s\"", name, err_buf,
               needle);
     unlink(path);
@@ -150,17 +229,44 @@ Test(stats_cli_analyze, bad_files_name_the_problem)
                  "day,region,variant,visitors,conversions,revenue_sum,revenue_sumsq,declines\n"
                  "2024-05-01,gr,a,10,11,0,0,0\n",
                  "line 2: conversions exceed visitors");
+    expect_error("orders.csv", CSV2_HEADER "2024-05-01,gr,a,10,3,0,0,0,2,1\n",
+                 "line 2: orders are fewer than conversions");
+    expect_error("weight.csv",
+                 CSV2_HEADER "2024-05-01,gr,a,10,3,0,0,0,3,1\n2024-05-01,pl,a,10,3,0,0,0,3,2\n",
+                 "line 3: variant \"a\" has weight 2 here but 1 before");
+    expect_error("twice.csv",
+                 CSV2_HEADER "2024-05-01,gr,a,10,3,0,0,0,3,1\n2024-05-01,gr,b,10,3,0,0,0,3,1\n"
+                             "2024-05-01,gr,a,10,3,0,0,0,3,1\n",
+                 "line 4: a second row for day 2024-05-01, region gr, variant a (first: line 2)");
+    expect_error("long.csv",
+                 CSV2_HEADER "2024-05-01,gr,a-variant-name-much-longer-than-sixty-four-characters-"
+                             "which-is-the-limit,10,3,0,0,0,3,1\n",
+                 "line 2: region and variant names are at most 63 characters");
     char *argv[] = {"analyze", "/nonexistent/file.json"};
-    cr_expect_eq(run(2, argv), 3);
+    cr_expect_eq(run(2, argv), CLI_EXIT_BAD_INPUT);
     cr_expect(strstr(err_buf, "cannot open"));
+}
+
+/* 3 means "upshotd unreachable" for every command; analyze never talks to
+ * the network, so a bad file must not be mistaken for a down server. */
+Test(stats_cli_analyze, bad_input_is_its_own_exit_code)
+{
+    cr_assert_neq(CLI_EXIT_BAD_INPUT, CLI_EXIT_UNREACHABLE);
+    cr_assert_neq(CLI_EXIT_BAD_INPUT, CLI_EXIT_USAGE);
+    const char *path = write_tmp("garbage.csv", "this is not an export\n");
+    char *argv[] = {"analyze", (char *)path};
+    int rc = run(2, argv);
+    cr_expect_neq(rc, CLI_EXIT_UNREACHABLE, "a bad file exits like an unreachable server");
+    cr_expect_eq(rc, CLI_EXIT_BAD_INPUT, "exit %d: %s", rc, err_buf);
+    unlink(path);
 }
 
 Test(stats_cli_analyze, usage_errors)
 {
     char *a1[] = {"analyze"};
-    cr_expect_eq(run(1, a1), 2);
+    cr_expect_eq(run(1, a1), CLI_EXIT_USAGE);
     char *a2[] = {"analyze", "x.json", "--colour"};
-    cr_expect_eq(run(3, a2), 2);
+    cr_expect_eq(run(3, a2), CLI_EXIT_USAGE);
     cr_expect(strstr(err_buf, "unknown option \"--colour\""));
     char *a3[] = {"analyze", "--help"};
     cr_expect_eq(run(2, a3), 0);

@@ -190,12 +190,18 @@ Test(cli_commands, export_writes_the_agreed_csv)
 {
     run_out r = run((const char *[]){"export", "checkout-tiers", "--csv", NULL});
     cr_assert_eq(r.rc, 0, "%s", r.err);
-    const char *hdr = "day,region,variant,visitors,conversions,revenue_sum,revenue_sumsq,declines\n";
+    const char *hdr = "day,region,variant,visitors,conversions,revenue_sum,revenue_sumsq,declines,"
+                      "orders,weight\n";
     cr_assert_eq(strncmp(r.out, hdr, strlen(hdr)), 0, "%s", r.out);
-    int lines = 0;
-    for (const char *p = r.out; *p; p++) lines += *p == '\n';
+    int lines = 0, commas = 0;
+    for (const char *p = r.out; *p; p++) {
+        lines += *p == '\n';
+        commas += *p == ',';
+    }
     cr_assert_eq(lines, 1 + 3 * 2 * 3, "3 days x 2 regions x 3 variants");
-    cr_assert_not_null(strstr(r.out, "\n2026-11-18,gr,control,"));
+    cr_assert_eq(commas, lines * 9, "10 fields on every line");
+    /* the control's row comes first: analyze takes the first variant as control */
+    cr_assert_eq(strncmp(r.out + strlen(hdr), "2026-11-18,gr,control,", 22), 0, "%s", r.out);
     run_free(&r);
 }
 
@@ -265,7 +271,7 @@ Test(cli_commands, errors_map_to_exit_codes)
     run_free(&r);
 
     r = run((const char *[]){"create", "-f", "/nonexistent/exp.json", NULL});
-    cr_assert_eq(r.rc, CLI_EXIT_USAGE);
+    cr_assert_eq(r.rc, CLI_EXIT_BAD_INPUT, "%s", r.err);
     run_free(&r);
 
     char path[] = "/tmp/upshot-exp-XXXXXX";
@@ -304,6 +310,24 @@ Test(cli_commands, unreachable_server_is_exit_3)
     fclose(e);
     cr_assert_eq(rc, CLI_EXIT_UNREACHABLE);
     cr_assert(strstr(err, "cannot reach upshotd at http://127.0.0.1:1") != NULL, "%s", err);
+    free(out);
+    free(err);
+}
+
+/* One table for every command: `upshot analyze` with a bad file gives the
+ * bad-input code, never 3, which scripts read as "upshotd is down". */
+Test(cli_commands, analyze_bad_file_is_not_the_unreachable_code)
+{
+    char *argv[] = {"upshot", "analyze", "/nonexistent/export.csv", NULL};
+    char *out = NULL, *err = NULL;
+    size_t lo, le;
+    FILE *o = open_memstream(&out, &lo), *e = open_memstream(&err, &le);
+    int rc = cli_run(3, argv, o, e);
+    fclose(o);
+    fclose(e);
+    cr_assert_neq(rc, CLI_EXIT_UNREACHABLE, "%s", err);
+    cr_assert_eq(rc, CLI_EXIT_BAD_INPUT, "%s", err);
+    cr_assert(strstr(err, "cannot open") != NULL, "%s", err);
     free(out);
     free(err);
 }

@@ -186,6 +186,23 @@ Test(decide, below_the_minimum_sample_nothing_is_promoted)
     decide_result_free(&r);
 }
 
+/* A control rate of 1 in 10^19 (a counters hash can say anything) needs
+ * about 10^22 visitors per arm, more than a uint64_t holds: the sample size
+ * saturates at DECIDE_NEEDED_MAX instead of an out-of-range conversion. */
+Test(decide, an_unreachable_sample_size_saturates)
+{
+    decide_config c = cfg3();
+    decide_counts fin[3] = {arm(10000000000000000000u, 1, 0), arm(10000000000000000000u, 1, 0),
+                            arm(10000000000000000000u, 1, 0)};
+    decide_region g = {"gr", 1, fin};
+    decide_result r;
+    cr_assert_eq(decide_run(&c, &g, 1, &r), 0);
+    cr_assert_eq(r.regions[0].needed_per_arm, DECIDE_NEEDED_MAX, "%llu",
+                 (unsigned long long)r.regions[0].needed_per_arm);
+    cr_assert_neq(r.regions[0].rec, DECIDE_REC_PROMOTE);
+    decide_result_free(&r);
+}
+
 Test(decide, more_declines_block_a_conversion_winner)
 {
     decide_config c = cfg3();
