@@ -211,7 +211,13 @@ int stats_analyze(const stats_experiment_input *in, stats_experiment_report *out
         stats_aov_compare((double)c->conversions, c->revenue_sum, c->revenue_sumsq,
                           (double)v->conversions, v->revenue_sum, v->revenue_sumsq, alpha,
                           &r->aov_cmp);
-        if (ws) {
+        if (c->visitors == 0 || v->visitors == 0) {
+            /* the posterior would be the prior alone: a number about
+             * nothing, so undefined like every other comparison */
+            stats_value u = stats_value_undef(c->visitors == 0 ? "control has no visitors"
+                                                               : "treatment has no visitors");
+            r->bayes = (stats_bayes_result){u, u, u, u};
+        } else if (ws) {
             stats_bayes_compare(c->visitors, c->conversions, v->visitors, v->conversions, ws,
                                 &r->bayes);
         } else {

@@ -11,6 +11,10 @@
  * regions for promotion is the caller's job: collect the raw
  * stats_pvalue's and pass them to stats_adjust_pvalues().
  *
+ * A comparison with an arm that has no visitors is undefined throughout
+ * ("control has no visitors" / "treatment has no visitors"), the Bayesian
+ * one included: its posterior would be the prior alone.
+ *
  * No allocation when the caller passes a stats_bayes_workspace; the
  * report is a plain struct (about 20 KB) the caller owns.
  */
