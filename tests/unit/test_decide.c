@@ -151,6 +151,48 @@ Test(decide, srm_blocks_everything_and_says_so)
     decide_result_free(&r);
 }
 
+Test(decide, a_borderline_chi_square_at_one_look_is_not_an_srm_alarm)
+{
+    /* 60,675 / 59,325 / 60,000 at equal weights: chi-square 15.2, p =
+     * 5.0e-4 (SciPy chi2.sf), which the old fixed-threshold check flagged.
+     * At 30 daily looks such a p turns up by chance in about 1% of A/A
+     * regions; the sequential test needs more evidence: ln BF = 2.35
+     * (mpmath, srm_bf.py's formula), always-valid p = 0.095. */
+    decide_config c = cfg3();
+    decide_counts fin[3] = {arm(60675, 2400, 9000), arm(59325, 2400, 9000),
+                            arm(60000, 2400, 9000)};
+    decide_counts l[30 * 3];
+    grow(l, 30, 3, fin);
+    decide_region g = {"gr", 30, l};
+    decide_result r;
+    cr_assert_eq(decide_run(&c, &g, 1, &r), 0);
+    cr_expect_lt(r.regions[0].srm_p, DECIDE_SRM_ALPHA, "chi-square p %g", r.regions[0].srm_p);
+    cr_expect_not(r.regions[0].srm_failed, "always-valid p %g",
+                  r.regions[0].srm_p_always_valid);
+    cr_expect_gt(r.regions[0].srm_p_always_valid, 0.05);
+    cr_expect_neq(r.regions[0].rec, DECIDE_REC_CHECK_SRM);
+    decide_result_free(&r);
+}
+
+Test(decide, an_srm_alarm_remembers_earlier_looks)
+{
+    /* a skewed first day (2,600 / 2,000 / 2,400: ln BF = 33) that the
+     * later days even out: the latest look alone passes the chi-square,
+     * but the split was broken once and the alarm stays raised, which is
+     * what makes it valid under daily looks */
+    decide_config c = cfg3();
+    decide_counts l[2 * 3] = {arm(2600, 100, 400), arm(2000, 80, 300), arm(2400, 96, 360),
+                              arm(60000, 2400, 9000), arm(60000, 2400, 9000),
+                              arm(60000, 2400, 9000)};
+    decide_region g = {"gr", 2, l};
+    decide_result r;
+    cr_assert_eq(decide_run(&c, &g, 1, &r), 0);
+    cr_expect_gt(r.regions[0].srm_p, 0.5);
+    cr_expect(r.regions[0].srm_failed, "always-valid p %g", r.regions[0].srm_p_always_valid);
+    cr_expect_eq(r.regions[0].rec, DECIDE_REC_CHECK_SRM);
+    decide_result_free(&r);
+}
+
 Test(decide, srm_uses_the_configured_weights)
 {
     decide_config c = cfg3();
