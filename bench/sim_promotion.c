@@ -18,6 +18,15 @@
  *                 [--variants K] [--days D] [--daily V] [--rate P]
  *                 [--lift L] [--correction holm|bh] [--alpha A]
  *                 [--tau2 T] [--min-sample N] [--lift-regions N]
+ *                 [--srm-shift S]
+ *
+ * --srm-shift S breaks the actual split in every experiment: S of all
+ * traffic goes to control instead of variant 1 (0.01 at three equal
+ * weights: 34.3% / 32.3% / 33.3%), while decide checks against the
+ * configured weights. The report then says how many regions raised the
+ * SRM alarm and on which day on average: the sequential SRM test's power.
+ * Without it the A/A SRM alarm count is its false-alarm rate over all
+ * looks (at most 0.1% of region-runs is the promise).
  *
  * --lift-regions N puts the same true lift in regions 0..N-1 (default 1):
  * with several true winners, Benjamini-Hochberg finds more of them than
@@ -39,7 +48,7 @@ static void usage(void)
     fputs("usage: sim_promotion [--aa N] [--power N] [--seed S] [--regions R] [--variants K]\n"
           "                     [--days D] [--daily V] [--rate P] [--lift L]\n"
           "                     [--correction holm|bh] [--alpha A] [--tau2 T] [--min-sample N]\n"
-          "                     [--lift-regions N]\n", stderr);
+          "                     [--lift-regions N] [--srm-shift S]\n", stderr);
 }
 
 int main(int argc, char **argv)
@@ -80,6 +89,7 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--alpha")) p.cfg.alpha = atof(v);
         else if (!strcmp(k, "--tau2")) p.cfg.tau2 = atof(v);
         else if (!strcmp(k, "--lift-regions")) p.lift_regions = (size_t)atol(v);
+        else if (!strcmp(k, "--srm-shift")) p.srm_shift = atof(v);
         else if (!strcmp(k, "--min-sample")) p.cfg.min_sample = strtoull(v, NULL, 10);
         else if (!strcmp(k, "--correction")) {
             if (decide_parse_correction(v, &p.cfg.correction) != 0) { usage(); return 2; }
@@ -91,7 +101,7 @@ int main(int argc, char **argv)
     promotion_sim_outcome o;
 
     /* A/A */
-    long aa_any = 0, aa_regions = 0, aa_srm = 0;
+    long aa_any = 0, aa_regions = 0, aa_srm = 0, aa_srm_day_sum = 0;
     promotion_sim_params aa = p;
     aa.lift_region = -1;
     for (long e = 0; e < n_aa; e++) {
@@ -99,7 +109,10 @@ int main(int argc, char **argv)
         int any = 0;
         for (size_t r = 0; r < p.regions; r++) {
             if (o.first_promotion_day[r] >= 0) { any = 1; aa_regions++; }
-            if (o.srm_alarm[r]) aa_srm++;
+            if (o.srm_alarm[r]) {
+                aa_srm++;
+                aa_srm_day_sum += o.first_srm_day[r] + 1;
+            }
         }
         aa_any += any;
     }
@@ -130,6 +143,8 @@ int main(int argc, char **argv)
     gsl_rng_free(rng);
 
     const char *corr = p.cfg.correction == DECIDE_CORRECTION_BH ? "bh" : "holm";
+    if (p.srm_shift > 0)
+        printf("actual split: %.4f of traffic moved from variant 1 to control\n", p.srm_shift);
     printf("setup: %zu regions x %zu variants, %zu daily looks, %u visitors per region per day "
            "(%.0f per arm), upsell rate %.2f%%, decline rate %.0f%%, alpha %.2f (%s), "
            "tau2 %g, min sample %llu, seed %lu\n",
@@ -137,9 +152,13 @@ int main(int argc, char **argv)
            (double)p.daily_visitors / (double)p.variants, p.base_rate * 100,
            p.decline_rate * 100, p.cfg.alpha, corr,
            p.cfg.tau2 > 0 ? p.cfg.tau2 : STATS_MSPRT_DEFAULT_TAU2, (unsigned long long)p.cfg.min_sample, seed);
-    printf("A/A: %ld experiments, %ld with a promotion in any region (%.2f%%); "
-           "%ld region promotions in all; %ld region SRM alarms\n",
-           n_aa, aa_any, n_aa ? 100.0 * (double)aa_any / (double)n_aa : 0.0, aa_regions, aa_srm);
+    printf("A/A%s: %ld experiments, %ld with a promotion in any region (%.2f%%); "
+           "%ld region promotions in all; %ld of %ld region-runs raised an SRM alarm "
+           "(%.2f%%, mean first day %.1f)\n",
+           p.srm_shift > 0 ? " with a broken split" : "", n_aa, aa_any,
+           n_aa ? 100.0 * (double)aa_any / (double)n_aa : 0.0, aa_regions, aa_srm,
+           n_aa * (long)p.regions, n_aa ? 100.0 * (double)aa_srm / (double)(n_aa * (long)p.regions) : 0.0,
+           aa_srm ? (double)aa_srm_day_sum / (double)aa_srm : 0.0);
     double trials = (double)n_power * (double)L;
     char where[48];
     if (L == 1) snprintf(where, sizeof where, "region 0 only");
@@ -157,8 +176,10 @@ int main(int argc, char **argv)
            "\"base_rate\":%g,\"lift\":%g,\"alpha\":%g,\"correction\":\"%s\",\"seed\":%lu,"
            "\"aa_experiments\":%ld,\"aa_any_promotion\":%ld,\"power_experiments\":%ld,"
            "\"power_region_promoted\":%ld,\"power_right_variant\":%ld,"
-           "\"power_other_region_promoted\":%ld,\"lift_regions\":%zu}\n",
+           "\"power_other_region_promoted\":%ld,\"lift_regions\":%zu,\"srm_shift\":%g,"
+           "\"aa_srm_alarms\":%ld}\n",
            p.regions, p.variants, p.days, p.daily_visitors, p.base_rate, p.lift, p.cfg.alpha,
-           corr, seed, n_aa, aa_any, n_power, hit, hit_right_variant, other_any, L);
+           corr, seed, n_aa, aa_any, n_power, hit, hit_right_variant, other_any, L, p.srm_shift,
+           aa_srm);
     return aa_any * 20 > n_aa ? 1 : 0; /* more than 5% false promotions fails */
 }

@@ -119,7 +119,10 @@ static void power_section(const stats_experiment_input *in, stats_experiment_rep
     pw->visitors_per_day = vpd > 0.0 ? stats_value_of(vpd)
                                      : stats_value_undef("traffic per day is unknown "
                                                          "(give visitors_per_day or two looks)");
-    if (!(in->power_mde_rel > 0.0)) {
+    /* the formula is symmetric in the sign of the effect: a negative MDE
+     * (testing for a decrease) is as valid as a positive one; 0 means
+     * none was given */
+    if (in->power_mde_rel == 0.0 || isnan(in->power_mde_rel)) {
         const char *why = "no minimum detectable effect given";
         pw->baseline = pw->target = pw->n_per_arm = pw->n_per_arm_unpooled =
             pw->days_remaining = stats_value_undef(why);
@@ -136,8 +139,10 @@ static void power_section(const stats_experiment_input *in, stats_experiment_rep
     }
     double p1 = p0 * (1.0 + in->power_mde_rel);
     pw->baseline = stats_value_of(p0);
-    pw->target = p1 < 1.0 ? stats_value_of(p1)
-                          : stats_value_undef("baseline * (1 + mde) is not below 1");
+    pw->target = p1 >= 1.0   ? stats_value_undef("baseline * (1 + mde) is not below 1")
+                 : p1 <= 0.0 ? stats_value_undef("baseline * (1 + mde) is not above 0 "
+                                                 "(a decrease of 100% or more)")
+                             : stats_value_of(p1);
     pw->n_per_arm = stats_power_n_per_arm(p0, p1, out->alpha, power, true);
     pw->n_per_arm_unpooled = stats_power_n_per_arm(p0, p1, out->alpha, power, false);
     pw->days_remaining = pw->n_per_arm.defined
@@ -211,7 +216,13 @@ int stats_analyze(const stats_experiment_input *in, stats_experiment_report *out
         stats_aov_compare((double)c->conversions, c->revenue_sum, c->revenue_sumsq,
                           (double)v->conversions, v->revenue_sum, v->revenue_sumsq, alpha,
                           &r->aov_cmp);
-        if (ws) {
+        if (c->visitors == 0 || v->visitors == 0) {
+            /* the posterior would be the prior alone: a number about
+             * nothing, so undefined like every other comparison */
+            stats_value u = stats_value_undef(c->visitors == 0 ? "control has no visitors"
+                                                               : "treatment has no visitors");
+            r->bayes = (stats_bayes_result){u, u, u, u};
+        } else if (ws) {
             stats_bayes_compare(c->visitors, c->conversions, v->visitors, v->conversions, ws,
                                 &r->bayes);
         } else {

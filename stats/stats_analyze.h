@@ -11,6 +11,10 @@
  * regions for promotion is the caller's job: collect the raw
  * stats_pvalue's and pass them to stats_adjust_pvalues().
  *
+ * A comparison with an arm that has no visitors is undefined throughout
+ * ("control has no visitors" / "treatment has no visitors"), the Bayesian
+ * one included: its posterior would be the prior alone.
+ *
  * No allocation when the caller passes a stats_bayes_workspace; the
  * report is a plain struct (about 20 KB) the caller owns.
  */
@@ -45,9 +49,10 @@ typedef struct stats_experiment_input {
     double alpha;                        /* <= 0: 0.05 */
     double tau2;                         /* mSPRT mixing variance, <= 0: default */
     stats_adjust_method adjust;          /* across treatments; default Holm */
-    /* power; mde_rel <= 0 leaves the power section undefined */
+    /* power; mde_rel == 0 leaves the power section undefined */
     double power_baseline;               /* <= 0: control's observed rate */
-    double power_mde_rel;                /* relative minimum detectable effect */
+    double power_mde_rel;                /* relative minimum detectable effect,
+                                            > -1; negative for a decrease */
     double power;                        /* <= 0: 0.8 */
     double visitors_per_day;             /* <= 0: from the looks, if >= 2 */
     /* cumulative looks for mSPRT; n_looks == 0: the totals are one look */

@@ -39,13 +39,21 @@ int stats_dist_ibeta(double a, double b, double x, double y,
 double stats_dist_ln_beta_pdf(double a, double b, double x);
 
 /* A Beta(a,b) density prepared for many evaluations: the normalising
- * constant is computed once. For a + b >= 1e5 (and a, b >= 10) the
- * density is evaluated relative to the mean as described above; below
- * that the plain form loses at most ~1e-11 relative and is faster. */
+ * constant is computed once. For a, b >= 10 the density is evaluated
+ * relative to its mode, (a-1) ln1pmx((x-m)/m) + (b-1) ln1pmx((m-x)/(1-m))
+ * plus ln f(m) from Stirling's remainder: no large terms cancel and no
+ * logarithm is taken per point (~1e-15 relative at any size). Otherwise one
+ * shape is below 10 and the plain form a ln x + b ln(1-x) - ln B(a,b) is
+ * exact to ~1e-14: GSL's ln B then either subtracts small lgamma values
+ * or, when the shapes differ by more than 5x, uses its own Stirling form.
+ * (The plain form with both shapes large is what this avoids: ln B(a,b)
+ * from lgamma values of size (a+b) ln(a+b) is off by ~1e-10 at a + b =
+ * 6e4, which shifts the whole density by that much.) */
 typedef struct stats_dist_beta {
     double a, b;     /* shape parameters */
     double mu, nu;   /* a/(a+b), b/(a+b) */
-    double ln_norm;  /* constant term of ln(x^a y^b / B(a,b)) */
+    double ln_norm;  /* centred: ln f(mode); plain: -ln B(a,b) */
+    double mode, inv_mode, inv_comode; /* centred only: m, 1/m, 1/(1-m) */
     bool centred;    /* which form is used */
 } stats_dist_beta;
 

@@ -19,6 +19,11 @@
  * 448,674.4 -> 448,675 pooled; the published total 897,348 is the pooled
  * figure rounded to nearest).
  *
+ * A decrease (p1 < p0, a negative MDE) uses the same formulas with
+ * d = |p1 - p0|; the result differs from the increase of the same size
+ * only through p1 q1 (0.34 -> 0.337 needs 446,759.0 pooled per arm,
+ * against 448,674.4 for 0.34 -> 0.343).
+ *
  * Days remaining: each arm receives w_i / sum(w) of the daily traffic;
  * days = ceil( max_i (n_needed - n_i)+ / (traffic * w_i / sum w) ).
  */

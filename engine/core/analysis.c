@@ -167,10 +167,11 @@ static json_t *decisions_json(const results_table *t, const experiment *e,
                 "decline_p", num_or_null(a->decline_p), "guardrail_failed", a->guardrail_failed));
         }
         json_array_append_new(out, json_pack(
-            "{s:s, s:s, s:o, s:s, s:o, s:b, s:b, s:I, s:I, s:o}", "region", t->regions[r],
+            "{s:s, s:s, s:o, s:s, s:o, s:o, s:b, s:b, s:I, s:I, s:o}", "region", t->regions[r],
             "recommendation", decide_recommendation_name(rr->rec), "variant",
             rr->variant >= 0 ? json_string(e->variants[rr->variant].key) : json_null(), "why",
-            rr->why ? rr->why : "", "srm_p", num_or_null(rr->srm_p), "srm_failed", rr->srm_failed,
+            rr->why ? rr->why : "", "srm_p", num_or_null(rr->srm_p),
+            "srm_p_always_valid", num_or_null(rr->srm_p_always_valid), "srm_failed", rr->srm_failed,
             "min_sample_met", rr->min_sample_met, "min_visitors", (json_int_t)rr->min_visitors,
             "needed_per_arm", (json_int_t)rr->needed_per_arm, "arms", arms));
     }

@@ -272,6 +272,7 @@ int decide_run(const decide_config *cfg, const decide_region *regions, size_t nr
         rr->arms = out->arms + r * K;
         rr->variant = -1;
         rr->srm_p = 1;
+        rr->srm_p_always_valid = 1;
         rr->rec = DECIDE_REC_KEEP_RUNNING;
         rr->why = "no data yet";
         for (size_t v = 0; v < K; v++) {
@@ -296,10 +297,19 @@ int decide_run(const decide_config *cfg, const decide_region *regions, size_t nr
         rr->min_visitors = minv;
         rr->min_sample_met = minv >= cfg->min_sample;
         stats_srm_result srm;
-        if (stats_srm(n, cfg->weights, K, DECIDE_SRM_ALPHA, &srm) == 0 && srm.p.defined) {
-            rr->srm_p = srm.p.p;
-            rr->srm_failed = srm.flagged;
+        if (stats_srm(n, cfg->weights, K, DECIDE_SRM_ALPHA, &srm) == 0 && srm.p.defined)
+            rr->srm_p = srm.p.p;  /* for context; the alarm is sequential */
+        /* the sequential test: running maximum of ln BF over the looks
+         * (what stats_srm_sequential computes, without copying the looks) */
+        double max_lbf = 0;
+        for (size_t d = first; d < g->nlooks; d++) {
+            uint64_t nd[DECIDE_MAX_VARIANTS];
+            for (size_t v = 0; v < K; v++) nd[v] = g->looks[d * K + v].visitors;
+            double l = stats_srm_log_bf(nd, cfg->weights, K, STATS_SRM_SEQ_CONCENTRATION);
+            if (l > max_lbf) max_lbf = l;
         }
+        rr->srm_p_always_valid = exp(-max_lbf);
+        rr->srm_failed = rr->srm_p_always_valid < DECIDE_SRM_ALPHA;
         const decide_counts *ctl = &last[cfg->control];
         if (ctl->visitors > 0) {
             double p0 = (double)ctl->conversions / (double)ctl->visitors;

@@ -21,8 +21,12 @@
  * (docs/promotion.md explains each and shows the simulation that checks
  * the false-promotion rate):
  *
- *   1. SRM passes in R: the chi-square p-value of the latest look's
- *      visitors against the configured weights is >= DECIDE_SRM_ALPHA.
+ *   1. SRM passes in R: the always-valid p-value of the sequential SRM
+ *      test (stats_srm_sequential: a Dirichlet-multinomial Bayes factor
+ *      against the configured weights, running maximum over R's daily
+ *      looks) is >= DECIDE_SRM_ALPHA. Being sequential, the alarm keeps
+ *      its 0.1% false-alarm rate however many looks are taken; the
+ *      chi-square p of the latest look is reported next to it.
  *   2. Every arm in R has at least min_sample visitors.
  *   3. V's always-valid (mSPRT) p-value on the goal metric against control,
  *      running-minimum over R's daily looks, adjusted across the family of
@@ -45,8 +49,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* SRM alarm level: the usual choice (Kohavi et al.), strict because the
- * check runs on every look. */
+/* SRM alarm level for the sequential test: the usual 0.001 (Kohavi et
+ * al.), now holding over all looks together rather than at each one. */
 #define DECIDE_SRM_ALPHA 0.001
 /* Relative minimum detectable effect used for "stop: no effect likely"
  * when the caller passes mde <= 0. */
@@ -139,8 +143,10 @@ typedef enum {
 typedef struct decide_region_result {
     decide_recommendation rec;
     int variant;            /* variant to promote (DECIDE_REC_PROMOTE), else -1 */
-    double srm_p;           /* chi-square p of visitors vs weights (1 if no data) */
-    bool srm_failed;        /* srm_p < DECIDE_SRM_ALPHA */
+    double srm_p;           /* chi-square p of the latest look's visitors vs weights,
+                               for context (1 if no data) */
+    double srm_p_always_valid; /* sequential SRM p over the looks (1 if no data) */
+    bool srm_failed;        /* srm_p_always_valid < DECIDE_SRM_ALPHA */
     bool min_sample_met;    /* every arm has >= min_sample visitors */
     uint64_t min_visitors;  /* fewest visitors of any arm at the latest look */
     uint64_t needed_per_arm;/* visitors per arm to detect the MDE (0 if unknown),

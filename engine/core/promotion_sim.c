@@ -10,8 +10,11 @@ int promotion_sim_run(gsl_rng *rng, const promotion_sim_params *p, promotion_sim
     if (R == 0 || R > PROMOTION_SIM_MAX_REGIONS || K < 2 || K > DECIDE_MAX_VARIANTS || D == 0 ||
         D > PROMOTION_SIM_MAX_DAYS)
         return -1;
-    double weights[DECIDE_MAX_VARIANTS];
-    for (size_t v = 0; v < K; v++) weights[v] = 1.0 / (double)K;
+    double weights[DECIDE_MAX_VARIANTS], actual[DECIDE_MAX_VARIANTS];
+    for (size_t v = 0; v < K; v++) weights[v] = actual[v] = 1.0 / (double)K;
+    if (!(p->srm_shift >= 0.0 && p->srm_shift < actual[1])) return -1;
+    actual[0] += p->srm_shift;
+    actual[1] -= p->srm_shift;
     decide_config cfg = p->cfg;
     cfg.nvariants = K;
     cfg.control = 0;
@@ -24,6 +27,7 @@ int promotion_sim_run(gsl_rng *rng, const promotion_sim_params *p, promotion_sim
         o->first_promotion_day[r] = -1;
         o->promoted_variant[r] = -1;
         o->srm_alarm[r] = 0;
+        o->first_srm_day[r] = -1;
         regs[r].name = "sim";
         regs[r].looks = looks + r * D * K;
     }
@@ -31,7 +35,7 @@ int promotion_sim_run(gsl_rng *rng, const promotion_sim_params *p, promotion_sim
     for (size_t d = 0; d < D; d++) {
         for (size_t r = 0; r < R; r++) {
             unsigned split[DECIDE_MAX_VARIANTS];
-            gsl_ran_multinomial(rng, K, p->daily_visitors, weights, split);
+            gsl_ran_multinomial(rng, K, p->daily_visitors, actual, split);
             decide_counts *today = looks + r * D * K + d * K;
             const decide_counts *prev = d ? today - K : NULL;
             for (size_t v = 0; v < K; v++) {
@@ -59,7 +63,10 @@ int promotion_sim_run(gsl_rng *rng, const promotion_sim_params *p, promotion_sim
             break;
         }
         for (size_t r = 0; r < R; r++) {
-            if (res.regions[r].srm_failed) o->srm_alarm[r] = 1;
+            if (res.regions[r].srm_failed && !o->srm_alarm[r]) {
+                o->srm_alarm[r] = 1;
+                o->first_srm_day[r] = (int)d;
+            }
             if (res.regions[r].rec == DECIDE_REC_PROMOTE && o->first_promotion_day[r] < 0) {
                 o->first_promotion_day[r] = (int)d;
                 o->promoted_variant[r] = res.regions[r].variant;

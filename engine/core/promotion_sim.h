@@ -10,6 +10,13 @@
  * days so far go to decide_run, as a daily look. The outcome records, per
  * region, the first day a promotion was recommended (or -1).
  *
+ * srm_shift breaks the split on purpose: the actual assignment moves that
+ * share of all traffic from variant 1 to control (0.01: 1/3 - 0.01 of the
+ * visitors reach variant 1 at three equal weights) while decide still
+ * checks against the configured weights, as a redirect that loses some
+ * treatment visitors to control would. The outcome records the first day
+ * the SRM alarm was raised.
+ *
  * Revenue is not simulated: the goal is conversion, so revenue never
  * enters the decision (revenue_sum is set to a fixed order value times
  * converters so the counts stay consistent).
@@ -41,6 +48,7 @@ typedef struct promotion_sim_params {
     size_t lift_regions;     /* how many regions from lift_region on have it (0 = 1) */
     size_t lift_variant;     /* which variant has it */
     double lift;             /* true relative lift there, e.g. 0.10 */
+    double srm_shift;        /* share of traffic moved from variant 1 to control, 0 = none */
     decide_config cfg;       /* decision settings (weights filled by sim) */
 } promotion_sim_params;
 
@@ -48,6 +56,7 @@ typedef struct promotion_sim_outcome {
     int first_promotion_day[PROMOTION_SIM_MAX_REGIONS]; /* -1: never promoted */
     int promoted_variant[PROMOTION_SIM_MAX_REGIONS];    /* at that first day */
     int srm_alarm[PROMOTION_SIM_MAX_REGIONS];           /* SRM check fired on some look */
+    int first_srm_day[PROMOTION_SIM_MAX_REGIONS];       /* first such look, -1: never */
 } promotion_sim_outcome;
 
 /* Runs one experiment. Returns 0, or -1 on bad parameters / no memory. */

@@ -100,6 +100,15 @@ static void print_text(FILE *out, const analyze_data *d, const stats_experiment_
                 fmt_v(h, sizeof h, v->bayes.chance_to_beat, F_PLAIN, 4, "", 1),
                 fmt_v(risk, sizeof risk, v->bayes.loss_ship, F_EXP, 1, "", 1));
     }
+    /* a "-" in the table says nothing on its own: name the reason */
+    for (size_t i = 1; i < r->k; i++) {
+        const stats_variant_report *v = &r->variants[i];
+        if (!v->conversion.diff.defined)
+            fprintf(out, "  %s: comparison undefined: %s\n", d->names[i], v->conversion.diff.why);
+        else if (!v->bayes.chance_to_beat.defined)
+            fprintf(out, "  %s: P(beat) and risk undefined: %s\n", d->names[i],
+                    v->bayes.chance_to_beat.why);
+    }
     fprintf(out, "\nRevenue per visitor vs %s (Welch)\n", d->names[0]);
     fprintf(out, "%-18s %10s %-24s %8s %9s %9s %9s\n", "variant", "diff", "diff CI", "lift", "p",
             "p adj", "AOV diff");

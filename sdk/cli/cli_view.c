@@ -263,6 +263,7 @@ static json_t *view_region(const cli_results *r, const cli_region *g, const deci
     }
     json_object_set_new(o, "server_recommendation", srv);
     json_object_set_new(o, "srm_p", jnum(rr->srm_p));
+    json_object_set_new(o, "srm_p_always_valid", jnum(rr->srm_p_always_valid));
     json_object_set_new(o, "srm_failed", json_boolean(rr->srm_failed));
     json_object_set_new(o, "min_sample_met", json_boolean(rr->min_sample_met));
     json_object_set_new(o, "min_visitors", jint((double)rr->min_visitors));
@@ -366,8 +367,10 @@ json_t *cli_view_build(const json_t *exp, const cli_results *r, const cli_view_o
     for (size_t v = 0; v < r->nvariants; v++)
         json_array_append_new(tarms, view_arm(r, v, &r->total[v], &r->total[r->control],
                                               &dt.regions[0].arms[v], metric, cfg.alpha, ws));
-    json_object_set_new(view, "total", json_pack("{s:o, s:o, s:b}", "variants", tarms, "srm_p",
-                        jnum(dt.regions[0].srm_p), "srm_failed", dt.regions[0].srm_failed));
+    json_object_set_new(view, "total", json_pack("{s:o, s:o, s:o, s:b}", "variants", tarms,
+                        "srm_p", jnum(dt.regions[0].srm_p), "srm_p_always_valid",
+                        jnum(dt.regions[0].srm_p_always_valid), "srm_failed",
+                        dt.regions[0].srm_failed));
 
     json_t *jregs = json_array();
     for (size_t gi = 0; gi < r->nregions; gi++)

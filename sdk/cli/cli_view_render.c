@@ -369,7 +369,7 @@ static void render_recommendation(FILE *f, int color, const json_t *g, const jso
                  b2);
     } else if (strcmp(rec, "check_srm") == 0) {
         p = CLI_PAINT_BAD;
-        fmt_p(rget(g, "srm_p"), b1, sizeof b1);
+        fmt_p(rget(g, "srm_p_always_valid"), b1, sizeof b1);
         snprintf(line, sizeof line, "check SRM first: visitors do not match the weights "
                  "(p %s); fix assignment before reading", b1);
     } else if (strcmp(rec, "stop") == 0) {
@@ -483,9 +483,9 @@ void cli_view_render(const json_t *view, FILE *f, int color, int width)
     json_array_foreach(regs, i, g) {
         if (!json_is_true(json_object_get(g, "srm_failed"))) continue;
         if (only && strcmp(only, sget(g, "region")) != 0) continue;
-        fmt_p(rget(g, "srm_p"), c1, sizeof c1);
+        fmt_p(rget(g, "srm_p_always_valid"), c1, sizeof c1);
         snprintf(b, sizeof b, "!! SAMPLE RATIO MISMATCH in %s: visitors per variant do not "
-                 "match the weights (p %s)", sget(g, "region"), c1);
+                 "match the weights (always-valid p %s)", sget(g, "region"), c1);
         fputc('\n', f);
         cli_term_paint(f, color, CLI_PAINT_BAD, b);
         fputc('\n', f);

@@ -271,3 +271,26 @@ Test(stats_cli_analyze, usage_errors)
     char *a3[] = {"analyze", "--help"};
     cr_expect_eq(run(2, a3), 0);
 }
+
+Test(stats_cli_analyze, empty_arm_shows_the_reason_not_a_number)
+{
+    /* A treatment nobody has seen yet: its P(beat) would be the prior's
+     * (0.9691 against this 3% control), so the report prints "-" in the
+     * table and says why underneath. */
+    const char *path = write_tmp(
+        "empty-arm.json",
+        "{\"variants\":[{\"name\":\"control\",\"visitors\":1000,\"conversions\":30,"
+        "\"revenue_sum\":0,\"revenue_sumsq\":0},"
+        "{\"name\":\"unseen\",\"visitors\":0,\"conversions\":0,\"revenue_sum\":0,"
+        "\"revenue_sumsq\":0}]}");
+    char *argv[] = {"analyze", (char *)path};
+    cr_assert_eq(run(2, argv), 0, "err: %s", err_buf);
+    cr_expect(strstr(out_buf, "unseen: comparison undefined: treatment has no visitors"),
+              "no reason in:\n%s", out_buf);
+    cr_expect(!strstr(out_buf, "0.969"), "a prior-only P(beat) is printed:\n%s", out_buf);
+    char *argv2[] = {"analyze", (char *)path, "--json"};
+    cr_assert_eq(run(3, argv2), 0, "err: %s", err_buf);
+    cr_expect(!strstr(out_buf, "0.969"), "a prior-only P(beat) is in the JSON:\n%s", out_buf);
+    cr_expect(strstr(out_buf, "treatment has no visitors"));
+    unlink(path);
+}

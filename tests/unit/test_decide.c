@@ -151,6 +151,48 @@ Test(decide, srm_blocks_everything_and_says_so)
     decide_result_free(&r);
 }
 
+Test(decide, a_borderline_chi_square_at_one_look_is_not_an_srm_alarm)
+{
+    /* 60,675 / 59,325 / 60,000 at equal weights: chi-square 15.2, p =
+     * 5.0e-4 (SciPy chi2.sf), which the old fixed-threshold check flagged.
+     * At 30 daily looks such a p turns up by chance in about 1% of A/A
+     * regions; the sequential test needs more evidence: ln BF = 2.35
+     * (mpmath, srm_bf.py's formula), always-valid p = 0.095. */
+    decide_config c = cfg3();
+    decide_counts fin[3] = {arm(60675, 2400, 9000), arm(59325, 2400, 9000),
+                            arm(60000, 2400, 9000)};
+    decide_counts l[30 * 3];
+    grow(l, 30, 3, fin);
+    decide_region g = {"gr", 30, l};
+    decide_result r;
+    cr_assert_eq(decide_run(&c, &g, 1, &r), 0);
+    cr_expect_lt(r.regions[0].srm_p, DECIDE_SRM_ALPHA, "chi-square p %g", r.regions[0].srm_p);
+    cr_expect_not(r.regions[0].srm_failed, "always-valid p %g",
+                  r.regions[0].srm_p_always_valid);
+    cr_expect_gt(r.regions[0].srm_p_always_valid, 0.05);
+    cr_expect_neq(r.regions[0].rec, DECIDE_REC_CHECK_SRM);
+    decide_result_free(&r);
+}
+
+Test(decide, an_srm_alarm_remembers_earlier_looks)
+{
+    /* a skewed first day (2,600 / 2,000 / 2,400: ln BF = 33) that the
+     * later days even out: the latest look alone passes the chi-square,
+     * but the split was broken once and the alarm stays raised, which is
+     * what makes it valid under daily looks */
+    decide_config c = cfg3();
+    decide_counts l[2 * 3] = {arm(2600, 100, 400), arm(2000, 80, 300), arm(2400, 96, 360),
+                              arm(60000, 2400, 9000), arm(60000, 2400, 9000),
+                              arm(60000, 2400, 9000)};
+    decide_region g = {"gr", 2, l};
+    decide_result r;
+    cr_assert_eq(decide_run(&c, &g, 1, &r), 0);
+    cr_expect_gt(r.regions[0].srm_p, 0.5);
+    cr_expect(r.regions[0].srm_failed, "always-valid p %g", r.regions[0].srm_p_always_valid);
+    cr_expect_eq(r.regions[0].rec, DECIDE_REC_CHECK_SRM);
+    decide_result_free(&r);
+}
+
 Test(decide, srm_uses_the_configured_weights)
 {
     decide_config c = cfg3();
@@ -441,10 +483,12 @@ Test(decide, aa_simulation_false_promotions_within_binomial_bound, .timeout = 12
     p.cfg.guard_decline = true;
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, 4242);
-    unsigned false_promotions = 0;
+    unsigned false_promotions = 0, srm_alarms = 0;
     for (unsigned e = 0; e < n; e++) {
         promotion_sim_outcome o;
         cr_assert_eq(promotion_sim_run(rng, &p, &o), 0);
+        for (size_t r = 0; r < p.regions; r++)
+            srm_alarms += o.srm_alarm[r] ? 1u : 0u;
         for (size_t r = 0; r < p.regions; r++)
             if (o.first_promotion_day[r] >= 0) {
                 false_promotions++;
@@ -455,6 +499,51 @@ Test(decide, aa_simulation_false_promotions_within_binomial_bound, .timeout = 12
     cr_log_info("A/A: %u of %u experiments promoted somewhere", false_promotions, n);
     cr_assert_leq(false_promotions, bound, "%u of %u A/A experiments promoted a region",
                   false_promotions, n);
+    /* SRM alarms over all 30 looks: at most 0.1% of region-runs is the
+     * promise; P(X > 6) < 0.001 for X ~ Bin(1500, 0.001) (SciPy binom.sf:
+     * 9.2e-4, and 4.4e-3 for X > 5). The fixed
+     * chi-square check raised ~0.9% (about 13 here). */
+    unsigned srm_bound = 0;
+    while (gsl_cdf_binomial_Q(srm_bound, 0.001, n * 5) >= 0.001) srm_bound++;
+    cr_assert_eq(srm_bound, 6);
+    cr_log_info("A/A: %u of %u region-runs raised an SRM alarm", srm_alarms, n * 5);
+    cr_assert_leq(srm_alarms, srm_bound, "%u of %u A/A region-runs raised an SRM alarm",
+                  srm_alarms, n * 5);
+}
+
+/* A real imbalance is still caught: 2 points of traffic moved from
+ * variant 1 to control (35.3% / 31.3% / 33.3%) at 6,000 visitors per
+ * region per day. bench/sim_promotion --srm-shift 0.02: 10,000 of 10,000
+ * region-runs alarmed, on day 1.9 on average. With a true power of at
+ * least 0.99, fewer than 95 of 100 has probability below 0.001. */
+Test(decide, a_broken_split_raises_the_srm_alarm_within_days, .timeout = 120)
+{
+    cr_assert_lt(gsl_cdf_binomial_P(94, 0.99, 100), 0.001);
+    promotion_sim_params p;
+    memset(&p, 0, sizeof p);
+    p.regions = 5;
+    p.variants = 3;
+    p.days = 10;
+    p.daily_visitors = 6000;
+    p.base_rate = 0.04;
+    p.decline_rate = 0.15;
+    p.lift_region = -1;
+    p.srm_shift = 0.02;
+    p.cfg.alpha = 0.05;
+    p.cfg.min_sample = 1000;
+    p.cfg.correction = DECIDE_CORRECTION_HOLM;
+    p.cfg.guard_decline = true;
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 99);
+    unsigned alarms = 0;
+    for (unsigned e = 0; e < 20; e++) {
+        promotion_sim_outcome o;
+        cr_assert_eq(promotion_sim_run(rng, &p, &o), 0);
+        for (size_t r = 0; r < p.regions; r++)
+            alarms += o.srm_alarm[r] ? 1u : 0u;
+    }
+    gsl_rng_free(rng);
+    cr_assert_geq(alarms, 95, "%u of 100 broken-split region-runs alarmed in 10 days", alarms);
 }
 
 /* And the rules do find a real effect: +10% in one region at 20,000

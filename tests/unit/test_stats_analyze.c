@@ -91,6 +91,58 @@ Test(stats_analyze, empty_arms_never_crash)
     cr_expect(!r->variants[1].decline_rate.defined);
     cr_expect_str_eq(r->variants[1].decline_rate.why, "declines not reported");
     cr_expect(!r->power.n_per_arm.defined);
-    cr_expect(r->variants[1].bayes.chance_to_beat.defined); /* prior vs prior */
+    free(r);
+}
+
+Test(stats_analyze, bayes_needs_visitors_in_both_arms)
+{
+    /* an empty treatment against a real control: the posterior of the
+     * treatment would be the Beta(1,1) prior, which gave P(beat) 0.9691
+     * against a 3% control; it is undefined like the other comparisons */
+    stats_variant_input v[3] = {{.weight = 1, .visitors = 1000, .conversions = 30},
+                                {.weight = 1},
+                                {.weight = 1, .visitors = 1000, .conversions = 35}};
+    stats_experiment_input in = {.k = 3, .variants = v};
+    stats_experiment_report *r = calloc(1, sizeof *r);
+    cr_assert_eq(stats_analyze(&in, r, NULL), 0);
+    const stats_bayes_result *b = &r->variants[1].bayes;
+    const stats_value all[] = {b->chance_to_beat, b->chance_to_lose, b->loss_ship, b->loss_keep};
+    for (size_t i = 0; i < 4; i++) {
+        cr_expect(!all[i].defined, "quantity %zu is defined: %g", i, all[i].value);
+        cr_expect_str_eq(all[i].why, "treatment has no visitors");
+    }
+    cr_expect_str_eq(r->variants[1].conversion.p.why, "treatment has no visitors");
+    cr_expect(r->variants[2].bayes.chance_to_beat.defined);
+    /* an empty control leaves every treatment's Bayesian numbers undefined */
+    v[0] = (stats_variant_input){.weight = 1};
+    cr_assert_eq(stats_analyze(&in, r, NULL), 0);
+    cr_expect(!r->variants[2].bayes.loss_keep.defined);
+    cr_expect_str_eq(r->variants[2].bayes.loss_keep.why, "control has no visitors");
+    free(r);
+}
+
+Test(stats_analyze, power_for_a_decrease)
+{
+    /* baseline 0.34, relative MDE -0.003/0.34 (absolute -0.003), power
+     * 0.85: R 4.2.2 power.prop.test(p1=.34, p2=.337, power=.85)$n =
+     * 446759.004 (reference.R), unpooled 446756.067 (SciPy 1.10.1,
+     * power_decrease.py) */
+    stats_variant_input v[2] = {{.weight = 1, .visitors = 1000, .conversions = 340},
+                                {.weight = 1, .visitors = 1000, .conversions = 335}};
+    stats_experiment_input in = {.k = 2, .variants = v, .power_baseline = 0.34,
+                                 .power_mde_rel = -0.003 / 0.34, .power = 0.85,
+                                 .visitors_per_day = 10000};
+    stats_experiment_report *r = calloc(1, sizeof *r);
+    cr_assert_eq(stats_analyze(&in, r, NULL), 0);
+    cr_assert(r->power.n_per_arm.defined, "undefined: %s", r->power.n_per_arm.why);
+    cr_expect_float_eq(r->power.target.value, 0.337, 1e-15);
+    cr_expect_float_eq(r->power.n_per_arm.value, 446760.0, 0);
+    cr_expect_float_eq(r->power.n_per_arm_unpooled.value, 446757.0, 0);
+    cr_expect(r->power.days_remaining.defined);
+    /* a decrease of 100% or more has no target rate */
+    in.power_mde_rel = -1.0;
+    cr_assert_eq(stats_analyze(&in, r, NULL), 0);
+    cr_expect(!r->power.n_per_arm.defined);
+    cr_expect(!r->power.target.defined);
     free(r);
 }

@@ -3,6 +3,9 @@
  * 30 digits for 1e8 visitors per arm (reference.py), closed forms. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "stats.h"
 
@@ -107,4 +110,87 @@ Test(stats_bayes, extremes_and_invalid_input)
     /* NULL workspace allocates for the call */
     cr_expect_eq(stats_bayes_compare(1000, 100, 1000, 120, NULL, &r), 0);
     ABS(r.chance_to_beat.value, 0.92318343897355937, 1e-10);
+}
+
+/* The sweep: random comparisons from 10 to 1e8 visitors per arm, rates
+ * 0.1% to 60% (tests/vectors/stats/bayes_sweep.json, computed by
+ * bayes_sweep.py with mpmath 1.2.1 at 30 digits, each of the four integrals
+ * on its own). Every quantity is defined for n >= 10, and each must agree
+ * with the reference to 1e-9 absolute. The file is read with a small
+ * key scanner: its layout is the fixed one bayes_sweep.py writes. */
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)len + 1);
+    if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        free(buf);
+        buf = NULL;
+    }
+    if (buf)
+        buf[len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* The number after "key": at or after *pos, moving *pos past it. */
+static bool next_number(const char **pos, const char *key, double *out)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(*pos, pat);
+    if (!p)
+        return false;
+    char *end;
+    *out = strtod(p + strlen(pat), &end);
+    *pos = end;
+    return end != p + strlen(pat);
+}
+
+Test(stats_bayes, sweep_matches_mpmath_everywhere)
+{
+    char *json = read_file(UPSHOT_SOURCE_DIR "/tests/vectors/stats/bayes_sweep.json");
+    cr_assert(json, "cannot read bayes_sweep.json");
+    const char *pos = strstr(json, "\"cases\"");
+    cr_assert(pos);
+    int cases = 0, undefined = 0, wrong = 0;
+    double worst = 0.0;
+    double n0, x0, n1, x1, ref[4];
+    static const char *const keys[4] = {"chance_to_beat", "chance_to_lose", "loss_ship",
+                                        "loss_keep"};
+    while (next_number(&pos, "n0", &n0)) {
+        cr_assert(next_number(&pos, "x0", &x0) && next_number(&pos, "n1", &n1) &&
+                  next_number(&pos, "x1", &x1));
+        for (int k = 0; k < 4; k++)
+            cr_assert(next_number(&pos, keys[k], &ref[k]));
+        cases++;
+        stats_bayes_result r;
+        stats_bayes_compare((uint64_t)n0, (uint64_t)x0, (uint64_t)n1, (uint64_t)x1, ws, &r);
+        const stats_value got[4] = {r.chance_to_beat, r.chance_to_lose, r.loss_ship,
+                                    r.loss_keep};
+        for (int k = 0; k < 4; k++) {
+            if (!got[k].defined) {
+                undefined++;
+                cr_log_error("%.0f/%.0f vs %.0f/%.0f: %s undefined (%s)", x0, n0, x1, n1,
+                             keys[k], got[k].why);
+                continue;
+            }
+            double err = fabs(got[k].value - ref[k]);
+            worst = fmax(worst, err);
+            if (!(err <= 1e-9)) {
+                wrong++;
+                cr_log_error("%.0f/%.0f vs %.0f/%.0f: %s = %.17g, mpmath %.17g", x0, n0, x1,
+                             n1, keys[k], got[k].value, ref[k]);
+            }
+        }
+    }
+    free(json);
+    cr_log_info("sweep: %d comparisons, largest difference %.3g", cases, worst);
+    cr_expect(cases >= 6, "only %d cases read", cases);
+    cr_expect_eq(undefined, 0, "%d quantities undefined", undefined);
+    cr_expect_eq(wrong, 0, "%d quantities off by more than 1e-9", wrong);
 }

@@ -106,6 +106,12 @@ Test(stats_revenue, power_matches_power_prop_test)
     REL(stats_power_n_exact(0.34, 0.343, 0.05, 0.85, false), 448671.45883267251, 1e-8);
     cr_expect_eq(stats_power_n_per_arm(0.34, 0.343, 0.05, 0.85, true).value, 448675.0);
     cr_expect_eq(stats_power_n_per_arm(0.34, 0.343, 0.05, 0.85, false).value, 448672.0);
+    /* a decrease of the same size: 0.34 -> 0.337. R 4.2.2
+     * power.prop.test(p1=.34, p2=.337, power=.85)$n (reference.R);
+     * unpooled from SciPy 1.10.1 normal quantiles (power_decrease.py) */
+    REL(stats_power_n_exact(0.34, 0.337, 0.05, 0.85, true), 446759.00383799028, 1e-8);
+    REL(stats_power_n_exact(0.34, 0.337, 0.05, 0.85, false), 446756.06742507376, 1e-8);
+    cr_expect_eq(stats_power_n_per_arm(0.34, 0.337, 0.05, 0.85, true).value, 446760.0);
     /* undefined inputs */
     cr_expect(!stats_power_n_per_arm(0.0, 0.1, 0.05, 0.8, true).defined);
     cr_expect(!stats_power_n_per_arm(0.9, 1.1, 0.05, 0.8, true).defined);
