@@ -444,22 +444,25 @@ void api_admin_replace(upshotd *d, http_exchange *x, const http_query *q, const 
     json_decref(def);
 }
 
-void api_admin_start(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
+/* Start and stop: the {key} experiment's status becomes status. */
+static void set_status_of_path(upshotd *d, http_exchange *x, const route_params *p,
+                               const char *status)
 {
     experiment *e = path_experiment(d, x, p);
     char actor[65];
     actor_of(x->req, actor);
     if (e)
-        set_status(d, x, e, "running", actor);
+        set_status(d, x, e, status, actor);
+}
+
+void api_admin_start(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
+{
+    set_status_of_path(d, x, p, "running");
 }
 
 void api_admin_stop(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
 {
-    experiment *e = path_experiment(d, x, p);
-    char actor[65];
-    actor_of(x->req, actor);
-    if (e)
-        set_status(d, x, e, "stopped", actor);
+    set_status_of_path(d, x, p, "stopped");
 }
 
 void api_admin_log(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
