@@ -13,6 +13,15 @@
 #include "report_json.h"
 #include "stats.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    stats_init();
+    return 0;
+}
+
 /* One zeroed pair of buffers per process, not a fresh 1 MiB calloc per
  * input: under ASan that allocation costs more than the parsing. NULL
  * when out of memory. */

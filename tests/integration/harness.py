@@ -221,6 +221,16 @@ class Upshotd:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def expose_recorded(up, visitor, region="gr", experiment="checkout-tiers"):
+    """Assigns and exposes visitor; the exposure must be acknowledged as
+    recorded. Returns the variant."""
+    r = up.assign(visitor, region=region, experiment=experiment)
+    assert r.status == 200, r
+    body = r.json()
+    assert body["exposure"] == "recorded", body
+    return body["variant"]
+
+
 def totals_by_variant(results):
     return {v["variant"]: v for v in results["total"]["variants"]}
 

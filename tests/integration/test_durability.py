@@ -12,7 +12,7 @@ import shutil
 import signal
 import threading
 
-from harness import RedisServer, Upshotd, experiment, totals_by_variant, wait_until
+from harness import RedisServer, Upshotd, experiment, expose_recorded, totals_by_variant, wait_until
 
 
 class Ledger:
@@ -45,11 +45,7 @@ def drive(up, ledger, first, count, region="gr"):
     records only what was acknowledged."""
     for i in range(first, first + count):
         visitor = f"visitor-{i}"
-        r = up.assign(visitor, region=region)
-        assert r.status == 200, r
-        body = r.json()
-        assert body["exposure"] == "recorded", body
-        ledger.variant_of[visitor] = body["variant"]
+        ledger.variant_of[visitor] = expose_recorded(up, visitor, region=region)
     events = []
     for i in range(first, first + count):
         visitor = f"visitor-{i}"

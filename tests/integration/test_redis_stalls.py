@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from harness import RedisServer, Upshotd, totals_by_variant, wait_until
+from harness import RedisServer, Upshotd, expose_recorded, totals_by_variant, wait_until
 
 
 def stall(redis, how, seconds):
@@ -38,14 +38,9 @@ def stall(redis, how, seconds):
     return lambda: None
 
 
-def expose(up, first, count, acknowledged, region="gr"):
+def expose(up, first, count, acknowledged):
     for i in range(first, first + count):
-        visitor = f"stall-{i}"
-        r = up.assign(visitor, region=region)
-        assert r.status == 200, r
-        body = r.json()
-        assert body["exposure"] == "recorded", body
-        acknowledged[visitor] = body["variant"]
+        acknowledged[f"stall-{i}"] = expose_recorded(up, f"stall-{i}")
 
 
 def recorded_visitors(up):
