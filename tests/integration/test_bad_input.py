@@ -85,6 +85,7 @@ CASES = [
     ("admin: create invalid weights", "POST", "/v1/experiments", {"key": "bad", "placement": "cart_page", "variants": [{"key": "a", "weight": 0.8}, {"key": "b", "weight": 0.5}]}, ADMIN_JSON, 400, "invalid_experiment"),
     ("admin: create existing", "POST", "/v1/experiments", {"key": "checkout-tiers", "placement": "cart_page", "variants": [{"key": "a", "weight": 0.5}, {"key": "b", "weight": 0.5}]}, ADMIN_JSON, 409, "conflict"),
     ("admin: change variants of a started experiment", "PUT", "/v1/experiments/checkout-tiers", {"key": "checkout-tiers", "status": "running", "placement": "checkout_popup", "variants": [{"key": "control", "weight": 0.5}, {"key": "gold", "weight": 0.5}]}, ADMIN_JSON, 409, "conflict"),
+    ("admin: replace with another key in the body", "PUT", "/v1/experiments/checkout-tiers", {"key": "other-key", "status": "running", "placement": "checkout_popup", "variants": [{"key": "control", "weight": 0.5}, {"key": "three-tiers", "weight": 0.5}]}, ADMIN_JSON, 400, "invalid_experiment"),
     ("admin: unknown experiment", "GET", "/v1/experiments/nope", None, ADMIN, 404, "unknown_experiment"),
     ("admin: promote unknown variant", "POST", "/v1/experiments/checkout-tiers/promotions", {"region": "gr", "variant": "gold"}, ADMIN_JSON, 400, "unknown_variant"),
     ("admin: promote huge holdback", "POST", "/v1/experiments/checkout-tiers/promotions", {"region": "gr", "variant": "three-tiers", "holdback": 2}, ADMIN_JSON, 400, "invalid_holdback"),
@@ -210,6 +211,19 @@ def test_path_parameters_that_are_not_keys_get_404(server):
     assert r.status == 404 and r.json()["error"] == "not_found", r
     r = server.request("GET", "/v1/experiments/checkout-tiers/nothing", headers=ADMIN)
     assert r.status == 404 and r.json()["error"] == "not_found", r
+
+
+def test_replacing_with_a_mismatched_key_names_both_keys(server):
+    before = snapshot(server)
+    body = {"key": "another-experiment", "placement": "checkout_popup",
+            "variants": [{"key": "a", "weight": 0.5}, {"key": "b", "weight": 0.5}]}
+    r = server.admin("PUT", "/v1/experiments/checkout-tiers", body=body)
+    assert r.status == 400, r
+    err = r.json()
+    assert err["error"] == "invalid_experiment", err
+    assert "another-experiment" in err["message"] and "checkout-tiers" in err["message"], err
+    assert snapshot(server) == before
+    assert server.get("/healthz").status == 200
 
 
 def test_head_healthz_answers_without_a_body(server):
