@@ -28,6 +28,8 @@ struct event;
 typedef struct upshotd {
     struct event_base *base;
     struct evhttp *http;
+    struct http_guard *guard; /* framing, deadlines and the connection cap */
+    long fd_limit;            /* RLIMIT_NOFILE's soft limit after start-up */
     char config_path[1024];
     upshot_config cfg;
     registry *reg;

@@ -35,6 +35,9 @@ typedef struct upshot_config {
     char cors_origins[CONFIG_MAX_LIST][256];
 
     long max_body_bytes;
+    long max_header_bytes;  /* request line and header fields (431 beyond) */
+    int header_timeout_ms;  /* a request head's deadline from its first byte (408) */
+    long max_connections;   /* open connections; 0: the descriptor limit less a reserve */
     long max_batch_events;
     double max_value;
 
