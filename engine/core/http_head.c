@@ -36,18 +36,38 @@ size_t http_head_end(const char *buf, size_t len, size_t *scan)
     return 0;
 }
 
-/* RFC 9110 tchar: the characters of a method or a header name. */
-static bool is_tchar(unsigned char c)
+/* Byte classes, one table lookup a byte: every head byte is looked at
+ * once, on the hot path of every request. */
+enum { C_TCHAR = 1, /* RFC 9110 tchar: methods and header names */
+       C_VALUE = 2, /* field value: HTAB, SP, visible ASCII, obs-text */
+       C_TARGET = 4 /* request target: visible ASCII */ };
+static unsigned char byte_class[256];
+static bool byte_class_ready;
+
+/* Fills the table on first use; a second caller racing the first writes
+ * the same bytes. */
+static void byte_class_init(void)
 {
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-        return true;
-    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+    for (int c = 0; c < 256; c++) {
+        unsigned char k = 0;
+        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+            (c && strchr("!#$%&'*+-.^_`|~", c)))
+            k |= C_TCHAR;
+        if (c == '\t' || (c >= 0x20 && c != 0x7f))
+            k |= C_VALUE;
+        if (c > 0x20 && c < 0x7f)
+            k |= C_TARGET;
+        byte_class[c] = k;
+    }
+    byte_class_ready = true;
 }
 
-/* A field value's byte: HTAB, visible ASCII and space, or obs-text. */
-static bool is_value_byte(unsigned char c)
+static size_t span(const char *p, size_t n, unsigned char cls)
 {
-    return c == '\t' || (c >= 0x20 && c != 0x7f);
+    size_t i = 0;
+    while (i < n && (byte_class[(unsigned char)p[i]] & cls))
+        i++;
+    return i;
 }
 
 static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS",
@@ -58,15 +78,11 @@ static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "O
 static http_head_result check_request_line(const char *line, size_t n, bool *has_body,
                                            http_head_verdict *out)
 {
-    size_t m = 0;
-    while (m < n && is_tchar((unsigned char)line[m]))
-        m++;
+    size_t m = span(line, n, C_TCHAR);
     if (m == 0 || m == n || line[m] != ' ')
         return refuse(out, 400, "invalid_request_line",
                       "the request line must be METHOD SP target SP HTTP/1.1");
-    size_t t = m + 1, te = t;
-    while (te < n && line[te] > 0x20 && line[te] < 0x7f)
-        te++;
+    size_t t = m + 1, te = t + span(line + t, n - t, C_TARGET);
     if (te == t || te == n || line[te] != ' ')
         return refuse(out, 400, "invalid_request_line",
                       "the request target must be visible ASCII without spaces");
@@ -104,24 +120,18 @@ static bool parse_length(const char *v, size_t n, long *out)
     return true;
 }
 
-/* Checks a complete head buf[0..end): every line, then the framing. */
+/* Checks a complete head buf[0..end): every line, then the framing. Lines
+ * are split at LF, and each must end in CR LF; the checks of their
+ * contents refuse any other CR, and NUL, so a line ends at the same byte
+ * for evhttp (which also ends one at a bare LF) and for this check. */
 static http_head_result check_complete(const char *buf, size_t end, const http_head_limits *lim,
                                        http_head_verdict *out)
 {
-    if (memchr(buf, '\0', end))
-        return refuse(out, 400, "invalid_header", "the request head holds a NUL byte");
-    /* Every CR is followed by LF and every LF follows a CR, so that a
-     * line ends at the same byte for evhttp (which also ends one at a
-     * bare LF) and for this check. */
-    for (const char *p = buf; (p = memchr(p, '\n', (size_t)(buf + end - p))) != NULL; p++)
-        if (p == buf || p[-1] != '\r')
-            return refuse(out, 400, "invalid_line_ending", "header lines must end in CRLF");
-    for (const char *p = buf; (p = memchr(p, '\r', (size_t)(buf + end - p))) != NULL; p++)
-        if (p + 1 >= buf + end || p[1] != '\n')
-            return refuse(out, 400, "invalid_line_ending", "a CR not followed by LF");
-
-    const char *eol = memchr(buf, '\r', end); /* exists: the head ends in CRLF CRLF */
-    size_t n = (size_t)(eol - buf);
+    const char *stop = buf + end;
+    const char *lf = memchr(buf, '\n', end); /* exists: the head ends in CRLF CRLF */
+    if (lf == buf || lf[-1] != '\r')
+        return refuse(out, 400, "invalid_line_ending", "header lines must end in CRLF");
+    size_t n = (size_t)(lf - 1 - buf);
     if (n > lim->max_line)
         return refuse(out, 414, "uri_too_long", "the request line exceeds %zu bytes", lim->max_line);
     bool has_body = false;
@@ -132,39 +142,43 @@ static http_head_result check_complete(const char *buf, size_t end, const http_h
     long length = -1;
     bool chunked = false;
     int fields = 0;
-    for (const char *line = eol + 2; line < buf + end - 2;) {
-        const char *le = memchr(line, '\r', (size_t)(buf + end - line));
-        size_t ln = (size_t)(le - line);
+    for (const char *line = lf + 1; line < stop;) {
+        lf = memchr(line, '\n', (size_t)(stop - line));
+        if (lf == line || lf[-1] != '\r')
+            return refuse(out, 400, "invalid_line_ending", "header lines must end in CRLF");
+        size_t ln = (size_t)(lf - 1 - line);
+        if (ln == 0)
+            break; /* the blank line: the head's end */
         if (++fields > HTTP_HEAD_MAX_FIELDS)
             return refuse(out, 431, "header_too_large", "more than %d header fields",
                           HTTP_HEAD_MAX_FIELDS);
         if (line[0] == ' ' || line[0] == '\t')
             return refuse(out, 400, "invalid_header", "folded header lines are not accepted");
-        size_t nn = 0;
-        while (nn < ln && is_tchar((unsigned char)line[nn]))
-            nn++;
+        size_t nn = span(line, ln, C_TCHAR);
         if (nn == 0 || nn == ln || line[nn] != ':')
             return refuse(out, 400, "invalid_header", "a header line must be name: value");
-        const char *v = line + nn + 1, *ve = le;
-        for (const char *c = v; c < ve; c++)
-            if (!is_value_byte((unsigned char)*c))
-                return refuse(out, 400, "invalid_header", "header %.*s holds a control byte",
-                              (int)(nn > 64 ? 64 : nn), line);
+        const char *v = line + nn + 1, *ve = lf - 1;
+        size_t ok = span(v, (size_t)(ve - v), C_VALUE);
+        if (v + ok < ve)
+            return v[ok] == '\r'
+                       ? refuse(out, 400, "invalid_line_ending", "a CR not followed by LF")
+                       : refuse(out, 400, "invalid_header", "header %.*s holds a control byte",
+                                (int)(nn > 64 ? 64 : nn), line);
         while (v < ve && (*v == ' ' || *v == '\t'))
             v++;
         while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
             ve--;
-        if (name_is(line, nn, "Content-Length")) {
+        if (nn == 14 && name_is(line, nn, "Content-Length")) {
             if (length >= 0)
                 return refuse(out, 400, "duplicate_content_length",
                               "Content-Length appears more than once");
             if (!parse_length(v, (size_t)(ve - v), &length))
                 return refuse(out, 400, "invalid_content_length",
                               "Content-Length must be 1 to 18 digits");
-        } else if (name_is(line, nn, "Transfer-Encoding")) {
+        } else if (nn == 17 && name_is(line, nn, "Transfer-Encoding")) {
             chunked = true;
         }
-        line = le + 2;
+        line = lf + 1;
     }
     if (chunked && length >= 0)
         return refuse(out, 400, "conflicting_framing",
@@ -184,6 +198,8 @@ static http_head_result check_complete(const char *buf, size_t end, const http_h
 http_head_result http_head_check(const char *buf, size_t len, size_t *scan,
                                  const http_head_limits *lim, http_head_verdict *out)
 {
+    if (!byte_class_ready)
+        byte_class_init();
     size_t before = *scan < len ? *scan : len;
     size_t end = http_head_end(buf, len, scan);
     if (end) {
