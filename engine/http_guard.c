@@ -67,6 +67,7 @@ typedef struct guard_conn {
     char *head;       /* PHASE_HEAD: the head so far (copied) */
     size_t head_len, head_cap, scan;
     bool awaiting;    /* a request was handed on and no reply byte seen since */
+    struct evbuffer_cb_entry *out_cb; /* on_output, enabled only while awaiting */
     bool deadline_set;
     bool over_cap;    /* accepted beyond the cap with nothing idle to close */
 } guard_conn;
@@ -287,7 +288,10 @@ static bool classify(guard_conn *c, struct evbuffer *in)
         }
         event_del(c->timer);
         c->deadline_set = false;
-        c->awaiting = true;
+        if (!c->awaiting) {
+            c->awaiting = true;
+            evbuffer_cb_set_flags(bufferevent_get_output(c->bev), c->out_cb, EVBUFFER_CB_ENABLED);
+        }
         c->body_left = v.content_length;
         c->phase = v.content_length ? PHASE_BODY : PHASE_HEAD;
     }
@@ -310,11 +314,14 @@ static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, v
     classify(c, in);
 }
 
+/* Enabled while a request awaits its reply: evhttp writes a reply in a
+ * dozen pieces, and only the first matters here. */
 static void on_output(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
 {
     guard_conn *c = arg;
     if (info->n_added) {
         c->awaiting = false; /* a reply has begun */
+        evbuffer_cb_clear_flags(out, c->out_cb, EVBUFFER_CB_ENABLED);
         touch(c);
     }
 }
@@ -387,7 +394,7 @@ static struct bufferevent *on_new_bev(struct event_base *base, void *arg)
     if (c)
         c->timer = event_new(base, -1, 0, on_timer, c);
     if (!c || !c->timer || !evbuffer_add_cb(bufferevent_get_input(bev), on_input, c) ||
-        !evbuffer_add_cb(bufferevent_get_output(bev), on_output, c)) {
+        !(c->out_cb = evbuffer_add_cb(bufferevent_get_output(bev), on_output, c))) {
         /* Out of memory: evhttp makes its own bufferevent, unguarded. */
         if (c && c->timer)
             event_free(c->timer);
@@ -396,6 +403,7 @@ static struct bufferevent *on_new_bev(struct event_base *base, void *arg)
             bufferevent_free(bev);
         return NULL;
     }
+    evbuffer_cb_clear_flags(bufferevent_get_output(bev), c->out_cb, EVBUFFER_CB_ENABLED);
     c->g = g;
     c->bev = bev;
     c->over_cap = over;
