@@ -64,6 +64,18 @@ static bool read_json_body(upshotd *d, http_exchange *x, bool required, json_t *
     return true;
 }
 
+/* The optional "reason" of a body (for the audit log) must be a string of
+ * at most 500 characters; replies 400 and returns false when it is not. */
+static bool check_reason(http_exchange *x, json_t *body)
+{
+    json_t *r = json_object_get(body, "reason");
+    if (r && (!json_is_string(r) || json_string_length(r) > 500)) {
+        http_reply_error(x, 400, "invalid_reason", "reason: must be a string of at most 500 characters");
+        return false;
+    }
+    return true;
+}
+
 /* Moves an optional top-level "reason" (for the audit log) out of an
  * experiment definition, which does not carry one itself. */
 static void take_reason(json_t *def, char out[501])
@@ -124,6 +136,10 @@ static void set_status(upshotd *d, http_exchange *x, experiment *e, const char *
     json_t *body;
     if (!read_json_body(d, x, false, &body))
         return;
+    if (!check_reason(x, body)) {
+        json_decref(body);
+        return;
+    }
     if (strcmp(experiment_status_name(e->status), status) == 0) {
         json_decref(body);
         http_reply_json(x, 200, json_deep_copy(e->def)); /* idempotent */
@@ -179,13 +195,19 @@ static void promote(upshotd *d, http_exchange *x, experiment *e, const char *act
     char key[VALIDATE_KEY_MAX + 1];
     snprintf(key, sizeof key, "%s", e->key); /* e is replaced by a successful promotion */
     const char *region = json_string_value(json_object_get(body, "region"));
-    const char *variant = json_string_value(json_object_get(body, "variant"));
+    json_t *jv = json_object_get(body, "variant");
+    const char *variant = json_string_value(jv);
     json_t *h = json_object_get(body, "holdback");
     double holdback = h ? json_number_value(h) : 0.05;
     char err[REGISTRY_ERR_MAX];
     registry_status st;
-    if (!region || !validate_key(region))
+    json_t *r = json_object_get(body, "reason");
+    if (r && (!json_is_string(r) || json_string_length(r) > 500))
+        http_reply_error(x, 400, "invalid_reason", "reason: must be a string of at most 500 characters");
+    else if (!region || !validate_key(region))
         http_reply_error(x, 400, "invalid_region", "region: required, a region key");
+    else if (jv && !json_is_string(jv))
+        http_reply_error(x, 400, "invalid_variant", "variant: must be a string");
     else if (!variant || experiment_variant_index(e, variant) < 0)
         http_reply_error(x, 400, "unknown_variant", "variant: required, a variant of %s", e->key);
     else if (h && (!json_is_number(h) || !(holdback >= 0 && holdback <= 0.5)))
@@ -407,6 +429,10 @@ void api_admin_create(upshotd *d, http_exchange *x, const http_query *q, const r
     json_t *def;
     if (!read_json_body(d, x, true, &def))
         return;
+    if (!check_reason(x, def)) {
+        json_decref(def);
+        return;
+    }
     take_reason(def, reason);
     put_and_reply(d, x, def, EXP_FROM_USER, REG_CREATE, actor, "create", reason[0] ? reason : NULL,
                   NULL, 201);
@@ -430,7 +456,17 @@ void api_admin_replace(upshotd *d, http_exchange *x, const http_query *q, const 
     json_t *def;
     if (!read_json_body(d, x, true, &def))
         return;
-    const char *bk = json_string_value(json_object_get(def, "key"));
+    json_t *jk = json_object_get(def, "key");
+    const char *bk = json_string_value(jk);
+    if (jk && !json_is_string(jk)) {
+        http_reply_error(x, 400, "invalid_experiment", "key: must be a string");
+        json_decref(def);
+        return;
+    }
+    if (!check_reason(x, def)) {
+        json_decref(def);
+        return;
+    }
     if (bk && strcmp(bk, e->key) != 0) {
         http_reply_error(x, 400, "invalid_experiment", "key: the body says %s but the path %s", bk,
                          e->key);

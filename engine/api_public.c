@@ -80,8 +80,8 @@ static const char *counted_region(upshotd *d, const char *region)
             pub->regions_generation = d->config_generation;
         } else {
             region_set_free(s);
-            log_limited(&d->regions_log, "upshotd: the region set could not be rebuilt; "
-                        "keeping the previous one\n");
+            log_limited(&d->regions_log, "the region set could not be rebuilt; "
+                        "keeping the previous one");
         }
     }
     return pub->regions ? region_set_fold(pub->regions, region) : REGION_OTHER;
@@ -531,6 +531,38 @@ void api_sdk_config(upshotd *d, http_exchange *x, const http_query *q, const rou
 static const char *const event_fields[] = {"id", "type", "experiment", "visitor", "region",
                                            "variant", "value", "ts", NULL};
 
+/* The JSON type of each field an event may carry, and the code a field of
+ * another type is rejected with (null is a wrong type, not an absence:
+ * {"region": 7} or {"region": null} must not pass as "no region"). */
+static const struct {
+    const char *field, *code, *want;
+    bool number, string; /* the types accepted */
+} event_types[] = {
+    {"id", "invalid_id", "a string", false, true},
+    {"type", "invalid_type", "a string", false, true},
+    {"experiment", "invalid_experiment", "a string", false, true},
+    {"visitor", "invalid_visitor", "a string", false, true},
+    {"region", "invalid_region", "a string", false, true},
+    {"variant", "invalid_variant", "a string", false, true},
+    {"value", "invalid_value", "a number", true, false},
+    {"ts", "invalid_ts", "a number or a string", true, true},
+};
+
+/* Rejects a field of the wrong JSON type: returns its code and fills msg,
+ * or NULL when every field present has its type. */
+static const char *check_event_types(json_t *ev, char msg[256])
+{
+    for (size_t i = 0; i < sizeof event_types / sizeof *event_types; i++) {
+        json_t *v = json_object_get(ev, event_types[i].field);
+        if (!v || (event_types[i].string && json_is_string(v)) ||
+            (event_types[i].number && json_is_number(v)))
+            continue;
+        snprintf(msg, 256, "%s: must be %s", event_types[i].field, event_types[i].want);
+        return event_types[i].code;
+    }
+    return NULL;
+}
+
 /* Validates one event; on success appends its journal line to out and
  * returns NULL, else returns the error code and fills msg. */
 static const char *check_event(upshotd *d, json_t *ev, struct evbuffer *out, int *type,
@@ -552,6 +584,9 @@ static const char *check_event(upshotd *d, json_t *ev, struct evbuffer *out, int
             return "unknown_field";
         }
     }
+    const char *wrong = check_event_types(ev, msg);
+    if (wrong)
+        return wrong;
     const char *t = json_string_value(json_object_get(ev, "type"));
     if (!t || (strcmp(t, "exposure") && strcmp(t, "conversion") && strcmp(t, "decline"))) {
         snprintf(msg, 256, "type: must be exposure, conversion or decline");

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <event2/listener.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -22,14 +24,21 @@
 #include "audit.h"
 #include "entropy.h"
 #include "autopromote.h"
+#include "http_guard.h"
 #include "router.h"
 #include "stats_core.h"
 
-/* Hard cap evhttp enforces before a body is even read (libevent then sends
- * its own 413); our own JSON 413 applies at limits.max_body_bytes below it. */
-#define HTTP_HARD_BODY_CAP (64L << 20)
-#define HTTP_MAX_HEADERS 16384
+/* evhttp's own limits are a backstop behind the guard (http_guard.h),
+ * which refuses a head over limits.max_header_bytes or a Content-Length
+ * over limits.max_body_bytes before evhttp reads either; the 8 KiB are
+ * the request line, which evhttp counts separately. */
+#define HTTP_REQUEST_LINE_MAX 8192
+/* evhttp's idle timeout: a connection that sends nothing for this long
+ * (between requests, or before its first byte) is closed. */
 #define HTTP_TIMEOUT_S 30
+/* Descriptors kept out of the connection cap: Redis, the journal, the
+ * state and audit files, the listener, the loop's own. */
+#define FD_RESERVE 64
 
 /* The interval fsync runs on its own thread: fdatasync can take tens of
  * milliseconds on a busy disk, and on the event loop that showed as p99
@@ -122,15 +131,15 @@ upshotd_journal_status upshotd_journal(upshotd *d, const char *lines, size_t len
     if (backlog_full(d, lines, len)) {
         g_metrics.backlog_refusals++;
         d->backlog_refused_at = time(NULL);
-        log_limited(&d->backlog_log, "upshotd: journal backlog full (%llu events, %llu bytes not "
-                    "yet in Redis): refusing new events with 503\n",
+        log_limited(&d->backlog_log, "journal backlog full (%llu events, %llu bytes not "
+                    "yet in Redis): refusing new events with 503",
                     (unsigned long long)journal_pending_lines(d->journal),
                     (unsigned long long)journal_pending_bytes(d->journal));
         return UPSHOTD_BACKLOG_FULL;
     }
     if (journal_append(d->journal, lines, len, d->cfg.fsync == FSYNC_ALWAYS) != 0) {
         g_metrics.journal_errors++;
-        log_limited(&d->journal_log, "upshotd: journal append failed: %s\n", strerror(errno));
+        log_limited(&d->journal_log, "journal append failed: %s", strerror(errno));
         return UPSHOTD_JOURNAL_FAILED;
     }
     if (d->fsync_worker)
@@ -289,6 +298,53 @@ static int load_config(const char *path, upshot_config *cfg, char *err, size_t e
     return 0;
 }
 
+/* Raises the soft limit on open files to the hard one: every connection
+ * is a descriptor, and the usual soft default of 1,024 is a small server.
+ * Returns the soft limit in force. */
+static long raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1024;
+    rlim_t was = rl.rlim_cur;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            rl.rlim_cur = was;
+    }
+    long got = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1L << 20) ? 1L << 20 : (long)rl.rlim_cur;
+    fprintf(stderr, "upshotd: open files limit %ld (was %ld, hard limit %ld)\n", got,
+            was == RLIM_INFINITY ? -1L : (long)was,
+            rl.rlim_max == RLIM_INFINITY ? -1L : (long)rl.rlim_max);
+    return got;
+}
+
+/* The guard's limits from the config: a max_connections of 0, or one the
+ * descriptor limit cannot hold, becomes the limit less FD_RESERVE. */
+static http_guard_limits guard_limits(const upshotd *d)
+{
+    long room = d->fd_limit - FD_RESERVE > 16 ? d->fd_limit - FD_RESERVE : 16;
+    long cap = d->cfg.max_connections;
+    if (cap == 0 || cap > room) {
+        if (cap > room)
+            fprintf(stderr, "upshotd: limits.max_connections %ld exceeds what %ld open files allow; using %ld\n",
+                    cap, d->fd_limit, room);
+        cap = room;
+    }
+    return (http_guard_limits){.max_body = d->cfg.max_body_bytes,
+                               .max_head = (size_t)d->cfg.max_header_bytes,
+                               .head_timeout_ms = d->cfg.header_timeout_ms,
+                               .max_connections = (int)cap};
+}
+
+static void set_http_limits(upshotd *d)
+{
+    http_guard_limits gl = guard_limits(d);
+    http_guard_set_limits(d->guard, &gl);
+    evhttp_set_max_body_size(d->http, d->cfg.max_body_bytes);
+    evhttp_set_max_headers_size(d->http, d->cfg.max_header_bytes + HTTP_REQUEST_LINE_MAX);
+}
+
 static int mkdir_p(const char *dir)
 {
     char tmp[1024];
@@ -309,6 +365,7 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
     memset(d, 0, sizeof *d);
     d->base = base;
     entropy_bytes(&d->ack_nonce, sizeof d->ack_nonce);
+    d->fd_limit = raise_fd_limit();
     stats_init();
     snprintf(d->config_path, sizeof d->config_path, "%s", config_path);
     if (load_config(config_path, &d->cfg, err, errlen) != 0)
@@ -352,8 +409,13 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
         snprintf(err, errlen, "evhttp_new failed");
         return -1;
     }
-    evhttp_set_max_body_size(d->http, HTTP_HARD_BODY_CAP);
-    evhttp_set_max_headers_size(d->http, HTTP_MAX_HEADERS);
+    http_guard_limits gl = guard_limits(d);
+    if (!(d->guard = http_guard_new(base, d->http, &gl))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    set_http_limits(d);
+    fprintf(stderr, "upshotd: at most %d connections\n", gl.max_connections);
     evhttp_set_timeout(d->http, HTTP_TIMEOUT_S);
     evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                             EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
@@ -366,6 +428,7 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
                  strerror(errno));
         return -1;
     }
+    http_guard_watch_listener(d->guard, evhttp_bound_socket_get_listener(sock));
     struct sockaddr_storage ss;
     ev_socklen_t sl = sizeof ss;
     if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &sl) == 0)
@@ -417,6 +480,7 @@ registry_status upshotd_reload(upshotd *d, const char *actor, char *err, size_t 
     upshot_config old = d->cfg;
     d->cfg = next;
     config_free(&old);
+    set_http_limits(d);
     audit_append(d->cfg.data_dir, actor, "reload", NULL, NULL,
                  json_pack("{s:i}", "experiments_changed", changed));
     d->config_generation++;
@@ -456,6 +520,7 @@ void upshotd_free(upshotd *d)
     autopromote_free(d->autopromote); /* its reads in flight ended just above */
     if (d->http)
         evhttp_free(d->http);
+    http_guard_free(d->guard); /* after evhttp_free, which closes its connections */
     journal_close(d->journal);
     recent_free(d->recent_ids);
     registry_free(d->reg);

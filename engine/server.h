@@ -18,7 +18,7 @@
 #include "http.h"
 #include "journal.h"
 #include "journal_line.h"
-#include "log.h"
+#include "log_limit.h"
 #include "recent.h"
 #include "registry.h"
 #include "store.h"
@@ -31,6 +31,8 @@ struct event;
 typedef struct upshotd {
     struct event_base *base;
     struct evhttp *http;
+    struct http_guard *guard; /* framing, deadlines and the connection cap */
+    long fd_limit;            /* RLIMIT_NOFILE's soft limit after start-up */
     char config_path[1024];
     upshot_config cfg;
     registry *reg;
@@ -45,12 +47,12 @@ typedef struct upshotd {
     size_t ncommit_waiters, commit_waiters_cap;
     struct event *commit_ev;
     bool draining;
-    log_limiter backlog_log;  /* "journal backlog full", once a second at most */
+    log_limit backlog_log;  /* "journal backlog full", once a second at most */
     time_t backlog_refused_at; /* last refusal for a full backlog; 0: none */
     uint32_t ack_nonce;       /* random per process: acknowledgment tokens (journal_line.h) */
     uint32_t ack_serial;      /* tokens handed out so far */
-    log_limiter journal_log;  /* "journal append failed", likewise */
-    log_limiter regions_log;  /* "the region set could not be rebuilt" */
+    log_limit journal_log;  /* "journal append failed", likewise */
+    log_limit regions_log;  /* "the region set could not be rebuilt" */
     uint64_t config_generation; /* +1 on every successful reload */
     int bound_port;
     char day[11];          /* today, UTC, "YYYY-MM-DD", refreshed each second */

@@ -136,7 +136,9 @@ static bool parse_server(json_t *root, const char *base_dir, char *(*getenv_fn)(
 {
     static const char *const listen_f[] = {"host", "port", NULL};
     static const char *const redis_f[] = {"host", "port", "password", "db", NULL};
-    static const char *const limits_f[] = {"max_body_bytes", "max_batch_events", "max_value", NULL};
+    static const char *const limits_f[] = {"max_body_bytes", "max_batch_events", "max_value",
+                                           "max_header_bytes", "header_timeout_ms",
+                                           "max_connections", NULL};
     static const char *const pipe_f[] = {"batch_size", "flush_ms", "fsync", "fsync_ms",
                                             "seen_visitors", "max_backlog_events",
                                             "max_backlog_bytes", "degraded_lag_ms", NULL};
@@ -204,7 +206,11 @@ static bool parse_server(json_t *root, const char *base_dir, char *(*getenv_fn)(
     }
 
     long batch = c->batch_size, flush = c->flush_ms, fsync_ms = c->fsync_ms;
+    long head_ms = c->header_timeout_ms;
     if (!get_int(limits, "limits", "max_body_bytes", 1024, 64L << 20, &c->max_body_bytes, err) ||
+        !get_int(limits, "limits", "max_header_bytes", 1024, 1L << 20, &c->max_header_bytes, err) ||
+        !get_int(limits, "limits", "header_timeout_ms", 100, 600000, &head_ms, err) ||
+        !get_int(limits, "limits", "max_connections", 0, 1L << 20, &c->max_connections, err) ||
         !get_int(limits, "limits", "max_batch_events", 1, 100000, &c->max_batch_events, err) ||
         !get_num(limits, "limits", "max_value", 1, 1e12, &c->max_value, err) ||
         !get_int(pipe, "pipeline", "batch_size", 1, 10000, &batch, err) ||
@@ -217,6 +223,7 @@ static bool parse_server(json_t *root, const char *base_dir, char *(*getenv_fn)(
                  err) ||
         !get_int(pipe, "pipeline", "degraded_lag_ms", 100, 3600000L, &c->degraded_lag_ms, err))
         return false;
+    c->header_timeout_ms = (int)head_ms;
     c->batch_size = (int)batch;
     c->flush_ms = (int)flush;
     c->fsync_ms = (int)fsync_ms;
@@ -282,6 +289,9 @@ static void set_defaults(upshot_config *c)
     snprintf(c->redis_host, sizeof c->redis_host, "127.0.0.1");
     c->redis_port = 6379;
     c->max_body_bytes = 256 * 1024;
+    c->max_header_bytes = 16 * 1024;
+    c->header_timeout_ms = 10000;
+    c->max_connections = 0;
     c->max_batch_events = 1000;
     c->max_value = 1e6;
     c->batch_size = 512;

@@ -38,6 +38,9 @@ typedef struct upshot_config {
     char regions[CONFIG_MAX_REGIONS][VALIDATE_KEY_MAX + 1];
 
     long max_body_bytes;
+    long max_header_bytes;  /* request line and header fields (431 beyond) */
+    int header_timeout_ms;  /* a request head's deadline from its first byte (408) */
+    long max_connections;   /* open connections; 0: the descriptor limit less a reserve */
     long max_batch_events;
     double max_value;
 

@@ -36,7 +36,7 @@ FORBIDDEN_CORE_HEADERS = re.compile(
     r"signal\.h|syslog\.h)$")
 
 # The I/O side's headers: the core may not reach up into them.
-IO_MODULES = ("api", "api_admin", "api_public", "audit", "autopromote", "http",
+IO_MODULES = ("api", "api_admin", "api_public", "audit", "autopromote", "http", "http_guard", "log_limit",
               "journal", "main", "metrics", "registry", "router", "server", "store")
 
 # Functions the core may not call, after normalisation (see base_symbol).
@@ -71,7 +71,7 @@ FORBIDDEN_SYMBOL_PREFIXES = ("event_", "evhttp_", "evbuffer_", "bufferevent_",
 
 # Modules of engine/ that may include libevent: the event loop, HTTP, the
 # store's adapter and the metrics page written into an evbuffer.
-EVENT_LOOP_MODULES = ("main", "server", "router", "http", "api_admin", "api_public",
+EVENT_LOOP_MODULES = ("main", "server", "router", "http", "http_guard", "api_admin", "api_public",
                       "autopromote", "store", "metrics")
 # The one file that speaks hiredis: store.h offers typed reads, so no
 # hiredis type reaches the handlers.

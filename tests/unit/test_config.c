@@ -75,6 +75,9 @@ Test(config, defaults)
     cr_expect_eq(c.ncors, 0);
     cr_expect(!c.cors_any);
     cr_expect_eq(c.max_body_bytes, 262144L);
+    cr_expect_eq(c.max_header_bytes, 16384L);
+    cr_expect_eq(c.header_timeout_ms, 10000);
+    cr_expect_eq(c.max_connections, 0L, "0: derived from the open-files limit");
     cr_expect_eq(c.max_batch_events, 1000L);
     cr_expect_float_eq(c.max_value, 1e6, 1e-9);
     cr_expect_eq(c.batch_size, 512);
@@ -216,6 +219,9 @@ Test(config, field_errors_name_the_field)
     expect_error("{" MINIMAL ", \"redis\": {\"db\": -1}}", "redis.db: must be an integer");
     expect_error("{" MINIMAL ", \"limits\": {\"max_body_bytes\": 10}}", "limits.max_body_bytes: must be an integer");
     expect_error("{" MINIMAL ", \"limits\": {\"max_batch_events\": 0}}", "limits.max_batch_events");
+    expect_error("{" MINIMAL ", \"limits\": {\"max_header_bytes\": 100}}", "limits.max_header_bytes: must be an integer");
+    expect_error("{" MINIMAL ", \"limits\": {\"header_timeout_ms\": 0}}", "limits.header_timeout_ms: must be an integer");
+    expect_error("{" MINIMAL ", \"limits\": {\"max_connections\": -1}}", "limits.max_connections: must be an integer");
     expect_error("{" MINIMAL ", \"limits\": {\"max_value\": 0}}", "limits.max_value: must be a number");
     expect_error("{" MINIMAL ", \"pipeline\": {\"batch_size\": 0}}", "pipeline.batch_size");
     expect_error("{" MINIMAL ", \"pipeline\": {\"flush_ms\": 1001}}", "pipeline.flush_ms");
