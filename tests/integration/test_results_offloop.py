@@ -52,6 +52,15 @@ def results_request(up, **params):
     return time.monotonic() - t0, r.status, r.headers, r.body
 
 
+def results_answered(up):
+    """Results requests answered 2xx, from /metrics."""
+    line = 'upshot_http_requests_total{route="results",code="2xx"} '
+    for row in up.get("/metrics").body.splitlines():
+        if row.startswith(line):
+            return int(row[len(line):])
+    return 0
+
+
 def comparable(body):
     doc = json.loads(body)
     doc.pop("generated_at")
@@ -162,6 +171,8 @@ def test_a_client_that_leaves_before_its_results_harms_nothing(redis):
         # AddressSanitizer: no use after free, no leak).
         secs, status, _, _ = results_request(up)
         assert status == 200
+        # The three were computed and answered, into closed sockets.
+        assert results_answered(up) == 4
         assert up.assign("v-after").status == 200
         assert up.stop() == 0, up.read_log()[-2000:]
 
