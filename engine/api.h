@@ -10,6 +10,7 @@
 #ifndef UPSHOT_API_H
 #define UPSHOT_API_H
 
+#include "analysis.h"
 #include "http.h"
 #include "registry.h"
 #include "results.h"
@@ -38,12 +39,19 @@ api_handler api_admin_list, api_admin_create, api_admin_get, api_admin_replace;
 api_handler api_admin_start, api_admin_stop, api_admin_results, api_admin_log;
 api_handler api_admin_promotions, api_admin_promote, api_admin_unpromote, api_admin_reload;
 
-/* Reads e's counters from Redis (HGETALL, at most 5 s) and calls
- * cb(arg, e, t) with the table; on a Redis error or timeout cb is not
- * called. e is retained until then. 0, or -1 (Redis unreachable, out of
- * memory): nothing was started. */
-typedef void (*api_results_cb)(void *arg, experiment *e, const results_table *t);
-int api_admin_fetch_results(upshotd *d, experiment *e, api_results_cb cb, void *arg);
+/* Reads e's counters from Redis (HGETALL, at most 5 s), then, on the
+ * worker (worker.h), builds their table and calls work(arg, e, t, s) with
+ * it and the analysis settings of the moment Redis answered; then
+ * done(arg, e, ok) on the loop. ok is false when Redis failed or timed
+ * out, the worker was full or shutting down, or memory ran out: work did
+ * not run. work follows worker.h's rules (it reads e, t, s and what arg
+ * owns, nothing else). e is retained until done returns. 0, or -1 (Redis
+ * unreachable, out of memory): nothing was started, done will not run. */
+typedef void api_results_work(void *arg, const experiment *e, const results_table *t,
+                              const analysis_settings *s);
+typedef void api_results_done(void *arg, experiment *e, bool ok);
+int api_admin_fetch_results(upshotd *d, experiment *e, api_results_work *work,
+                            api_results_done *done, void *arg);
 
 /* Sets (variant non-NULL) or removes the promotion of region in e through
  * the registry, and audits it as actor/action with reason. e is replaced

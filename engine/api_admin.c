@@ -16,6 +16,7 @@
 #include "audit.h"
 #include "results.h"
 #include "validate.h"
+#include "worker.h"
 
 #define RESULTS_BUDGET_MS 5000
 
@@ -243,65 +244,268 @@ static void unpromote(upshotd *d, http_exchange *x, experiment *e, const char *r
 
 /* ---- results ------------------------------------------------------------- */
 
+/* A results read runs in three steps, so that the event loop never
+ * computes statistics (docs/operations.md, "Off the event loop"):
+ *
+ *   1. loop:   HGETALL of the counters (store.c), at most RESULTS_BUDGET_MS;
+ *              the reply is copied into the job with the analysis settings;
+ *   2. worker: counters -> table -> statistics -> JSON -> bytes (HTTP), or
+ *              the caller's work (auto-promotion), on data the job owns;
+ *   3. loop:   the bytes are sent, or the caller's done runs.
+ *
+ * The job retains its experiment from step 1 to the end of step 3, where
+ * it is released: the count is not atomic, so never on the worker. */
+
+/* The Retry-After of a results request refused because the worker is
+ * full: one computation of a large experiment takes about a second. */
+#define RESULTS_RETRY_S 2
+/* json_dumps flags of every JSON reply (http_reply_json's). */
+#define RESULTS_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+/* A lower bound of the bytes of one row of "daily" (COUNTS of one
+ * variant, region and day): its key names alone take more. It lets a
+ * request whose body must exceed limits.max_results_bytes be refused
+ * before the JSON is built, so the tree never grows past the bound. */
+#define RESULTS_MIN_ROW_BYTES 128
+
+typedef enum { RESULTS_OUT_OK, RESULTS_OUT_TOO_LARGE, RESULTS_OUT_NO_MEMORY } results_outcome;
+
 typedef struct results_job {
     upshotd *d;
-    http_exchange x;
-    experiment *e;
-    char region[VALIDATE_KEY_MAX + 1];
-    bool replied;
-    bool reply_pending; /* the Redis callback has not run yet */
+    experiment *e;           /* retained on the loop; released by results_job_release */
+    bool replied;            /* Redis answered or the budget ran out */
+    bool reply_pending;      /* the Redis callback has not run yet */
+    bool on_worker;          /* submitted; its done has not run yet */
     struct event *timer;
-    void (*done)(struct results_job *job, const results_table *t); /* NULL: HTTP reply */
-    api_results_cb cb;       /* with done = results_to_cb: api_admin_fetch_results */
-    void *cb_arg;
+
+    /* Step 2's input, owned: the counters (n pairs, pointers into one
+     * block) and the analysis settings at the time Redis answered. */
+    size_t n;
+    char **fields, **values;
+    analysis_settings settings;
+
+    /* HTTP (work == NULL) */
+    http_exchange x;
+    char region[VALIDATE_KEY_MAX + 1]; /* "" for every region */
+    char generated_at[32];
+    long max_bytes;          /* limits.max_results_bytes */
+    results_outcome outcome; /* step 2's verdict */
+    char *body;              /* step 2's reply bytes, malloc'ed */
+    size_t body_len;
+
+    /* api_admin_fetch_results */
+    api_results_work *work;
+    api_results_done *done;
+    void *arg;
+    bool built;              /* step 2 made the table and ran work */
 } results_job;
 
 static void results_job_release(results_job *job)
 {
-    if (!job->replied || job->reply_pending)
+    if (!job->replied || job->reply_pending || job->on_worker)
         return;
     experiment_release(job->e);
     if (job->timer)
         event_free(job->timer);
+    free(job->fields); /* one block with values and the strings */
+    free(job->body);
     free(job);
 }
 
+/* Copies the store's lent arrays into one block owned by the job: 2n
+ * pointers, then the strings. */
+static int copy_counters(results_job *job, size_t n, const char *const *fields,
+                         const char *const *values)
+{
+    size_t bytes = 2 * n * sizeof(char *);
+    for (size_t i = 0; i < n; i++)
+        bytes += strlen(fields[i]) + strlen(values[i]) + 2;
+    char **block = malloc(bytes ? bytes : 1);
+    if (!block)
+        return -1;
+    char *p = (char *)(block + 2 * n);
+    for (size_t i = 0; i < n; i++) {
+        size_t fl = strlen(fields[i]) + 1, vl = strlen(values[i]) + 1;
+        block[i] = memcpy(p, fields[i], fl);
+        p += fl;
+        block[n + i] = memcpy(p, values[i], vl);
+        p += vl;
+    }
+    job->n = n;
+    job->fields = block;
+    job->values = block + n;
+    return 0;
+}
+
+typedef struct bounded_buf {
+    char *data;
+    size_t len, cap, max;
+    bool too_large;
+} bounded_buf;
+
+static int bounded_append(const char *buf, size_t size, void *arg)
+{
+    bounded_buf *b = arg;
+    if (b->len + size > b->max) {
+        b->too_large = true;
+        return -1;
+    }
+    if (b->len + size + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap < b->len + size + 1)
+            cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d)
+            return -1;
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, buf, size);
+    b->len += size;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+/* Step 2 of an HTTP request, on the worker: the body as bytes, at most
+ * job->max_bytes of them. */
+static void results_body(results_job *job, const results_table *t)
+{
+    const char *filter = job->region[0] ? job->region : NULL;
+    experiment *e = job->e;
+    size_t rows = 0;
+    for (int r = 0; r < t->nregions; r++)
+        if (!filter || strcmp(filter, t->regions[r]) == 0)
+            rows += (size_t)(t->ndays ? t->ndays : 1) * (size_t)t->nvariants;
+    if (rows > (size_t)job->max_bytes / RESULTS_MIN_ROW_BYTES) {
+        job->outcome = RESULTS_OUT_TOO_LARGE;
+        return;
+    }
+    json_t *body = results_json(t, e, filter);
+    if (!body) {
+        job->outcome = RESULTS_OUT_NO_MEMORY;
+        return;
+    }
+    json_object_set_new(body, "experiment", json_string(e->key));
+    json_object_set_new(body, "status", json_string(experiment_status_name(e->status)));
+    json_object_set_new(body, "control", json_string(e->variants[e->control].key));
+    json_object_set_new(body, "goal", json_string(e->goal == EXP_GOAL_REVENUE ? "revenue"
+                                                  : e->goal == EXP_GOAL_AOV   ? "aov"
+                                                                              : "conversion"));
+    json_object_set_new(body, "generated_at", json_string(job->generated_at));
+    analysis_attach(body, t, e, &job->settings, filter);
+    bounded_buf b = {.max = (size_t)job->max_bytes};
+    int rc = json_dump_callback(body, bounded_append, &b, RESULTS_JSON_FLAGS);
+    json_decref(body);
+    if (rc != 0 || !b.data) {
+        free(b.data);
+        job->outcome = b.too_large ? RESULTS_OUT_TOO_LARGE : RESULTS_OUT_NO_MEMORY;
+        return;
+    }
+    job->body = b.data;
+    job->body_len = b.len;
+    job->outcome = RESULTS_OUT_OK;
+}
+
+/* Step 2, on the worker. */
+static void results_work(void *arg)
+{
+    results_job *job = arg;
+    results_table t;
+    int rc = results_build(&t, job->e->nvariants, job->n, (const char *const *)job->fields,
+                           (const char *const *)job->values);
+    free(job->fields); /* the table holds what is needed now */
+    job->fields = job->values = NULL;
+    job->n = 0;
+    if (rc != 0) {
+        job->outcome = RESULTS_OUT_NO_MEMORY;
+        return;
+    }
+    if (job->work) {
+        job->work(job->arg, job->e, &t, &job->settings);
+        job->built = true;
+    } else {
+        results_body(job, &t);
+    }
+    results_free(&t);
+}
+
+static void free_body(const void *data, size_t len, void *extra)
+{
+    free((void *)data);
+}
+
+static void reply_busy(http_exchange *x, const char *why)
+{
+    char retry[8];
+    snprintf(retry, sizeof retry, "%d", RESULTS_RETRY_S);
+    evhttp_add_header(evhttp_request_get_output_headers(x->req), "Retry-After", retry);
+    http_reply_error(x, 503, "busy", "%s; retry after %d s", why, RESULTS_RETRY_S);
+}
+
+/* Step 3, on the loop. */
+static void results_done(void *arg, bool ran)
+{
+    results_job *job = arg;
+    job->on_worker = false;
+    if (job->work) {
+        job->done(job->arg, job->e, ran && job->built);
+    } else if (!ran) {
+        reply_busy(&job->x, "the server is shutting down");
+    } else if (job->outcome == RESULTS_OUT_OK) {
+        /* The bytes are handed to evhttp as they are: no copy on the loop. */
+        struct evbuffer *out = evhttp_request_get_output_buffer(job->x.req);
+        if (evbuffer_add_reference(out, job->body, job->body_len, free_body, NULL) == 0) {
+            job->body = NULL;
+            http_reply_raw(&job->x, 200, "application/json", NULL, 0);
+        } else {
+            http_reply_error(&job->x, 500, "internal", "out of memory");
+        }
+    } else if (job->outcome == RESULTS_OUT_TOO_LARGE) {
+        http_reply_error(&job->x, 422, "results_too_large",
+                         "the results of %s exceed limits.max_results_bytes (%ld bytes); "
+                         "ask for one region at a time with ?region=", job->e->key,
+                         job->max_bytes);
+    } else {
+        http_reply_error(&job->x, 500, "internal", "out of memory");
+    }
+    results_job_release(job);
+}
+
+/* Step 1 ends: Redis answered (or gave up). Hands the job to the worker. */
 static void on_results_reply(void *arg, store_status st, size_t n, const char *const *fields,
                              const char *const *values)
 {
     results_job *job = arg;
     job->reply_pending = false;
-    if (!job->replied) {
-        job->replied = true;
-        results_table t;
-        if (st != STORE_OK) {
-            /* Auto-promotion (job->done) just tries again at its next tick. */
-            if (!job->done && st == STORE_NO_MEMORY)
-                http_reply_error(&job->x, 500, "internal", "out of memory");
-            else if (!job->done)
-                http_reply_error(&job->x, 503, "redis_unavailable", "Redis did not answer: %s",
-                                 st == STORE_UNAVAILABLE ? "connection lost" : store_status_name(st));
-        } else if (results_build(&t, job->e->nvariants, n, fields, values) != 0) {
-            if (!job->done)
-                http_reply_error(&job->x, 500, "internal", "out of memory");
-        } else if (job->done) {
-            job->done(job, &t);
-            results_free(&t);
-        } else {
-            json_t *body = results_json(&t, job->e, job->region[0] ? job->region : NULL);
-            char now[32];
-            registry_now_rfc3339(now);
-            if (body) {
-                json_object_set_new(body, "experiment", json_string(job->e->key));
-                json_object_set_new(body, "status", json_string(experiment_status_name(job->e->status)));
-                json_object_set_new(body, "control", json_string(job->e->variants[job->e->control].key));
-                json_object_set_new(body, "goal", json_string(job->e->goal == EXP_GOAL_REVENUE ? "revenue" : job->e->goal == EXP_GOAL_AOV ? "aov" : "conversion"));
-                json_object_set_new(body, "generated_at", json_string(now));
-                analysis_attach(body, &t, job->e, &job->d->cfg, job->region[0] ? job->region : NULL);
-            }
-            results_free(&t);
-            http_reply_json(&job->x, body ? 200 : 500, body);
-        }
+    if (job->replied) { /* the budget ran out first: answered already */
+        results_job_release(job);
+        return;
+    }
+    job->replied = true;
+    if (job->timer)
+        event_del(job->timer);
+    worker_status ws = WORKER_STOPPED;
+    if (st == STORE_OK && copy_counters(job, n, fields, values) != 0)
+        st = STORE_NO_MEMORY;
+    if (st == STORE_OK) {
+        analysis_settings_from(&job->settings, &job->d->cfg);
+        job->max_bytes = job->d->cfg.max_results_bytes;
+        registry_now_rfc3339(job->generated_at);
+        if (job->d->worker)
+            ws = worker_submit(job->d->worker, results_work, results_done, job);
+        job->on_worker = ws == WORKER_OK;
+    }
+    if (job->on_worker)
+        return;
+    if (job->work) {
+        job->done(job->arg, job->e, false); /* auto-promotion tries again at its next tick */
+    } else if (st == STORE_NO_MEMORY || ws == WORKER_NO_MEMORY) {
+        http_reply_error(&job->x, 500, "internal", "out of memory");
+    } else if (st != STORE_OK) {
+        http_reply_error(&job->x, 503, "redis_unavailable", "Redis did not answer: %s",
+                         st == STORE_UNAVAILABLE ? "connection lost" : store_status_name(st));
+    } else {
+        reply_busy(&job->x, ws == WORKER_FULL ? "every results worker is busy"
+                                              : "the server is shutting down");
     }
     results_job_release(job);
 }
@@ -311,14 +515,16 @@ static void on_results_timeout(evutil_socket_t fd, short what, void *arg)
     results_job *job = arg;
     if (!job->replied) {
         job->replied = true;
-        if (!job->done)
+        if (job->work)
+            job->done(job->arg, job->e, false);
+        else
             http_reply_error(&job->x, 503, "redis_unavailable", "Redis did not answer within %d ms",
                              RESULTS_BUDGET_MS);
     }
     results_job_release(job);
 }
 
-/* Starts reading e's counters; job->done or the HTTP reply follows. */
+/* Starts reading e's counters; the reply or job->done follows. */
 static int start_results(upshotd *d, results_job *job)
 {
     job->reply_pending = true;
@@ -375,21 +581,17 @@ void api_admin_results(upshotd *d, http_exchange *x, const http_query *q, const 
     }
 }
 
-static void results_to_cb(results_job *job, const results_table *t)
-{
-    job->cb(job->cb_arg, job->e, t);
-}
-
-int api_admin_fetch_results(upshotd *d, experiment *e, api_results_cb cb, void *arg)
+int api_admin_fetch_results(upshotd *d, experiment *e, api_results_work *work,
+                            api_results_done *done, void *arg)
 {
     results_job *job = calloc(1, sizeof *job);
     if (!job)
         return -1;
     job->d = d;
     job->e = experiment_retain(e);
-    job->done = results_to_cb;
-    job->cb = cb;
-    job->cb_arg = arg;
+    job->work = work;
+    job->done = done;
+    job->arg = arg;
     if (start_results(d, job) != 0) {
         experiment_release(job->e);
         free(job);

@@ -1,4 +1,12 @@
-/* autopromote.c: the automatic promotion pass (see autopromote.h). */
+/* autopromote.c: the automatic promotion pass (see autopromote.h).
+ *
+ * A pass takes the experiments one at a time: the counters of one are
+ * read, its decisions computed on the worker (worker.h) and applied on the
+ * loop, then the next one starts. One at a time keeps the pass to one slot
+ * of the worker's bounded queue, so it never crowds out results requests,
+ * and it cannot be starved by them either: an experiment refused for a
+ * full worker is simply decided again at the next tick. A tick that finds
+ * the previous pass still running does nothing. */
 #include "autopromote.h"
 
 #include <event2/event.h>
@@ -13,21 +21,36 @@
 struct autopromote {
     struct upshotd *d;
     struct event *timer;
-    json_t *last; /* {experiment: {region: recommendation}} last audited */
+    struct event *step;       /* continues the pass with the next experiment */
+    json_t *last;             /* {experiment: {region: recommendation}} last audited */
+    char (*keys)[VALIDATE_KEY_MAX + 1]; /* the pass: experiments to decide */
+    size_t nkeys, at;         /* at: the next one */
+    bool in_pass;
 };
 
-/* One experiment's counters arrived: decide per region, audit changes of
- * recommendation, promote where the rule says so. */
-static void on_results(void *arg, experiment *e, const results_table *t)
+/* One experiment's decisions, computed on the worker. */
+typedef struct autopromote_job {
+    autopromote *a;
+    int rc;                   /* analysis_decide's */
+    analysis_decisions dec;
+} autopromote_job;
+
+/* On the worker: reads only e, t, s and the job. */
+static void decide_work(void *arg, const experiment *e, const results_table *t,
+                        const analysis_settings *s)
 {
-    autopromote *a = arg;
+    autopromote_job *job = arg;
+    job->rc = analysis_decide(t, e, s, &job->dec);
+}
+
+/* On the loop: audit changes of recommendation, promote where the rule
+ * says so. e is the experiment the decisions were computed for. */
+static void apply_decisions(autopromote *a, experiment *e, const analysis_decisions *dec)
+{
     upshotd *d = a->d;
     experiment *live = registry_get(d->reg, e->key);
     if (!live || live != e || live->status != EXP_RUNNING)
         return; /* changed meanwhile: the next tick decides on fresh data */
-    analysis_decisions dec;
-    if (analysis_decide(t, live, &d->cfg, &dec) != 0)
-        return;
     json_t *last = json_object_get(a->last, live->key);
     if (!last) {
         last = json_object();
@@ -35,8 +58,8 @@ static void on_results(void *arg, experiment *e, const results_table *t)
     }
     char key[VALIDATE_KEY_MAX + 1];
     snprintf(key, sizeof key, "%s", live->key); /* live is replaced by a promotion */
-    for (size_t i = 0; i < dec.n; i++) {
-        const analysis_region_decision *rd = &dec.regions[i];
+    for (size_t i = 0; i < dec->n; i++) {
+        const analysis_region_decision *rd = &dec->regions[i];
         const char *before = json_string_value(json_object_get(last, rd->region));
         if (!before || strcmp(before, rd->recommendation) != 0) {
             json_object_set_new(last, rd->region, json_string(rd->recommendation));
@@ -62,19 +85,66 @@ static void on_results(void *arg, experiment *e, const results_table *t)
             fprintf(stderr, "upshotd: auto-promotion of %s failed: %s\n", key, err);
         }
     }
-    analysis_decisions_free(&dec);
+}
+
+/* On the loop, after the worker (or after a failed read: ok false). The
+ * pass goes on from its own event, not from here, so that nothing new
+ * starts once the loop has stopped (worker_free runs the last dones). */
+static void decide_done(void *arg, experiment *e, bool ok)
+{
+    autopromote_job *job = arg;
+    if (ok && job->rc == 0)
+        apply_decisions(job->a, e, &job->dec);
+    analysis_decisions_free(&job->dec);
+    event_active(job->a->step, EV_TIMEOUT, 1);
+    free(job);
+}
+
+static void end_pass(autopromote *a)
+{
+    free(a->keys);
+    a->keys = NULL;
+    a->nkeys = a->at = 0;
+    a->in_pass = false;
+}
+
+static void on_step(evutil_socket_t fd, short what, void *arg)
+{
+    autopromote *a = arg;
+    while (a->at < a->nkeys) {
+        experiment *e = registry_get(a->d->reg, a->keys[a->at++]);
+        if (!e || !e->auto_promote || e->status != EXP_RUNNING)
+            continue;
+        autopromote_job *job = calloc(1, sizeof *job);
+        if (!job)
+            break;
+        job->a = a;
+        if (api_admin_fetch_results(a->d, e, decide_work, decide_done, job) != 0) {
+            free(job);
+            break; /* Redis down: the next tick starts over */
+        }
+        return; /* decide_done activates the next step */
+    }
+    end_pass(a);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     autopromote *a = arg;
     registry *reg = a->d->reg;
-    for (size_t i = 0; i < registry_count(reg); i++) {
+    if (a->in_pass)
+        return;
+    size_t n = registry_count(reg);
+    if (!(a->keys = calloc(n ? n : 1, sizeof *a->keys)))
+        return;
+    for (size_t i = 0; i < n; i++) {
         experiment *e = registry_at(reg, i);
-        if (e->auto_promote && e->status == EXP_RUNNING &&
-            api_admin_fetch_results(a->d, e, on_results, a) != 0)
-            return; /* Redis down: try next tick */
+        if (e->auto_promote && e->status == EXP_RUNNING)
+            snprintf(a->keys[a->nkeys++], sizeof a->keys[0], "%s", e->key);
     }
+    a->at = 0;
+    a->in_pass = true;
+    on_step(-1, EV_TIMEOUT, a);
 }
 
 autopromote *autopromote_start(struct upshotd *d)
@@ -85,8 +155,9 @@ autopromote *autopromote_start(struct upshotd *d)
     a->d = d;
     a->last = json_object();
     a->timer = event_new(d->base, -1, EV_PERSIST, on_tick, a);
+    a->step = event_new(d->base, -1, 0, on_step, a);
     struct timeval tv = {d->cfg.auto_promote_interval_s, 0};
-    if (!a->last || !a->timer || event_add(a->timer, &tv) != 0) {
+    if (!a->last || !a->timer || !a->step || event_add(a->timer, &tv) != 0) {
         autopromote_free(a);
         return NULL;
     }
@@ -99,6 +170,9 @@ void autopromote_free(autopromote *a)
         return;
     if (a->timer)
         event_free(a->timer);
+    if (a->step)
+        event_free(a->step);
+    free(a->keys);
     json_decref(a->last);
     free(a);
 }

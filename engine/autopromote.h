@@ -1,12 +1,13 @@
 /* autopromote.h: the automatic promotion pass.
  *
  * Every auto_promote_interval_s seconds, each running experiment with
- * auto_promote enabled has its counters read from Redis and the one
- * promotion rule (engine/core/decide.h, through analysis.h) applied per
- * region; a region whose recommendation is to promote gets the promotion,
- * through the registry and the audit log like one made by hand. Every
- * change of a region's recommendation is audited too, so the log says why
- * a promotion did or did not happen. The last recommendation per
+ * auto_promote enabled, one after the other, has its counters read from
+ * Redis and the one promotion rule (engine/core/decide.h, through
+ * analysis.h) applied per region on the worker thread (worker.h); a
+ * region whose recommendation is to promote gets the promotion, back on
+ * the loop, through the registry and the audit log like one made by
+ * hand. Every change of a region's recommendation is audited too, so the
+ * log says why a promotion did or did not happen. The last recommendation per
  * (experiment, region) lives here, in memory: after a restart the first
  * pass audits the current ones again. */
 #ifndef UPSHOT_AUTOPROMOTE_H
@@ -19,8 +20,10 @@ typedef struct autopromote autopromote;
  * once: a reload does not change it). NULL when out of memory. */
 autopromote *autopromote_start(struct upshotd *d);
 
-/* Stops the timer and frees; NULL does nothing. Call after the store is
- * freed: a results read still in flight then ends without calling back. */
+/* Stops the timer and frees; NULL does nothing. Call after the worker
+ * and the store are freed: the decision and the Redis read still in
+ * flight have then ended (their completions only schedule the next step
+ * of the pass, which no longer runs). */
 void autopromote_free(autopromote *a);
 
 #endif

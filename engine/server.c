@@ -27,6 +27,7 @@
 #include "http_guard.h"
 #include "router.h"
 #include "stats_core.h"
+#include "worker.h"
 
 /* evhttp's own limits are a backstop behind the guard (http_guard.h),
  * which refuses a head over limits.max_header_bytes or a Content-Length
@@ -439,6 +440,10 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
         snprintf(err, errlen, "cannot start the journal fsync thread");
         return -1;
     }
+    if (!(d->worker = worker_new(base, d->cfg.worker_threads, d->cfg.worker_queue))) {
+        snprintf(err, errlen, "cannot start the results worker threads");
+        return -1;
+    }
     if (!(d->autopromote = autopromote_start(d))) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -516,6 +521,10 @@ void upshotd_free(upshotd *d)
     if (d->commit_lines)
         evbuffer_free(d->commit_lines);
     free(d->commit_waiters);
+    /* Computations in flight finish (or, not started, are cancelled) and
+     * answer their requests while the registry and evhttp still exist. */
+    worker_free(d->worker);
+    d->worker = NULL;
     store_free(d->store); /* pending callbacks answer their requests first */
     autopromote_free(d->autopromote); /* its reads in flight ended just above */
     if (d->http)

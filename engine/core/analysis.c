@@ -10,6 +10,12 @@
 #include "stats_analyze.h"
 #include "report_json.h"
 
+void analysis_settings_from(analysis_settings *out, const upshot_config *cfg)
+{
+    *out = (analysis_settings){.alpha = cfg->alpha, .tau2 = cfg->tau2,
+                               .min_sample = cfg->min_sample, .correction = cfg->correction};
+}
+
 static decide_counts to_decide(const results_counts *c)
 {
     return (decide_counts){.visitors = c->visitors, .conversions = c->conversions,
@@ -44,7 +50,7 @@ static decide_counts *region_looks(const results_table *t, int r)
 }
 
 static void fill_decide_config(decide_config *dc, double *weights, const experiment *e,
-                               const upshot_config *cfg)
+                               const analysis_settings *cfg)
 {
     for (int v = 0; v < e->nvariants; v++)
         weights[v] = e->variants[v].weight;
@@ -74,7 +80,7 @@ static void fill_decide_config(decide_config *dc, double *weights, const experim
 
 /* Runs decide over every region of t; regions[] and looks are returned
  * for the caller to free. */
-static int run_decide(const results_table *t, const experiment *e, const upshot_config *cfg,
+static int run_decide(const results_table *t, const experiment *e, const analysis_settings *cfg,
                       decide_result *res, decide_region **regions_out)
 {
     double weights[EXP_MAX_VARIANTS];
@@ -102,7 +108,7 @@ static void free_regions(decide_region *regions, int n)
     free(regions);
 }
 
-int analysis_decide(const results_table *t, const experiment *e, const upshot_config *cfg,
+int analysis_decide(const results_table *t, const experiment *e, const analysis_settings *cfg,
                     analysis_decisions *out)
 {
     memset(out, 0, sizeof *out);
@@ -143,7 +149,7 @@ static json_t *num_or_null(double x)
 }
 
 static json_t *decisions_json(const results_table *t, const experiment *e,
-                              const upshot_config *cfg, const char *region_filter)
+                              const analysis_settings *cfg, const char *region_filter)
 {
     decide_result res;
     decide_region *regions = NULL;
@@ -190,7 +196,7 @@ static json_t *decisions_json(const results_table *t, const experiment *e,
 /* The statistics report of one slice (region r, or all regions when
  * r < 0), with the control moved first as the library expects. */
 static json_t *slice_analysis(const results_table *t, const experiment *e,
-                              const upshot_config *cfg, int r)
+                              const analysis_settings *cfg, int r)
 {
     size_t k = (size_t)t->nvariants, nd = (size_t)t->ndays;
     int order[EXP_MAX_VARIANTS];
@@ -248,7 +254,7 @@ done:
 }
 
 void analysis_attach(json_t *body, const results_table *t, const experiment *e,
-                     const upshot_config *cfg, const char *region_filter)
+                     const analysis_settings *cfg, const char *region_filter)
 {
     json_object_set_new(json_object_get(body, "total"), "analysis", slice_analysis(t, e, cfg, -1));
     size_t i;

@@ -16,6 +16,20 @@
 #include "experiment.h"
 #include "results.h"
 
+/* What the analysis reads of the server's configuration (docs/config.md,
+ * stats.*), copied out of it: results and auto-promotion compute off the
+ * event loop (engine/worker.h), where a reload may swap the config while
+ * they run. An experiment's own stats.* still override these. */
+typedef struct analysis_settings {
+    double alpha;                 /* stats.alpha */
+    double tau2;                  /* stats.tau2 */
+    long min_sample;              /* stats.min_sample */
+    config_correction correction; /* stats.correction */
+} analysis_settings;
+
+/* Copies cfg's analysis settings into *out. */
+void analysis_settings_from(analysis_settings *out, const upshot_config *cfg);
+
 typedef struct analysis_region_decision {
     char region[VALIDATE_KEY_MAX + 1];
     int promote_variant;         /* -1: nothing to promote */
@@ -29,13 +43,13 @@ typedef struct analysis_decisions {
 } analysis_decisions;
 
 /* Runs the promotion rules over every region of t. 0 or -1. */
-int analysis_decide(const results_table *t, const experiment *e, const upshot_config *cfg,
+int analysis_decide(const results_table *t, const experiment *e, const analysis_settings *cfg,
                     analysis_decisions *out);
 void analysis_decisions_free(analysis_decisions *d);
 
 /* Adds "analysis" to body.total and to each of body.regions[], and
  * "decisions" to body (docs/api.md). region_filter may be NULL. */
 void analysis_attach(json_t *body, const results_table *t, const experiment *e,
-                     const upshot_config *cfg, const char *region_filter);
+                     const analysis_settings *cfg, const char *region_filter);
 
 #endif

@@ -19,7 +19,7 @@ static bool cfail(char err[CONFIG_ERR_MAX], const char *fmt, ...)
 
 static const char *const known_top[] = {
     "listen", "redis", "data_dir", "admin_token", "sdk_keys", "cors_origins", "regions",
-    "limits", "pipeline", "stats", "auto_promote_interval_s", "experiments", NULL,
+    "limits", "pipeline", "stats", "auto_promote_interval_s", "experiments", "worker", NULL,
 };
 
 /* Known sub-fields per section, so that a typo is an error, not a default. */
@@ -138,21 +138,24 @@ static bool parse_server(json_t *root, const char *base_dir, char *(*getenv_fn)(
     static const char *const redis_f[] = {"host", "port", "password", "db", NULL};
     static const char *const limits_f[] = {"max_body_bytes", "max_batch_events", "max_value",
                                            "max_header_bytes", "header_timeout_ms",
-                                           "max_connections", NULL};
+                                           "max_connections", "max_results_bytes", NULL};
+    static const char *const worker_f[] = {"threads", "queue", NULL};
     static const char *const pipe_f[] = {"batch_size", "flush_ms", "fsync", "fsync_ms",
                                             "seen_visitors", "max_backlog_events",
                                             "max_backlog_bytes", "degraded_lag_ms", NULL};
     static const char *const stats_f[] = {"alpha", "tau2", "min_sample", "correction", NULL};
     json_t *listen = NULL, *redis = NULL, *limits = NULL, *pipe = NULL, *stats = NULL;
+    json_t *worker = NULL;
     if (!get_object(root, "listen", &listen, err) || !get_object(root, "redis", &redis, err) ||
         !get_object(root, "limits", &limits, err) || !get_object(root, "pipeline", &pipe, err) ||
-        !get_object(root, "stats", &stats, err))
+        !get_object(root, "stats", &stats, err) || !get_object(root, "worker", &worker, err))
         return false;
     if ((listen && !check_fields(listen, "listen", listen_f, err)) ||
         (redis && !check_fields(redis, "redis", redis_f, err)) ||
         (limits && !check_fields(limits, "limits", limits_f, err)) ||
         (pipe && !check_fields(pipe, "pipeline", pipe_f, err)) ||
-        (stats && !check_fields(stats, "stats", stats_f, err)))
+        (stats && !check_fields(stats, "stats", stats_f, err)) ||
+        (worker && !check_fields(worker, "worker", worker_f, err)))
         return false;
 
     long port = c->listen_port, rport = c->redis_port, rdb = c->redis_db;
@@ -207,12 +210,17 @@ static bool parse_server(json_t *root, const char *base_dir, char *(*getenv_fn)(
 
     long batch = c->batch_size, flush = c->flush_ms, fsync_ms = c->fsync_ms;
     long head_ms = c->header_timeout_ms;
+    long wthreads = c->worker_threads, wqueue = c->worker_queue;
     if (!get_int(limits, "limits", "max_body_bytes", 1024, 64L << 20, &c->max_body_bytes, err) ||
         !get_int(limits, "limits", "max_header_bytes", 1024, 1L << 20, &c->max_header_bytes, err) ||
         !get_int(limits, "limits", "header_timeout_ms", 100, 600000, &head_ms, err) ||
         !get_int(limits, "limits", "max_connections", 0, 1L << 20, &c->max_connections, err) ||
         !get_int(limits, "limits", "max_batch_events", 1, 100000, &c->max_batch_events, err) ||
         !get_num(limits, "limits", "max_value", 1, 1e12, &c->max_value, err) ||
+        !get_int(limits, "limits", "max_results_bytes", 64L << 10, 1L << 30,
+                 &c->max_results_bytes, err) ||
+        !get_int(worker, "worker", "threads", 1, 16, &wthreads, err) ||
+        !get_int(worker, "worker", "queue", 1, 4096, &wqueue, err) ||
         !get_int(pipe, "pipeline", "batch_size", 1, 10000, &batch, err) ||
         !get_int(pipe, "pipeline", "flush_ms", 0, 1000, &flush, err) ||
         !get_int(pipe, "pipeline", "fsync_ms", 1, 60000, &fsync_ms, err) ||
@@ -225,6 +233,8 @@ static bool parse_server(json_t *root, const char *base_dir, char *(*getenv_fn)(
         return false;
     c->header_timeout_ms = (int)head_ms;
     c->batch_size = (int)batch;
+    c->worker_threads = (int)wthreads;
+    c->worker_queue = (int)wqueue;
     c->flush_ms = (int)flush;
     c->fsync_ms = (int)fsync_ms;
     /* Room for any plausible wrong word, so that it gets the "must be ..."
@@ -294,6 +304,9 @@ static void set_defaults(upshot_config *c)
     c->max_connections = 0;
     c->max_batch_events = 1000;
     c->max_value = 1e6;
+    c->max_results_bytes = 16L << 20;
+    c->worker_threads = 1;
+    c->worker_queue = 16;
     c->batch_size = 512;
     c->flush_ms = 2;
     c->seen_visitors = 1L << 20;

@@ -43,6 +43,10 @@ typedef struct upshot_config {
     long max_connections;   /* open connections; 0: the descriptor limit less a reserve */
     long max_batch_events;
     double max_value;
+    long max_results_bytes; /* a results body larger than this is refused (422) */
+
+    int worker_threads;     /* threads computing results off the event loop (worker.h) */
+    int worker_queue;       /* jobs they take at once; beyond, results get 503 busy */
 
     int batch_size;
     int flush_ms;

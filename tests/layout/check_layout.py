@@ -70,9 +70,10 @@ FORBIDDEN_SYMBOL_PREFIXES = ("event_", "evhttp_", "evbuffer_", "bufferevent_",
                              "evutil_", "redis", "__redis")
 
 # Modules of engine/ that may include libevent: the event loop, HTTP, the
-# store's adapter and the metrics page written into an evbuffer.
+# store's adapter, the metrics page written into an evbuffer, the guard in
+# front of evhttp and the worker threads' completion event.
 EVENT_LOOP_MODULES = ("main", "server", "router", "http", "http_guard", "api_admin", "api_public",
-                      "autopromote", "store", "metrics")
+                      "autopromote", "store", "metrics", "worker")
 # The one file that speaks hiredis: store.h offers typed reads, so no
 # hiredis type reaches the handlers.
 HIREDIS_MODULES = ("store.c",)

@@ -80,6 +80,9 @@ Test(config, defaults)
     cr_expect_eq(c.max_connections, 0L, "0: derived from the open-files limit");
     cr_expect_eq(c.max_batch_events, 1000L);
     cr_expect_float_eq(c.max_value, 1e6, 1e-9);
+    cr_expect_eq(c.max_results_bytes, 16L << 20);
+    cr_expect_eq(c.worker_threads, 1);
+    cr_expect_eq(c.worker_queue, 16);
     cr_expect_eq(c.batch_size, 512);
     cr_expect_eq(c.flush_ms, 2);
     cr_expect_eq(c.fsync, FSYNC_INTERVAL);
@@ -103,7 +106,9 @@ Test(config, every_field_set)
         " \"data_dir\": \"/srv/upshot\", \"admin_token\": \"" TOKEN "\","
         " \"sdk_keys\": [\"pk_live_1\", \"pk_live_2\"],"
         " \"cors_origins\": [\"https://shop.example\", \"*\", \"https://m.shop.example\"],"
-        " \"limits\": {\"max_body_bytes\": 1024, \"max_batch_events\": 50, \"max_value\": 5000.5},"
+        " \"limits\": {\"max_body_bytes\": 1024, \"max_batch_events\": 50, \"max_value\": 5000.5,"
+        "             \"max_results_bytes\": 1048576},"
+        " \"worker\": {\"threads\": 3, \"queue\": 40},"
         " \"pipeline\": {\"batch_size\": 64, \"flush_ms\": 0, \"fsync\": \"always\", \"fsync_ms\": 10, \"seen_visitors\": 0},"
         " \"stats\": {\"alpha\": 0.01, \"tau2\": 0.002, \"min_sample\": 200, \"correction\": \"bh\"},"
         " \"auto_promote_interval_s\": 60,"
@@ -127,6 +132,9 @@ Test(config, every_field_set)
     cr_expect_eq(c.max_body_bytes, 1024L);
     cr_expect_eq(c.max_batch_events, 50L);
     cr_expect_float_eq(c.max_value, 5000.5, 1e-12);
+    cr_expect_eq(c.max_results_bytes, 1048576L);
+    cr_expect_eq(c.worker_threads, 3);
+    cr_expect_eq(c.worker_queue, 40);
     cr_expect_eq(c.batch_size, 64);
     cr_expect_eq(c.flush_ms, 0);
     cr_expect_eq(c.fsync, FSYNC_ALWAYS);
@@ -223,6 +231,11 @@ Test(config, field_errors_name_the_field)
     expect_error("{" MINIMAL ", \"limits\": {\"header_timeout_ms\": 0}}", "limits.header_timeout_ms: must be an integer");
     expect_error("{" MINIMAL ", \"limits\": {\"max_connections\": -1}}", "limits.max_connections: must be an integer");
     expect_error("{" MINIMAL ", \"limits\": {\"max_value\": 0}}", "limits.max_value: must be a number");
+    expect_error("{" MINIMAL ", \"limits\": {\"max_results_bytes\": 1000}}", "limits.max_results_bytes");
+    expect_error("{" MINIMAL ", \"worker\": {\"threads\": 0}}", "worker.threads");
+    expect_error("{" MINIMAL ", \"worker\": {\"threads\": 17}}", "worker.threads");
+    expect_error("{" MINIMAL ", \"worker\": {\"queue\": 0}}", "worker.queue");
+    expect_error("{" MINIMAL ", \"worker\": {\"thread\": 2}}", "worker: unknown field \"thread\"");
     expect_error("{" MINIMAL ", \"pipeline\": {\"batch_size\": 0}}", "pipeline.batch_size");
     expect_error("{" MINIMAL ", \"pipeline\": {\"flush_ms\": 1001}}", "pipeline.flush_ms");
     expect_error("{" MINIMAL ", \"pipeline\": {\"fsync\": \"sometimes\"}}",
