@@ -435,6 +435,7 @@ static void free_body(const void *data, size_t len, void *extra)
 
 static void reply_busy(http_exchange *x, const char *why)
 {
+    g_metrics.results_busy++;
     char retry[8];
     snprintf(retry, sizeof retry, "%d", RESULTS_RETRY_S);
     evhttp_add_header(evhttp_request_get_output_headers(x->req), "Retry-After", retry);

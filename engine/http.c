@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "decimal.h"
 #include "validate.h"
 
 void http_exchange_begin(http_exchange *x, struct evhttp_request *req, metrics_route route)
@@ -60,13 +61,9 @@ static void add_date_and_length(struct evkeyvalq *h, int status, size_t body_len
     evhttp_add_header(h, "Date", date);
     if (status < 200 || status == 204 || status == 304)
         return;
-    char digits[24], *p = digits + sizeof digits;
-    *--p = '\0';
-    do {
-        *--p = (char)('0' + body_len % 10);
-        body_len /= 10;
-    } while (body_len);
-    evhttp_add_header(h, "Content-Length", p);
+    char digits[DECIMAL_U64_BUF];
+    decimal_u64(digits, (uint64_t)body_len);
+    evhttp_add_header(h, "Content-Length", digits);
 }
 
 void http_reply_raw(http_exchange *x, int status, const char *content_type, const char *body,

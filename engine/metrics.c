@@ -113,7 +113,11 @@ void metrics_render(struct evbuffer *out, const metrics_gauges *g)
         "known to hold the visitor's record (also counted as outcome duplicate).\n"
         "# TYPE upshot_exposures_known_total counter\nupshot_exposures_known_total %llu\n"
         "# HELP upshot_seen_pairs (experiment, visitor) pairs remembered as recorded in Redis.\n"
-        "# TYPE upshot_seen_pairs gauge\nupshot_seen_pairs %llu\n",
+        "# TYPE upshot_seen_pairs gauge\nupshot_seen_pairs %llu\n"
+        "# HELP upshot_worker_jobs Results and promotion jobs queued or running off the event loop.\n"
+        "# TYPE upshot_worker_jobs gauge\nupshot_worker_jobs %d\n"
+        "# HELP upshot_results_busy_total Results requests refused with 503 busy (the worker queue was full).\n"
+        "# TYPE upshot_results_busy_total counter\nupshot_results_busy_total %llu\n",
         (unsigned long long)g->journal_pending_events, (unsigned long long)g->journal_bytes,
         (unsigned long long)g->journal_pending_bytes, g->apply_lag_seconds,
         (unsigned long long)g_metrics.backlog_refusals, (unsigned long long)g_metrics.journal_errors, g->redis_up, g->redis_data_lost,
@@ -121,5 +125,6 @@ void metrics_render(struct evbuffer *out, const metrics_gauges *g)
         (unsigned long long)g->redis_inflight_batches, (unsigned long long)g_metrics.redis_errors,
         (unsigned long long)g_metrics.redis_batches, (unsigned long long)g_metrics.redis_reconnects,
         (unsigned long long)g_metrics.promotions_auto, g->experiments_loaded,
-        (unsigned long long)g_metrics.exposures_known, (unsigned long long)g->seen_pairs);
+        (unsigned long long)g_metrics.exposures_known, (unsigned long long)g->seen_pairs,
+        g->worker_jobs, (unsigned long long)g_metrics.results_busy);
 }

@@ -38,6 +38,7 @@ typedef struct metrics {
     uint64_t redis_data_losses;          /* data set marker missing or replaced */
     uint64_t journal_errors;
     uint64_t backlog_refusals;           /* writes refused: the backlog bound was reached */
+    uint64_t results_busy;               /* results requests refused: the worker queue was full */
     uint64_t promotions_auto;
     uint64_t exposures_known;            /* not sent: Redis held the record (seen.h) */
 } metrics;
@@ -60,6 +61,7 @@ typedef struct metrics_gauges {
     int redis_data_lost;
     int experiments_loaded;
     uint64_t seen_pairs;
+    int worker_jobs;                     /* jobs queued, running or done but not yet handed back */
 } metrics_gauges;
 
 void metrics_render(struct evbuffer *out, const metrics_gauges *g);

@@ -238,6 +238,7 @@ void upshotd_metrics(upshotd *d, http_exchange *x, const http_query *q, const ro
         .redis_data_lost = store_data_lost(d->store),
         .experiments_loaded = (int)registry_count(d->reg),
         .seen_pairs = store_seen_pairs(d->store),
+        .worker_jobs = d->worker ? worker_pending(d->worker) : 0,
     };
     struct evbuffer *b = evbuffer_new();
     metrics_render(b, &g);

@@ -140,6 +140,10 @@ def test_a_full_worker_answers_busy_with_retry_after(redis):
                 assert int(headers["retry-after"]) >= 1
         # Once the worker is free again, the next request is served.
         assert results_request(up)[1] == 200
+        # And /metrics counted every refusal.
+        busy = [line for line in up.get("/metrics").body.splitlines()
+                if line.startswith("upshot_results_busy_total ")]
+        assert busy == [f"upshot_results_busy_total {statuses.count(503)}"], busy
 
 
 def test_a_body_over_the_bound_is_refused_and_one_region_still_answers(redis):
