@@ -18,6 +18,7 @@
 
 #include "api.h"
 #include "assign.h"
+#include "event_check.h"
 #include "journal_line.h"
 #include "page_index.h"
 #include "region_set.h"
@@ -528,125 +529,44 @@ void api_sdk_config(upshotd *d, http_exchange *x, const http_query *q, const rou
 
 /* ---- events -------------------------------------------------------------- */
 
-static const char *const event_fields[] = {"id", "type", "experiment", "visitor", "region",
-                                           "variant", "value", "ts", NULL};
-
-/* The JSON type of each field an event may carry, and the code a field of
- * another type is rejected with (null is a wrong type, not an absence:
- * {"region": 7} or {"region": null} must not pass as "no region"). */
-static const struct {
-    const char *field, *code, *want;
-    bool number, string; /* the types accepted */
-} event_types[] = {
-    {"id", "invalid_id", "a string", false, true},
-    {"type", "invalid_type", "a string", false, true},
-    {"experiment", "invalid_experiment", "a string", false, true},
-    {"visitor", "invalid_visitor", "a string", false, true},
-    {"region", "invalid_region", "a string", false, true},
-    {"variant", "invalid_variant", "a string", false, true},
-    {"value", "invalid_value", "a number", true, false},
-    {"ts", "invalid_ts", "a number or a string", true, true},
-};
-
-/* Rejects a field of the wrong JSON type: returns its code and fills msg,
- * or NULL when every field present has its type. */
-static const char *check_event_types(json_t *ev, char msg[256])
-{
-    for (size_t i = 0; i < sizeof event_types / sizeof *event_types; i++) {
-        json_t *v = json_object_get(ev, event_types[i].field);
-        if (!v || (event_types[i].string && json_is_string(v)) ||
-            (event_types[i].number && json_is_number(v)))
-            continue;
-        snprintf(msg, 256, "%s: must be %s", event_types[i].field, event_types[i].want);
-        return event_types[i].code;
-    }
-    return NULL;
-}
+/* The order of event_check.h: its state-free checks, the experiment's
+ * lookup between them, then the assignment check for an exposure. */
+_Static_assert((int)EVENT_EXPOSURE == (int)EVT_EXPOSURE && (int)EVENT_CONVERSION == (int)EVT_CONVERSION &&
+                   (int)EVENT_DECLINE == (int)EVT_DECLINE,
+               "event types index the events metrics");
 
 /* Validates one event; on success appends its journal line to out and
  * returns NULL, else returns the error code and fills msg. */
 static const char *check_event(upshotd *d, json_t *ev, struct evbuffer *out, int *type,
-                               bool *duplicate, char msg[256])
+                               bool *duplicate, char msg[EVENT_MSG_MAX])
 {
     *duplicate = false;
-    if (!json_is_object(ev)) {
-        snprintf(msg, 256, "an event must be a JSON object");
-        return "invalid_event";
-    }
-    const char *f;
-    json_t *v;
-    json_object_foreach(ev, f, v) {
-        bool known = false;
-        for (const char *const *k = event_fields; *k && !known; k++)
-            known = strcmp(*k, f) == 0;
-        if (!known) {
-            snprintf(msg, 256, "unknown field \"%.64s\"", f);
-            return "unknown_field";
-        }
-    }
-    const char *wrong = check_event_types(ev, msg);
-    if (wrong)
-        return wrong;
-    const char *t = json_string_value(json_object_get(ev, "type"));
-    if (!t || (strcmp(t, "exposure") && strcmp(t, "conversion") && strcmp(t, "decline"))) {
-        snprintf(msg, 256, "type: must be exposure, conversion or decline");
-        return "invalid_type";
-    }
-    *type = t[0] == 'e' ? EVT_EXPOSURE : t[0] == 'c' ? EVT_CONVERSION : EVT_DECLINE;
-    const char *id = json_string_value(json_object_get(ev, "id"));
-    if (!id || !validate_id(id)) {
-        snprintf(msg, 256, "id: required, 1-%d printable ASCII characters", VALIDATE_ID_MAX);
-        return "invalid_id";
-    }
-    const char *key = json_string_value(json_object_get(ev, "experiment"));
-    if (!key || !validate_key(key)) {
-        snprintf(msg, 256, "experiment: required, an experiment key");
-        return "invalid_experiment";
-    }
+    event_checked c = {.type = EVENT_EXPOSURE};
+    const char *code = event_check_fields(ev, &c, msg);
+    *type = (int)c.type;
+    if (code)
+        return code;
+    const char *key = c.experiment, *id = c.id;
     experiment *e = registry_get(d->reg, key);
     if (!e) {
-        snprintf(msg, 256, "experiment %s does not exist", key);
+        snprintf(msg, EVENT_MSG_MAX, "experiment %s does not exist", key);
         return "unknown_experiment";
     }
-    const char *visitor = json_string_value(json_object_get(ev, "visitor"));
-    if (!visitor || !validate_id(visitor)) {
-        snprintf(msg, 256, "visitor: required, 1-%d printable ASCII characters", VALIDATE_ID_MAX);
-        return "invalid_visitor";
-    }
-    json_t *ts = json_object_get(ev, "ts");
-    if (ts && !json_is_number(ts) && !json_is_string(ts)) {
-        snprintf(msg, 256, "ts: must be a number or a string");
-        return "invalid_ts";
-    }
-    json_t *jv = json_object_get(ev, "variant");
-    int variant = -1;
-    if (jv) {
-        if (!json_is_string(jv) || (variant = experiment_variant_index(e, json_string_value(jv))) < 0) {
-            snprintf(msg, 256, "variant \"%.64s\" is not a variant of %s",
-                     json_is_string(jv) ? json_string_value(jv) : "?", key);
-            return "unknown_variant";
-        }
-    }
-    const char *region = json_string_value(json_object_get(ev, "region"));
-    if ((region || *type == EVT_EXPOSURE) && (!region || !validate_key(region))) {
-        snprintf(msg, 256, "region: %s a key like \"gr\"", *type == EVT_EXPOSURE ? "required," : "must be");
-        return "invalid_region";
-    }
-    if (region)
-        region = counted_region(d, region);
-    json_t *jval = json_object_get(ev, "value");
-    if (*type == EVT_EXPOSURE) {
-        if (jval) {
-            snprintf(msg, 256, "value: only conversions carry a value");
-            return "invalid_value";
-        }
+    code = event_check_against(ev, e, d->cfg.max_value, &c, msg);
+    if (code)
+        return code;
+    const char *visitor = c.visitor;
+    const char *region = c.region ? counted_region(d, c.region) : NULL;
+    if (c.type == EVENT_EXPOSURE) {
         assign_result r = assign_visitor(e, visitor, region, NULL);
         if (!r.counted) {
-            snprintf(msg, 256, "visitor is not counted in %s (%s)", key, assign_reason_name(r.reason));
+            snprintf(msg, EVENT_MSG_MAX, "visitor is not counted in %s (%s)", key,
+                     assign_reason_name(r.reason));
             return "not_in_experiment";
         }
+        int variant = c.variant;
         if (variant >= 0 && variant != r.variant && e->allocation_version == 1) {
-            snprintf(msg, 256, "variant %s does not match the assignment (%s)",
+            snprintf(msg, EVENT_MSG_MAX, "variant %s does not match the assignment (%s)",
                      e->variants[variant].key, e->variants[r.variant].key);
             return "variant_mismatch";
         }
@@ -659,32 +579,13 @@ static const char *check_event(upshotd *d, json_t *ev, struct evbuffer *out, int
         }
         return NULL;
     }
-    if (e->status == EXP_DRAFT) {
-        snprintf(msg, 256, "experiment %s has not started", key);
-        return "not_running";
-    }
-    double value = 0;
-    if (*type == EVT_CONVERSION) {
-        if (!json_is_number(jval) || !isfinite(json_number_value(jval))) {
-            snprintf(msg, 256, "value: required, the order amount (a finite number)");
-            return "invalid_value";
-        }
-        value = json_number_value(jval);
-        if (value < 0 || value > d->cfg.max_value) {
-            snprintf(msg, 256, "value: must be between 0 and %g (got %g)", d->cfg.max_value, value);
-            return "invalid_value";
-        }
-    } else if (jval) {
-        snprintf(msg, 256, "value: only conversions carry a value");
-        return "invalid_value";
-    }
     *duplicate = recent_check_and_add(d->recent_ids, key, id);
     if (*duplicate)
         return NULL;
     char line[JOURNAL_LINE_MAX], ack[JOURNAL_ACK_LEN + 1];
     upshotd_ack_token(d, ack);
-    size_t n = *type == EVT_CONVERSION
-                   ? journal_line_conversion(line, sizeof line, key, visitor, id, value,
+    size_t n = c.type == EVENT_CONVERSION
+                   ? journal_line_conversion(line, sizeof line, key, visitor, id, c.value,
                                              upshotd_today(d), ack)
                    : journal_line_decline(line, sizeof line, key, visitor, id, upshotd_today(d), ack);
     evbuffer_add(out, line, n);
@@ -718,25 +619,22 @@ void api_events(upshotd *d, http_exchange *x, const http_query *q, const route_p
                          jerr.line, jerr.column, jerr.text);
         return;
     }
-    json_t *events = json_object_get(root, "events");
-    if (!json_is_object(root) || !json_is_array(events)) {
+    json_t *events = NULL;
+    char bmsg[EVENT_MSG_MAX];
+    int bstatus = 400;
+    const char *bcode = event_check_batch(root, d->cfg.max_batch_events, &events, &bstatus, bmsg);
+    if (bcode) {
         json_decref(root);
-        http_reply_error(x, 400, "invalid_batch", "the body must be {\"events\": [...]}");
+        http_reply_error(x, bstatus, bcode, "%s", bmsg);
         return;
     }
     size_t n = json_array_size(events);
-    if (n == 0 || (long)n > d->cfg.max_batch_events) {
-        json_decref(root);
-        http_reply_error(x, n ? 413 : 400, n ? "batch_too_large" : "empty_batch",
-                         "a batch holds 1 to %ld events (got %zu)", d->cfg.max_batch_events, n);
-        return;
-    }
     struct evbuffer *lines = evbuffer_new();
     json_t *rejected = json_array();
     size_t accepted = 0, duplicates = 0;
     int *types_seen = calloc(n, sizeof *types_seen);
     for (size_t i = 0; i < n; i++) {
-        char msg[256];
+        char msg[EVENT_MSG_MAX];
         bool dup;
         int type = EVT_EXPOSURE;
         const char *code = check_event(d, json_array_get(events, i), lines, &type, &dup, msg);

@@ -8,8 +8,8 @@
  *
  * The assign path is hot, so the query string is split once per request
  * into spans (no allocation) and values are decoded on demand into caller
- * buffers, and the Date header is formatted once per second rather than
- * by evhttp on every reply. */
+ * buffers (engine/core/http_query.h, pure), and the Date header is
+ * formatted once per second rather than by evhttp on every reply. */
 #ifndef UPSHOT_HTTP_H
 #define UPSHOT_HTTP_H
 
@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "http_query.h" /* the query type handlers are given */
 #include "metrics.h"
 
 struct evhttp_request;
@@ -41,28 +42,6 @@ void http_reply_raw(http_exchange *x, int status, const char *content_type, cons
 /* Sends {"error": code, "message": formatted}. */
 void http_reply_error(http_exchange *x, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-
-/* A query string split into name=value spans, still percent-encoded.
- * At most HTTP_QUERY_MAX_PARAMS are kept (no client of ours sends more
- * than eight); `truncated` says there were more, which the router answers
- * with a 400 rather than act on a partial query. */
-#define HTTP_QUERY_MAX_PARAMS 32
-typedef struct http_query {
-    int n;
-    bool truncated;
-    struct {
-        const char *name, *value; /* value NULL for a bare "name" */
-        size_t name_len, value_len;
-    } params[HTTP_QUERY_MAX_PARAMS];
-} http_query;
-
-/* Splits query (NULL: no parameters) into q; q points into query. */
-void http_query_parse(http_query *q, const char *query);
-
-/* Percent-decodes the value of the first parameter called `name` into out
- * (cap bytes incl. terminator). Returns the decoded length, -1 when
- * absent, -2 when too long or badly encoded (or holding a NUL byte). */
-int http_query_value(const http_query *q, const char *name, char *out, size_t cap);
 
 /* Formats t as an HTTP date, the IMF-fixdate of RFC 9110 section 5.6.7,
  * "Sun, 06 Nov 1994 08:49:37 GMT" (29 characters and a NUL). */

@@ -52,7 +52,7 @@ typedef enum {
 typedef struct http_head_verdict {
     size_t head_len;     /* OK: bytes of the head, the final CRLF CRLF included */
     long content_length; /* OK: body bytes that follow the head (0: none) */
-    int status;          /* REFUSED: 400, 411, 413, 414 or 431 */
+    int status;          /* REFUSED: 400, 411, 413, 414, 431 or 501 */
     const char *code;    /* REFUSED: the JSON error code, static storage */
     char message[HTTP_HEAD_MSG_MAX]; /* REFUSED: for the client */
 } http_head_verdict;
