@@ -110,8 +110,11 @@ def test_assign_answers_while_results_compute_and_results_do_not_change(redis):
         assert len(latencies) >= 10, latencies
         slowest = max(latencies)
         # With the statistics on the loop, an assign waited for whole
-        # computations (as long as one results request, or several).
-        assert slowest < one_results / 4, (
+        # computations (as long as one results request, or several). Off
+        # the loop it waits at most for the reading of a counters reply and
+        # for a core shared with the worker: half of one request is the
+        # line, with room for a machine as small as two cores.
+        assert slowest < one_results / 2, (
             f"slowest assign {slowest * 1000:.1f} ms during results requests; "
             f"one results request alone takes {one_results * 1000:.1f} ms")
 
