@@ -16,6 +16,7 @@ import os
 import shutil
 import contextlib
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -219,6 +220,21 @@ class Upshotd:
             self.stop()
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def read_until_closed(sock, timeout=5.0):
+    """Everything a raw socket receives until the server closes it (or the
+    timeout passes); the bool says whether it closed."""
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return data, True
+            data += chunk
+    except (socket.timeout, ConnectionResetError):
+        return data, False
 
 
 def expose_recorded(up, visitor, region="gr", experiment="checkout-tiers"):

@@ -14,7 +14,7 @@ import socket
 
 import pytest
 
-from harness import ADMIN_TOKEN, SDK_KEY, RedisServer, Upshotd
+from harness import ADMIN_TOKEN, SDK_KEY, RedisServer, Upshotd, read_until_closed
 
 KEY = {"X-Upshot-Key": SDK_KEY}
 JSON = {"Content-Type": "application/json", **KEY}
@@ -296,15 +296,7 @@ def raw_exchange(port, data, timeout=5.0):
     server closed it, and whether it did."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(data)
-        got = b""
-        try:
-            while True:
-                c = s.recv(65536)
-                if not c:
-                    return got, True
-                got += c
-        except (socket.timeout, ConnectionResetError):
-            return got, False
+        return read_until_closed(s, timeout)
 
 
 @pytest.mark.parametrize("name,data,status,code", RAW_CASES, ids=[c[0] for c in RAW_CASES])

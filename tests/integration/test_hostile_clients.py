@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from harness import ADMIN_TOKEN, SDK_KEY, Proc, RedisServer, Upshotd, servers
+from harness import ADMIN_TOKEN, SDK_KEY, Proc, RedisServer, Upshotd, read_until_closed, servers
 
 EVENT = (b'{"events":[{"id":"smuggled-1","type":"conversion","experiment":"checkout-tiers",'
          b'"visitor":"known-visitor","value":99}]}')
@@ -28,21 +28,6 @@ def connect(port, timeout=5.0):
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s
-
-
-def read_all(s, timeout=5.0):
-    """Everything the server sends until it closes (or timeout); the bool
-    says whether it closed."""
-    s.settimeout(timeout)
-    data = b""
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                return data, True
-            data += chunk
-    except (socket.timeout, ConnectionResetError):
-        return data, False
 
 
 def parse(data):
@@ -58,7 +43,7 @@ def parse(data):
 def exchange(port, raw, timeout=5.0):
     with connect(port, timeout) as s:
         s.sendall(raw)
-        data, closed = read_all(s, timeout)
+        data, closed = read_until_closed(s, timeout)
     return data, closed
 
 
