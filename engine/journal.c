@@ -185,7 +185,15 @@ void journal_close(journal *j)
     free(j);
 }
 
-int journal_append(journal *j, const char *buf, size_t len, bool sync)
+uint64_t journal_count_lines(const char *buf, size_t len)
+{
+    uint64_t n = 0;
+    for (const char *p = buf, *end = buf + len; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+        n++;
+    return n;
+}
+
+int journal_append(journal *j, const char *buf, size_t len, uint64_t nlines, bool sync)
 {
     size_t done = 0;
     while (done < len) {
@@ -202,8 +210,7 @@ int journal_append(journal *j, const char *buf, size_t len, bool sync)
     }
     mark_age(j, j->end);
     j->end += len;
-    for (const char *p = buf, *end = buf + len; (p = memchr(p, '\n', (size_t)(end - p))); p++)
-        j->pending++;
+    j->pending += nlines;
     return sync ? journal_sync(j) : 0;
 }
 

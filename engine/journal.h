@@ -38,9 +38,14 @@ typedef struct journal journal;
 journal *journal_open(const char *dir, char *err, size_t errlen);
 void journal_close(journal *j); /* syncs; NULL is ignored */
 
-/* Appends complete lines (buf must end in '\n'). With sync, fdatasync
- * before returning. 0 on success, -1 with errno. */
-int journal_append(journal *j, const char *buf, size_t len, bool sync);
+/* Appends complete lines (buf must end in '\n'), nlines of them: the
+ * caller has counted them already, to check the backlog bound, so they
+ * are not counted twice. With sync, fdatasync before returning. 0 on
+ * success, -1 with errno. */
+int journal_append(journal *j, const char *buf, size_t len, uint64_t nlines, bool sync);
+
+/* The '\n's in buf: the lines an append of it adds. */
+uint64_t journal_count_lines(const char *buf, size_t len);
 int journal_sync(journal *j);
 
 /* Reads complete lines starting at offset `from` into buf (at most cap

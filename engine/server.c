@@ -118,18 +118,16 @@ void upshotd_ack_token(upshotd *d, char out[JOURNAL_ACK_LEN + 1])
  * failover, or simply more traffic than it applies). Past the bound new
  * events are refused, not acknowledged, so the journal's disk and the
  * replay after a restart both stay bounded. */
-static bool backlog_full(const upshotd *d, const char *lines, size_t len)
+static bool backlog_full(const upshotd *d, uint64_t nlines, size_t len)
 {
-    uint64_t n = 0;
-    for (const char *p = lines, *end = lines + len; (p = memchr(p, '\n', (size_t)(end - p))); p++)
-        n++;
-    return journal_pending_lines(d->journal) + n > (uint64_t)d->cfg.max_backlog_events ||
+    return journal_pending_lines(d->journal) + nlines > (uint64_t)d->cfg.max_backlog_events ||
            journal_pending_bytes(d->journal) + len > (uint64_t)d->cfg.max_backlog_bytes;
 }
 
 upshotd_journal_status upshotd_journal(upshotd *d, const char *lines, size_t len)
 {
-    if (backlog_full(d, lines, len)) {
+    uint64_t nlines = journal_count_lines(lines, len);
+    if (backlog_full(d, nlines, len)) {
         g_metrics.backlog_refusals++;
         d->backlog_refused_at = time(NULL);
         log_limited(&d->backlog_log, "journal backlog full (%llu events, %llu bytes not "
@@ -138,7 +136,7 @@ upshotd_journal_status upshotd_journal(upshotd *d, const char *lines, size_t len
                     (unsigned long long)journal_pending_bytes(d->journal));
         return UPSHOTD_BACKLOG_FULL;
     }
-    if (journal_append(d->journal, lines, len, d->cfg.fsync == FSYNC_ALWAYS) != 0) {
+    if (journal_append(d->journal, lines, len, nlines, d->cfg.fsync == FSYNC_ALWAYS) != 0) {
         g_metrics.journal_errors++;
         log_limited(&d->journal_log, "journal append failed: %s", strerror(errno));
         return UPSHOTD_JOURNAL_FAILED;

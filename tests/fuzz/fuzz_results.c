@@ -25,6 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static experiment *fuzz_exp[2];
 static upshot_config fuzz_cfg;
+static analysis_settings fuzz_settings; /* what analysis reads of fuzz_cfg */
 
 static experiment *make_experiment(const char *text)
 {
@@ -55,6 +56,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fuzz_cfg.tau2 = CONFIG_DEFAULT_TAU2;
     fuzz_cfg.min_sample = 100;
     fuzz_cfg.correction = CORRECTION_HOLM;
+    analysis_settings_from(&fuzz_settings, &fuzz_cfg);
     return 0;
 }
 
@@ -92,13 +94,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *region = filter && t.nregions ? t.regions[0] : NULL;
     json_t *body = results_json(&t, e, region);
     if (body) {
-        analysis_attach(body, &t, e, &fuzz_cfg, region);
+        analysis_attach(body, &t, e, &fuzz_settings, region);
         char *s = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
         free(s);
         json_decref(body);
     }
     analysis_decisions d;
-    if (analysis_decide(&t, e, &fuzz_cfg, &d) == 0)
+    if (analysis_decide(&t, e, &fuzz_settings, &d) == 0)
         analysis_decisions_free(&d);
     results_free(&t);
 out:

@@ -61,6 +61,22 @@ def results_answered(up):
     return 0
 
 
+def start_results_requests(up, n):
+    """n results requests at once, each on its own thread; returns the
+    threads and the list their (seconds, status, headers, body) go to."""
+    got, lock = [], threading.Lock()
+
+    def fetch():
+        out = results_request(up)
+        with lock:
+            got.append(out)
+
+    threads = [threading.Thread(target=fetch) for _ in range(n)]
+    for t in threads:
+        t.start()
+    return threads, got
+
+
 def comparable(body):
     doc = json.loads(body)
     doc.pop("generated_at")
@@ -83,16 +99,7 @@ def test_assign_answers_while_results_compute_and_results_do_not_change(redis):
         assert len(reference["daily"]) == REGIONS * DAYS * 2
 
         # Three results requests at once; assigns measured meanwhile.
-        got, lock = [], threading.Lock()
-
-        def fetch():
-            out = results_request(up)
-            with lock:
-                got.append(out)
-
-        threads = [threading.Thread(target=fetch) for _ in range(3)]
-        for t in threads:
-            t.start()
+        threads, got = start_results_requests(up, 3)
         latencies = []
         i = 0
         while any(t.is_alive() for t in threads):
@@ -122,16 +129,7 @@ def test_assign_answers_while_results_compute_and_results_do_not_change(redis):
 def test_a_full_worker_answers_busy_with_retry_after(redis):
     fill_counters(redis)
     with Upshotd(redis, [experiment(), big_experiment()], worker={"threads": 1, "queue": 1}) as up:
-        got, lock = [], threading.Lock()
-
-        def fetch():
-            out = results_request(up)
-            with lock:
-                got.append(out)
-
-        threads = [threading.Thread(target=fetch) for _ in range(6)]
-        for t in threads:
-            t.start()
+        threads, got = start_results_requests(up, 6)
         for t in threads:
             t.join()
         statuses = sorted(status for _, status, _, _ in got)

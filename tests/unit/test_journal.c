@@ -84,7 +84,8 @@ static void read_raw(const char *name, char *buf, size_t cap)
 
 static void append_ok(journal *j, const char *s)
 {
-    cr_assert_eq(journal_append(j, s, strlen(s), false), 0, "journal_append: %s", strerror(errno));
+    cr_assert_eq(journal_append(j, s, strlen(s), journal_count_lines(s, strlen(s)), false), 0,
+                 "journal_append: %s", strerror(errno));
 }
 
 #define L1 "X\tcheckout-tiers\tv-1\t0\tgr\t2026-11-20\n"
@@ -94,6 +95,14 @@ static void append_ok(journal *j, const char *s)
 #define EXPECT_U64(act, want) \
     cr_expect_eq((act), (uint64_t)(want), "%s = %llu, expected %llu", #act, \
                  (unsigned long long)(act), (unsigned long long)(want))
+
+Test(journal, lines_are_counted_by_their_newlines)
+{
+    cr_expect_eq(journal_count_lines("", 0), 0u);
+    cr_expect_eq(journal_count_lines(L1, strlen(L1)), 1u);
+    cr_expect_eq(journal_count_lines(L1 L2 L3, strlen(L1 L2 L3)), 3u);
+    cr_expect_eq(journal_count_lines("a\nb", 3), 1u, "a torn tail is no line");
+}
 
 Test(journal, new_journal_is_empty)
 {
@@ -120,7 +129,7 @@ Test(journal, append_and_read_complete_lines)
 {
     journal *j = open_ok();
     append_ok(j, L1);
-    cr_assert_eq(journal_append(j, L2 L3, strlen(L2 L3), true), 0, "synced append failed");
+    cr_assert_eq(journal_append(j, L2 L3, strlen(L2 L3), 2, true), 0, "synced append failed");
     EXPECT_U64(journal_end(j), strlen(L1 L2 L3));
     EXPECT_U64(journal_pending_lines(j), 3);
     cr_expect_eq(journal_sync(j), 0);
@@ -317,7 +326,7 @@ static uint64_t fill_past_threshold(journal *j)
         memcpy(chunk + i * ll, line, ll);
     uint64_t lines = 0;
     while (journal_end(j) <= COMPACT_BYTES) {
-        cr_assert_eq(journal_append(j, chunk, per * ll, false), 0);
+        cr_assert_eq(journal_append(j, chunk, per * ll, per, false), 0);
         lines += per;
     }
     return lines;
