@@ -14,7 +14,7 @@ its identity and becomes a replica of whoever took its slots.
 
 Ports: a cluster node also listens on port+10000 (the cluster bus), so a
 port is taken only when both it and its bus port are free; ports are drawn
-from 20000-45000, below the kernel's ephemeral range where outgoing
+from 10000-22000 (buses 20000-32000), below the ephemeral range where outgoing
 connections would otherwise take them.
 
 Why redis-cli for create and reshard: those are the tools an operator
@@ -49,7 +49,7 @@ def _bindable(port):
     return True
 
 
-def free_cluster_ports(n, low=20000, high=45000):
+def free_cluster_ports(n, low=10000, high=22000):
     """n ports, each free on 127.0.0.1 together with its bus port
     (port+10000), all distinct and no bus port colliding with another
     node's port. Another process may still take one before the node binds
@@ -66,6 +66,18 @@ def free_cluster_ports(n, low=20000, high=45000):
             if len(chosen) == n:
                 return chosen
     raise ProcessError(f"could not find {n} free port pairs for a cluster")
+
+
+def free_cluster_port_range(n, low=10000, high=22000):
+    """The first of n consecutive ports that are free with their bus ports
+    (for RedisCluster(ports=...) and tools/run --cluster's
+    UPSHOT_CLUSTER_PORT)."""
+    rng = random.Random(os.getpid() ^ time.monotonic_ns())
+    for _ in range(500):
+        base = rng.randrange(low, high - n)
+        if all(_bindable(p) and _bindable(p + 10000) for p in range(base, base + n)):
+            return base
+    raise ProcessError(f"could not find {n} consecutive free port pairs")
 
 
 def redis_cli_path():
