@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "counters_merge.h"
 #include "decimal.h"
 #include "entropy.h"
 #include "journal_line.h"
@@ -77,7 +78,9 @@ struct store {
     char *readbuf;
     seen *seen;              /* pairs Redis is known to hold (seen.h) */
     struct record *recs;     /* parsed lines of one batch */
+    struct record *by_group; /* one experiment's lines of it, by shard group */
     size_t recs_cap;         /* batch_size when allocated (a reload may raise it) */
+    keys_tag_cache *tags;    /* experiments' group tags (keys.h) */
 
     void (*drain_done)(void *);
     void *drain_arg;
@@ -266,6 +269,7 @@ static void on_batch_reply(redisAsyncContext *c, void *r, void *privdata)
 typedef struct record {
     journal_line l;
     size_t seq;      /* position in the journal: keeps the sort stable */
+    uint32_t shard;  /* the visitor's shard (keys.h); its group is shard % KEYS_GROUPS */
 } record;
 
 static int cmp_record_exp(const void *a, const void *b)
@@ -341,12 +345,11 @@ static bool same_pair(const journal_line *a, const journal_line *b)
            strcmp(a->region.s, b->region.s) == 0 && strcmp(a->day.s, b->day.s) == 0;
 }
 
-/* Appends the KEYS entry of event e's visitor shard (keys.h names it). */
-static void resp_shard_key(resp *r, const journal_line *e)
+/* Appends the KEYS entry of record e's visitor shard (keys.h names it). */
+static void resp_shard_key(resp *r, const keys_tags *tags, const record *e)
 {
     char key[KEYS_MAX];
-    keys_visitor_shard(key, e->exp.s, keys_shard_of(e->visitor.s));
-    resp_str(r, key, strlen(key));
+    resp_str(r, key, keys_visitor_shard(key, tags, e->shard));
 }
 
 static void resp_text(resp *r, journal_text t)
@@ -371,8 +374,9 @@ static bool batch_set_add(uint64_t *set, size_t mask, uint64_t key)
     }
 }
 
-/* Sends one EVALSHA of record.lua for records [lo, hi) of one experiment,
- * in the script's argument layout (record.lua's header): the exposures
+/* Sends one EVALSHA of record.lua for records [lo, hi) of one experiment
+ * and one shard group (tags and group name its keys), in the script's
+ * argument layout (record.lua's header): the exposures
  * grouped by the (record, field) pair they write, one argument each, then
  * the conversions and declines; KEYS holds each event's shard key in that
  * same order, so the script walks both lists side by side.
@@ -383,7 +387,8 @@ static bool batch_set_add(uint64_t *set, size_t mask, uint64_t key)
  * variant and region recorded. Exposures of pairs in the seen set are
  * left out as well: Redis would ignore them. Returns 1 when a call was
  * sent, 0 when every event was left out, -1 on error. */
-static int send_group(store *s, record *recs, size_t lo, size_t hi)
+static int send_group(store *s, record *recs, size_t lo, size_t hi, const keys_tags *tags,
+                      unsigned group)
 {
     size_t nev = hi - lo;
     const char *exp = recs[lo].l.exp.s;
@@ -411,13 +416,13 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
     memset(batch_set, 0, set_slots * sizeof *batch_set);
     size_t npairs = 0, nexposures = 0, nother = 0, nknown = 0;
     uint32_t exp_seed = seen_experiment_seed(exp, explen);
-    size_t cap = 256 + 2 * (explen + 32);
+    size_t cap = 256 + 2 * KEYS_MAX;
     for (size_t i = 0; i < nev; i++) {
         const journal_line *e = &recs[lo + i].l;
         /* Every text field but the experiment, whichever kind of event. */
         size_t line = 1 + e->visitor.len + e->variant.len + e->region.len + e->event_id.len +
                       e->value.len + e->day.len + e->ack.len;
-        cap += (explen + 48) + line + 5 * 24;
+        cap += KEYS_MAX + line + 5 * 24;
         if (!is_exposure(e)) {
             kind[i] = EV_OTHER;
             nother++;
@@ -473,29 +478,25 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
     r.buf = malloc(cap);
     if (!r.buf)
         goto done;
-    size_t nkeys = 3 + nexposures + nother;
-    size_t argc = 3 + nkeys + 1 + 3 * npairs + nexposures + 6 * nother;
+    size_t nkeys = 2 + nexposures + nother;
+    size_t argc = 3 + nkeys + 1 + 3 * npairs + nexposures + 5 * nother;
     resp_count(&r, '*', argc);
     resp_str(&r, "EVALSHA", 7);
     resp_str(&r, s->sha, 40);
     resp_uint(&r, nkeys);
 
-    /* KEYS: "{x:EXP}:cnt", "{x:EXP}:ev", "{x:EXP}:ids" (the id set of
-     * older versions, read while it exists), then each event's shard in
-     * ARGV order, repeats allowed: with 65,536 shards a batch rarely
-     * shares one, and searching for repeats cost more than sending them. */
+    /* KEYS: the group's "{x:EXP:G:N}:cnt" and "{x:EXP:G:N}:ev", then
+     * each event's shard in ARGV order, repeats allowed: with 65,536
+     * shards a batch rarely shares one, and searching for repeats cost
+     * more than sending them. */
     char key[KEYS_MAX];
-    keys_counters(key, exp);
-    resp_str(&r, key, strlen(key));
-    keys_event_tokens(key, exp);
-    resp_str(&r, key, strlen(key));
-    keys_event_ids(key, exp);
-    resp_str(&r, key, strlen(key));
+    resp_str(&r, key, keys_group_counters(key, tags, group));
+    resp_str(&r, key, keys_group_event_tokens(key, tags, group));
     for (size_t x = 0; x < nexposures; x++)
-        resp_shard_key(&r, &recs[lo + order[x]].l);
+        resp_shard_key(&r, tags, &recs[lo + order[x]]);
     for (size_t i = 0; i < nev; i++)
         if (kind[i] == EV_OTHER)
-            resp_shard_key(&r, &recs[lo + i].l);
+            resp_shard_key(&r, tags, &recs[lo + i]);
 
     /* The groups: record "VARIANT|REGION|" (+"p" when promoted), field
      * "e|VARIANT|REGION|DAY" ("pe|..." when promoted), count, visitors. */
@@ -513,16 +514,25 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
         for (; x < pair_end[k]; x++)
             resp_text(&r, recs[lo + order[x]].l.visitor);
     }
-    /* Conversions and declines: type ('C' or 'D' in the script's own
-     * terms), visitor, event id, value, day, acknowledgment token. */
+    /* Conversions and declines: visitor, event id, value ("-" for a
+     * decline, which is how the script tells the two apart), day,
+     * acknowledgment token. */
     for (size_t i = 0; i < nev; i++) {
         const journal_line *e = &recs[lo + i].l;
         if (kind[i] != EV_OTHER)
             continue;
-        resp_str(&r, e->type == JOURNAL_CONVERSION ? "C" : "D", 1);
         resp_text(&r, e->visitor);
         resp_text(&r, e->event_id);
-        resp_text(&r, e->value);
+        if (e->type == JOURNAL_CONVERSION) {
+            /* "%.17g" of the amount, whatever text the line held: the
+             * script takes it as the visitor's total when there is none
+             * yet, without formatting it again (record.lua). */
+            char amount[DECIMAL_G17_MAX + 8];
+            int n = snprintf(amount, sizeof amount, "%.17g", e->amount);
+            resp_str(&r, amount, n > 0 ? (size_t)n : 0);
+        } else {
+            resp_str(&r, "-", 1);
+        }
         resp_text(&r, e->day);
         resp_text(&r, e->ack);
     }
@@ -543,6 +553,36 @@ done:
     return rc;
 }
 
+/* Sends records [lo, hi) of one experiment as one call per shard group
+ * that has events (keys.h): a stable counting sort by group into
+ * s->by_group keeps each group's events in journal order. Returns the
+ * calls sent, or -1 on error. */
+static int send_experiment(store *s, record *recs, size_t lo, size_t hi)
+{
+    const keys_tags *tags = keys_tag_cache_get(s->tags, recs[lo].l.exp.s);
+    if (!tags)
+        return -1; /* journal_line_parse admits no such experiment key */
+    size_t at[KEYS_GROUPS + 1] = {0};
+    for (size_t i = lo; i < hi; i++)
+        at[keys_group_of_shard(recs[i].shard) + 1]++;
+    for (unsigned g = 0; g < KEYS_GROUPS; g++)
+        at[g + 1] += at[g];
+    size_t start[KEYS_GROUPS + 1];
+    memcpy(start, at, sizeof start);
+    for (size_t i = lo; i < hi; i++)
+        s->by_group[at[keys_group_of_shard(recs[i].shard)]++] = recs[i];
+    int calls = 0;
+    for (unsigned g = 0; g < KEYS_GROUPS; g++) {
+        if (start[g] == start[g + 1])
+            continue;
+        int sent = send_group(s, s->by_group, start[g], start[g + 1], tags, g);
+        if (sent < 0)
+            return -1;
+        calls += sent;
+    }
+    return calls;
+}
+
 static void flush(store *s)
 {
     if (!s->up)
@@ -557,6 +597,10 @@ static void flush(store *s)
             if (!grown)
                 return;
             s->recs = grown;
+            grown = realloc(s->by_group, cap * sizeof *grown);
+            if (!grown)
+                return;
+            s->by_group = grown;
             s->recs_cap = cap;
         }
         record *recs = s->recs;
@@ -571,7 +615,8 @@ static void flush(store *s)
             used += (size_t)(nl - p) + 1;
             nlines++;
             if (journal_line_parse(p, (size_t)(nl - p), &recs[nrec].l) == 0) {
-                recs[nrec].seq = nrec;
+            recs[nrec].seq = nrec;
+                recs[nrec].shard = keys_shard_of(recs[nrec].l.visitor.s);
                 if (nrec > 0 && strcmp(recs[nrec - 1].l.exp.s, recs[nrec].l.exp.s) > 0)
                     sorted = false;
                 nrec++;
@@ -591,7 +636,7 @@ static void flush(store *s)
             size_t hi = lo + 1;
             while (hi < nrec && strcmp(recs[hi].l.exp.s, recs[lo].l.exp.s) == 0)
                 hi++;
-            int sent = send_group(s, recs, lo, hi);
+            int sent = send_experiment(s, recs, lo, hi);
             if (sent < 0) { /* the chunk stays unsealed: it can never pass */
                 fail_connection(s, s->ac, "sending a batch failed", NULL);
                 return;
@@ -865,10 +910,11 @@ store *store_new(struct event_base *base, const upshot_config *cfg, journal *j)
     s->backoff_ms = STORE_RECONNECT_MIN_MS;
     s->readbuf = malloc(STORE_READ_CAP);
     s->seen = seen_new((size_t)cfg->seen_visitors);
+    s->tags = calloc(1, sizeof *s->tags);
     s->reconnect_ev = evtimer_new(base, on_reconnect_timer, s);
     s->flush_ev = evtimer_new(base, on_flush_timer, s);
     s->watchdog_ev = event_new(base, -1, EV_PERSIST, on_watchdog, s);
-    if (!s->readbuf || !s->reconnect_ev || !s->flush_ev || !s->watchdog_ev) {
+    if (!s->readbuf || !s->tags || !s->reconnect_ev || !s->flush_ev || !s->watchdog_ev) {
         store_free(s);
         return NULL;
     }
@@ -905,6 +951,8 @@ void store_free(store *s)
         event_free(s->drain_ev);
     free(s->readbuf);
     free(s->recs);
+    free(s->by_group);
+    free(s->tags);
     seen_free(s->seen);
     free(s);
 }
@@ -1018,59 +1066,138 @@ store_status store_lookup_visitor(store *s, const char *exp, const char *visitor
         return STORE_NO_MEMORY;
     rd->cb.visitor = cb;
     rd->arg = arg;
+    const keys_tags *tags = keys_tag_cache_get(s->tags, exp);
+    if (!tags) {
+        free(rd);
+        return STORE_NO_MEMORY; /* not an experiment key: no record can exist */
+    }
     char key[KEYS_MAX];
-    keys_visitor_shard(key, exp, keys_shard_of(visitor));
+    keys_visitor_shard(key, tags, keys_shard_of(visitor));
     const char *argv[3] = {"HGET", key, visitor};
     size_t argvlen[3] = {4, strlen(key), strlen(visitor)};
     return send_read(s, on_visitor_reply, rd, 3, argv, argvlen);
 }
 
+/* One store_fetch_counters: an HGETALL per shard group, pipelined; the
+ * answer is their merge (counters_merge.h), handed over when the last
+ * reply is in. The replies' strings are copied, as hiredis frees each
+ * reply when its callback returns. */
+typedef struct counters_read {
+    store_counters_fn *cb;
+    void *arg;
+    int pending;          /* HGETALLs sent and not answered yet */
+    store_status st;      /* STORE_OK until a reply fails */
+    size_t n, cap;        /* pairs gathered, room for */
+    char **fields, **values;
+} counters_read;
+
+static void counters_read_free(counters_read *cr)
+{
+    for (size_t i = 0; i < cr->n; i++) {
+        free(cr->fields[i]);
+        free(cr->values[i]);
+    }
+    free(cr->fields);
+    free(cr->values);
+    free(cr);
+}
+
+/* Appends a copy of one pair; false when out of memory. */
+static bool counters_read_add(counters_read *cr, const char *f, size_t flen, const char *v,
+                              size_t vlen)
+{
+    if (cr->n == cr->cap) {
+        size_t cap = cr->cap ? 2 * cr->cap : 64;
+        char **nf = realloc(cr->fields, cap * sizeof *nf);
+        if (!nf)
+            return false;
+        cr->fields = nf;
+        char **nv = realloc(cr->values, cap * sizeof *nv);
+        if (!nv)
+            return false;
+        cr->values = nv;
+        cr->cap = cap;
+    }
+    char *fc = strndup(f, flen), *vc = strndup(v, vlen);
+    if (!fc || !vc) {
+        free(fc);
+        free(vc);
+        return false;
+    }
+    cr->fields[cr->n] = fc;
+    cr->values[cr->n++] = vc;
+    return true;
+}
+
+static void counters_read_finish(counters_read *cr)
+{
+    counters_merged m = {0};
+    store_status st = cr->st;
+    if (st == STORE_OK &&
+        counters_merge(cr->n, (const char *const *)cr->fields, (const char *const *)cr->values,
+                       &m) != 0)
+        st = STORE_NO_MEMORY;
+    if (st == STORE_OK)
+        cr->cb(cr->arg, st, m.n, (const char *const *)m.fields, (const char *const *)m.values);
+    else
+        cr->cb(cr->arg, st, 0, NULL, NULL);
+    counters_merged_free(&m);
+    counters_read_free(cr);
+}
+
 static void on_counters_reply(redisAsyncContext *c, void *r, void *privdata)
 {
-    store_read *rd = privdata;
+    counters_read *cr = privdata;
     const redisReply *reply = r;
-    const char **fields = NULL, **values = NULL;
-    size_t n = 0;
     store_status st = reply_status(reply);
     if (st == STORE_OK && (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0))
         st = malformed();
-    if (st == STORE_OK) {
-        n = reply->elements / 2;
-        fields = malloc((n ? n : 1) * 2 * sizeof *fields);
-        values = fields ? fields + n : NULL;
-        if (!fields)
+    for (size_t i = 0; st == STORE_OK && i < reply->elements / 2; i++) {
+        const redisReply *f = reply->element[2 * i], *v = reply->element[2 * i + 1];
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            st = malformed();
+        else if (!counters_read_add(cr, f->str, f->len, v->str, v->len))
             st = STORE_NO_MEMORY;
-        for (size_t i = 0; st == STORE_OK && i < n; i++) {
-            const redisReply *f = reply->element[2 * i], *v = reply->element[2 * i + 1];
-            if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
-                st = malformed();
-                break;
-            }
-            fields[i] = f->str;
-            values[i] = v->str;
-        }
     }
-    if (st != STORE_OK)
-        n = 0;
-    rd->cb.counters(rd->arg, st, n, st == STORE_OK ? fields : NULL, st == STORE_OK ? values : NULL);
-    free(fields);
-    free(rd);
+    if (cr->st == STORE_OK)
+        cr->st = st;
+    if (--cr->pending == 0)
+        counters_read_finish(cr);
 }
 
 store_status store_fetch_counters(store *s, const char *exp, store_counters_fn *cb, void *arg)
 {
     if (!s->up)
         return STORE_UNAVAILABLE;
-    store_read *rd = malloc(sizeof *rd);
-    if (!rd)
+    const keys_tags *tags = keys_tag_cache_get(s->tags, exp);
+    counters_read *cr = calloc(1, sizeof *cr);
+    if (!cr || !tags) {
+        free(cr);
         return STORE_NO_MEMORY;
-    rd->cb.counters = cb;
-    rd->arg = arg;
-    char key[KEYS_MAX];
-    keys_counters(key, exp);
-    const char *argv[2] = {"HGETALL", key};
-    size_t argvlen[2] = {7, strlen(key)};
-    return send_read(s, on_counters_reply, rd, 2, argv, argvlen);
+    }
+    cr->cb = cb;
+    cr->arg = arg;
+    cr->st = STORE_OK;
+    /* Every group's counters, one HGETALL each. pending counts one extra
+     * until all are sent, so a reply cannot finish the read early. */
+    cr->pending = 1;
+    for (unsigned g = 0; g < KEYS_GROUPS; g++) {
+        char key[KEYS_MAX];
+        const char *argv[2] = {"HGETALL", key};
+        size_t argvlen[2] = {7, keys_group_counters(key, tags, g)};
+        if (redisAsyncCommandArgv(s->ac, on_counters_reply, cr, 2, argv, argvlen) != REDIS_OK) {
+            if (g == 0) {
+                free(cr);
+                return STORE_UNAVAILABLE;
+            }
+            cr->st = STORE_UNAVAILABLE;
+            break;
+        }
+        cr->pending++;
+    }
+    if (--cr->pending == 0)
+        counters_read_finish(cr);
+    return STORE_OK;
 }
 
 static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
