@@ -17,6 +17,7 @@
 #include "journal_line.h"
 #include "keys.h"
 #include "metrics.h"
+#include "migrate_lua.h"
 #include "record_lua.h"
 #include "seen.h"
 #include "validate.h"
@@ -93,6 +94,13 @@ struct store {
     bool marker_pending;     /* a check is on the wire */
     bool data_lost;          /* a loss was detected since start */
     char data_lost_why[200];
+
+    /* The upgrade from the single-tag layout (see "The upgrade" below). */
+    bool migrating;          /* between the script load and going up */
+    char migrate_sha[41];
+    int migrate_pending;     /* replies the migration still waits for */
+    bool scan_done;          /* SCAN's cursor came back to 0 */
+    uint64_t migrated;       /* old keys moved on this connection */
 };
 
 /* Per script call: which events it carried, in ARGV order, for the
@@ -129,6 +137,7 @@ static void count_known(uint32_t n)
 
 static void flush(store *s);
 static void schedule_reconnect(store *s);
+static void go_up(store *s);
 
 static void set_error(store *s, const char *what, const char *detail)
 {
@@ -161,6 +170,7 @@ static void connection_lost(store *s, const char *why)
         fprintf(stderr, "upshotd: redis unavailable (%s); events are spooled in the journal\n", why);
     s->up = false;
     s->connecting = false;
+    s->migrating = false; /* started again from the beginning on the next connect */
     s->ac = NULL;
     s->ring_len = 0;
     s->read_pos = journal_applied(s->j);
@@ -652,6 +662,230 @@ static void flush(store *s)
     }
 }
 
+/* ---- The upgrade from the single-tag layout ----
+ *
+ * Versions before shard groups kept all of an experiment's data under one
+ * hash tag: {x:EXP}:cnt, {x:EXP}:v:S, {x:EXP}:ev, {x:EXP}:ids. Only a single
+ * Redis ever held that layout. On every connect, before any event is
+ * applied (the store is not up meanwhile), the store checks the layout
+ * marker KEYS_LAYOUT_MARKER; while it is not KEYS_LAYOUT_CURRENT it SCANs
+ * for keys of the old layout (keys_legacy_parse) and moves each with
+ * migrate.lua, which says how each kind moves. Every step is atomic and
+ * idempotent, so a migration cut short (a crash, a lost connection) just
+ * runs again on the next connect; SCAN returning a key twice is harmless
+ * for the same reason. Once a full SCAN has moved everything it sets the
+ * marker, and later connects skip the SCAN. Every instance on one Redis
+ * must run the new version before the marker is set (docs/redis.md,
+ * "Upgrading"): an old one would keep writing the old layout. */
+
+/* One old key being moved; kept across the chunks of an 'ev' or 'ids'. */
+typedef struct migrate_step {
+    store *s;
+    keys_legacy_kind kind;
+    uint32_t shard;
+    char exp[KEYS_MAX];
+    char key[KEYS_MAX];
+    char cursor[32];
+} migrate_step;
+
+static void migrate_send(migrate_step *st);
+
+static void on_layout_set(redisAsyncContext *c, void *r, void *privdata)
+{
+    store *s = privdata;
+    redisReply *reply = r;
+    if (s->ac != c)
+        return;
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        fail_connection(s, c, "layout marker", reply ? reply->str : "no reply");
+        return;
+    }
+    if (s->migrated)
+        fprintf(stderr, "upshotd: moved %llu keys of the single-tag layout into shard groups\n",
+                (unsigned long long)s->migrated);
+    go_up(s);
+}
+
+static void migrate_maybe_done(store *s)
+{
+    if (!s->scan_done || s->migrate_pending > 0)
+        return;
+    if (redisAsyncCommand(s->ac, on_layout_set, s, "SET %s %s", KEYS_LAYOUT_MARKER,
+                          KEYS_LAYOUT_CURRENT) != REDIS_OK)
+        fail_connection(s, s->ac, "layout marker", "could not send");
+}
+
+static void on_migrate_reply(redisAsyncContext *c, void *r, void *privdata)
+{
+    migrate_step *st = privdata;
+    store *s = st->s;
+    redisReply *reply = r;
+    if (s->ac != c || !s->migrating) {
+        free(st);
+        return;
+    }
+    s->migrate_pending--;
+    if (!reply || reply->type != REDIS_REPLY_STRING || reply->len >= sizeof st->cursor) {
+        char why[300];
+        snprintf(why, sizeof why, "%s: %s", st->key,
+                 reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        free(st);
+        fail_connection(s, c, "migrating the single-tag layout", why);
+        return;
+    }
+    if (strcmp(reply->str, "0") != 0) { /* an 'ev' or 'ids' chunk: the next one */
+        memcpy(st->cursor, reply->str, reply->len + 1);
+        migrate_send(st);
+        return;
+    }
+    s->migrated++;
+    free(st);
+    migrate_maybe_done(s);
+}
+
+/* Sends one migrate.lua call for st (its header has the arguments). */
+static void migrate_send(migrate_step *st)
+{
+    store *s = st->s;
+    const keys_tags *tags = keys_tag_cache_get(s->tags, st->exp);
+    char keys[1 + KEYS_GROUPS][KEYS_MAX];
+    const char *argv[4 + 1 + KEYS_GROUPS + 2];
+    size_t argvlen[4 + 1 + KEYS_GROUPS + 2];
+    int nkeys = 1, argc = 0;
+    snprintf(keys[0], KEYS_MAX, "%s", st->key);
+    const char *kind = "v";
+    if (st->kind == KEYS_LEGACY_VISITORS) {
+        keys_visitor_shard(keys[nkeys++], tags, st->shard);
+    } else if (st->kind == KEYS_LEGACY_COUNTERS) {
+        kind = "cnt";
+        keys_group_counters(keys[nkeys++], tags, 0);
+    } else {
+        kind = st->kind == KEYS_LEGACY_EVENT_TOKENS ? "ev" : "ids";
+        for (unsigned g = 0; g < KEYS_GROUPS; g++)
+            keys_group_event_tokens(keys[nkeys++], tags, g);
+    }
+    char nkeys_s[8];
+    snprintf(nkeys_s, sizeof nkeys_s, "%d", nkeys);
+    argv[argc++] = "EVALSHA";
+    argv[argc++] = s->migrate_sha;
+    argv[argc++] = nkeys_s;
+    for (int k = 0; k < nkeys; k++)
+        argv[argc++] = keys[k];
+    argv[argc++] = kind;
+    argv[argc++] = st->cursor;
+    for (int a = 0; a < argc; a++)
+        argvlen[a] = strlen(argv[a]);
+    if (redisAsyncCommandArgv(s->ac, on_migrate_reply, st, argc, argv, argvlen) != REDIS_OK) {
+        free(st);
+        fail_connection(s, s->ac, "migrating the single-tag layout", "could not send");
+        return;
+    }
+    s->migrate_pending++;
+}
+
+static void migrate_scan(store *s, const char *cursor);
+
+static void on_migrate_scan(redisAsyncContext *c, void *r, void *privdata)
+{
+    store *s = privdata;
+    redisReply *reply = r;
+    if (s->ac != c || !s->migrating)
+        return;
+    s->migrate_pending--;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_STRING ||
+        reply->element[1]->type != REDIS_REPLY_ARRAY) {
+        fail_connection(s, c, "SCAN for the single-tag layout",
+                        reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        return;
+    }
+    const redisReply *found = reply->element[1];
+    for (size_t i = 0; i < found->elements; i++) {
+        const redisReply *k = found->element[i];
+        char exp[KEYS_MAX];
+        uint32_t shard = 0;
+        keys_legacy_kind kind = k->type == REDIS_REPLY_STRING && k->len < KEYS_MAX
+                                    ? keys_legacy_parse(k->str, k->len, exp, &shard)
+                                    : KEYS_LEGACY_NONE;
+        if (kind == KEYS_LEGACY_NONE)
+            continue;
+        migrate_step *st = calloc(1, sizeof *st);
+        if (!st) {
+            fail_connection(s, c, "migrating the single-tag layout", "out of memory");
+            return;
+        }
+        *st = (migrate_step){.s = s, .kind = kind, .shard = shard};
+        memcpy(st->exp, exp, sizeof exp);
+        memcpy(st->key, k->str, k->len);
+        st->key[k->len] = '\0';
+        st->cursor[0] = '0';
+        migrate_send(st);
+        if (s->ac != c)
+            return; /* the send failed and the connection went */
+    }
+    const char *next = reply->element[0]->str;
+    if (strcmp(next, "0") == 0) {
+        s->scan_done = true;
+        migrate_maybe_done(s);
+    } else {
+        migrate_scan(s, next);
+    }
+}
+
+static void migrate_scan(store *s, const char *cursor)
+{
+    if (redisAsyncCommand(s->ac, on_migrate_scan, s, "SCAN %s MATCH {x:* COUNT 1000", cursor) !=
+        REDIS_OK) {
+        fail_connection(s, s->ac, "SCAN for the single-tag layout", "could not send");
+        return;
+    }
+    s->migrate_pending++;
+}
+
+static void on_layout_reply(redisAsyncContext *c, void *r, void *privdata)
+{
+    store *s = privdata;
+    redisReply *reply = r;
+    if (s->ac != c || !s->migrating)
+        return;
+    if (!reply || (reply->type != REDIS_REPLY_NIL && reply->type != REDIS_REPLY_STRING)) {
+        fail_connection(s, c, "layout marker",
+                        reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        return;
+    }
+    if (reply->type == REDIS_REPLY_STRING && strcmp(reply->str, KEYS_LAYOUT_CURRENT) == 0) {
+        go_up(s);
+        return;
+    }
+    migrate_scan(s, "0");
+}
+
+static void on_migrate_loaded(redisAsyncContext *c, void *r, void *privdata)
+{
+    store *s = privdata;
+    redisReply *reply = r;
+    if (s->ac != c || !s->migrating)
+        return;
+    if (!reply || reply->type != REDIS_REPLY_STRING || reply->len != 40) {
+        fail_connection(s, c, "SCRIPT LOAD failed", reply && reply->str ? reply->str : NULL);
+        return;
+    }
+    memcpy(s->migrate_sha, reply->str, 40);
+    s->migrate_sha[40] = '\0';
+    if (redisAsyncCommand(s->ac, on_layout_reply, s, "GET %s", KEYS_LAYOUT_MARKER) != REDIS_OK)
+        fail_connection(s, s->ac, "layout marker", "could not send");
+}
+
+static void migrate_start(store *s)
+{
+    s->migrating = true;
+    s->migrate_pending = 0;
+    s->scan_done = false;
+    s->migrated = 0;
+    if (redisAsyncCommand(s->ac, on_migrate_loaded, s, "SCRIPT LOAD %s", migrate_lua) != REDIS_OK)
+        fail_connection(s, s->ac, "SCRIPT LOAD failed", "could not send");
+}
+
 /* ---- The data set marker ----
  *
  * Redis can come back empty: restarted without its AOF or RDB file, or
@@ -790,6 +1024,24 @@ void store_kick(store *s)
     }
 }
 
+/* Connected, scripts loaded, old-layout data migrated: events flow. */
+static void go_up(store *s)
+{
+    s->up = true;
+    s->migrating = false;
+    s->backoff_ms = STORE_RECONNECT_MIN_MS;
+    s->last_error[0] = '\0';
+    s->read_pos = journal_applied(s->j);
+    fprintf(stderr, "upshotd: redis up at %s:%d; %llu spooled events to apply\n",
+            s->cfg->redis_host, s->cfg->redis_port,
+            (unsigned long long)journal_pending_lines(s->j));
+    s->marker_pending = false; /* any earlier check went with the old connection */
+    check_marker(s);           /* sent before the first batch, so it sees Redis as it came */
+    flush(s);
+}
+
+static void migrate_start(store *s);
+
 static void on_script_loaded(redisAsyncContext *c, void *r, void *privdata)
 {
     store *s = privdata;
@@ -802,17 +1054,8 @@ static void on_script_loaded(redisAsyncContext *c, void *r, void *privdata)
     }
     memcpy(s->sha, reply->str, 40);
     s->sha[40] = '\0';
-    s->up = true;
     s->connecting = false;
-    s->backoff_ms = STORE_RECONNECT_MIN_MS;
-    s->last_error[0] = '\0';
-    s->read_pos = journal_applied(s->j);
-    fprintf(stderr, "upshotd: redis up at %s:%d; %llu spooled events to apply\n",
-            s->cfg->redis_host, s->cfg->redis_port,
-            (unsigned long long)journal_pending_lines(s->j));
-    s->marker_pending = false; /* any earlier check went with the old connection */
-    check_marker(s);           /* sent before the first batch, so it sees Redis as it came */
-    flush(s);
+    migrate_start(s);
 }
 
 static void on_setup_reply(redisAsyncContext *c, void *r, void *privdata)
