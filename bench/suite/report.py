@@ -281,18 +281,21 @@ gate ignores disturbed rounds).
   after each response on each connection, so the offered rate stays a small
   fraction of capacity; p99 is the median of the rounds' p99.
 - **Ingestion**: `bench/bench_ingest` posts batches of 1,000 events over 64
-  keep-alive connections: first one exposure per visitor, then one conversion
-  per visitor with an order value and its own event id, 5% of batches posted
-  twice (retries, which must come back as duplicates). The rate is unique
-  conversions divided by the time from the first POST until upshotd's journal
-  is drained and the counts read back through the results endpoint match.
-  It is compared with `redis-benchmark -P 64 -c 50` on the same Redis in the
-  same round: `SET` (raw pipelined commands), `EVALSHA` of a one-command
-  script (the kind of figure the 200k events/s target was set against:
-  ~390k/s on the reference machine), and `EVALSHA` of a script doing per
-  event what engine/record.lua does for one conversion (HGET of the visitor
-  record, SADD of the event id, HSET of the record, two HINCRBY and two
-  HINCRBYFLOAT), which is what a client without batching would pay.
+  keep-alive connections, in three phases per round: one exposure per new
+  visitor; one conversion per visitor exposed before, with an order value and
+  its own event id, 5% of batches posted twice (retries, which must come back
+  as duplicates); and the mix a shop sends (new visitors' exposures, 5% of
+  them converting with a value and 2% declining in the same batch). A phase's
+  rate is its distinct events divided by the time from the first POST until
+  upshotd's journal is drained and the counts read back through the results
+  endpoint match; Redis's CPU per event is the growth of `used_cpu_user +
+  used_cpu_sys` (INFO CPU) over the phase divided by its events, and its
+  inverse the events per Redis core second (the wall rate on two shared cores
+  measures the box). It is compared with `redis-benchmark -P 64 -c 50` on the
+  same Redis in the same round: `SET` (raw pipelined commands), `EVALSHA` of a
+  one-command script (the trivial script call the conversion ratio is taken
+  to), and `EVALSHA` of a script doing per event what engine/record.lua does
+  for one conversion, which is what a client without batching would pay.
 - **Bucketing**: `bench/bench_bucketing` on one pinned core over a million
   ids, best of {results['mode_params']['bucket_rounds']} interleaved rounds, against a
   copy floor (building the hashed string with memcpy, no hash).
