@@ -13,6 +13,9 @@
  *            10.00 to 209.99), every event with its own id; a share of the
  *            batches (--dup-share) is posted a second time, unchanged, the way
  *            a browser retries, so deduplication by event id is exercised
+ *   mix      what a shop sends: one exposure per visitor, and right after it
+ *            (same batch) a conversion with an order value for every 20th
+ *            visitor (5%) and a decline for every 50th (2%); retries as above
  *
  * All bodies are built before the clock starts, so the driver spends its
  * time on the wire, not in snprintf. Event ids carry --tag, so several runs
@@ -92,7 +95,7 @@ static double now_unix(void)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: bench_ingest --port N --phase expose|convert [--host H] [--key K]\n"
+            "usage: bench_ingest --port N --phase expose|convert|mix [--host H] [--key K]\n"
             "       [--experiment E] [--visitors N] [--first N] [--batch B]\n"
             "       [--connections C] [--dup-share F] [--tag T] [--visitor-prefix P]\n"
             "       [--seconds S]\n");
@@ -126,8 +129,12 @@ static void buf_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ..
 static int build_bodies(struct run *r)
 {
     const struct opts *o = &r->o;
-    int convert = !strcmp(o->phase, "convert");
+    int convert = !strcmp(o->phase, "convert"), mix = !strcmp(o->phase, "mix");
+    /* A mix batch holds about 7% fewer visitors (their conversions and
+     * declines share it): room for 20% more batches, ended by the visitors. */
     size_t n_batches = (size_t)((o->visitors + o->batch - 1) / o->batch);
+    if (mix)
+        n_batches = n_batches + n_batches / 5 + 2;
     r->bodies = calloc(n_batches * 2, sizeof *r->bodies);
     if (!r->bodies)
         return -1;
@@ -135,16 +142,38 @@ static int build_bodies(struct run *r)
     long every = o->dup_share > 0 ? (long)(1.0 / o->dup_share + 0.5) : 0;
     long v = o->first;
     long last = o->first + o->visitors - 1;
-    for (size_t b = 0; b < n_batches; b++) {
+    for (size_t b = 0; b < n_batches && v <= last; b++) {
         size_t cap = (size_t)o->batch * 160 + 64, len = 0;
         char *buf = malloc(cap);
         if (!buf)
             return -1;
-        int events = 0;
+        int events = 0, extra = 0; /* visitors; mix's conversions and declines */
         buf_printf(&buf, &len, &cap, "{\"events\":[");
-        for (; events < o->batch && v <= last; events++, v++) {
+        /* a mix visitor brings up to two more events: keep the batch within --batch */
+        for (; events + extra + (mix ? 2 : 0) < o->batch && v <= last; events++, v++) {
             const char *region = REGIONS[v % 5];
-            if (convert) {
+            if (mix) {
+                /* events counts visitors here; a batch holds up to 7% more events */
+                buf_printf(&buf, &len, &cap,
+                           "%s{\"id\":\"x-%s-%ld\",\"type\":\"exposure\",\"experiment\":"
+                           "\"%s\",\"visitor\":\"%s%ld\",\"region\":\"%s\"}",
+                           events ? "," : "", o->tag, v, o->experiment, o->prefix, v, region);
+                if (v % 20 == 0) {
+                    double value = 10.0 + (double)((v * 2654435761u) % 20000u) / 100.0;
+                    buf_printf(&buf, &len, &cap,
+                               ",{\"id\":\"c-%s-%ld\",\"type\":\"conversion\",\"experiment\":"
+                               "\"%s\",\"visitor\":\"%s%ld\",\"region\":\"%s\",\"value\":%.2f}",
+                               o->tag, v, o->experiment, o->prefix, v, region, value);
+                    extra++;
+                }
+                if (v % 50 == 7) {
+                    buf_printf(&buf, &len, &cap,
+                               ",{\"id\":\"d-%s-%ld\",\"type\":\"decline\",\"experiment\":"
+                               "\"%s\",\"visitor\":\"%s%ld\",\"region\":\"%s\"}",
+                               o->tag, v, o->experiment, o->prefix, v, region);
+                    extra++;
+                }
+            } else if (convert) {
                 /* Order value: 10.00 .. 209.99, spread by the visitor number. */
                 double value = 10.0 + (double)((v * 2654435761u) % 20000u) / 100.0;
                 buf_printf(&buf, &len, &cap,
@@ -160,6 +189,7 @@ static int build_bodies(struct run *r)
             }
         }
         buf_printf(&buf, &len, &cap, "]}");
+        events += extra;
         r->bodies[r->n_bodies++] = (struct body){buf, len, events, 0};
         if (every && (long)(b % (size_t)every) == every - 1) {
             char *copy = malloc(len);
@@ -320,7 +350,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!o->phase || (strcmp(o->phase, "expose") && strcmp(o->phase, "convert")) ||
+    if (!o->phase ||
+        (strcmp(o->phase, "expose") && strcmp(o->phase, "convert") && strcmp(o->phase, "mix")) ||
         o->port <= 0 || o->visitors < 1 || o->visitors > 100000000 || o->batch < 1 ||
         o->batch > INGEST_MAX_BATCH || o->conns < 1 || o->conns > INGEST_MAX_CONNS ||
         o->dup_share < 0 || o->dup_share > 0.5 || o->seconds <= 0 || o->seconds > 600) {

@@ -1,49 +1,48 @@
--- record.lua: applies one batch of journal events of ONE experiment.
+-- record.lua: applies one batch of journal events of ONE experiment and
+-- ONE shard group (engine/core/keys.h): every key it touches carries the
+-- group's hash tag, so the call runs on one Redis Cluster slot.
 --
 -- Idempotent by construction, so that replaying the journal after a crash
 -- counts every event exactly once (a script runs atomically):
 --   * an exposure counts only when the visitor has no record yet; the
 --     record is then created (first exposure wins, and fixes the visitor's
 --     variant: stickiness);
---   * a conversion or decline counts only when its event id is new: HSETNX
---     stores it with the acknowledgment token of the journal line that
---     carried it. The same id again with the same token is that line
---     applied a second time (a replay: status '3', counted nowhere); with
---     another token it is a client sending the id twice (status '1',
---     counted in 'dup'). A line that only bumps an integrity counter (a
---     duplicate, or a visitor never exposed) leaves its token as the field
---     " TOKEN" (a space never starts an event id), so its replay is
---     recognised too.
+--   * a conversion or decline counts only when its event id is new in the
+--     group (ids are per visitor's group: docs/redis.md): HSETNX stores it
+--     with the acknowledgment token of the journal line that carried it.
+--     The same id again with the same token is that line applied a second
+--     time (a replay: status '3', counted nowhere); with another token it
+--     is a client sending the id twice (status '1', counted in 'dup'). A
+--     line that only bumps an integrity counter (a duplicate, or a visitor
+--     never exposed) leaves its token as the field " TOKEN" (a space never
+--     starts an event id), so its replay is recognised too.
 -- Revenue is kept per visitor in the visitor record so that the sum of
 -- squares is over visitors: a second order of total t with value v adds
 -- 2*t*v + v*v, which turns t^2 into (t+v)^2.
 --
--- KEYS[1] {x:EXP}:cnt   counters (docs/redis.md)
--- KEYS[2] {x:EXP}:ev    event id -> acknowledgment token of its counting line
--- KEYS[3] {x:EXP}:ids   the event id set older versions kept: an id in it
---                       is a duplicate too (read only while the key exists)
--- KEYS[4..] {x:EXP}:v:N the visitor record shard of each event, in the
---                       order the events appear in ARGV below
+-- KEYS[1] {x:EXP:G:N}:cnt    the group's counters (docs/redis.md)
+-- KEYS[2] {x:EXP:G:N}:ev     event id -> acknowledgment token of its counting line
+-- KEYS[3..] {x:EXP:G:N}:v:S  the visitor record shard of each event, in the
+--                            order the events appear in ARGV below
 -- ARGV, in two sections. Exposures dominate, so they are sent compactly:
 -- grouped by what they write, one argument each, and their shard keys
 -- follow from the order (no index to send or to convert with tonumber).
---   G, then G groups of exposures that create the same visitor record
+--   P, then P runs of exposures that create the same visitor record
 --      ("VARIANT|REGION|" plus "p" when promoted) and count in the same
 --      counter field ("e|VARIANT|REGION|DAY", "pe|..." when promoted):
 --      record, field, K, then the K visitors
---   then conversions and declines, six arguments each:
---      type ('C' or 'D'), visitor, event id, value ('-' for a decline), day,
+--   then conversions and declines, five arguments each: visitor, event
+--      id, value (the amount printed "%.17g"; '-' marks a decline), day,
 --      acknowledgment token ('' for lines journaled before tokens)
 -- Returns a string with one status character per event in ARGV order:
 -- '0' counted, '1' duplicate, '2' visitor never exposed, '3' replayed (one
 -- bulk reply instead of an array keeps the client from allocating per
 -- event).
-local cnt, ev, legacy_ids = KEYS[1], KEYS[2], KEYS[3]
-local inc, incf, out = {}, {}, {}
-local function add(t, f, v) t[f] = (t[f] or 0) + v end
+local cnt, ev = KEYS[1], KEYS[2]
+local inc, incf, out = {}, {}, {} -- integer and float counter increments, statuses
 
 local call, tonumber = redis.call, tonumber
-local a, k, nout = 2, 4, 0 -- next ARGV, next shard key, statuses so far
+local a, k, nout = 2, 3, 0 -- next ARGV, next shard key, statuses so far
 for _ = 1, tonumber(ARGV[1]) do
   local rec, field, count = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
   a = a + 3
@@ -58,93 +57,140 @@ for _ = 1, tonumber(ARGV[1]) do
     end
     a, k = a + 1, k + 1
   end
-  if added > 0 then add(inc, field, added) end
+  if added > 0 then inc[field] = (inc[field] or 0) + added end
 end
-local i = a
 
--- Conversions and declines accumulate per group (promoted or not, variant,
--- region, day) in a table; the counter field names are built once per
--- group at the end instead of four string concatenations per event.
-local groups_cd = {}
-local find, match, format = string.find, string.match, string.format
-local has_legacy = i <= #ARGV and call('EXISTS', legacy_ids) == 1
--- Whether this is the first application of a line with this token (lines
--- without one, from before tokens, always count as first).
-local function first_time(token)
-  return token == '' or call('HSETNX', ev, ' ' .. token, 1) == 1
-end
-for j = i, #ARGV, 6 do
-  local typ, vkey, visitor = ARGV[j], KEYS[k], ARGV[j + 1]
-  local id, token = ARGV[j + 2], ARGV[j + 5]
-  k = k + 1
-  local status = '0'
-  local rec = call('HGET', vkey, visitor)
-  if not rec then
-    -- Not attributable; the id is not consumed, so a retry after the
-    -- exposure has landed still counts.
-    if first_time(token) then
-      status = '2'
-      add(inc, typ == 'C' and 'unexposed|c' or 'unexposed|d', 1)
-    else
-      status = '3'
-    end
-  elseif (has_legacy and call('SISMEMBER', legacy_ids, id) == 1) or
-         call('HSETNX', ev, id, token) == 0 then
-    if token ~= '' and call('HGET', ev, id) == token then
-      status = '3' -- this very line counted the id before
-    elseif first_time(token) then
-      status = '1'
-      add(inc, 'dup', 1)
-    else
-      status = '3' -- this line was a duplicate before, and counted as one
-    end
-  else
-    local vi, region, flags, total = match(rec, '^([^|]*)|([^|]*)|([^|]*)|?(.*)$')
-    local gkey = (find(flags, 'p', 1, true) and 'p|' or '|') .. vi .. '|' .. region .. '|' .. ARGV[j + 4]
-    local g = groups_cd[gkey]
-    if not g then
-      g = {c = 0, o = 0, s = 0, q = 0, d = 0, dn = 0}
-      groups_cd[gkey] = g
-    end
-    if typ == 'C' then
-      local v, t = tonumber(ARGV[j + 3]), tonumber(total) or 0
-      if not find(flags, 'c', 1, true) then
-        flags = flags .. 'c'
-        g.c = g.c + 1
-      end
-      g.o = g.o + 1
-      g.s = g.s + v
-      g.q = g.q + 2 * t * v + v * v
-      total = format('%.17g', t + v)
-    else
-      if not find(flags, 'd', 1, true) then
-        flags = flags .. 'd'
-        g.d = g.d + 1
-      end
-      g.dn = g.dn + 1
-    end
-    local value = vi .. '|' .. region .. '|' .. flags
-    if total ~= '' then value = value .. '|' .. total end
-    call('HSET', vkey, visitor, value)
+local n = #ARGV
+if a <= n then
+  -- Conversions and declines accumulate per counter group: day, then the
+  -- record's "VARIANT|REGION|" head, promoted or not, in nested tables
+  -- (no string is built per event to look a group up). The counter field
+  -- names are built once per group at the end.
+  local days = {}
+  local find, sub, format = string.find, string.sub, string.format
+  -- Whether this is the first application of a line with this token (lines
+  -- without one, from before tokens, always count as first).
+  local function first_time(token)
+    return token == '' or call('HSETNX', ev, ' ' .. token, 1) == 1
   end
-  nout = nout + 1
-  out[nout] = status
-end
-
-for gkey, g in pairs(groups_cd) do
-  -- gkey is "p|VARIANT|REGION|DAY" (promoted) or "|VARIANT|REGION|DAY"
-  local pre, suffix = '', gkey
-  if string.sub(gkey, 1, 1) == 'p' then pre, suffix = 'p', string.sub(gkey, 2) end
-  if g.c > 0 then add(inc, pre .. 'c' .. suffix, g.c) end
-  if g.o > 0 then
-    add(inc, pre .. 'o' .. suffix, g.o)
-    add(incf, pre .. 's' .. suffix, g.s)
-    add(incf, pre .. 'q' .. suffix, g.q)
+  for j = a, n, 5 do
+    local vkey, visitor, id, value, token = KEYS[k], ARGV[j], ARGV[j + 1], ARGV[j + 2], ARGV[j + 4]
+    k = k + 1
+    local status = '0'
+    local rec = call('HGET', vkey, visitor)
+    if not rec then
+      -- Not attributable; the id is not consumed, so a retry after the
+      -- exposure has landed still counts.
+      if first_time(token) then
+        status = '2'
+        local f = value == '-' and 'unexposed|d' or 'unexposed|c'
+        inc[f] = (inc[f] or 0) + 1
+      else
+        status = '3'
+      end
+    elseif call('HSETNX', ev, id, token) == 0 then
+      if token ~= '' and call('HGET', ev, id) == token then
+        status = '3' -- this very line counted the id before
+      elseif first_time(token) then
+        status = '1'
+        inc.dup = (inc.dup or 0) + 1
+      else
+        status = '3' -- this line was a duplicate before, and counted as one
+      end
+    else
+      -- rec is "VARIANT|REGION|FLAGS[|TOTAL]" (visitor_record.h): split at
+      -- the second and third bars with plain finds. Most records are a
+      -- visitor just exposed, "VARIANT|REGION|": that case builds no
+      -- substring at all.
+      local p2 = find(rec, '|', find(rec, '|', 1, true) + 1, true)
+      local head, flags, p3 = rec, '', nil
+      if p2 < #rec then
+        p3 = find(rec, '|', p2 + 1, true)
+        head = sub(rec, 1, p2)
+        flags = sub(rec, p2 + 1, (p3 or 0) - 1)
+      end
+      local promoted = flags ~= '' and find(flags, 'p', 1, true) ~= nil
+      local day = ARGV[j + 3]
+      local groups = days[day]
+      if not groups then
+        groups = {{}, {}} -- not promoted, promoted
+        days[day] = groups
+      end
+      groups = groups[promoted and 2 or 1]
+      local g = groups[head]
+      if not g then
+        g = {promoted and 'p' or '', head, 0, 0, 0, 0, 0, 0}
+        groups[head] = g
+      end
+      if value ~= '-' then
+        local v = tonumber(value)
+        if not p3 then
+          -- No revenue yet: the new total is the value itself, which the
+          -- store sends printed "%.17g" already.
+          if not find(flags, 'c', 1, true) then
+            flags = flags .. 'c'
+            g[3] = g[3] + 1
+          end
+          g[6] = g[6] + v * v
+          call('HSET', vkey, visitor, head .. flags .. '|' .. value)
+        else
+          local t = tonumber(sub(rec, p3 + 1))
+          g[6] = g[6] + 2 * t * v + v * v
+          call('HSET', vkey, visitor, head .. flags .. '|' .. format('%.17g', t + v))
+        end
+        g[4] = g[4] + 1
+        g[5] = g[5] + v
+      else
+        if not find(flags, 'd', 1, true) then
+          g[7] = g[7] + 1
+          call('HSET', vkey, visitor, head .. flags .. 'd' .. (p3 and sub(rec, p3) or ''))
+        end
+        g[8] = g[8] + 1
+      end
+    end
+    nout = nout + 1
+    out[nout] = status
   end
-  if g.d > 0 then add(inc, pre .. 'd' .. suffix, g.d) end
-  if g.dn > 0 then add(inc, pre .. 'dn' .. suffix, g.dn) end
+
+  for day, both in pairs(days) do
+    for _, groups in ipairs(both) do
+      for _, g in pairs(groups) do
+        -- fields "[p]METRIC|VARIANT|REGION|DAY"; head is "VARIANT|REGION|"
+        local pre, suffix = g[1], '|' .. g[2] .. day
+        if g[3] > 0 then inc[pre .. 'c' .. suffix] = g[3] end
+        if g[4] > 0 then
+          inc[pre .. 'o' .. suffix] = g[4]
+          incf[pre .. 's' .. suffix] = g[5]
+          incf[pre .. 'q' .. suffix] = g[6]
+        end
+        if g[7] > 0 then inc[pre .. 'd' .. suffix] = g[7] end
+        if g[8] > 0 then inc[pre .. 'dn' .. suffix] = g[8] end
+      end
+    end
+  end
 end
 
-for f, v in pairs(inc) do call('HINCRBY', cnt, f, v) end
-for f, v in pairs(incf) do call('HINCRBYFLOAT', cnt, f, format('%.17g', v)) end
+-- Every counter in two calls, whatever their number: one HMGET of the
+-- fields, one HSET of the sums (an HINCRBY or HINCRBYFLOAT each cost a
+-- call per field, and the float one formats in long double). Integers stay
+-- exact in a Lua number up to 2^53 and are printed with %d; revenue sums in
+-- double, printed %.17g so that they read back exactly.
+local fields, nf = {}, 0
+for f in pairs(inc) do nf = nf + 1; fields[nf] = f end
+local nint = nf
+for f in pairs(incf) do nf = nf + 1; fields[nf] = f end
+if nf > 0 then
+  local old = call('HMGET', cnt, unpack(fields))
+  local set, format = {}, string.format
+  for x = 1, nf do
+    local f = fields[x]
+    set[2 * x - 1] = f
+    if x <= nint then
+      set[2 * x] = format('%d', (tonumber(old[x]) or 0) + inc[f])
+    else
+      set[2 * x] = format('%.17g', (tonumber(old[x]) or 0) + incf[f])
+    end
+  end
+  call('HSET', cnt, unpack(set))
+end
 return table.concat(out)

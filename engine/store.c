@@ -11,11 +11,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "counters_merge.h"
 #include "decimal.h"
 #include "entropy.h"
 #include "journal_line.h"
 #include "keys.h"
 #include "metrics.h"
+#include "migrate_lua.h"
 #include "record_lua.h"
 #include "seen.h"
 #include "validate.h"
@@ -77,7 +79,9 @@ struct store {
     char *readbuf;
     seen *seen;              /* pairs Redis is known to hold (seen.h) */
     struct record *recs;     /* parsed lines of one batch */
+    struct record *by_group; /* one experiment's lines of it, by shard group */
     size_t recs_cap;         /* batch_size when allocated (a reload may raise it) */
+    keys_tag_cache *tags;    /* experiments' group tags (keys.h) */
 
     void (*drain_done)(void *);
     void *drain_arg;
@@ -90,6 +94,13 @@ struct store {
     bool marker_pending;     /* a check is on the wire */
     bool data_lost;          /* a loss was detected since start */
     char data_lost_why[200];
+
+    /* The upgrade from the single-tag layout (see "The upgrade" below). */
+    bool migrating;          /* between the script load and going up */
+    char migrate_sha[41];
+    int migrate_pending;     /* replies the migration still waits for */
+    bool scan_done;          /* SCAN's cursor came back to 0 */
+    uint64_t migrated;       /* old keys moved on this connection */
 };
 
 /* Per script call: which events it carried, in ARGV order, for the
@@ -126,6 +137,7 @@ static void count_known(uint32_t n)
 
 static void flush(store *s);
 static void schedule_reconnect(store *s);
+static void go_up(store *s);
 
 static void set_error(store *s, const char *what, const char *detail)
 {
@@ -158,6 +170,7 @@ static void connection_lost(store *s, const char *why)
         fprintf(stderr, "upshotd: redis unavailable (%s); events are spooled in the journal\n", why);
     s->up = false;
     s->connecting = false;
+    s->migrating = false; /* started again from the beginning on the next connect */
     s->ac = NULL;
     s->ring_len = 0;
     s->read_pos = journal_applied(s->j);
@@ -266,6 +279,7 @@ static void on_batch_reply(redisAsyncContext *c, void *r, void *privdata)
 typedef struct record {
     journal_line l;
     size_t seq;      /* position in the journal: keeps the sort stable */
+    uint32_t shard;  /* the visitor's shard (keys.h); its group is shard % KEYS_GROUPS */
 } record;
 
 static int cmp_record_exp(const void *a, const void *b)
@@ -341,12 +355,11 @@ static bool same_pair(const journal_line *a, const journal_line *b)
            strcmp(a->region.s, b->region.s) == 0 && strcmp(a->day.s, b->day.s) == 0;
 }
 
-/* Appends the KEYS entry of event e's visitor shard (keys.h names it). */
-static void resp_shard_key(resp *r, const journal_line *e)
+/* Appends the KEYS entry of record e's visitor shard (keys.h names it). */
+static void resp_shard_key(resp *r, const keys_tags *tags, const record *e)
 {
     char key[KEYS_MAX];
-    keys_visitor_shard(key, e->exp.s, keys_shard_of(e->visitor.s));
-    resp_str(r, key, strlen(key));
+    resp_str(r, key, keys_visitor_shard(key, tags, e->shard));
 }
 
 static void resp_text(resp *r, journal_text t)
@@ -371,8 +384,9 @@ static bool batch_set_add(uint64_t *set, size_t mask, uint64_t key)
     }
 }
 
-/* Sends one EVALSHA of record.lua for records [lo, hi) of one experiment,
- * in the script's argument layout (record.lua's header): the exposures
+/* Sends one EVALSHA of record.lua for records [lo, hi) of one experiment
+ * and one shard group (tags and group name its keys), in the script's
+ * argument layout (record.lua's header): the exposures
  * grouped by the (record, field) pair they write, one argument each, then
  * the conversions and declines; KEYS holds each event's shard key in that
  * same order, so the script walks both lists side by side.
@@ -383,7 +397,8 @@ static bool batch_set_add(uint64_t *set, size_t mask, uint64_t key)
  * variant and region recorded. Exposures of pairs in the seen set are
  * left out as well: Redis would ignore them. Returns 1 when a call was
  * sent, 0 when every event was left out, -1 on error. */
-static int send_group(store *s, record *recs, size_t lo, size_t hi)
+static int send_group(store *s, record *recs, size_t lo, size_t hi, const keys_tags *tags,
+                      unsigned group)
 {
     size_t nev = hi - lo;
     const char *exp = recs[lo].l.exp.s;
@@ -411,13 +426,13 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
     memset(batch_set, 0, set_slots * sizeof *batch_set);
     size_t npairs = 0, nexposures = 0, nother = 0, nknown = 0;
     uint32_t exp_seed = seen_experiment_seed(exp, explen);
-    size_t cap = 256 + 2 * (explen + 32);
+    size_t cap = 256 + 2 * KEYS_MAX;
     for (size_t i = 0; i < nev; i++) {
         const journal_line *e = &recs[lo + i].l;
         /* Every text field but the experiment, whichever kind of event. */
         size_t line = 1 + e->visitor.len + e->variant.len + e->region.len + e->event_id.len +
                       e->value.len + e->day.len + e->ack.len;
-        cap += (explen + 48) + line + 5 * 24;
+        cap += KEYS_MAX + line + 5 * 24;
         if (!is_exposure(e)) {
             kind[i] = EV_OTHER;
             nother++;
@@ -473,29 +488,25 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
     r.buf = malloc(cap);
     if (!r.buf)
         goto done;
-    size_t nkeys = 3 + nexposures + nother;
-    size_t argc = 3 + nkeys + 1 + 3 * npairs + nexposures + 6 * nother;
+    size_t nkeys = 2 + nexposures + nother;
+    size_t argc = 3 + nkeys + 1 + 3 * npairs + nexposures + 5 * nother;
     resp_count(&r, '*', argc);
     resp_str(&r, "EVALSHA", 7);
     resp_str(&r, s->sha, 40);
     resp_uint(&r, nkeys);
 
-    /* KEYS: "{x:EXP}:cnt", "{x:EXP}:ev", "{x:EXP}:ids" (the id set of
-     * older versions, read while it exists), then each event's shard in
-     * ARGV order, repeats allowed: with 65,536 shards a batch rarely
-     * shares one, and searching for repeats cost more than sending them. */
+    /* KEYS: the group's "{x:EXP:G:N}:cnt" and "{x:EXP:G:N}:ev", then
+     * each event's shard in ARGV order, repeats allowed: with 65,536
+     * shards a batch rarely shares one, and searching for repeats cost
+     * more than sending them. */
     char key[KEYS_MAX];
-    keys_counters(key, exp);
-    resp_str(&r, key, strlen(key));
-    keys_event_tokens(key, exp);
-    resp_str(&r, key, strlen(key));
-    keys_event_ids(key, exp);
-    resp_str(&r, key, strlen(key));
+    resp_str(&r, key, keys_group_counters(key, tags, group));
+    resp_str(&r, key, keys_group_event_tokens(key, tags, group));
     for (size_t x = 0; x < nexposures; x++)
-        resp_shard_key(&r, &recs[lo + order[x]].l);
+        resp_shard_key(&r, tags, &recs[lo + order[x]]);
     for (size_t i = 0; i < nev; i++)
         if (kind[i] == EV_OTHER)
-            resp_shard_key(&r, &recs[lo + i].l);
+            resp_shard_key(&r, tags, &recs[lo + i]);
 
     /* The groups: record "VARIANT|REGION|" (+"p" when promoted), field
      * "e|VARIANT|REGION|DAY" ("pe|..." when promoted), count, visitors. */
@@ -513,16 +524,25 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi)
         for (; x < pair_end[k]; x++)
             resp_text(&r, recs[lo + order[x]].l.visitor);
     }
-    /* Conversions and declines: type ('C' or 'D' in the script's own
-     * terms), visitor, event id, value, day, acknowledgment token. */
+    /* Conversions and declines: visitor, event id, value ("-" for a
+     * decline, which is how the script tells the two apart), day,
+     * acknowledgment token. */
     for (size_t i = 0; i < nev; i++) {
         const journal_line *e = &recs[lo + i].l;
         if (kind[i] != EV_OTHER)
             continue;
-        resp_str(&r, e->type == JOURNAL_CONVERSION ? "C" : "D", 1);
         resp_text(&r, e->visitor);
         resp_text(&r, e->event_id);
-        resp_text(&r, e->value);
+        if (e->type == JOURNAL_CONVERSION) {
+            /* "%.17g" of the amount, whatever text the line held: the
+             * script takes it as the visitor's total when there is none
+             * yet, without formatting it again (record.lua). */
+            char amount[DECIMAL_G17_MAX + 8];
+            int n = snprintf(amount, sizeof amount, "%.17g", e->amount);
+            resp_str(&r, amount, n > 0 ? (size_t)n : 0);
+        } else {
+            resp_str(&r, "-", 1);
+        }
         resp_text(&r, e->day);
         resp_text(&r, e->ack);
     }
@@ -543,6 +563,36 @@ done:
     return rc;
 }
 
+/* Sends records [lo, hi) of one experiment as one call per shard group
+ * that has events (keys.h): a stable counting sort by group into
+ * s->by_group keeps each group's events in journal order. Returns the
+ * calls sent, or -1 on error. */
+static int send_experiment(store *s, record *recs, size_t lo, size_t hi)
+{
+    const keys_tags *tags = keys_tag_cache_get(s->tags, recs[lo].l.exp.s);
+    if (!tags)
+        return -1; /* journal_line_parse admits no such experiment key */
+    size_t at[KEYS_GROUPS + 1] = {0};
+    for (size_t i = lo; i < hi; i++)
+        at[keys_group_of_shard(recs[i].shard) + 1]++;
+    for (unsigned g = 0; g < KEYS_GROUPS; g++)
+        at[g + 1] += at[g];
+    size_t start[KEYS_GROUPS + 1];
+    memcpy(start, at, sizeof start);
+    for (size_t i = lo; i < hi; i++)
+        s->by_group[at[keys_group_of_shard(recs[i].shard)]++] = recs[i];
+    int calls = 0;
+    for (unsigned g = 0; g < KEYS_GROUPS; g++) {
+        if (start[g] == start[g + 1])
+            continue;
+        int sent = send_group(s, s->by_group, start[g], start[g + 1], tags, g);
+        if (sent < 0)
+            return -1;
+        calls += sent;
+    }
+    return calls;
+}
+
 static void flush(store *s)
 {
     if (!s->up)
@@ -557,6 +607,10 @@ static void flush(store *s)
             if (!grown)
                 return;
             s->recs = grown;
+            grown = realloc(s->by_group, cap * sizeof *grown);
+            if (!grown)
+                return;
+            s->by_group = grown;
             s->recs_cap = cap;
         }
         record *recs = s->recs;
@@ -571,7 +625,8 @@ static void flush(store *s)
             used += (size_t)(nl - p) + 1;
             nlines++;
             if (journal_line_parse(p, (size_t)(nl - p), &recs[nrec].l) == 0) {
-                recs[nrec].seq = nrec;
+            recs[nrec].seq = nrec;
+                recs[nrec].shard = keys_shard_of(recs[nrec].l.visitor.s);
                 if (nrec > 0 && strcmp(recs[nrec - 1].l.exp.s, recs[nrec].l.exp.s) > 0)
                     sorted = false;
                 nrec++;
@@ -591,7 +646,7 @@ static void flush(store *s)
             size_t hi = lo + 1;
             while (hi < nrec && strcmp(recs[hi].l.exp.s, recs[lo].l.exp.s) == 0)
                 hi++;
-            int sent = send_group(s, recs, lo, hi);
+            int sent = send_experiment(s, recs, lo, hi);
             if (sent < 0) { /* the chunk stays unsealed: it can never pass */
                 fail_connection(s, s->ac, "sending a batch failed", NULL);
                 return;
@@ -605,6 +660,230 @@ static void flush(store *s)
             check_drained(s);
         }
     }
+}
+
+/* ---- The upgrade from the single-tag layout ----
+ *
+ * Versions before shard groups kept all of an experiment's data under one
+ * hash tag: {x:EXP}:cnt, {x:EXP}:v:S, {x:EXP}:ev, {x:EXP}:ids. Only a single
+ * Redis ever held that layout. On every connect, before any event is
+ * applied (the store is not up meanwhile), the store checks the layout
+ * marker KEYS_LAYOUT_MARKER; while it is not KEYS_LAYOUT_CURRENT it SCANs
+ * for keys of the old layout (keys_legacy_parse) and moves each with
+ * migrate.lua, which says how each kind moves. Every step is atomic and
+ * idempotent, so a migration cut short (a crash, a lost connection) just
+ * runs again on the next connect; SCAN returning a key twice is harmless
+ * for the same reason. Once a full SCAN has moved everything it sets the
+ * marker, and later connects skip the SCAN. Every instance on one Redis
+ * must run the new version before the marker is set (docs/redis.md,
+ * "Upgrading"): an old one would keep writing the old layout. */
+
+/* One old key being moved; kept across the chunks of an 'ev' or 'ids'. */
+typedef struct migrate_step {
+    store *s;
+    keys_legacy_kind kind;
+    uint32_t shard;
+    char exp[KEYS_MAX];
+    char key[KEYS_MAX];
+    char cursor[32];
+} migrate_step;
+
+static void migrate_send(migrate_step *st);
+
+static void on_layout_set(redisAsyncContext *c, void *r, void *privdata)
+{
+    store *s = privdata;
+    redisReply *reply = r;
+    if (s->ac != c)
+        return;
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        fail_connection(s, c, "layout marker", reply ? reply->str : "no reply");
+        return;
+    }
+    if (s->migrated)
+        fprintf(stderr, "upshotd: moved %llu keys of the single-tag layout into shard groups\n",
+                (unsigned long long)s->migrated);
+    go_up(s);
+}
+
+static void migrate_maybe_done(store *s)
+{
+    if (!s->scan_done || s->migrate_pending > 0)
+        return;
+    if (redisAsyncCommand(s->ac, on_layout_set, s, "SET %s %s", KEYS_LAYOUT_MARKER,
+                          KEYS_LAYOUT_CURRENT) != REDIS_OK)
+        fail_connection(s, s->ac, "layout marker", "could not send");
+}
+
+static void on_migrate_reply(redisAsyncContext *c, void *r, void *privdata)
+{
+    migrate_step *st = privdata;
+    store *s = st->s;
+    redisReply *reply = r;
+    if (s->ac != c || !s->migrating) {
+        free(st);
+        return;
+    }
+    s->migrate_pending--;
+    if (!reply || reply->type != REDIS_REPLY_STRING || reply->len >= sizeof st->cursor) {
+        char why[300];
+        snprintf(why, sizeof why, "%s: %s", st->key,
+                 reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        free(st);
+        fail_connection(s, c, "migrating the single-tag layout", why);
+        return;
+    }
+    if (strcmp(reply->str, "0") != 0) { /* an 'ev' or 'ids' chunk: the next one */
+        memcpy(st->cursor, reply->str, reply->len + 1);
+        migrate_send(st);
+        return;
+    }
+    s->migrated++;
+    free(st);
+    migrate_maybe_done(s);
+}
+
+/* Sends one migrate.lua call for st (its header has the arguments). */
+static void migrate_send(migrate_step *st)
+{
+    store *s = st->s;
+    const keys_tags *tags = keys_tag_cache_get(s->tags, st->exp);
+    char keys[1 + KEYS_GROUPS][KEYS_MAX];
+    const char *argv[4 + 1 + KEYS_GROUPS + 2];
+    size_t argvlen[4 + 1 + KEYS_GROUPS + 2];
+    int nkeys = 1, argc = 0;
+    snprintf(keys[0], KEYS_MAX, "%s", st->key);
+    const char *kind = "v";
+    if (st->kind == KEYS_LEGACY_VISITORS) {
+        keys_visitor_shard(keys[nkeys++], tags, st->shard);
+    } else if (st->kind == KEYS_LEGACY_COUNTERS) {
+        kind = "cnt";
+        keys_group_counters(keys[nkeys++], tags, 0);
+    } else {
+        kind = st->kind == KEYS_LEGACY_EVENT_TOKENS ? "ev" : "ids";
+        for (unsigned g = 0; g < KEYS_GROUPS; g++)
+            keys_group_event_tokens(keys[nkeys++], tags, g);
+    }
+    char nkeys_s[8];
+    snprintf(nkeys_s, sizeof nkeys_s, "%d", nkeys);
+    argv[argc++] = "EVALSHA";
+    argv[argc++] = s->migrate_sha;
+    argv[argc++] = nkeys_s;
+    for (int k = 0; k < nkeys; k++)
+        argv[argc++] = keys[k];
+    argv[argc++] = kind;
+    argv[argc++] = st->cursor;
+    for (int a = 0; a < argc; a++)
+        argvlen[a] = strlen(argv[a]);
+    if (redisAsyncCommandArgv(s->ac, on_migrate_reply, st, argc, argv, argvlen) != REDIS_OK) {
+        free(st);
+        fail_connection(s, s->ac, "migrating the single-tag layout", "could not send");
+        return;
+    }
+    s->migrate_pending++;
+}
+
+static void migrate_scan(store *s, const char *cursor);
+
+static void on_migrate_scan(redisAsyncContext *c, void *r, void *privdata)
+{
+    store *s = privdata;
+    redisReply *reply = r;
+    if (s->ac != c || !s->migrating)
+        return;
+    s->migrate_pending--;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_STRING ||
+        reply->element[1]->type != REDIS_REPLY_ARRAY) {
+        fail_connection(s, c, "SCAN for the single-tag layout",
+                        reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        return;
+    }
+    const redisReply *found = reply->element[1];
+    for (size_t i = 0; i < found->elements; i++) {
+        const redisReply *k = found->element[i];
+        char exp[KEYS_MAX];
+        uint32_t shard = 0;
+        keys_legacy_kind kind = k->type == REDIS_REPLY_STRING && k->len < KEYS_MAX
+                                    ? keys_legacy_parse(k->str, k->len, exp, &shard)
+                                    : KEYS_LEGACY_NONE;
+        if (kind == KEYS_LEGACY_NONE)
+            continue;
+        migrate_step *st = calloc(1, sizeof *st);
+        if (!st) {
+            fail_connection(s, c, "migrating the single-tag layout", "out of memory");
+            return;
+        }
+        *st = (migrate_step){.s = s, .kind = kind, .shard = shard};
+        memcpy(st->exp, exp, sizeof exp);
+        memcpy(st->key, k->str, k->len);
+        st->key[k->len] = '\0';
+        st->cursor[0] = '0';
+        migrate_send(st);
+        if (s->ac != c)
+            return; /* the send failed and the connection went */
+    }
+    const char *next = reply->element[0]->str;
+    if (strcmp(next, "0") == 0) {
+        s->scan_done = true;
+        migrate_maybe_done(s);
+    } else {
+        migrate_scan(s, next);
+    }
+}
+
+static void migrate_scan(store *s, const char *cursor)
+{
+    if (redisAsyncCommand(s->ac, on_migrate_scan, s, "SCAN %s MATCH {x:* COUNT 1000", cursor) !=
+        REDIS_OK) {
+        fail_connection(s, s->ac, "SCAN for the single-tag layout", "could not send");
+        return;
+    }
+    s->migrate_pending++;
+}
+
+static void on_layout_reply(redisAsyncContext *c, void *r, void *privdata)
+{
+    store *s = privdata;
+    redisReply *reply = r;
+    if (s->ac != c || !s->migrating)
+        return;
+    if (!reply || (reply->type != REDIS_REPLY_NIL && reply->type != REDIS_REPLY_STRING)) {
+        fail_connection(s, c, "layout marker",
+                        reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        return;
+    }
+    if (reply->type == REDIS_REPLY_STRING && strcmp(reply->str, KEYS_LAYOUT_CURRENT) == 0) {
+        go_up(s);
+        return;
+    }
+    migrate_scan(s, "0");
+}
+
+static void on_migrate_loaded(redisAsyncContext *c, void *r, void *privdata)
+{
+    store *s = privdata;
+    redisReply *reply = r;
+    if (s->ac != c || !s->migrating)
+        return;
+    if (!reply || reply->type != REDIS_REPLY_STRING || reply->len != 40) {
+        fail_connection(s, c, "SCRIPT LOAD failed", reply && reply->str ? reply->str : NULL);
+        return;
+    }
+    memcpy(s->migrate_sha, reply->str, 40);
+    s->migrate_sha[40] = '\0';
+    if (redisAsyncCommand(s->ac, on_layout_reply, s, "GET %s", KEYS_LAYOUT_MARKER) != REDIS_OK)
+        fail_connection(s, s->ac, "layout marker", "could not send");
+}
+
+static void migrate_start(store *s)
+{
+    s->migrating = true;
+    s->migrate_pending = 0;
+    s->scan_done = false;
+    s->migrated = 0;
+    if (redisAsyncCommand(s->ac, on_migrate_loaded, s, "SCRIPT LOAD %s", migrate_lua) != REDIS_OK)
+        fail_connection(s, s->ac, "SCRIPT LOAD failed", "could not send");
 }
 
 /* ---- The data set marker ----
@@ -745,6 +1024,24 @@ void store_kick(store *s)
     }
 }
 
+/* Connected, scripts loaded, old-layout data migrated: events flow. */
+static void go_up(store *s)
+{
+    s->up = true;
+    s->migrating = false;
+    s->backoff_ms = STORE_RECONNECT_MIN_MS;
+    s->last_error[0] = '\0';
+    s->read_pos = journal_applied(s->j);
+    fprintf(stderr, "upshotd: redis up at %s:%d; %llu spooled events to apply\n",
+            s->cfg->redis_host, s->cfg->redis_port,
+            (unsigned long long)journal_pending_lines(s->j));
+    s->marker_pending = false; /* any earlier check went with the old connection */
+    check_marker(s);           /* sent before the first batch, so it sees Redis as it came */
+    flush(s);
+}
+
+static void migrate_start(store *s);
+
 static void on_script_loaded(redisAsyncContext *c, void *r, void *privdata)
 {
     store *s = privdata;
@@ -757,17 +1054,8 @@ static void on_script_loaded(redisAsyncContext *c, void *r, void *privdata)
     }
     memcpy(s->sha, reply->str, 40);
     s->sha[40] = '\0';
-    s->up = true;
     s->connecting = false;
-    s->backoff_ms = STORE_RECONNECT_MIN_MS;
-    s->last_error[0] = '\0';
-    s->read_pos = journal_applied(s->j);
-    fprintf(stderr, "upshotd: redis up at %s:%d; %llu spooled events to apply\n",
-            s->cfg->redis_host, s->cfg->redis_port,
-            (unsigned long long)journal_pending_lines(s->j));
-    s->marker_pending = false; /* any earlier check went with the old connection */
-    check_marker(s);           /* sent before the first batch, so it sees Redis as it came */
-    flush(s);
+    migrate_start(s);
 }
 
 static void on_setup_reply(redisAsyncContext *c, void *r, void *privdata)
@@ -865,10 +1153,11 @@ store *store_new(struct event_base *base, const upshot_config *cfg, journal *j)
     s->backoff_ms = STORE_RECONNECT_MIN_MS;
     s->readbuf = malloc(STORE_READ_CAP);
     s->seen = seen_new((size_t)cfg->seen_visitors);
+    s->tags = calloc(1, sizeof *s->tags);
     s->reconnect_ev = evtimer_new(base, on_reconnect_timer, s);
     s->flush_ev = evtimer_new(base, on_flush_timer, s);
     s->watchdog_ev = event_new(base, -1, EV_PERSIST, on_watchdog, s);
-    if (!s->readbuf || !s->reconnect_ev || !s->flush_ev || !s->watchdog_ev) {
+    if (!s->readbuf || !s->tags || !s->reconnect_ev || !s->flush_ev || !s->watchdog_ev) {
         store_free(s);
         return NULL;
     }
@@ -905,6 +1194,8 @@ void store_free(store *s)
         event_free(s->drain_ev);
     free(s->readbuf);
     free(s->recs);
+    free(s->by_group);
+    free(s->tags);
     seen_free(s->seen);
     free(s);
 }
@@ -1018,59 +1309,138 @@ store_status store_lookup_visitor(store *s, const char *exp, const char *visitor
         return STORE_NO_MEMORY;
     rd->cb.visitor = cb;
     rd->arg = arg;
+    const keys_tags *tags = keys_tag_cache_get(s->tags, exp);
+    if (!tags) {
+        free(rd);
+        return STORE_NO_MEMORY; /* not an experiment key: no record can exist */
+    }
     char key[KEYS_MAX];
-    keys_visitor_shard(key, exp, keys_shard_of(visitor));
+    keys_visitor_shard(key, tags, keys_shard_of(visitor));
     const char *argv[3] = {"HGET", key, visitor};
     size_t argvlen[3] = {4, strlen(key), strlen(visitor)};
     return send_read(s, on_visitor_reply, rd, 3, argv, argvlen);
 }
 
+/* One store_fetch_counters: an HGETALL per shard group, pipelined; the
+ * answer is their merge (counters_merge.h), handed over when the last
+ * reply is in. The replies' strings are copied, as hiredis frees each
+ * reply when its callback returns. */
+typedef struct counters_read {
+    store_counters_fn *cb;
+    void *arg;
+    int pending;          /* HGETALLs sent and not answered yet */
+    store_status st;      /* STORE_OK until a reply fails */
+    size_t n, cap;        /* pairs gathered, room for */
+    char **fields, **values;
+} counters_read;
+
+static void counters_read_free(counters_read *cr)
+{
+    for (size_t i = 0; i < cr->n; i++) {
+        free(cr->fields[i]);
+        free(cr->values[i]);
+    }
+    free(cr->fields);
+    free(cr->values);
+    free(cr);
+}
+
+/* Appends a copy of one pair; false when out of memory. */
+static bool counters_read_add(counters_read *cr, const char *f, size_t flen, const char *v,
+                              size_t vlen)
+{
+    if (cr->n == cr->cap) {
+        size_t cap = cr->cap ? 2 * cr->cap : 64;
+        char **nf = realloc(cr->fields, cap * sizeof *nf);
+        if (!nf)
+            return false;
+        cr->fields = nf;
+        char **nv = realloc(cr->values, cap * sizeof *nv);
+        if (!nv)
+            return false;
+        cr->values = nv;
+        cr->cap = cap;
+    }
+    char *fc = strndup(f, flen), *vc = strndup(v, vlen);
+    if (!fc || !vc) {
+        free(fc);
+        free(vc);
+        return false;
+    }
+    cr->fields[cr->n] = fc;
+    cr->values[cr->n++] = vc;
+    return true;
+}
+
+static void counters_read_finish(counters_read *cr)
+{
+    counters_merged m = {0};
+    store_status st = cr->st;
+    if (st == STORE_OK &&
+        counters_merge(cr->n, (const char *const *)cr->fields, (const char *const *)cr->values,
+                       &m) != 0)
+        st = STORE_NO_MEMORY;
+    if (st == STORE_OK)
+        cr->cb(cr->arg, st, m.n, (const char *const *)m.fields, (const char *const *)m.values);
+    else
+        cr->cb(cr->arg, st, 0, NULL, NULL);
+    counters_merged_free(&m);
+    counters_read_free(cr);
+}
+
 static void on_counters_reply(redisAsyncContext *c, void *r, void *privdata)
 {
-    store_read *rd = privdata;
+    counters_read *cr = privdata;
     const redisReply *reply = r;
-    const char **fields = NULL, **values = NULL;
-    size_t n = 0;
     store_status st = reply_status(reply);
     if (st == STORE_OK && (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0))
         st = malformed();
-    if (st == STORE_OK) {
-        n = reply->elements / 2;
-        fields = malloc((n ? n : 1) * 2 * sizeof *fields);
-        values = fields ? fields + n : NULL;
-        if (!fields)
+    for (size_t i = 0; st == STORE_OK && i < reply->elements / 2; i++) {
+        const redisReply *f = reply->element[2 * i], *v = reply->element[2 * i + 1];
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            st = malformed();
+        else if (!counters_read_add(cr, f->str, f->len, v->str, v->len))
             st = STORE_NO_MEMORY;
-        for (size_t i = 0; st == STORE_OK && i < n; i++) {
-            const redisReply *f = reply->element[2 * i], *v = reply->element[2 * i + 1];
-            if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
-                st = malformed();
-                break;
-            }
-            fields[i] = f->str;
-            values[i] = v->str;
-        }
     }
-    if (st != STORE_OK)
-        n = 0;
-    rd->cb.counters(rd->arg, st, n, st == STORE_OK ? fields : NULL, st == STORE_OK ? values : NULL);
-    free(fields);
-    free(rd);
+    if (cr->st == STORE_OK)
+        cr->st = st;
+    if (--cr->pending == 0)
+        counters_read_finish(cr);
 }
 
 store_status store_fetch_counters(store *s, const char *exp, store_counters_fn *cb, void *arg)
 {
     if (!s->up)
         return STORE_UNAVAILABLE;
-    store_read *rd = malloc(sizeof *rd);
-    if (!rd)
+    const keys_tags *tags = keys_tag_cache_get(s->tags, exp);
+    counters_read *cr = calloc(1, sizeof *cr);
+    if (!cr || !tags) {
+        free(cr);
         return STORE_NO_MEMORY;
-    rd->cb.counters = cb;
-    rd->arg = arg;
-    char key[KEYS_MAX];
-    keys_counters(key, exp);
-    const char *argv[2] = {"HGETALL", key};
-    size_t argvlen[2] = {7, strlen(key)};
-    return send_read(s, on_counters_reply, rd, 2, argv, argvlen);
+    }
+    cr->cb = cb;
+    cr->arg = arg;
+    cr->st = STORE_OK;
+    /* Every group's counters, one HGETALL each. pending counts one extra
+     * until all are sent, so a reply cannot finish the read early. */
+    cr->pending = 1;
+    for (unsigned g = 0; g < KEYS_GROUPS; g++) {
+        char key[KEYS_MAX];
+        const char *argv[2] = {"HGETALL", key};
+        size_t argvlen[2] = {7, keys_group_counters(key, tags, g)};
+        if (redisAsyncCommandArgv(s->ac, on_counters_reply, cr, 2, argv, argvlen) != REDIS_OK) {
+            if (g == 0) {
+                free(cr);
+                return STORE_UNAVAILABLE;
+            }
+            cr->st = STORE_UNAVAILABLE;
+            break;
+        }
+        cr->pending++;
+    }
+    if (--cr->pending == 0)
+        counters_read_finish(cr);
+    return STORE_OK;
 }
 
 static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)

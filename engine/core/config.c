@@ -307,8 +307,8 @@ static void set_defaults(upshot_config *c)
     c->max_results_bytes = 16L << 20;
     c->worker_threads = 1;
     c->worker_queue = 16;
-    c->batch_size = 512;
-    c->flush_ms = 2;
+    c->batch_size = 4096;
+    c->flush_ms = 20;
     c->seen_visitors = 1L << 20;
     c->max_backlog_events = 2000000;
     c->max_backlog_bytes = 256L << 20;

@@ -23,7 +23,7 @@ import tempfile
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from upshot_testlib import resp, servers  # noqa: E402
+from upshot_testlib import keys, resp, servers  # noqa: E402
 from upshot_testlib.procs import Proc, free_port, wait_until  # noqa: E402,F401 (re-exported)
 
 SOURCE_DIR = os.environ.get("UPSHOT_SOURCE_DIR",
@@ -65,13 +65,20 @@ class RedisServer:
 
     def counted_event_ids(self, experiment):
         """The conversion and decline ids Redis counted for an experiment
-        (the fields of {x:EXP}:ev that are ids; the others, starting with a
-        space, are tokens of lines that were not counted: docs/redis.md)."""
-        return {k for k in self.hgetall("{x:%s}:ev" % experiment) if not k.startswith(" ")}
+        (the fields of every group's {x:EXP:G:N}:ev that are ids; the
+        others, starting with a space, are tokens of lines that were not
+        counted: docs/redis.md)."""
+        return {k for g in range(keys.GROUPS)
+                for k in self.hgetall(keys.event_tokens_key(experiment, g)) if not k.startswith(" ")}
+
+    def counter_hashes(self, experiment):
+        """Each shard group's counters hash of an experiment, as stored."""
+        return [self.hgetall(keys.counters_key(experiment, g)) for g in range(keys.GROUPS)]
 
     def counters(self, experiment):
-        """The counters hash of an experiment, numbers parsed."""
-        return {k: float(v) for k, v in self.hgetall("{x:%s}:cnt" % experiment).items()}
+        """The counters of an experiment summed over its groups, numbers
+        parsed (as the results endpoint sees them)."""
+        return {k: float(v) for k, v in keys.merge_counters(self.counter_hashes(experiment)).items()}
 
     def __enter__(self):
         return self.start()

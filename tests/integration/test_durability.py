@@ -280,7 +280,7 @@ def test_first_exposure_decides_within_one_replayed_batch(redis):
         records = redis.command(
             "EVAL", "local out = {} for _, k in ipairs(redis.call('KEYS', KEYS[1])) do "
             "local r = redis.call('HGET', k, ARGV[1]) if r then out[#out + 1] = r end end return out",
-            "1", "{x:checkout-tiers}:v:*", "victim")
+            "1", "{x:checkout-tiers:*}:v:*", "victim")
         assert len(records) == 1 and records[0].split("|")[1] == "gr", records
 
 
@@ -324,7 +324,7 @@ def test_replay_skips_malformed_journal_lines_and_applies_the_rest(redis):
         up.start()
         up.wait_applied()
         records = {}
-        for key in redis.command("KEYS", "{x:checkout-tiers}:v:*"):
+        for key in redis.command("KEYS", "{x:checkout-tiers:*}:v:*"):
             records.update(redis.hgetall(key))
         assert records.get("good") == "1|gr|", records
         assert not {"bad-variant", "bad-day", "bad-fields"} & set(records), records

@@ -123,7 +123,7 @@ def test_stickiness_goes_only_by_visitor_records_that_parse(upshot, redis):
         upshot.assign(visitor)
     upshot.wait_applied()
     shard_of = {}
-    for key in redis.command("KEYS", "{x:checkout-tiers}:v:*"):
+    for key in redis.command("KEYS", "{x:checkout-tiers:*}:v:*"):
         for visitor in cases:
             if redis.command("HEXISTS", key, visitor):
                 shard_of[visitor] = key
@@ -330,7 +330,7 @@ def test_regions_upshotd_does_not_know_are_counted_as_other(redis):
                                                             "page": "checkout"}).json()
         assert page["region"] == "other"
         up.wait_applied()
-        regions = {f.split("|")[2] for f in redis.hgetall("{x:everywhere}:cnt") if f.count("|") == 3}
+        regions = {f.split("|")[2] for f in redis.counters("everywhere") if f.count("|") == 3}
         assert regions == {"other", "se"}, regions
         results = up.results("everywhere")
         assert {r["region"] for r in results["regions"]} == {"other", "se"}

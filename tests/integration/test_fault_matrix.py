@@ -184,7 +184,7 @@ def held_by_redis(redis, exp):
     """Redis's counters of one experiment, summed over days, by cell."""
     cells = collections.defaultdict(collections.Counter)
     revenue = collections.defaultdict(float)
-    for field, value in redis.hgetall("{x:%s}:cnt" % exp).items():
+    for field, value in redis.counters(exp).items():
         parts = field.split("|")
         if len(parts) != 4:
             continue
@@ -265,7 +265,7 @@ def test_nothing_acknowledged_is_lost_or_counted_twice(name):
             # sent one twice: batches replayed after the fault are not
             # client duplicates.
             for exp in EXPERIMENTS:
-                assert redis.hgetall("{x:%s}:cnt" % exp).get("dup", "0") == "0", exp
+                assert redis.counters(exp).get("dup", 0) == 0, exp
 
 
 @pytest.mark.skipif(not can_mount_tmpfs(), reason="needs root and tmpfs mounts")

@@ -15,7 +15,7 @@ import threading
 import time
 
 from harness import ADMIN_TOKEN, Upshotd, experiment
-from upshot_testlib import resp
+from upshot_testlib import keys, resp
 
 BIG = "many-regions"
 REGIONS = 600
@@ -31,10 +31,10 @@ def fill_counters(redis, regions=REGIONS, days=DAYS):
     conversions, one HSET per region. Many regions with few fields each:
     the statistics grow with the regions, the loop's share (reading
     Redis's reply) only with the fields."""
-    key = "{x:%s}:cnt" % BIG
     with resp.Redis(redis.port) as r:
         for g in range(regions):
-            args = ["HSET", key]
+            # each region's counters in one shard group, spread over all twelve
+            args = ["HSET", keys.counters_key(BIG, g % keys.GROUPS)]
             region = "r%04d" % g
             for d in range(days):
                 day = "2024-%02d-%02d" % (1 + d // 28, 1 + d % 28)

@@ -83,8 +83,8 @@ Test(config, defaults)
     cr_expect_eq(c.max_results_bytes, 16L << 20);
     cr_expect_eq(c.worker_threads, 1);
     cr_expect_eq(c.worker_queue, 16);
-    cr_expect_eq(c.batch_size, 512);
-    cr_expect_eq(c.flush_ms, 2);
+    cr_expect_eq(c.batch_size, 4096);
+    cr_expect_eq(c.flush_ms, 20);
     cr_expect_eq(c.fsync, FSYNC_INTERVAL);
     cr_expect_eq(c.fsync_ms, 200);
     cr_expect_eq(c.seen_visitors, 1048576);

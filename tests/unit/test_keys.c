@@ -1,69 +1,209 @@
-/* Tests for keys.h: Redis key names carry the {x:EXP} hash tag, and the
- * visitor shard is the top 16 bits of murmur3_32(visitor, 0). */
+/* Tests for keys.h: each experiment's shard groups carry tags whose slots
+ * lie in the group's twelfth of the slot space, deterministically; a
+ * visitor's keys all carry its group's tag; the visitor shard is the top 16
+ * bits of murmur3_32(visitor, 0); old-layout names are recognised. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "hash.h"
 #include "keys.h"
+#include "keyslot.h"
 
 TestSuite(keys);
 
-Test(keys, counters_and_ids_names)
+static unsigned slot_of(const char *key)
 {
-    char k[KEYS_MAX];
-    keys_counters(k, "checkout-tiers");
-    cr_expect_str_eq(k, "{x:checkout-tiers}:cnt", "keys_counters gave \"%s\"", k);
-    keys_event_tokens(k, "checkout-tiers");
-    cr_expect_str_eq(k, "{x:checkout-tiers}:ev", "keys_event_tokens gave \"%s\"", k);
-    keys_event_ids(k, "checkout-tiers");
-    cr_expect_str_eq(k, "{x:checkout-tiers}:ids", "keys_event_ids gave \"%s\"", k);
+    return keyslot_of(key, strlen(key));
 }
 
-Test(keys, visitor_shard_name)
+Test(keys, group_ranges_cut_the_slot_space_as_redis_cli_does)
 {
-    char k[KEYS_MAX];
-    keys_visitor_shard(k, "cart-bundle", 0);
-    cr_expect_str_eq(k, "{x:cart-bundle}:v:0", "got \"%s\"", k);
-    keys_visitor_shard(k, "cart-bundle", 4095);
-    cr_expect_str_eq(k, "{x:cart-bundle}:v:4095", "got \"%s\"", k);
+    cr_assert_eq(keys_group_slot_lo(0), 0u);
+    cr_assert_eq(keys_group_slot_lo(KEYS_GROUPS), KEYSLOT_COUNT);
+    for (unsigned g = 0; g < KEYS_GROUPS; g++) {
+        unsigned w = keys_group_slot_lo(g + 1) - keys_group_slot_lo(g);
+        cr_expect(w == 1365 || w == 1366, "group %u is %u slots wide", g, w);
+    }
+    /* `redis-cli --cluster create` with m masters ends master i at
+     * lround(cursor + 16384 / m - 1), cursor advancing by 16384 / m: for
+     * every m dividing 12 each master holds exactly 12 / m whole group
+     * ranges. Three masters: 0-5460, 5461-10922, 10923-16383. */
+    const unsigned ms[] = {1, 2, 3, 4, 6, 12};
+    for (size_t k = 0; k < sizeof ms / sizeof *ms; k++) {
+        unsigned m = ms[k];
+        double per = (double)KEYSLOT_COUNT / m, cursor = 0;
+        long first = 0;
+        for (unsigned i = 0; i < m; i++) {
+            long last = i == m - 1 ? (long)KEYSLOT_COUNT - 1 : lround(cursor + per - 1);
+            unsigned g0 = i * (KEYS_GROUPS / m), g1 = (i + 1) * (KEYS_GROUPS / m);
+            cr_expect_eq((long)keys_group_slot_lo(g0), first, "m=%u master %u starts at %ld", m, i,
+                         first);
+            cr_expect_eq((long)keys_group_slot_lo(g1), last + 1, "m=%u master %u ends at %ld", m,
+                         i, last);
+            first = last + 1;
+            cursor += per;
+        }
+    }
 }
 
-/* Redis Cluster hashes only what is between the first '{' and the next
- * '}': every key of one experiment must share that tag. */
-static void hash_tag(const char *key, char *out, size_t cap)
+Test(keys, each_group_tag_lies_in_its_range_distinct_and_deterministic)
 {
-    const char *open = strchr(key, '{');
-    const char *close = open ? strchr(open + 1, '}') : NULL;
-    cr_assert(open && close && close > open + 1, "key \"%s\" has no hash tag", key);
-    snprintf(out, cap, "%.*s", (int)(close - open - 1), open + 1);
+    const char *names[] = {"checkout-tiers", "a", "bench-exp",
+                           "a-64-character-key-is-the-longest-an-experiment-may-have-0123456"};
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        keys_tags t, again;
+        cr_assert_eq(keys_tags_compute(&t, names[k]), 0);
+        cr_assert_eq(keys_tags_compute(&again, names[k]), 0);
+        char seen[KEYS_GROUPS][KEYS_MAX];
+        for (unsigned g = 0; g < KEYS_GROUPS; g++) {
+            cr_expect_eq(t.suffix[g], again.suffix[g], "not deterministic");
+            char tag[KEYS_MAX];
+            size_t n = keys_group_tag(tag, &t, g);
+            cr_assert_eq(n, strlen(tag));
+            unsigned slot = keyslot_crc16(tag, n) % KEYSLOT_COUNT;
+            cr_expect(slot >= keys_group_slot_lo(g) && slot < keys_group_slot_lo(g + 1),
+                      "%s: group %u tag \"%s\" in slot %u", names[k], g, tag, slot);
+            /* the smallest suffix: no smaller one lands in the range */
+            for (uint32_t m = 0; m < t.suffix[g]; m++) {
+                char shorter[KEYS_MAX];
+                int len = snprintf(shorter, sizeof shorter, "x:%s:%u:%u", names[k], g, m);
+                unsigned s = keyslot_crc16(shorter, (size_t)len) % KEYSLOT_COUNT;
+                cr_expect(s < keys_group_slot_lo(g) || s >= keys_group_slot_lo(g + 1),
+                          "suffix %u of group %u was not the smallest", t.suffix[g], g);
+            }
+            snprintf(seen[g], KEYS_MAX, "%s", tag);
+            for (unsigned h = 0; h < g; h++)
+                cr_expect_str_neq(seen[h], tag);
+        }
+    }
 }
 
-Test(keys, all_keys_of_an_experiment_share_one_slot_tag)
+Test(keys, tags_are_found_for_many_names)
+{
+    /* The suffix search ends in every range for thousands of names, with a
+     * bounded effort (a geometric number of tries, mean about 12). */
+    uint32_t worst = 0;
+    for (int i = 0; i < 3000; i++) {
+        char exp[32];
+        snprintf(exp, sizeof exp, "exp-%d", i);
+        keys_tags t;
+        cr_assert_eq(keys_tags_compute(&t, exp), 0);
+        for (unsigned g = 0; g < KEYS_GROUPS; g++) {
+            char tag[KEYS_MAX];
+            size_t n = keys_group_tag(tag, &t, g);
+            unsigned slot = keyslot_crc16(tag, n) % KEYSLOT_COUNT;
+            cr_assert(slot >= keys_group_slot_lo(g) && slot < keys_group_slot_lo(g + 1));
+            worst = t.suffix[g] > worst ? t.suffix[g] : worst;
+        }
+    }
+    cr_expect_lt(worst, 1000u, "a suffix as large as %u", worst);
+}
+
+Test(keys, names_carry_the_group_tag)
+{
+    keys_tags t;
+    cr_assert_eq(keys_tags_compute(&t, "checkout-tiers"), 0);
+    char k[KEYS_MAX], want[KEYS_MAX], tag[KEYS_MAX];
+    for (unsigned g = 0; g < KEYS_GROUPS; g++) {
+        keys_group_tag(tag, &t, g);
+        snprintf(want, sizeof want, "x:checkout-tiers:%u:%u", g, t.suffix[g]);
+        cr_expect_str_eq(tag, want);
+        size_t n = keys_group_counters(k, &t, g);
+        snprintf(want, sizeof want, "{%s}:cnt", tag);
+        cr_expect_str_eq(k, want);
+        cr_expect_eq(n, strlen(k));
+        n = keys_group_event_tokens(k, &t, g);
+        snprintf(want, sizeof want, "{%s}:ev", tag);
+        cr_expect_str_eq(k, want);
+        cr_expect_eq(n, strlen(k));
+    }
+    /* A visitor's shard key carries its group's tag, so its record, its
+     * event ids and its counters share one slot. */
+    const uint32_t shards[] = {0, 1, 11, 12, 4095, KEYS_SHARDS - 1};
+    for (size_t i = 0; i < sizeof shards / sizeof *shards; i++) {
+        uint32_t s = shards[i];
+        unsigned g = keys_group_of_shard(s);
+        cr_expect_eq(g, s % KEYS_GROUPS);
+        size_t n = keys_visitor_shard(k, &t, s);
+        keys_group_tag(tag, &t, g);
+        snprintf(want, sizeof want, "{%s}:v:%u", tag, s);
+        cr_expect_str_eq(k, want);
+        cr_expect_eq(n, strlen(k));
+        char cnt[KEYS_MAX];
+        keys_group_counters(cnt, &t, g);
+        cr_expect_eq(slot_of(k), slot_of(cnt), "shard %u and its counters differ in slot", s);
+    }
+}
+
+Test(keys, the_longest_names_fit)
 {
     const char *exp = "a-64-character-key-is-the-longest-an-experiment-may-have-0123456";
     cr_assert_eq(strlen(exp), 64u);
-    char cnt[KEYS_MAX], ids[KEYS_MAX], ev[KEYS_MAX], shard[KEYS_MAX];
-    keys_counters(cnt, exp);
-    keys_event_ids(ids, exp);
-    keys_event_tokens(ev, exp);
-    keys_visitor_shard(shard, exp, KEYS_SHARDS - 1);
+    keys_tags t;
+    cr_assert_eq(keys_tags_compute(&t, exp), 0);
+    t.suffix[KEYS_GROUPS - 1] = UINT32_MAX; /* the widest suffix a tag can have */
+    char k[KEYS_MAX], want[KEYS_MAX];
+    keys_visitor_shard(k, &t, KEYS_SHARDS - 1 - (KEYS_SHARDS - 1) % KEYS_GROUPS + KEYS_GROUPS - 1);
+    snprintf(want, sizeof want, "{x:%s:11:%u}:v:%u", exp, UINT32_MAX,
+             KEYS_SHARDS - 1 - (KEYS_SHARDS - 1) % KEYS_GROUPS + KEYS_GROUPS - 1);
+    cr_expect_str_eq(k, want);
+    char longer[80];
+    snprintf(longer, sizeof longer, "%s7", exp);
+    cr_expect_eq(keys_tags_compute(&t, longer), -1);
+}
 
-    char want[KEYS_MAX], t1[KEYS_MAX], t2[KEYS_MAX], t3[KEYS_MAX], t4[KEYS_MAX];
-    snprintf(want, sizeof want, "x:%s", exp);
-    hash_tag(cnt, t1, sizeof t1);
-    hash_tag(ids, t2, sizeof t2);
-    hash_tag(shard, t3, sizeof t3);
-    hash_tag(ev, t4, sizeof t4);
-    cr_expect_str_eq(t1, want, "counters tag \"%s\", expected \"%s\"", t1, want);
-    cr_expect_str_eq(t2, want, "ids tag \"%s\", expected \"%s\"", t2, want);
-    cr_expect_str_eq(t3, want, "shard tag \"%s\", expected \"%s\"", t3, want);
-    cr_expect_str_eq(t4, want, "event token tag \"%s\", expected \"%s\"", t4, want);
+Test(keys, tag_cache_computes_once_per_experiment)
+{
+    static keys_tag_cache c;
+    keys_tag_cache_init(&c);
+    const keys_tags *a = keys_tag_cache_get(&c, "checkout-tiers");
+    cr_assert_not_null(a);
+    keys_tags want;
+    keys_tags_compute(&want, "checkout-tiers");
+    cr_expect_eq(memcmp(a->suffix, want.suffix, sizeof want.suffix), 0);
+    cr_expect_eq(c.computed, 1u);
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(keys_tag_cache_get(&c, "checkout-tiers"), a);
+    cr_expect_eq(c.computed, 1u, "recomputed %llu times", (unsigned long long)c.computed);
+    const keys_tags *b = keys_tag_cache_get(&c, "cart-bundle");
+    cr_assert_not_null(b);
+    cr_expect_str_eq(b->exp, "cart-bundle");
+    cr_expect_null(keys_tag_cache_get(&c, ""));
+}
 
-    /* The longest key still fits, untruncated. */
-    char full[KEYS_MAX];
-    snprintf(full, sizeof full, "{x:%s}:v:%u", exp, KEYS_SHARDS - 1);
-    cr_expect_str_eq(shard, full, "got \"%s\", expected \"%s\"", shard, full);
+Test(keys, legacy_names_are_recognised)
+{
+    char k[KEYS_MAX], exp[KEYS_MAX];
+    uint32_t shard = 0;
+    keys_legacy_counters(k, "checkout-tiers");
+    cr_expect_str_eq(k, "{x:checkout-tiers}:cnt");
+    cr_expect_eq(keys_legacy_parse(k, strlen(k), exp, &shard), KEYS_LEGACY_COUNTERS);
+    cr_expect_str_eq(exp, "checkout-tiers");
+    keys_legacy_event_tokens(k, "e");
+    cr_expect_str_eq(k, "{x:e}:ev");
+    cr_expect_eq(keys_legacy_parse(k, strlen(k), exp, &shard), KEYS_LEGACY_EVENT_TOKENS);
+    keys_legacy_event_ids(k, "e");
+    cr_expect_str_eq(k, "{x:e}:ids");
+    cr_expect_eq(keys_legacy_parse(k, strlen(k), exp, &shard), KEYS_LEGACY_EVENT_IDS);
+    keys_legacy_visitor_shard(k, "e", 65535);
+    cr_expect_str_eq(k, "{x:e}:v:65535");
+    cr_expect_eq(keys_legacy_parse(k, strlen(k), exp, &shard), KEYS_LEGACY_VISITORS);
+    cr_expect_eq(shard, 65535u);
+
+    /* Group keys and anything else are not old-layout keys. */
+    keys_tags t;
+    keys_tags_compute(&t, "e");
+    size_t n = keys_group_counters(k, &t, 3);
+    cr_expect_eq(keys_legacy_parse(k, n, exp, &shard), KEYS_LEGACY_NONE);
+    n = keys_visitor_shard(k, &t, 3);
+    cr_expect_eq(keys_legacy_parse(k, n, exp, &shard), KEYS_LEGACY_NONE);
+    const char *others[] = {"upshot:dataset", "{x:e}:v:65536", "{x:e}:v:01", "{x:e}:v:", "{x:}:cnt",
+                            "{x:E}:cnt", "{x:e}:cntx", "{x:e", "{upshot}:version"};
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++)
+        cr_expect_eq(keys_legacy_parse(others[i], strlen(others[i]), exp, &shard),
+                     KEYS_LEGACY_NONE, "\"%s\" taken for an old-layout key", others[i]);
 }
 
 Test(keys, shard_is_top_16_bits_of_murmur3)
@@ -81,30 +221,20 @@ Test(keys, shard_is_top_16_bits_of_murmur3)
     }
 }
 
-Test(keys, shard_in_range_and_spread)
+Test(keys, visitors_spread_evenly_over_groups)
 {
-    /* 40,000 visitors over 65,536 shards: every one in range, and the hash
-     * reaches both ends of the range (a shift by the wrong amount would
-     * squeeze all of them into a few shards). */
-    static unsigned seen[KEYS_SHARDS];
-    unsigned used = 0;
-    uint32_t lo = UINT32_MAX, hi = 0;
-    for (int i = 0; i < 40000; i++) {
+    /* 120,000 visitors over 12 groups: 10,000 each expected, sd ~ 96;
+     * 9,500..10,500 is over five standard deviations on either side. */
+    static unsigned per[KEYS_GROUPS];
+    for (int i = 0; i < 120000; i++) {
         char v[32];
         snprintf(v, sizeof v, "visitor-%d", i);
         uint32_t s = keys_shard_of(v);
-        cr_assert_lt(s, KEYS_SHARDS, "keys_shard_of(\"%s\") = %u, not below %u", v, s, KEYS_SHARDS);
-        cr_assert_eq(s, hash_murmur3_32(v, strlen(v), 0) >> 16);
-        if (!seen[s]++)
-            used++;
-        lo = s < lo ? s : lo;
-        hi = s > hi ? s : hi;
+        cr_assert_lt(s, KEYS_SHARDS);
+        per[keys_group_of_shard(s)]++;
     }
-    cr_expect_lt(lo, 16u, "smallest shard seen %u", lo);
-    cr_expect_gt(hi, KEYS_SHARDS - 17, "largest shard seen %u", hi);
-    /* Expected distinct shards: 65536 * (1 - e^(-40000/65536)) ~ 29,950,
-     * sd ~ 110 (occupancy); 29,000 is far below any plausible outcome. */
-    cr_expect_gt(used, 29000u, "only %u of %u shards used", used, KEYS_SHARDS);
+    for (unsigned g = 0; g < KEYS_GROUPS; g++)
+        cr_expect(per[g] > 9500 && per[g] < 10500, "group %u has %u visitors", g, per[g]);
 }
 
 Test(keys, known_murmur3_value)

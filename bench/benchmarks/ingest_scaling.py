@@ -1,0 +1,133 @@
+"""Ingestion scaling: one hot experiment over 1, 2 and 3 Redis Cluster
+masters.
+
+Measures: for m = 1, 2, 3 a cluster of m masters (no replicas, made with
+`redis-cli --cluster create` by tests/lib/upshot_testlib/redis_cluster.py),
+an upshotd in cluster mode (`redis.nodes`), and bench_ingest's mix phase
+(exposures, 5% conversions with values, 2% declines) of one experiment.
+Per master: its share of the experiment's events, read back from the
+counters of the shard groups whose slots it owns (engine/core/keys.h: each
+group's counters hash counts exactly the events applied on that master),
+and its Redis CPU (INFO CPU user + sys delta). Reported: each master's share
+against 1/m (target: within 10% of it), and the total Redis CPU per event
+against the single-master figure of the same run (target: within 10%).
+On the 2-core machine the wall rate is capped by the box, so the figures
+are per event, not per second.
+
+Needs two things from outside bench/: upshotd's cluster mode (`redis.nodes`
+in the config) and the cluster launcher module above. Until both are in the
+tree this benchmark reports itself skipped (results["skipped"]) and does
+nothing. Bounds: each m runs one bench_ingest mix of scaling_visitors
+visitors (two minutes at most), the cluster start is bounded by the
+launcher.
+"""
+import json
+import os
+
+from upshot_testlib import keys
+from upshot_testlib.procs import free_port
+from upshot_testlib.resp import Redis
+
+from suite.common import EXPERIMENT, SDK_KEY, BenchError, bench_experiment, log, write_config
+from suite.load import ingest_driver, wait_in_redis
+
+try:  # from the cluster test bed, once merged
+    from upshot_testlib import redis_cluster
+except ImportError:
+    redis_cluster = None
+
+
+def cluster_mode_built(exe):
+    """Whether this upshotd accepts `redis.nodes` (its binary names the key)."""
+    with open(exe, "rb") as f:
+        return b"nodes" in f.read()
+
+
+def redis_cpu_s(port):
+    with Redis(port) as r:
+        i = r.info("cpu")
+    return float(i["used_cpu_user"]) + float(i["used_cpu_sys"])
+
+
+def slot_owners(port):
+    """{slot: (host, port) of its master} from CLUSTER SLOTS."""
+    with Redis(port, decode=True) as r:
+        ranges = r.command("CLUSTER", "SLOTS")
+    owner = {}
+    for lo, hi, master, *_ in ranges:
+        for s in range(int(lo), int(hi) + 1):
+            owner[s] = (master[0], int(master[1]))
+    return owner
+
+
+def events_by_master(nodes, owner):
+    """Events applied per master: per shard group, its counters (e: visitors
+    exposed, o: orders, dn: decline events) from the master owning its slot."""
+    out = {}
+    for g in range(keys.GROUPS):
+        key = keys.counters_key(EXPERIMENT, g)
+        host, port = owner[keys.key_slot(key)]
+        with Redis(port, decode=True, host=host) as r:
+            flat = r.command("HGETALL", key) or []
+        n = sum(int(v) for f, v in zip(flat[0::2], flat[1::2])
+                if f.split("|", 1)[0] in ("e", "o", "dn"))
+        out[port] = out.get(port, 0) + n
+    return out
+
+
+def one(ctx, masters):
+    procs, tmp = ctx.procs, ctx.tmp
+    cluster = redis_cluster.start(procs, os.path.join(tmp, f"cluster{masters}"), masters=masters,
+                                  replicas=0)
+    try:
+        nodes = cluster.master_ports()
+        port = free_port()
+        data = os.path.join(tmp, f"scaling{masters}-data")
+        os.makedirs(data, exist_ok=True)
+        cfg = os.path.join(tmp, f"scaling{masters}.json")
+        write_config(cfg, port, nodes[0], data, [bench_experiment(EXPERIMENT)])
+        with open(cfg) as f:
+            c = json.load(f)
+        c["redis"] = {"nodes": [f"127.0.0.1:{p}" for p in nodes]}
+        with open(cfg, "w") as f:
+            json.dump(c, f)
+        from upshot_testlib import servers
+        servers.start_upshotd(lambda n, argv: procs.start(n, argv), ctx.upshotd_exe, cfg, port,
+                              timeout=60, name=f"upshotd-scaling{masters}")
+        n = ctx.m["scaling_visitors"] if "scaling_visitors" in ctx.m else ctx.m["ingest_visitors"]
+        cpu0 = {p: redis_cpu_s(p) for p in nodes}
+        ingest_driver(procs, ctx.exes["bench_ingest"], port, "mix", EXPERIMENT, 1, n,
+                      f"s{masters}", 0.0)
+        conv = sum(1 for v in range(1, n + 1) if v % 20 == 0)
+        wait_in_redis(port, EXPERIMENT, n, conv)
+        cpu = {p: redis_cpu_s(p) - cpu0[p] for p in nodes}
+        per = events_by_master(nodes, slot_owners(nodes[0]))
+        total = sum(per.values())
+        return {"masters": masters, "events": total,
+                "share": {str(p): per.get(p, 0) / total for p in nodes},
+                "redis_us_per_event": sum(cpu.values()) / total * 1e6,
+                "cpu_share": {str(p): cpu[p] / sum(cpu.values()) for p in nodes}}
+    finally:
+        cluster.stop()
+
+
+def run(ctx):
+    if redis_cluster is None or not ctx.upshotd_exe or not cluster_mode_built(ctx.upshotd_exe):
+        ctx.results["skipped"].append(
+            "ingestion scaling over 1-3 masters: needs upshotd's cluster mode (redis.nodes) and "
+            "tests/lib/upshot_testlib/redis_cluster.py")
+        return
+    rows = [one(ctx, m) for m in (1, 2, 3)]
+    base = rows[0]["redis_us_per_event"]
+    for r in rows:
+        r["cpu_vs_one_master"] = r["redis_us_per_event"] / base
+        r["worst_share_vs_even"] = max(abs(s * r["masters"] - 1) for s in r["share"].values())
+        log(f"ingest scaling, {r['masters']} masters: shares "
+            f"{', '.join(f'{s:.3f}' for s in r['share'].values())} (1/m = {1 / r['masters']:.3f}, "
+            f"worst {r['worst_share_vs_even'] * 100:.1f}% off); Redis CPU {r['redis_us_per_event']:.2f}"
+            f" us/event, {r['cpu_vs_one_master']:.3f}x one master")
+        if r["worst_share_vs_even"] > 0.10 or abs(r["cpu_vs_one_master"] - 1) > 0.10:
+            log(f"target missed: ingest scaling over {r['masters']} masters")
+    ctx.results["ingest_scaling"] = rows
+    if not rows:
+        raise BenchError("no scaling rows")

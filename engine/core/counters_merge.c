@@ -1,0 +1,89 @@
+/* counters_merge.c: one experiment's counters summed over its shard groups
+ * (see counters_merge.h). */
+#include "counters_merge.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool counters_is_float(const char *field)
+{
+    const char *bar = strchr(field, '|');
+    size_t n = bar ? (size_t)(bar - field) : strlen(field);
+    return (n == 1 && (field[0] == 's' || field[0] == 'q')) ||
+           (n == 2 && field[0] == 'p' && (field[1] == 's' || field[1] == 'q'));
+}
+
+typedef struct pair {
+    const char *field, *value;
+} pair;
+
+static int cmp_pair(const void *a, const void *b)
+{
+    return strcmp(((const pair *)a)->field, ((const pair *)b)->field);
+}
+
+void counters_merged_free(counters_merged *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->fields[i]);
+        free(m->values[i]);
+    }
+    free(m->fields);
+    free(m->values);
+    memset(m, 0, sizeof *m);
+}
+
+int counters_merge(size_t n, const char *const *fields, const char *const *values,
+                   counters_merged *out)
+{
+    memset(out, 0, sizeof *out);
+    pair *p = malloc((n ? n : 1) * sizeof *p);
+    out->fields = calloc(n ? n : 1, sizeof *out->fields);
+    out->values = calloc(n ? n : 1, sizeof *out->values);
+    if (!p || !out->fields || !out->values) {
+        free(p);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        p[i] = (pair){fields[i], values[i]};
+    qsort(p, n, sizeof *p, cmp_pair);
+    for (size_t lo = 0; lo < n;) {
+        size_t hi = lo + 1;
+        while (hi < n && strcmp(p[hi].field, p[lo].field) == 0)
+            hi++;
+        char buf[64];
+        if (counters_is_float(p[lo].field)) {
+            double sum = 0;
+            for (size_t i = lo; i < hi; i++) {
+                char *end;
+                double v = strtod(p[i].value, &end);
+                sum += (end != p[i].value && *end == '\0') ? v : 0;
+            }
+            snprintf(buf, sizeof buf, "%.17g", sum);
+        } else {
+            int64_t sum = 0;
+            for (size_t i = lo; i < hi; i++) {
+                char *end;
+                long long v = strtoll(p[i].value, &end, 10);
+                sum += (end != p[i].value && *end == '\0') ? (int64_t)v : 0;
+            }
+            snprintf(buf, sizeof buf, "%lld", (long long)sum);
+        }
+        out->fields[out->n] = strdup(p[lo].field);
+        out->values[out->n] = strdup(buf);
+        if (!out->fields[out->n] || !out->values[out->n]) {
+            free(out->fields[out->n]);
+            free(out->values[out->n]);
+            free(p);
+            return -1;
+        }
+        out->n++;
+        lo = hi;
+    }
+    free(p);
+    return 0;
+}
