@@ -238,6 +238,7 @@ void upshotd_metrics(upshotd *d, http_exchange *x, const http_query *q, const ro
         .seen_pairs = store_seen_pairs(d->store),
         .worker_jobs = d->worker ? worker_pending(d->worker) : 0,
     };
+    store_topology(d->store, &g.redis_nodes_connected, &g.redis_masters);
     struct evbuffer *b = evbuffer_new();
     metrics_render(b, &g);
     size_t len = evbuffer_get_length(b);

@@ -50,6 +50,9 @@ bool store_is_healthy(const store *s, char *why, size_t whylen);
 bool store_data_lost(const store *s);
 const char *store_last_error(const store *s); /* "" when none */
 uint64_t store_inflight(const store *s);
+/* Masters with a ready connection, and masters the slot map names (1 and 1
+ * for one connected Redis). */
+void store_topology(const store *s, int *connected, int *masters);
 /* (experiment, visitor) pairs remembered as recorded (seen.h). */
 uint64_t store_seen_pairs(const store *s);
 
