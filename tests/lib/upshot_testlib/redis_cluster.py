@@ -80,10 +80,14 @@ class RedisCluster:
     tests take about a second or two.
     extra_conf: {directive: value} added to every node's redis.conf, e.g.
     {"min-replicas-to-write": 1} or {"appendfsync": "always"}.
+    ports: the nodes' ports (masters x (1 + replicas) of them) instead of
+    free ones drawn at random; for a bed whose addresses people type.
     """
 
-    def __init__(self, workdir, masters=3, replicas=1, node_timeout_ms=1000, extra_conf=None):
+    def __init__(self, workdir, masters=3, replicas=1, node_timeout_ms=1000, extra_conf=None,
+                 ports=None):
         self.workdir = os.path.abspath(workdir)
+        self.fixed_ports = list(ports) if ports else None
         self.n_masters = masters
         self.n_replicas = replicas
         self.node_timeout_ms = node_timeout_ms
@@ -147,7 +151,15 @@ class RedisCluster:
             atexit.register(self.stop)
             self._atexit = True
         n = self.n_masters * (1 + self.n_replicas)
-        self.nodes = free_cluster_ports(n)
+        if self.fixed_ports:
+            if len(self.fixed_ports) != n:
+                raise ValueError(f"{n} ports needed, {len(self.fixed_ports)} given")
+            busy = [p for p in self.fixed_ports if not (_bindable(p) and _bindable(p + 10000))]
+            if busy:
+                raise ProcessError(f"port or bus port (port+10000) taken: {busy}")
+            self.nodes = list(self.fixed_ports)
+        else:
+            self.nodes = free_cluster_ports(n)
         try:
             for port in self.nodes:
                 self._write_conf(port)
@@ -162,12 +174,13 @@ class RedisCluster:
             raise
         return self
 
-    def stop(self):
-        """Kills every node (SIGKILL: a test bed has nothing to save).
+    def stop(self, sig=signal.SIGKILL):
+        """Stops every node: SIGKILL by default (a test bed has nothing to
+        save); SIGTERM lets each write its AOF first (SIGKILL after 10 s).
         Idempotent."""
         for port, p in list(self.procs.items()):
             try:
-                p.stop(signal.SIGKILL, grace=5.0)
+                p.stop(sig, grace=10.0)
             except Exception:  # keep stopping the others
                 pass
         self.procs.clear()
