@@ -44,6 +44,7 @@ typedef struct node {
     int setup_pending;       /* AUTH, SELECT, SCRIPT LOAD replies still due */
     int ticks;               /* watchdog ticks spent not ready */
     bool master;             /* the map names it as a slot owner */
+    bool carried;            /* this connection carried commands (not only the map's) */
 } node;
 
 typedef struct req {
@@ -167,7 +168,11 @@ static void node_lost(redis_link *l, node *n, bool free_it, const char *why)
     bool refreshing = l->refresh_node == n->index;
     if (refreshing)
         l->refresh_node = -1;
-    bool matters = !l->cluster || n->master;
+    /* Losing a connection that carried commands is a master's loss too,
+     * even when the map no longer names it (it may have answered a write
+     * that a WAIT on a new connection would not cover). */
+    bool matters = !l->cluster || n->master || n->carried;
+    n->carried = false;
     if (matters) {
         set_why(l, "%s: %s", n->name, why);
         g_metrics.redis_errors++;
@@ -599,13 +604,16 @@ static int send_req(redis_link *l, req *q, int idx)
     if (q->asking && redisAsyncCommand(n->ac, NULL, NULL, "ASKING") != REDIS_OK)
         return -1;
     q->node = idx;
+    n->carried = true;
     return redisAsyncFormattedCommand(n->ac, on_req_reply, q, q->cmd, q->len) == REDIS_OK ? 0 : -1;
 }
 
 static int submit(redis_link *l, int slot, int idx, const char *cmd, size_t len,
                   redis_link_reply_fn *cb, void *arg)
 {
-    if (idx < 0 || !node_ready(&l->nodes[idx]))
+    /* A node still connecting takes the command: hiredis queues it behind
+     * the connection's setup (after a MOVED to a node not used before). */
+    if (idx < 0 || (slot == SLOT_PINNED && !node_ready(&l->nodes[idx])))
         return -1;
     req *q = malloc(sizeof *q + len);
     if (!q)
@@ -730,6 +738,7 @@ static void drop_all(redis_link *l)
         n->ac = NULL;
         n->connected = false;
         n->setup_pending = 0;
+        n->carried = false;
         c->data = NULL;
         redisAsyncFree(c);
     }

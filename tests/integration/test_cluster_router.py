@@ -414,3 +414,43 @@ def test_checkpoint_waits_for_a_replica(workdir):
         if up:
             up.__exit__(None, None, None)
         cluster.stop()
+
+
+def test_manual_failover_moves_commands_without_dropping_connections(workdir):
+    """CLUSTER FAILOVER under load: the old master answers MOVED, naming its
+    replica, which upshotd had no connection to. The router connects it and
+    queues the commands behind its setup, so no connection is given up (no
+    reconnect) and the counts stay exact."""
+    cluster = start_cluster(workdir, replicas=1)
+    up = None
+    try:
+        exps = exp_on_each_master(cluster)
+        up = start_upshotd(cluster, exps)
+        ledger = Ledger()
+        ledger.drive(up, exps[0], 0, 30)
+        up.wait_applied()
+        reconnects = metric(up, "upshot_redis_reconnects_total")
+        old = cluster.master_of_slot(slot_of_exp(cluster, exps[0]))
+        stop = threading.Event()
+
+        def load():
+            i = 30
+            while not stop.is_set():
+                ledger.drive(up, exps[0], i, 10)
+                i += 10
+        t = threading.Thread(target=load)
+        t.start()
+        try:
+            time.sleep(0.5)
+            cluster.failover(cluster.replicas_of(old)[0])
+            time.sleep(1.0)
+        finally:
+            stop.set()
+            t.join(60)
+        ledger.assert_counted(up, exps[:1])
+        assert metric(up, 'upshot_redis_redirects_total{kind="moved"}') > 0
+        assert metric(up, "upshot_redis_reconnects_total") == reconnects
+    finally:
+        if up:
+            up.__exit__(None, None, None)
+        cluster.stop()
