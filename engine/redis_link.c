@@ -3,10 +3,10 @@
  *
  * State: a table of nodes (each with at most one hiredis connection), the
  * slot map (slot -> node number, -1 while unknown), the registered scripts,
- * and the commands waiting on a retry timer. Every command in flight is a
+ * and the commands waiting for a retry, in order. Every command in flight is a
  * `req` holding a copy of its RESP text, so that a redirect or a retry can
  * send it again; hiredis owns it (as privdata) while it is on a connection,
- * the waiting list while it is on a timer. A node's connection is forgotten
+ * the waiting queue while it waits. A node's connection is forgotten
  * (n->ac = NULL, c->data = NULL) before it is freed, so callbacks that
  * hiredis runs with a NULL reply while freeing it find it stale. */
 #include "redis_link.h"
@@ -49,14 +49,13 @@ typedef struct node {
 
 typedef struct req {
     struct redis_link *l;
-    struct req *prev, *next; /* in l->waiting while on the retry timer */
-    struct event *timer;
+    struct req *next;        /* in the waiting queue */
     redis_link_reply_fn *cb;
     void *arg;
     int slot;                /* 0..16383, -1 any master, SLOT_PINNED */
     int node;                /* where it was last sent */
     int redirects;
-    int retry_ms;
+    bool retrying;           /* deadline is set */
     struct timespec deadline; /* of TRYAGAIN/CLUSTERDOWN retries; 0 before the first */
     bool asking;             /* send ASKING first */
     size_t len;
@@ -88,7 +87,14 @@ struct redis_link {
     int refresh_ticks;
     int refresh_next;        /* round robin over the nodes */
     bool refresh_again;      /* a MOVED asked for one while one was pending */
-    req *waiting;
+    /* TRYAGAIN and CLUSTERDOWN: the commands that got one, in the order
+     * their replies came (per connection, the order they were sent), and
+     * every command submitted while any waits, so that none overtakes an
+     * earlier one: a conversion applied before its visitor's exposure
+     * would count as unexposed for good. One timer resends them all. */
+    req *wait_head, *wait_tail;
+    struct event *wait_ev;
+    int wait_ms;
     char last_why[200];
 };
 
@@ -436,21 +442,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 static void req_finish(req *q, int idx, const redisReply *reply)
 {
-    if (q->timer)
-        event_free(q->timer);
     q->cb(q->arg, reply ? idx : -1, reply);
     free(q);
-}
-
-static void waiting_remove(redis_link *l, req *q)
-{
-    if (q->prev)
-        q->prev->next = q->next;
-    else
-        l->waiting = q->next;
-    if (q->next)
-        q->next->prev = q->prev;
-    q->prev = q->next = NULL;
 }
 
 static int route(const redis_link *l, int slot)
@@ -463,14 +456,35 @@ static int route(const redis_link *l, int slot)
     return -1;
 }
 
-static void on_retry_req(evutil_socket_t fd, short what, void *arg)
+static void wait_append(redis_link *l, req *q)
 {
-    req *q = arg;
-    redis_link *l = q->l;
-    waiting_remove(l, q);
-    int idx = route(l, q->slot);
-    if (idx < 0 || send_req(l, q, idx) != 0)
-        req_finish(q, -1, NULL);
+    q->next = NULL;
+    if (l->wait_tail)
+        l->wait_tail->next = q;
+    else
+        l->wait_head = q;
+    l->wait_tail = q;
+    if (!evtimer_pending(l->wait_ev, NULL)) {
+        struct timeval tv = {l->wait_ms / 1000, (l->wait_ms % 1000) * 1000};
+        event_add(l->wait_ev, &tv);
+        l->wait_ms = l->wait_ms * 2 > LINK_RETRY_MAX_MS ? LINK_RETRY_MAX_MS : l->wait_ms * 2;
+    }
+}
+
+/* Sends every waiting command again, in queue order. */
+static void on_wait_timer(evutil_socket_t fd, short what, void *arg)
+{
+    redis_link *l = arg;
+    req *q = l->wait_head;
+    l->wait_head = l->wait_tail = NULL;
+    while (q) {
+        req *next = q->next;
+        q->next = NULL;
+        int idx = route(l, q->slot);
+        if (idx < 0 || send_req(l, q, idx) != 0)
+            req_finish(q, -1, NULL);
+        q = next;
+    }
 }
 
 static bool starts(const redisReply *r, const char *prefix)
@@ -502,32 +516,17 @@ static int redirect_target(redis_link *l, const node *from, const char *text, in
 
 static void retry_later(redis_link *l, req *q)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (q->retry_ms == 0) {
-        q->retry_ms = LINK_RETRY_MIN_MS;
-        q->deadline = now;
+    if (!q->retrying) {
+        q->retrying = true;
+        clock_gettime(CLOCK_MONOTONIC, &q->deadline);
         q->deadline.tv_sec += REDIS_LINK_RETRY_MS / 1000;
-    } else {
-        q->retry_ms = q->retry_ms * 2 > LINK_RETRY_MAX_MS ? LINK_RETRY_MAX_MS : q->retry_ms * 2;
     }
-    if (!q->timer)
-        q->timer = evtimer_new(l->base, on_retry_req, q);
-    struct timeval tv = {q->retry_ms / 1000, (q->retry_ms % 1000) * 1000};
-    if (!q->timer || event_add(q->timer, &tv) != 0) {
-        req_finish(q, -1, NULL);
-        return;
-    }
-    q->next = l->waiting;
-    q->prev = NULL;
-    if (l->waiting)
-        l->waiting->prev = q;
-    l->waiting = q;
+    wait_append(l, q);
 }
 
 static bool retry_expired(const req *q)
 {
-    if (q->retry_ms == 0)
+    if (!q->retrying)
         return false;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -547,6 +546,8 @@ static void on_req_reply(redisAsyncContext *c, void *r, void *privdata)
         req_finish(q, -1, NULL);
         return;
     }
+    if (reply->type != REDIS_REPLY_ERROR && !l->wait_head)
+        l->wait_ms = LINK_RETRY_MIN_MS; /* the cluster answers again */
     if (reply->type != REDIS_REPLY_ERROR || q->slot == SLOT_PINNED || !n || n->ac != c ||
         l->resetting || l->freeing) {
         req_finish(q, q->node, reply);
@@ -620,6 +621,10 @@ static int submit(redis_link *l, int slot, int idx, const char *cmd, size_t len,
         return -1;
     *q = (req){.l = l, .cb = cb, .arg = arg, .slot = slot, .len = len};
     memcpy(q->cmd, cmd, len);
+    if (l->wait_head && slot != SLOT_PINNED) { /* behind the waiting ones */
+        wait_append(l, q);
+        return 0;
+    }
     if (send_req(l, q, idx) != 0) {
         free(q);
         return -1;
@@ -673,8 +678,10 @@ redis_link *redis_link_new(struct event_base *base, const upshot_config *cfg,
     l->cb = *cb;
     l->nodes = calloc(REDIS_LINK_MAX_NODES, sizeof *l->nodes);
     l->retry_ev = evtimer_new(base, on_retry_timer, l);
+    l->wait_ev = evtimer_new(base, on_wait_timer, l);
+    l->wait_ms = LINK_RETRY_MIN_MS;
     l->tick_ev = event_new(base, -1, EV_PERSIST, on_tick, l);
-    if (!l->nodes || !l->retry_ev || !l->tick_ev) {
+    if (!l->nodes || !l->retry_ev || !l->wait_ev || !l->tick_ev) {
         redis_link_free(l);
         return NULL;
     }
@@ -742,10 +749,15 @@ static void drop_all(redis_link *l)
         c->data = NULL;
         redisAsyncFree(c);
     }
-    while (l->waiting) {
-        req *q = l->waiting;
-        waiting_remove(l, q);
+    req *q = l->wait_head;
+    l->wait_head = l->wait_tail = NULL;
+    if (l->wait_ev)
+        event_del(l->wait_ev);
+    l->wait_ms = LINK_RETRY_MIN_MS;
+    while (q) {
+        req *next = q->next;
         req_finish(q, -1, NULL);
+        q = next;
     }
     l->refresh_node = -1;
 }
@@ -773,6 +785,8 @@ void redis_link_free(redis_link *l)
         event_free(l->retry_ev);
     if (l->tick_ev)
         event_free(l->tick_ev);
+    if (l->wait_ev)
+        event_free(l->wait_ev);
     for (int k = 0; k < l->nscripts; k++)
         free(l->scripts[k].text);
     free(l->nodes);

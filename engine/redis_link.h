@@ -21,7 +21,13 @@
  *                         command on the named node; the map is unchanged;
  *   TRYAGAIN, CLUSTERDOWN retried on a timer, backoff from 20 ms doubling
  *                         to 500 ms, for at most REDIS_LINK_RETRY_MS; then
- *                         the error reply is what the caller gets;
+ *                         the error reply is what the caller gets. Retries
+ *                         keep their order, and commands submitted while
+ *                         any waits queue behind them, so none overtakes an
+ *                         earlier one. Left open: a command already sent
+ *                         when an earlier one's error came back runs if the
+ *                         cluster recovered in between (a window of one
+ *                         round trip);
  *   NOSCRIPT              (a new master after a failover may lack the
  *                         script) SCRIPT LOAD of the registered script with
  *                         that SHA on that node, then the command again.

@@ -398,9 +398,12 @@ def test_checkpoint_waits_for_a_replica(workdir):
         try:
             ledger.drive(up, exps[0], 20, 20)
             # Applied on the master (the counters moved) ...
-            wait_until(lambda: sum(v["visitors"] for v in totals_by_variant(
-                up.results(experiment=exps[0])).values()) == len(ledger.variant[exps[0]]),
-                timeout=10, what="the master to apply the batch")
+            # (a read may meet the store starting over: 503, asked again)
+            def applied():
+                r = up.admin("GET", f"/v1/experiments/{exps[0]}/results")
+                return r.status == 200 and sum(v["visitors"] for v in totals_by_variant(
+                    r.json()).values()) == len(ledger.variant[exps[0]])
+            wait_until(applied, timeout=10, what="the master to apply the batch")
             # ... yet not checkpointed while no replica acknowledges it.
             deadline = time.monotonic() + 2.5
             while time.monotonic() < deadline:
