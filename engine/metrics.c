@@ -127,4 +127,25 @@ void metrics_render(struct evbuffer *out, const metrics_gauges *g)
         (unsigned long long)g_metrics.promotions_auto, g->experiments_loaded,
         (unsigned long long)g_metrics.exposures_known, (unsigned long long)g->seen_pairs,
         g->worker_jobs, (unsigned long long)g_metrics.results_busy);
+
+    static const char *const redirect_names[REDIS_REDIRECT_COUNT] = {
+        "moved", "ask", "tryagain", "clusterdown", "noscript"};
+    evbuffer_add_printf(out, "# HELP upshot_redis_redirects_total Replies the router followed "
+                             "instead of handing them over, by kind.\n"
+                             "# TYPE upshot_redis_redirects_total counter\n");
+    for (int k = 0; k < REDIS_REDIRECT_COUNT; k++)
+        evbuffer_add_printf(out, "upshot_redis_redirects_total{kind=\"%s\"} %llu\n",
+                            redirect_names[k], (unsigned long long)g_metrics.redis_redirects[k]);
+    evbuffer_add_printf(out,
+        "# HELP upshot_redis_map_refreshes_total Slot map requests (CLUSTER SLOTS).\n"
+        "# TYPE upshot_redis_map_refreshes_total counter\nupshot_redis_map_refreshes_total %llu\n"
+        "# HELP upshot_redis_wait_short_total WAITs that answered fewer replicas than redis.wait_replicas.\n"
+        "# TYPE upshot_redis_wait_short_total counter\nupshot_redis_wait_short_total %llu\n"
+        "# HELP upshot_redis_nodes_connected Masters with a ready connection.\n"
+        "# TYPE upshot_redis_nodes_connected gauge\nupshot_redis_nodes_connected %d\n"
+        "# HELP upshot_redis_masters Masters the slot map names (1: one Redis).\n"
+        "# TYPE upshot_redis_masters gauge\nupshot_redis_masters %d\n",
+        (unsigned long long)g_metrics.redis_map_refreshes,
+        (unsigned long long)g_metrics.redis_wait_short, g->redis_nodes_connected,
+        g->redis_masters);
 }

@@ -26,6 +26,12 @@ typedef enum {
 
 #define METRICS_LATENCY_BUCKETS 12
 
+/* Replies redis_link.c followed instead of handing them over. */
+typedef enum {
+    REDIS_REDIRECT_MOVED, REDIS_REDIRECT_ASK, REDIS_REDIRECT_TRYAGAIN, REDIS_REDIRECT_CLUSTERDOWN,
+    REDIS_REDIRECT_NOSCRIPT, REDIS_REDIRECT_COUNT
+} metrics_redis_redirect;
+
 typedef struct metrics {
     uint64_t requests[ROUTE_COUNT][6];   /* by status class 0xx..5xx */
     uint64_t latency_hist[ROUTE_COUNT][METRICS_LATENCY_BUCKETS + 1];
@@ -36,6 +42,9 @@ typedef struct metrics {
     uint64_t redis_batches;
     uint64_t redis_reconnects;
     uint64_t redis_data_losses;          /* data set marker missing or replaced */
+    uint64_t redis_redirects[REDIS_REDIRECT_COUNT];
+    uint64_t redis_map_refreshes;        /* CLUSTER SLOTS requests */
+    uint64_t redis_wait_short;           /* WAITs answered with fewer replicas than asked */
     uint64_t journal_errors;
     uint64_t backlog_refusals;           /* writes refused: the backlog bound was reached */
     uint64_t results_busy;               /* results requests refused: the worker queue was full */
@@ -59,6 +68,8 @@ typedef struct metrics_gauges {
     uint64_t redis_inflight_batches;
     int redis_up;
     int redis_data_lost;
+    int redis_nodes_connected;           /* masters with a ready connection (1: one Redis) */
+    int redis_masters;                   /* masters the slot map names */
     int experiments_loaded;
     uint64_t seen_pairs;
     int worker_jobs;                     /* jobs queued, running or done but not yet handed back */

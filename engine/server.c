@@ -238,6 +238,7 @@ void upshotd_metrics(upshotd *d, http_exchange *x, const http_query *q, const ro
         .seen_pairs = store_seen_pairs(d->store),
         .worker_jobs = d->worker ? worker_pending(d->worker) : 0,
     };
+    store_topology(d->store, &g.redis_nodes_connected, &g.redis_masters);
     struct evbuffer *b = evbuffer_new();
     metrics_render(b, &g);
     size_t len = evbuffer_get_length(b);
@@ -464,12 +465,20 @@ registry_status upshotd_reload(upshotd *d, const char *actor, char *err, size_t 
      * their running values until a restart; say so rather than pretend. */
     if (strcmp(next.listen_host, d->cfg.listen_host) || next.listen_port != d->cfg.listen_port ||
         strcmp(next.redis_host, d->cfg.redis_host) || next.redis_port != d->cfg.redis_port ||
+        next.nredis_nodes != d->cfg.nredis_nodes ||
+        memcmp(next.redis_nodes, d->cfg.redis_nodes, sizeof next.redis_nodes) != 0 ||
+        next.redis_wait_replicas != d->cfg.redis_wait_replicas ||
+        next.redis_wait_timeout_ms != d->cfg.redis_wait_timeout_ms ||
         strcmp(next.data_dir, d->cfg.data_dir))
         fprintf(stderr, "upshotd: reload: listen, redis and data_dir changes apply after a restart\n");
     snprintf(next.listen_host, sizeof next.listen_host, "%s", d->cfg.listen_host);
     next.listen_port = d->cfg.listen_port;
     snprintf(next.redis_host, sizeof next.redis_host, "%s", d->cfg.redis_host);
     next.redis_port = d->cfg.redis_port;
+    next.nredis_nodes = d->cfg.nredis_nodes;
+    memcpy(next.redis_nodes, d->cfg.redis_nodes, sizeof next.redis_nodes);
+    next.redis_wait_replicas = d->cfg.redis_wait_replicas;
+    next.redis_wait_timeout_ms = d->cfg.redis_wait_timeout_ms;
     snprintf(next.data_dir, sizeof next.data_dir, "%s", d->cfg.data_dir);
 
     char rerr[REGISTRY_ERR_MAX];

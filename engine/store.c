@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
-#include <hiredis/adapters/libevent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +15,11 @@
 #include "entropy.h"
 #include "journal_line.h"
 #include "keys.h"
+#include "keyslot.h"
 #include "metrics.h"
 #include "migrate_lua.h"
 #include "record_lua.h"
+#include "redis_link.h"
 #include "seen.h"
 #include "validate.h"
 
@@ -33,26 +34,32 @@
  * the few milliseconds a healthy Redis takes. */
 #define STORE_DEGRADED_MS 1000
 #define STORE_READ_CAP (1u << 20)
-#define STORE_RECONNECT_MIN_MS 200
-#define STORE_RECONNECT_MAX_MS 5000
 
 /* A chunk: the journal lines [previous chunk's end, end) read in one go
  * and sent as one script call per experiment.
  *
  * The checkpoint invariant: the checkpoint passes a chunk only when every
  * one of its calls was handed to the connection (sealed) and every one of
- * them was confirmed by its own reply (confirmed == calls). A chunk whose
- * sending failed, or whose connection was dropped before its replies came,
- * is never retired: the ring is emptied and reading starts again from the
- * checkpoint on the next connection, where the idempotent script makes a
- * second application harmless. complete_front() is the one place that
- * advances the checkpoint, and it checks exactly this. */
+ * them was confirmed by its own reply (confirmed == calls), and, with
+ * redis.wait_replicas = N > 0, when on every node those calls ran on (after
+ * redirects) a WAIT sent after their replies came back counted at least N
+ * replicas (waited). A chunk whose sending failed, or whose connection was
+ * dropped before all that came, is never retired: the ring is emptied and
+ * reading starts again from the checkpoint once the link is up again,
+ * where the idempotent script makes a second application harmless.
+ * complete_front() is the one place that advances the checkpoint, and it
+ * checks exactly this. */
+#define STORE_NODE_WORDS (REDIS_LINK_MAX_NODES / 64)
 typedef struct chunk {
-    uint64_t end;        /* journal offset just after the chunk */
+    uint64_t end;        /* journal offset just after the chunk; names it (batch_call.seq) */
     uint64_t lines;      /* journal lines in it, skipped malformed ones included */
     int calls;           /* script calls handed to the connection */
     int confirmed;       /* of those, answered with a well-formed reply */
     bool sealed;         /* every call of the chunk was handed over */
+    bool waited;         /* WAIT counted enough replicas on every node (or no WAIT);
+                          * a chunk without calls needs none */
+    int waits_pending;   /* WAITs sent and not yet answered with enough replicas */
+    uint64_t nodes[STORE_NODE_WORDS]; /* the nodes its calls ran on, a bit each */
     struct timespec sent;
 } chunk;
 
@@ -60,17 +67,17 @@ struct store {
     struct event_base *base;
     const upshot_config *cfg;
     journal *j;
-    redisAsyncContext *ac;
-    bool up;                 /* connected and script loaded */
-    bool connecting;
+    redis_link *link;        /* every connection (redis_link.h) */
+    int script;              /* record.lua's number in the link */
+    int migrate_script;      /* migrate.lua's */
+    bool up;                 /* the link is up: every slot has a ready master */
+    uint64_t epoch;          /* +1 whenever the link goes down: older replies are stale */
+    int wait_replicas, wait_timeout_ms; /* as started (a reload changes them at restart) */
     char sha[41];
-    char last_error[160];
-    int backoff_ms;
-    struct event *reconnect_ev;
+    char last_error[200];
     struct event *flush_ev;
     struct event *watchdog_ev;
     bool flush_armed;
-    int connecting_ticks;    /* watchdog ticks spent waiting for a connect */
 
     uint64_t read_pos;       /* next journal offset to send */
     chunk ring[STORE_MAX_INFLIGHT];
@@ -96,7 +103,7 @@ struct store {
     char data_lost_why[200];
 
     /* The upgrade from the single-tag layout (see "The upgrade" below). */
-    bool migrating;          /* between the script load and going up */
+    bool migrating;          /* between the link coming up and the store going up */
     char migrate_sha[41];
     int migrate_pending;     /* replies the migration still waits for */
     bool scan_done;          /* SCAN's cursor came back to 0 */
@@ -108,6 +115,7 @@ struct store {
  * first), remembered once Redis has answered for them. */
 typedef struct batch_call {
     store *s;
+    uint64_t epoch, seq;     /* the link's life, and the end of the chunk it belongs to */
     uint32_t nevents, nexposures;
     uint32_t nknown;         /* exposures left out as repeats, counted on the reply */
     uint64_t *exposure_keys; /* points into the same allocation */
@@ -121,6 +129,9 @@ static batch_call *batch_call_new(store *s, size_t nev)
     if (!call)
         return NULL;
     call->s = s;
+    call->epoch = s->epoch;
+    /* flush opens the chunk before building its calls: the last one */
+    call->seq = s->ring[(s->ring_head + s->ring_len + STORE_MAX_INFLIGHT - 1) % STORE_MAX_INFLIGHT].end;
     call->nevents = call->nexposures = call->nknown = 0;
     call->exposure_keys = (uint64_t *)(void *)((char *)call + keys_at);
     return call;
@@ -136,7 +147,6 @@ static void count_known(uint32_t n)
 }
 
 static void flush(store *s);
-static void schedule_reconnect(store *s);
 static void go_up(store *s);
 
 static void set_error(store *s, const char *what, const char *detail)
@@ -163,55 +173,58 @@ static void check_drained(store *s)
     }
 }
 
-/* Drops the connection (if any) and starts over from the checkpoint. */
+/* The link went down (or the store gave up on it): forget everything in
+ * flight and start over from the checkpoint when it is up again. Replies
+ * still to come carry an older epoch and are dropped. */
 static void connection_lost(store *s, const char *why)
 {
-    if (s->up || s->connecting)
+    if (s->up)
         fprintf(stderr, "upshotd: redis unavailable (%s); events are spooled in the journal\n", why);
+    if (why != s->last_error)
+        set_error(s, why, NULL);
     s->up = false;
-    s->connecting = false;
     s->migrating = false; /* started again from the beginning on the next connect */
-    s->ac = NULL;
+    s->epoch++;
     s->ring_len = 0;
     s->read_pos = journal_applied(s->j);
+    s->marker_pending = false;
     seen_clear(s->seen); /* the Redis we reconnect to may have lost records */
     check_drained(s);
-    schedule_reconnect(s);
 }
 
-static void on_disconnect(const redisAsyncContext *c, int status)
+static void on_link_down(void *arg, const char *why)
 {
-    store *s = c->data;
-    if (!s || s->ac != c)
-        return;
-    if (status != REDIS_OK)
-        set_error(s, "connection lost", c->errstr);
-    connection_lost(s, s->last_error[0] ? s->last_error : "disconnected");
+    connection_lost(arg, why);
 }
 
-/* Gives up on connection c at once. The store forgets it before freeing
- * it, so nothing sent on it can complete a chunk any more: hiredis calls
- * the callbacks still pending with a NULL reply, and each finds itself
- * stale (s->ac no longer c). A graceful redisAsyncDisconnect would not do:
- * hiredis defers it while replies are pending, which a stalled Redis never
- * sends, and meanwhile the store would go on using the connection. */
-static void fail_connection(store *s, redisAsyncContext *c, const char *what, const char *detail)
+/* Gives up on every connection at once (redis_link_reset): nothing sent
+ * before can complete a chunk any more, since the epoch moves on first. A
+ * graceful close would not do: hiredis defers it while replies are
+ * pending, which a stalled Redis never sends. */
+static void fail_connection(store *s, const char *what, const char *detail)
 {
     g_metrics.redis_errors++;
     set_error(s, what, detail);
-    if (c == NULL || s->ac != c)
-        return;
-    s->ac = NULL;
-    c->data = NULL; /* on_disconnect ignores a context the store let go */
     connection_lost(s, s->last_error);
-    redisAsyncFree(c); /* deferred by hiredis when inside one of c's callbacks */
+    redis_link_reset(s->link, s->last_error);
+}
+
+/* The chunk of seq among those in flight; NULL when it is gone. */
+static chunk *chunk_of(store *s, uint64_t seq)
+{
+    for (int at = 0; at < s->ring_len; at++) {
+        chunk *ck = &s->ring[(s->ring_head + at) % STORE_MAX_INFLIGHT];
+        if (ck->end == seq)
+            return ck;
+    }
+    return NULL;
 }
 
 static void complete_front(store *s)
 {
     while (s->ring_len > 0) {
         chunk *ck = &s->ring[s->ring_head];
-        if (!ck->sealed || ck->confirmed != ck->calls)
+        if (!ck->sealed || ck->confirmed != ck->calls || (ck->calls > 0 && !ck->waited))
             return; /* the checkpoint invariant (struct chunk) */
         if (journal_mark_applied(s->j, ck->end, ck->lines) != 0) {
             g_metrics.journal_errors++;
@@ -225,31 +238,106 @@ static void complete_front(store *s)
     }
 }
 
-static void on_batch_reply(redisAsyncContext *c, void *r, void *privdata)
+/* ---- WAIT ----
+ * With redis.wait_replicas = N, a chunk whose calls are all answered sends
+ * `WAIT N timeout` on the connection of every node they ran on. WAIT
+ * answers how many replicas acknowledged every write made on that
+ * connection before it, so N or more means each of the chunk's writes on
+ * that node reached N replicas. Fewer (a replica down or slow): the WAIT
+ * is sent again; the chunk stays in flight, and once it has waited
+ * STORE_SLOW_MS the watchdog starts over on new connections, replaying it
+ * from the journal (the script counts each event once). */
+typedef struct wait_call {
+    store *s;
+    uint64_t epoch, seq;
+} wait_call;
+
+static void on_wait_reply(void *arg, int node, const redisReply *reply);
+
+static int send_wait(store *s, uint64_t seq, int node)
 {
-    batch_call *call = privdata;
+    wait_call *w = malloc(sizeof *w);
+    if (!w)
+        return -1;
+    *w = (wait_call){s, s->epoch, seq};
+    if (redis_link_wait(s->link, node, s->wait_replicas, s->wait_timeout_ms, on_wait_reply, w) != 0) {
+        free(w);
+        return -1;
+    }
+    return 0;
+}
+
+static void start_waits(store *s, chunk *ck)
+{
+    if (s->wait_replicas == 0 || ck->calls == 0) {
+        ck->waited = true;
+        return;
+    }
+    for (int node = 0; node < REDIS_LINK_MAX_NODES; node++) {
+        if (!(ck->nodes[node / 64] >> (node % 64) & 1))
+            continue;
+        if (send_wait(s, ck->end, node) != 0) {
+            fail_connection(s, "WAIT failed", "could not send it");
+            return;
+        }
+        ck->waits_pending++;
+    }
+}
+
+static void on_wait_reply(void *arg, int node, const redisReply *reply)
+{
+    wait_call *w = arg;
+    store *s = w->s;
+    bool stale = w->epoch != s->epoch;
+    uint64_t seq = w->seq;
+    free(w);
+    if (stale)
+        return;
+    chunk *ck = chunk_of(s, seq);
+    if (!ck)
+        return;
+    if (!reply || reply->type != REDIS_REPLY_INTEGER) {
+        fail_connection(s, "WAIT failed",
+                        !reply ? "no reply" : reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                                               : "unexpected reply");
+        return;
+    }
+    if (reply->integer < s->wait_replicas) {
+        g_metrics.redis_wait_short++;
+        snprintf(s->last_error, sizeof s->last_error,
+                 "WAIT on %s: %lld of %d replicas acknowledged a batch", redis_link_node_name(s->link, node),
+                 reply->integer, s->wait_replicas);
+        if (send_wait(s, seq, node) != 0)
+            fail_connection(s, "WAIT failed", "could not send it");
+        return;
+    }
+    if (--ck->waits_pending == 0) {
+        ck->waited = true;
+        complete_front(s);
+        check_drained(s);
+        flush(s);
+    }
+}
+
+static void on_batch_reply(void *arg, int node, const redisReply *reply)
+{
+    batch_call *call = arg;
     store *s = call->s;
-    redisReply *reply = r;
-    if (s->ac != c || s->ring_len == 0) { /* stale: a reconnect started over */
+    if (call->epoch != s->epoch) { /* stale: the link went down since */
         free(call);
         return;
     }
-    /* Replies come in the order the calls were sent, and calls are sent
-     * chunk by chunk, so this reply belongs to the oldest chunk still
-     * waiting for replies: the first one not yet fully confirmed. */
-    int at = 0;
-    while (at < s->ring_len && s->ring[(s->ring_head + at) % STORE_MAX_INFLIGHT].confirmed ==
-                                   s->ring[(s->ring_head + at) % STORE_MAX_INFLIGHT].calls)
-        at++;
-    if (at == s->ring_len) { /* a reply no call is waiting for: never trust it */
+    /* Replies of different nodes come in any order: the call names its
+     * chunk. */
+    chunk *ck = chunk_of(s, call->seq);
+    if (!ck) { /* a reply no chunk is waiting for: never trust it */
         free(call);
-        fail_connection(s, c, "batch failed", "a reply without a call");
+        fail_connection(s, "batch failed", "a reply without a call");
         return;
     }
-    chunk *ck = &s->ring[(s->ring_head + at) % STORE_MAX_INFLIGHT];
     if (!reply || reply->type != REDIS_REPLY_STRING || reply->len != (size_t)call->nevents) {
         free(call);
-        fail_connection(s, c, "batch failed",
+        fail_connection(s, "batch failed",
                         !reply ? "no reply"
                         : reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
         return;
@@ -268,10 +356,40 @@ static void on_batch_reply(redisAsyncContext *c, void *r, void *privdata)
                                            : EVT_UNEXPOSED]++;
     }
     free(call);
+    ck->nodes[node / 64] |= (uint64_t)1 << (node % 64);
     ck->confirmed++;
+    if (ck->sealed && ck->confirmed == ck->calls) {
+        start_waits(s, ck);
+        if (!s->up)
+            return; /* start_waits gave up on the link */
+    }
     complete_front(s);
     check_drained(s);
     flush(s);
+}
+
+/* The slot of a formatted EVALSHA (or any RESP command) by its fourth
+ * argument: the script's first key, which shares its hash tag with every
+ * other key of the call. -1 when the text is not what the store builds. */
+static int formatted_first_key_slot(const char *buf, size_t len)
+{
+    const char *p = buf, *end = buf + len;
+    for (int arg = 0; arg < 5; arg++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl || p >= end || (arg == 0 ? *p != '*' : *p != '$'))
+            return -1;
+        if (arg == 0) {
+            p = nl + 1;
+            continue;
+        }
+        size_t n = (size_t)strtoull(p + 1, NULL, 10);
+        if ((size_t)(end - (nl + 1)) < n + 2)
+            return -1;
+        if (arg == 4)
+            return (int)keyslot_of(nl + 1, n);
+        p = nl + 1 + n + 2;
+    }
+    return -1;
 }
 
 /* One journal line of a batch, parsed where it lies in the read buffer
@@ -552,7 +670,8 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi, const keys_t
     call->nevents = (uint32_t)(nexposures + nother);
     call->nexposures = (uint32_t)nexposures;
     call->nknown = (uint32_t)nknown;
-    if (redisAsyncFormattedCommand(s->ac, on_batch_reply, call, r.buf, r.len) == REDIS_OK) {
+    if (redis_link_command_formatted(s->link, formatted_first_key_slot(r.buf, r.len), r.buf,
+                                     r.len, on_batch_reply, call) == 0) {
         call = NULL; /* owned by the callback now */
         rc = 1;
     }
@@ -648,7 +767,7 @@ static void flush(store *s)
                 hi++;
             int sent = send_experiment(s, recs, lo, hi);
             if (sent < 0) { /* the chunk stays unsealed: it can never pass */
-                fail_connection(s, s->ac, "sending a batch failed", NULL);
+                fail_connection(s, "sending a batch failed", NULL);
                 return;
             }
             ck->calls += sent;
@@ -690,14 +809,17 @@ typedef struct migrate_step {
 
 static void migrate_send(migrate_step *st);
 
-static void on_layout_set(redisAsyncContext *c, void *r, void *privdata)
+/* Migration replies: a NULL reply means the connection went (the link
+ * then reports it down, which stops the migration), and anything arriving
+ * while not migrating belongs to an earlier connection. */
+static void on_layout_set(void *privdata, int node, const redisReply *reply)
 {
+    (void)node;
     store *s = privdata;
-    redisReply *reply = r;
-    if (s->ac != c)
+    if (!reply || !s->migrating)
         return;
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-        fail_connection(s, c, "layout marker", reply ? reply->str : "no reply");
+    if (reply->type == REDIS_REPLY_ERROR) {
+        fail_connection(s, "layout marker", reply->str);
         return;
     }
     if (s->migrated)
@@ -710,27 +832,28 @@ static void migrate_maybe_done(store *s)
 {
     if (!s->scan_done || s->migrate_pending > 0)
         return;
-    if (redisAsyncCommand(s->ac, on_layout_set, s, "SET %s %s", KEYS_LAYOUT_MARKER,
-                          KEYS_LAYOUT_CURRENT) != REDIS_OK)
-        fail_connection(s, s->ac, "layout marker", "could not send");
+    const char *argv[3] = {"SET", KEYS_LAYOUT_MARKER, KEYS_LAYOUT_CURRENT};
+    size_t argvlen[3] = {3, strlen(KEYS_LAYOUT_MARKER), strlen(KEYS_LAYOUT_CURRENT)};
+    if (redis_link_command_argv(s->link, -1, 3, argv, argvlen, on_layout_set, s) != 0)
+        fail_connection(s, "layout marker", "could not send");
 }
 
-static void on_migrate_reply(redisAsyncContext *c, void *r, void *privdata)
+static void on_migrate_reply(void *privdata, int node, const redisReply *reply)
 {
+    (void)node;
     migrate_step *st = privdata;
     store *s = st->s;
-    redisReply *reply = r;
-    if (s->ac != c || !s->migrating) {
+    if (!reply || !s->migrating) {
         free(st);
         return;
     }
     s->migrate_pending--;
-    if (!reply || reply->type != REDIS_REPLY_STRING || reply->len >= sizeof st->cursor) {
+    if (reply->type != REDIS_REPLY_STRING || reply->len >= sizeof st->cursor) {
         char why[300];
         snprintf(why, sizeof why, "%s: %s", st->key,
-                 reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+                 reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
         free(st);
-        fail_connection(s, c, "migrating the single-tag layout", why);
+        fail_connection(s, "migrating the single-tag layout", why);
         return;
     }
     if (strcmp(reply->str, "0") != 0) { /* an 'ev' or 'ids' chunk: the next one */
@@ -775,9 +898,9 @@ static void migrate_send(migrate_step *st)
     argv[argc++] = st->cursor;
     for (int a = 0; a < argc; a++)
         argvlen[a] = strlen(argv[a]);
-    if (redisAsyncCommandArgv(s->ac, on_migrate_reply, st, argc, argv, argvlen) != REDIS_OK) {
+    if (redis_link_command_argv(s->link, -1, argc, argv, argvlen, on_migrate_reply, st) != 0) {
         free(st);
-        fail_connection(s, s->ac, "migrating the single-tag layout", "could not send");
+        fail_connection(s, "migrating the single-tag layout", "could not send");
         return;
     }
     s->migrate_pending++;
@@ -785,18 +908,18 @@ static void migrate_send(migrate_step *st)
 
 static void migrate_scan(store *s, const char *cursor);
 
-static void on_migrate_scan(redisAsyncContext *c, void *r, void *privdata)
+static void on_migrate_scan(void *privdata, int node, const redisReply *reply)
 {
+    (void)node;
     store *s = privdata;
-    redisReply *reply = r;
-    if (s->ac != c || !s->migrating)
+    if (!reply || !s->migrating)
         return;
     s->migrate_pending--;
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
         reply->element[0]->type != REDIS_REPLY_STRING ||
         reply->element[1]->type != REDIS_REPLY_ARRAY) {
-        fail_connection(s, c, "SCAN for the single-tag layout",
-                        reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        fail_connection(s, "SCAN for the single-tag layout",
+                        reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
         return;
     }
     const redisReply *found = reply->element[1];
@@ -811,7 +934,7 @@ static void on_migrate_scan(redisAsyncContext *c, void *r, void *privdata)
             continue;
         migrate_step *st = calloc(1, sizeof *st);
         if (!st) {
-            fail_connection(s, c, "migrating the single-tag layout", "out of memory");
+            fail_connection(s, "migrating the single-tag layout", "out of memory");
             return;
         }
         *st = (migrate_step){.s = s, .kind = kind, .shard = shard};
@@ -820,7 +943,7 @@ static void on_migrate_scan(redisAsyncContext *c, void *r, void *privdata)
         st->key[k->len] = '\0';
         st->cursor[0] = '0';
         migrate_send(st);
-        if (s->ac != c)
+        if (!s->migrating)
             return; /* the send failed and the connection went */
     }
     const char *next = reply->element[0]->str;
@@ -834,23 +957,24 @@ static void on_migrate_scan(redisAsyncContext *c, void *r, void *privdata)
 
 static void migrate_scan(store *s, const char *cursor)
 {
-    if (redisAsyncCommand(s->ac, on_migrate_scan, s, "SCAN %s MATCH {x:* COUNT 1000", cursor) !=
-        REDIS_OK) {
-        fail_connection(s, s->ac, "SCAN for the single-tag layout", "could not send");
+    const char *argv[6] = {"SCAN", cursor, "MATCH", "{x:*", "COUNT", "1000"};
+    size_t argvlen[6] = {4, strlen(cursor), 5, 4, 5, 4};
+    if (redis_link_command_argv(s->link, -1, 6, argv, argvlen, on_migrate_scan, s) != 0) {
+        fail_connection(s, "SCAN for the single-tag layout", "could not send");
         return;
     }
     s->migrate_pending++;
 }
 
-static void on_layout_reply(redisAsyncContext *c, void *r, void *privdata)
+static void on_layout_reply(void *privdata, int node, const redisReply *reply)
 {
+    (void)node;
     store *s = privdata;
-    redisReply *reply = r;
-    if (s->ac != c || !s->migrating)
+    if (!reply || !s->migrating)
         return;
-    if (!reply || (reply->type != REDIS_REPLY_NIL && reply->type != REDIS_REPLY_STRING)) {
-        fail_connection(s, c, "layout marker",
-                        reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+    if (reply->type != REDIS_REPLY_NIL && reply->type != REDIS_REPLY_STRING) {
+        fail_connection(s, "layout marker",
+                        reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
         return;
     }
     if (reply->type == REDIS_REPLY_STRING && strcmp(reply->str, KEYS_LAYOUT_CURRENT) == 0) {
@@ -860,30 +984,18 @@ static void on_layout_reply(redisAsyncContext *c, void *r, void *privdata)
     migrate_scan(s, "0");
 }
 
-static void on_migrate_loaded(redisAsyncContext *c, void *r, void *privdata)
-{
-    store *s = privdata;
-    redisReply *reply = r;
-    if (s->ac != c || !s->migrating)
-        return;
-    if (!reply || reply->type != REDIS_REPLY_STRING || reply->len != 40) {
-        fail_connection(s, c, "SCRIPT LOAD failed", reply && reply->str ? reply->str : NULL);
-        return;
-    }
-    memcpy(s->migrate_sha, reply->str, 40);
-    s->migrate_sha[40] = '\0';
-    if (redisAsyncCommand(s->ac, on_layout_reply, s, "GET %s", KEYS_LAYOUT_MARKER) != REDIS_OK)
-        fail_connection(s, s->ac, "layout marker", "could not send");
-}
-
+/* The link loaded migrate.lua with record.lua (on_link_up copied its
+ * sha): read the layout marker first, which usually ends it. */
 static void migrate_start(store *s)
 {
     s->migrating = true;
     s->migrate_pending = 0;
     s->scan_done = false;
     s->migrated = 0;
-    if (redisAsyncCommand(s->ac, on_migrate_loaded, s, "SCRIPT LOAD %s", migrate_lua) != REDIS_OK)
-        fail_connection(s, s->ac, "SCRIPT LOAD failed", "could not send");
+    const char *argv[2] = {"GET", KEYS_LAYOUT_MARKER};
+    size_t argvlen[2] = {3, strlen(KEYS_LAYOUT_MARKER)};
+    if (redis_link_command_argv(s->link, -1, 2, argv, argvlen, on_layout_reply, s) != 0)
+        fail_connection(s, "layout marker", "could not send");
 }
 
 /* ---- The data set marker ----
@@ -954,15 +1066,22 @@ static void dataset_lost(store *s, const char *what)
     seen_clear(s->seen); /* the records it remembered are gone */
 }
 
-static void on_marker_reply(redisAsyncContext *c, void *r, void *privdata)
+typedef struct marker_call {
+    store *s;
+    uint64_t epoch;
+} marker_call;
+
+static void on_marker_reply(void *arg, int node, const redisReply *reply)
 {
-    store *s = privdata;
-    redisReply *reply = r;
-    if (s->ac != c)
+    marker_call *m = arg;
+    store *s = m->s;
+    bool stale = m->epoch != s->epoch;
+    free(m);
+    if (stale)
         return;
     s->marker_pending = false;
     if (!reply || (reply->type != REDIS_REPLY_NIL && reply->type != REDIS_REPLY_STRING)) {
-        fail_connection(s, c, "data set marker check failed",
+        fail_connection(s, "data set marker check failed",
                         reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
         return;
     }
@@ -980,16 +1099,25 @@ static void on_marker_reply(redisAsyncContext *c, void *r, void *privdata)
     }
 }
 
-/* Sends one marker check unless one is on the wire. */
+/* Sends one marker check unless one is on the wire. In a cluster the
+ * marker lives on the master of its slot: it tells that master's loss. */
 static void check_marker(store *s)
 {
-    if (!s->ac || s->marker_pending)
+    if (!s->up || s->marker_pending)
         return;
     char candidate[sizeof s->dataset];
     snprintf(candidate, sizeof candidate, "%s-%llu", s->nonce, (unsigned long long)s->candidates);
-    if (redisAsyncCommand(s->ac, on_marker_reply, s, "SET %s %s NX GET", KEYS_DATASET_MARKER,
-                          candidate) == REDIS_OK)
+    marker_call *m = malloc(sizeof *m);
+    if (!m)
+        return;
+    *m = (marker_call){s, s->epoch};
+    const char *argv[5] = {"SET", KEYS_DATASET_MARKER, candidate, "NX", "GET"};
+    size_t argvlen[5] = {3, strlen(KEYS_DATASET_MARKER), strlen(candidate), 2, 3};
+    int slot = (int)keyslot_of(KEYS_DATASET_MARKER, strlen(KEYS_DATASET_MARKER));
+    if (redis_link_command_argv(s->link, slot, 5, argv, argvlen, on_marker_reply, m) == 0)
         s->marker_pending = true;
+    else
+        free(m);
 }
 
 /* 128 random bits in hex. */
@@ -1024,16 +1152,17 @@ void store_kick(store *s)
     }
 }
 
-/* Connected, scripts loaded, old-layout data migrated: events flow. */
+/* Every slot has a ready master, the scripts are loaded on each, and
+ * data of the single-tag layout has been moved: events flow. */
 static void go_up(store *s)
 {
     s->up = true;
     s->migrating = false;
-    s->backoff_ms = STORE_RECONNECT_MIN_MS;
     s->last_error[0] = '\0';
     s->read_pos = journal_applied(s->j);
-    fprintf(stderr, "upshotd: redis up at %s:%d; %llu spooled events to apply\n",
-            s->cfg->redis_host, s->cfg->redis_port,
+    char where[300];
+    redis_link_describe(s->link, where, sizeof where);
+    fprintf(stderr, "upshotd: redis up (%s); %llu spooled events to apply\n", where,
             (unsigned long long)journal_pending_lines(s->j));
     s->marker_pending = false; /* any earlier check went with the old connection */
     check_marker(s);           /* sent before the first batch, so it sees Redis as it came */
@@ -1042,80 +1171,18 @@ static void go_up(store *s)
 
 static void migrate_start(store *s);
 
-static void on_script_loaded(redisAsyncContext *c, void *r, void *privdata)
-{
-    store *s = privdata;
-    redisReply *reply = r;
-    if (s->ac != c)
-        return;
-    if (!reply || reply->type != REDIS_REPLY_STRING || reply->len != 40) {
-        fail_connection(s, c, "SCRIPT LOAD failed", reply && reply->str ? reply->str : NULL);
-        return;
-    }
-    memcpy(s->sha, reply->str, 40);
-    s->sha[40] = '\0';
-    s->connecting = false;
-    migrate_start(s);
-}
-
-static void on_setup_reply(redisAsyncContext *c, void *r, void *privdata)
-{
-    store *s = privdata;
-    redisReply *reply = r;
-    if (s->ac == c && reply && reply->type == REDIS_REPLY_ERROR)
-        fail_connection(s, c, "connection setup failed", reply->str);
-}
-
-static void on_connect(const redisAsyncContext *c, int status)
-{
-    store *s = c->data;
-    if (!s || s->ac != c)
-        return;
-    if (status != REDIS_OK) {
-        set_error(s, "connect failed", c->errstr);
-        connection_lost(s, s->last_error);
-        return;
-    }
-    redisAsyncContext *ac = s->ac;
-    if (s->cfg->redis_password[0])
-        redisAsyncCommand(ac, on_setup_reply, s, "AUTH %s", s->cfg->redis_password);
-    if (s->cfg->redis_db)
-        redisAsyncCommand(ac, on_setup_reply, s, "SELECT %d", s->cfg->redis_db);
-    redisAsyncCommand(ac, on_script_loaded, s, "SCRIPT LOAD %s", record_lua);
-}
-
-static void connect_now(store *s)
-{
-    redisAsyncContext *ac = redisAsyncConnect(s->cfg->redis_host, s->cfg->redis_port);
-    if (!ac || ac->err) {
-        set_error(s, "connect failed", ac ? ac->errstr : "out of memory");
-        if (ac)
-            redisAsyncFree(ac);
-        schedule_reconnect(s);
-        return;
-    }
-    ac->data = s;
-    s->ac = ac;
-    s->connecting = true;
-    s->connecting_ticks = 0;
-    redisLibeventAttach(ac, s->base);
-    redisAsyncSetConnectCallback(ac, on_connect);
-    redisAsyncSetDisconnectCallback(ac, on_disconnect);
-}
-
-static void on_reconnect_timer(evutil_socket_t fd, short what, void *arg)
+/* The link is up. A cluster never held the single-tag layout (and SCAN
+ * would see one node only), so only one Redis is checked for it. */
+static void on_link_up(void *arg)
 {
     store *s = arg;
-    g_metrics.redis_reconnects++;
-    connect_now(s);
-}
-
-static void schedule_reconnect(store *s)
-{
-    struct timeval tv = {s->backoff_ms / 1000, (s->backoff_ms % 1000) * 1000};
-    event_add(s->reconnect_ev, &tv);
-    s->backoff_ms = s->backoff_ms * 2 > STORE_RECONNECT_MAX_MS ? STORE_RECONNECT_MAX_MS
-                                                               : s->backoff_ms * 2;
+    snprintf(s->sha, sizeof s->sha, "%s", redis_link_script_sha(s->link, s->script));
+    snprintf(s->migrate_sha, sizeof s->migrate_sha, "%s",
+             redis_link_script_sha(s->link, s->migrate_script));
+    if (redis_link_is_cluster(s->link))
+        go_up(s);
+    else
+        migrate_start(s);
 }
 
 /* Once a second: a batch unanswered for too long means a slow or hung
@@ -1123,18 +1190,12 @@ static void schedule_reconnect(store *s)
 static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 {
     store *s = arg;
-    if (s->up && s->ring_len > 0 && ms_since(&s->ring[s->ring_head].sent) > STORE_SLOW_MS)
-        fail_connection(s, s->ac, "redis too slow", "a batch took longer than 3 s");
-    else if (s->connecting && s->ac && !s->up) {
-        /* hiredis 0.14 has no connect timeout; bound it here (3 ticks). */
-        if (++s->connecting_ticks >= 3) {
-            s->connecting_ticks = 0;
-            redisAsyncContext *ac = s->ac;
-            set_error(s, "connect timed out", NULL);
-            s->ac = NULL;
-            redisAsyncFree(ac);
-            connection_lost(s, "connect timed out");
-        }
+    if (s->up && s->ring_len > 0 && ms_since(&s->ring[s->ring_head].sent) > STORE_SLOW_MS) {
+        chunk *ck = &s->ring[s->ring_head];
+        bool waiting = ck->sealed && ck->confirmed == ck->calls && ck->waits_pending > 0;
+        fail_connection(s, waiting ? "replicas too slow" : "redis too slow",
+                        waiting ? "WAIT did not count enough replicas for a batch within 3 s"
+                                : "a batch took longer than 3 s");
     }
     if (s->up) {
         check_marker(s);
@@ -1150,14 +1211,19 @@ store *store_new(struct event_base *base, const upshot_config *cfg, journal *j)
     s->base = base;
     s->cfg = cfg;
     s->j = j;
-    s->backoff_ms = STORE_RECONNECT_MIN_MS;
+    s->wait_replicas = cfg->redis_wait_replicas;
+    s->wait_timeout_ms = cfg->redis_wait_timeout_ms;
     s->readbuf = malloc(STORE_READ_CAP);
     s->seen = seen_new((size_t)cfg->seen_visitors);
     s->tags = calloc(1, sizeof *s->tags);
-    s->reconnect_ev = evtimer_new(base, on_reconnect_timer, s);
     s->flush_ev = evtimer_new(base, on_flush_timer, s);
     s->watchdog_ev = event_new(base, -1, EV_PERSIST, on_watchdog, s);
-    if (!s->readbuf || !s->tags || !s->reconnect_ev || !s->flush_ev || !s->watchdog_ev) {
+    redis_link_callbacks cb = {.on_up = on_link_up, .on_down = on_link_down, .arg = s};
+    s->link = redis_link_new(base, cfg, &cb);
+    s->script = s->link ? redis_link_add_script(s->link, record_lua) : -1;
+    s->migrate_script = s->link ? redis_link_add_script(s->link, migrate_lua) : -1;
+    if (!s->readbuf || !s->tags || !s->flush_ev || !s->watchdog_ev || !s->link || s->script < 0 ||
+        s->migrate_script < 0) {
         store_free(s);
         return NULL;
     }
@@ -1171,21 +1237,15 @@ store *store_new(struct event_base *base, const upshot_config *cfg, journal *j)
 
 void store_start(store *s)
 {
-    connect_now(s);
+    redis_link_start(s->link);
 }
 
 void store_free(store *s)
 {
     if (!s)
         return;
-    if (s->ac) {
-        redisAsyncContext *ac = s->ac;
-        s->ac = NULL;
-        ac->data = NULL;
-        redisAsyncFree(ac);
-    }
-    if (s->reconnect_ev)
-        event_free(s->reconnect_ev);
+    s->epoch++;                /* what the link hands back while freeing is stale */
+    redis_link_free(s->link); /* pending reads end STORE_UNAVAILABLE */
     if (s->flush_ev)
         event_free(s->flush_ev);
     if (s->watchdog_ev)
@@ -1211,7 +1271,9 @@ bool store_is_healthy(const store *s, char *why, size_t whylen)
         return false;
     }
     if (!s->up) {
-        snprintf(why, whylen, "%s", s->last_error);
+        char where[300];
+        redis_link_describe(s->link, where, sizeof where);
+        snprintf(why, whylen, "%s (%s)", s->last_error[0] ? s->last_error : "redis down", where);
         return false;
     }
     double waited = s->ring_len > 0 ? ms_since(&s->ring[s->ring_head].sent) : 0;
@@ -1224,6 +1286,11 @@ bool store_is_healthy(const store *s, char *why, size_t whylen)
 }
 const char *store_last_error(const store *s) { return s->last_error; }
 uint64_t store_inflight(const store *s) { return (uint64_t)s->ring_len; }
+void store_topology(const store *s, int *connected, int *masters)
+{
+    *connected = redis_link_nodes_connected(s->link);
+    *masters = redis_link_masters(s->link);
+}
 uint64_t store_seen_pairs(const store *s) { return (uint64_t)seen_count(s->seen); }
 
 /* ---- typed reads ---------------------------------------------------------
@@ -1271,21 +1338,22 @@ static store_status malformed(void)
     return STORE_MALFORMED;
 }
 
-/* Sends argv with rd as the context of cb; rd is freed here on failure. */
-static store_status send_read(store *s, redisCallbackFn *cb, store_read *rd, int argc,
+/* Sends argv, routed by the slot of its key argv[1], with rd as the
+ * context of cb; rd is freed here on failure. */
+static store_status send_read(store *s, redis_link_reply_fn *cb, store_read *rd, int argc,
                               const char **argv, const size_t *argvlen)
 {
-    if (redisAsyncCommandArgv(s->ac, cb, rd, argc, argv, argvlen) != REDIS_OK) {
+    int slot = (int)keyslot_of(argv[1], argvlen[1]);
+    if (redis_link_command_argv(s->link, slot, argc, argv, argvlen, cb, rd) != 0) {
         free(rd);
         return STORE_UNAVAILABLE;
     }
     return STORE_OK;
 }
 
-static void on_visitor_reply(redisAsyncContext *c, void *r, void *privdata)
+static void on_visitor_reply(void *privdata, int node, const redisReply *reply)
 {
     store_read *rd = privdata;
-    const redisReply *reply = r;
     visitor_record rec;
     store_status st = reply_status(reply);
     if (st == STORE_OK) {
@@ -1388,10 +1456,10 @@ static void counters_read_finish(counters_read *cr)
     counters_read_free(cr);
 }
 
-static void on_counters_reply(redisAsyncContext *c, void *r, void *privdata)
+static void on_counters_reply(void *privdata, int node, const redisReply *reply)
 {
+    (void)node;
     counters_read *cr = privdata;
-    const redisReply *reply = r;
     store_status st = reply_status(reply);
     if (st == STORE_OK && (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0))
         st = malformed();
@@ -1428,7 +1496,8 @@ store_status store_fetch_counters(store *s, const char *exp, store_counters_fn *
         char key[KEYS_MAX];
         const char *argv[2] = {"HGETALL", key};
         size_t argvlen[2] = {7, keys_group_counters(key, tags, g)};
-        if (redisAsyncCommandArgv(s->ac, on_counters_reply, cr, 2, argv, argvlen) != REDIS_OK) {
+        if (redis_link_command_argv(s->link, (int)keyslot_of(key, argvlen[1]), 2, argv, argvlen,
+                                    on_counters_reply, cr) != 0) {
             if (g == 0) {
                 free(cr);
                 return STORE_UNAVAILABLE;

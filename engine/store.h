@@ -1,21 +1,32 @@
-/* store.h: upshotd's one Redis connection, and the journal's writer.
+/* store.h: the journal's writer to Redis, and the handlers' reads.
  *
- * The store owns a hiredis async context on the server's event loop. It
+ * The store sends its commands through redis_link.h (one Redis or a Redis
+ * Cluster; it routes each command by its key's slot). It
  *   - applies the journal to Redis: reads complete lines from the
  *     checkpoint, groups them by experiment, sends one EVALSHA of
  *     record.lua per experiment (pipelined, several batches in flight),
  *     and advances the checkpoint when a batch's replies are all in;
+ *   - with redis.wait_replicas = N > 0, advances it only once `WAIT N`
+ *     sent after those replies, on the connection of every master the
+ *     batch's calls ran on, counted at least N replicas. The guarantee: a
+ *     checkpointed event is in the memory of N replicas of its master, so
+ *     a failover that promotes one of them keeps it. The bound: WAIT does
+ *     not wait for the replicas' disks (Redis 7.0 has no WAITAOF), and a
+ *     batch not confirmed within 3 s (STORE_SLOW_MS) is sent again from
+ *     the journal on new connections, where the idempotent script counts
+ *     each event once;
  *   - leaves out repeat exposures of visitors Redis is known to hold a
- *     record for (seen.h), since the script would ignore them;
- *   - reconnects with backoff when Redis goes away or answers too slowly,
+ *     record for (seen.h), since the script would ignore them; the set is
+ *     cleared whenever the link goes down;
+ *   - starts over on new connections when Redis answers too slowly,
  *     restarting from the checkpoint (the script is idempotent, so a batch
  *     applied just before the failure is not counted twice);
  *   - answers the two reads the handlers need, typed: a visitor's record
  *     (stickiness after a weight change) and an experiment's counters
  *     (results). Failures come back as a store_status; what that means
  *     for an HTTP client is the handler's business.
- * Nothing here ever blocks the event loop. hiredis stays inside store.c:
- * no type of it appears here (tests/layout/check_layout.py checks). */
+ * Nothing here ever blocks the event loop. No hiredis type appears here
+ * (tests/layout/check_layout.py checks). */
 #ifndef UPSHOT_STORE_H
 #define UPSHOT_STORE_H
 
@@ -50,6 +61,9 @@ bool store_is_healthy(const store *s, char *why, size_t whylen);
 bool store_data_lost(const store *s);
 const char *store_last_error(const store *s); /* "" when none */
 uint64_t store_inflight(const store *s);
+/* Masters with a ready connection, and masters the slot map names (1 and 1
+ * for one connected Redis). */
+void store_topology(const store *s, int *connected, int *masters);
 /* (experiment, visitor) pairs remembered as recorded (seen.h). */
 uint64_t store_seen_pairs(const store *s);
 

@@ -131,11 +131,86 @@ static bool get_regions(json_t *root, upshot_config *c, char err[CONFIG_ERR_MAX]
     return true;
 }
 
+/* "host:port" of one cluster seed; an IPv6 address goes in brackets
+ * ("[::1]:7000"). */
+static bool parse_node(const char *text, struct config_redis_node *out)
+{
+    const char *colon = strrchr(text, ':');
+    if (!colon || colon == text || colon[1] == '\0')
+        return false;
+    const char *host = text;
+    size_t hostlen = (size_t)(colon - text);
+    if (host[0] == '[') {
+        if (hostlen < 3 || host[hostlen - 1] != ']')
+            return false;
+        host++;
+        hostlen -= 2;
+    }
+    if (hostlen >= sizeof out->host)
+        return false;
+    long port = 0;
+    for (const char *p = colon + 1; *p; p++) {
+        if (*p < '0' || *p > '9' || port > 65535)
+            return false;
+        port = port * 10 + (*p - '0');
+    }
+    if (port < 1 || port > 65535)
+        return false;
+    memcpy(out->host, host, hostlen);
+    out->host[hostlen] = '\0';
+    out->port = (int)port;
+    return true;
+}
+
+/* redis.nodes, redis.wait_replicas and redis.wait_timeout_ms. A non-empty
+ * node list means cluster mode: it excludes redis.host/port (one address
+ * or the seeds, never both) and a db other than 0 (a cluster has only db
+ * 0). wait_timeout_ms stays below the store's 3 s bound on an unanswered
+ * batch (store.h), so a WAIT answers before the store gives up on it. */
+static bool get_redis_nodes(json_t *redis, upshot_config *c, char err[CONFIG_ERR_MAX])
+{
+    long replicas = c->redis_wait_replicas, wait_ms = c->redis_wait_timeout_ms;
+    if (!get_int(redis, "redis", "wait_replicas", 0, 16, &replicas, err) ||
+        !get_int(redis, "redis", "wait_timeout_ms", 10, 2000, &wait_ms, err))
+        return false;
+    c->redis_wait_replicas = (int)replicas;
+    c->redis_wait_timeout_ms = (int)wait_ms;
+    json_t *list = redis ? json_object_get(redis, "nodes") : NULL;
+    c->nredis_nodes = 0;
+    if (!list)
+        return true;
+    if (!json_is_array(list) || json_array_size(list) > CONFIG_MAX_LIST)
+        return cfail(err, "redis.nodes: must be a list of at most %d \"host:port\" strings",
+                     CONFIG_MAX_LIST);
+    if (json_array_size(list) == 0)
+        return true;
+    if (json_object_get(redis, "host") || json_object_get(redis, "port"))
+        return cfail(err, "redis.nodes: give either redis.nodes (a cluster) or redis.host and "
+                          "redis.port (one Redis), not both");
+    if (c->redis_db != 0)
+        return cfail(err, "redis.db: must be 0 with redis.nodes (a cluster has only db 0)");
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) {
+        const char *text = json_string_value(v);
+        if (!text || !parse_node(text, &c->redis_nodes[i]))
+            return cfail(err, "redis.nodes[%zu]: must be \"host:port\" with a port between 1 "
+                              "and 65535", i);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(c->redis_nodes[k].host, c->redis_nodes[i].host) == 0 &&
+                c->redis_nodes[k].port == c->redis_nodes[i].port)
+                return cfail(err, "redis.nodes[%zu]: \"%s\" is listed twice", i, text);
+    }
+    c->nredis_nodes = (int)json_array_size(list);
+    return true;
+}
+
 static bool parse_server(json_t *root, const char *base_dir, char *(*getenv_fn)(const char *),
                          upshot_config *c, char err[CONFIG_ERR_MAX])
 {
     static const char *const listen_f[] = {"host", "port", NULL};
-    static const char *const redis_f[] = {"host", "port", "password", "db", NULL};
+    static const char *const redis_f[] = {"host", "port", "password", "db", "nodes",
+                                          "wait_replicas", "wait_timeout_ms", NULL};
     static const char *const limits_f[] = {"max_body_bytes", "max_batch_events", "max_value",
                                            "max_header_bytes", "header_timeout_ms",
                                            "max_connections", "max_results_bytes", NULL};
@@ -169,6 +244,8 @@ static bool parse_server(json_t *root, const char *base_dir, char *(*getenv_fn)(
     c->listen_port = (int)port;
     c->redis_port = (int)rport;
     c->redis_db = (int)rdb;
+    if (!get_redis_nodes(redis, c, err))
+        return false;
 
     char data_dir[1024] = "";
     if (!get_str(root, NULL, "data_dir", data_dir, sizeof data_dir, err))
@@ -298,6 +375,7 @@ static void set_defaults(upshot_config *c)
     c->listen_port = 8080;
     snprintf(c->redis_host, sizeof c->redis_host, "127.0.0.1");
     c->redis_port = 6379;
+    c->redis_wait_timeout_ms = 1000;
     c->max_body_bytes = 256 * 1024;
     c->max_header_bytes = 16 * 1024;
     c->header_timeout_ms = 10000;

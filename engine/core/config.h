@@ -27,6 +27,15 @@ typedef struct upshot_config {
     int redis_port;
     char redis_password[256]; /* empty: no AUTH */
     int redis_db;
+    /* Cluster mode: the seed nodes (redis.nodes); 0 means one Redis at
+     * redis_host:redis_port. */
+    int nredis_nodes;
+    struct config_redis_node {
+        char host[256];
+        int port;
+    } redis_nodes[CONFIG_MAX_LIST];
+    int redis_wait_replicas;    /* 0: no WAIT before the checkpoint passes a batch */
+    int redis_wait_timeout_ms;  /* each WAIT's own timeout */
     char data_dir[1024];      /* absolute or relative to the process cwd */
     char admin_token[256];
     int nsdk_keys;

@@ -465,3 +465,79 @@ Test(config, invalid_json_reports_line_and_column)
     cr_assert(!config_parse("{\"data_dir\": \"/d\",", NULL, fake_getenv, &c, err));
     cr_expect(strstr(err, "invalid JSON at line 1") != NULL, "error \"%s\"", err);
 }
+
+Test(config, redis_cluster_nodes_and_wait)
+{
+    upshot_config c;
+    parse_ok("{" MINIMAL "}", NULL, &c);
+    cr_expect_eq(c.nredis_nodes, 0, "one Redis by default");
+    cr_expect_eq(c.redis_wait_replicas, 0, "no WAIT by default");
+    cr_expect_eq(c.redis_wait_timeout_ms, 1000);
+    config_free(&c);
+
+    parse_ok("{" MINIMAL ", \"redis\": {\"nodes\": [\"10.0.0.1:7000\", \"redis-b.internal:7001\","
+             " \"[::1]:7002\"], \"password\": \"pw\", \"wait_replicas\": 1,"
+             " \"wait_timeout_ms\": 250}}", NULL, &c);
+    cr_assert_eq(c.nredis_nodes, 3);
+    cr_expect_str_eq(c.redis_nodes[0].host, "10.0.0.1");
+    cr_expect_eq(c.redis_nodes[0].port, 7000);
+    cr_expect_str_eq(c.redis_nodes[1].host, "redis-b.internal");
+    cr_expect_eq(c.redis_nodes[1].port, 7001);
+    cr_expect_str_eq(c.redis_nodes[2].host, "::1", "brackets are not part of the host");
+    cr_expect_eq(c.redis_nodes[2].port, 7002);
+    cr_expect_str_eq(c.redis_password, "pw");
+    cr_expect_eq(c.redis_wait_replicas, 1);
+    cr_expect_eq(c.redis_wait_timeout_ms, 250);
+    config_free(&c);
+
+    /* An empty list is one Redis, as if it were absent. */
+    parse_ok("{" MINIMAL ", \"redis\": {\"nodes\": [], \"port\": 6390}}", NULL, &c);
+    cr_expect_eq(c.nredis_nodes, 0);
+    cr_expect_eq(c.redis_port, 6390);
+    config_free(&c);
+
+    /* The most seeds the list takes. */
+    char text[8192];
+    int n = snprintf(text, sizeof text, "{" MINIMAL ", \"redis\": {\"nodes\": [");
+    for (int i = 0; i < CONFIG_MAX_LIST; i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "%s\"127.0.0.1:%d\"", i ? ", " : "",
+                      7000 + i);
+    snprintf(text + n, sizeof text - (size_t)n, "]}}");
+    parse_ok(text, NULL, &c);
+    cr_expect_eq(c.nredis_nodes, CONFIG_MAX_LIST);
+    cr_expect_eq(c.redis_nodes[CONFIG_MAX_LIST - 1].port, 7000 + CONFIG_MAX_LIST - 1);
+    config_free(&c);
+    /* One more is refused. */
+    snprintf(text + n - 0, sizeof text - (size_t)n, ", \"127.0.0.1:1\"]}}");
+    expect_error(text, "redis.nodes: must be a list of at most 64");
+}
+
+Test(config, redis_cluster_errors)
+{
+    expect_error("{" MINIMAL ", \"redis\": {\"nodes\": [\"127.0.0.1:7000\"], \"host\": \"r\"}}",
+                 "redis.nodes: give either redis.nodes (a cluster) or redis.host and redis.port");
+    expect_error("{" MINIMAL ", \"redis\": {\"nodes\": [\"127.0.0.1:7000\"], \"port\": 7000}}",
+                 "not both");
+    expect_error("{" MINIMAL ", \"redis\": {\"nodes\": [\"127.0.0.1:7000\"], \"db\": 2}}",
+                 "redis.db: must be 0 with redis.nodes");
+    expect_error("{" MINIMAL ", \"redis\": {\"nodes\": \"127.0.0.1:7000\"}}",
+                 "redis.nodes: must be a list");
+    const char *bad[] = {"127.0.0.1", "127.0.0.1:", ":7000", "127.0.0.1:0", "127.0.0.1:65536",
+                         "127.0.0.1:70x", "127.0.0.1:-1", "[::1:7000", "[]:7000",
+                         "127.0.0.1:99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "{" MINIMAL ", \"redis\": {\"nodes\": [\"10.0.0.1:7000\", \"%s\"]}}",
+                 bad[i]);
+        expect_error(text, "redis.nodes[1]: must be \"host:port\" with a port between 1 and 65535");
+    }
+    expect_error("{" MINIMAL ", \"redis\": {\"nodes\": [1]}}", "redis.nodes[0]: must be \"host:port\"");
+    expect_error("{" MINIMAL ", \"redis\": {\"nodes\": [\"a:1\", \"b:2\", \"a:1\"]}}",
+                 "redis.nodes[2]: \"a:1\" is listed twice");
+    expect_error("{" MINIMAL ", \"redis\": {\"wait_replicas\": -1}}",
+                 "redis.wait_replicas: must be an integer between 0 and 16");
+    expect_error("{" MINIMAL ", \"redis\": {\"wait_replicas\": 17}}", "redis.wait_replicas");
+    expect_error("{" MINIMAL ", \"redis\": {\"wait_timeout_ms\": 0}}",
+                 "redis.wait_timeout_ms: must be an integer between 10 and 2000");
+    expect_error("{" MINIMAL ", \"redis\": {\"wait_timeout_ms\": 2001}}", "redis.wait_timeout_ms");
+}
