@@ -25,6 +25,7 @@ import time
 import pytest
 
 from harness import Upshotd, experiment, totals_by_variant, wait_until
+from upshot_testlib import keys as schema
 from upshot_testlib.redis_cluster import RedisCluster
 from upshot_testlib.resp import Redis
 
@@ -53,19 +54,10 @@ def start_cluster(workdir, replicas=0, extra_conf=None):
 
 
 def exp_on_each_master(cluster, n_per_master=1):
-    """Experiment keys whose hash tag lands on each master in turn."""
-    by_master = collections.defaultdict(list)
-    masters = cluster.masters()
-    with Redis(masters[0]) as r:
-        for i in range(200):
-            key = f"exp-{i}"
-            slot = int(r.command("CLUSTER", "KEYSLOT", "{x:%s}:cnt" % key))
-            m = cluster.master_of_slot(slot)
-            if len(by_master[m]) < n_per_master:
-                by_master[m].append(key)
-            if all(len(by_master[p]) == n_per_master for p in masters):
-                break
-    return [k for p in masters for k in by_master[p]]
+    """As many experiments as masters (times n_per_master). Each one spreads
+    over every master (twelve shard groups, docs/redis.md); a test that
+    moves "an experiment's slot" moves the slot of its group 0."""
+    return [f"exp-{i}" for i in range(n_per_master * len(cluster.masters()))]
 
 
 def start_upshotd(cluster, exps, **redis_extra):
@@ -177,7 +169,7 @@ def finish_migration(cluster, slot, dst):
 
 def slot_of_exp(cluster, exp):
     with Redis(cluster.masters()[0], decode=True) as r:
-        return int(r.command("CLUSTER", "KEYSLOT", "{x:%s}:cnt" % exp))
+        return int(r.command("CLUSTER", "KEYSLOT", schema.counters_key(exp, 0)))
 
 
 # ---------------------------------------------------------------------------
@@ -220,11 +212,18 @@ def test_events_are_counted_exactly_across_masters(workdir):
         for exp in exps:
             ledger.drive(up, exp, 0, 60)
         ledger.assert_counted(up, exps)
-        # Each master holds the counters of its own experiment.
+        # Each experiment's groups live on every master: each group its
+        # visitors fell into has its counters on the master of its slot.
         for exp in exps:
-            m = cluster.master_of_slot(slot_of_exp(cluster, exp))
-            with Redis(m, decode=True) as r:
-                assert r.command("EXISTS", "{x:%s}:cnt" % exp) == 1
+            groups = {schema.group_of(v) for v in ledger.variant[exp]}
+            holders = set()
+            for g in groups:
+                key = schema.counters_key(exp, g)
+                m = cluster.master_of_slot(schema.key_slot(key))
+                with Redis(m, decode=True) as r:
+                    assert r.command("EXISTS", key) == 1, key
+                holders.add(m)
+            assert holders == set(cluster.masters())
         assert metric(up, 'upshot_redis_redirects_total{kind="moved"}') == 0
     finally:
         if up:
@@ -254,7 +253,7 @@ def test_moved_after_a_slot_moves_refreshes_the_map(workdir):
         assert metric(up, 'upshot_redis_redirects_total{kind="moved"}') > 0
         assert metric(up, "upshot_redis_map_refreshes_total") > refreshes
         with Redis(dst, decode=True) as r:
-            assert r.command("EXISTS", "{x:%s}:cnt" % exps[0]) == 1
+            assert r.command("EXISTS", schema.counters_key(exps[0], 0)) == 1
     finally:
         if up:
             up.__exit__(None, None, None)
@@ -277,7 +276,7 @@ def test_ask_and_tryagain_during_a_migration_in_progress(workdir):
         slot = slot_of_exp(cluster, exps[0])
         src = cluster.master_of_slot(slot)
         dst = next(p for p in cluster.masters() if p != src)
-        counters = "{x:%s}:cnt" % exps[0]
+        counters = schema.counters_key(exps[0], 0)
         migrate_slot(cluster, slot, src, dst, finish=False, keys=[counters])
         before = totals_by_variant(up.results(experiment=exps[0]))
         assert sum(v["visitors"] for v in before.values()) == len(ledger.variant[exps[0]])
