@@ -14,33 +14,22 @@ against the single-master figure of the same run (target: within 10%).
 On the 2-core machine the wall rate is capped by the box, so the figures
 are per event, not per second.
 
-Needs two things from outside bench/: upshotd's cluster mode (`redis.nodes`
-in the config) and the cluster launcher module above. Until both are in the
-tree this benchmark reports itself skipped (results["skipped"]) and does
-nothing. Bounds: each m runs one bench_ingest mix of scaling_visitors
+redis-cli --cluster create needs three masters; the launcher makes the
+one- and two-master clusters by hand with the same slot ranges. Bounds: each m runs one bench_ingest mix of scaling_visitors
 visitors (two minutes at most), the cluster start is bounded by the
 launcher.
 """
 import json
 import os
 
-from upshot_testlib import keys
+from upshot_testlib import keys, servers
 from upshot_testlib.procs import free_port
 from upshot_testlib.resp import Redis
 
-from suite.common import EXPERIMENT, SDK_KEY, BenchError, bench_experiment, log, write_config
+from suite.common import EXPERIMENT, SDK_KEY, SERVER_CPU, BenchError, bench_experiment, log, write_config
 from suite.load import ingest_driver, wait_in_redis
 
-try:  # from the cluster test bed, once merged
-    from upshot_testlib import redis_cluster
-except ImportError:
-    redis_cluster = None
-
-
-def cluster_mode_built(exe):
-    """Whether this upshotd accepts `redis.nodes` (its binary names the key)."""
-    with open(exe, "rb") as f:
-        return b"nodes" in f.read()
+from upshot_testlib.redis_cluster import RedisCluster
 
 
 def redis_cpu_s(port):
@@ -50,13 +39,13 @@ def redis_cpu_s(port):
 
 
 def slot_owners(port):
-    """{slot: (host, port) of its master} from CLUSTER SLOTS."""
+    """{slot: the port of its master} from CLUSTER SLOTS (all on loopback)."""
     with Redis(port, decode=True) as r:
         ranges = r.command("CLUSTER", "SLOTS")
     owner = {}
     for lo, hi, master, *_ in ranges:
         for s in range(int(lo), int(hi) + 1):
-            owner[s] = (master[0], int(master[1]))
+            owner[s] = int(master[1])
     return owner
 
 
@@ -66,8 +55,8 @@ def events_by_master(nodes, owner):
     out = {}
     for g in range(keys.GROUPS):
         key = keys.counters_key(EXPERIMENT, g)
-        host, port = owner[keys.key_slot(key)]
-        with Redis(port, decode=True, host=host) as r:
+        port = owner[keys.key_slot(key)]
+        with Redis(port, decode=True) as r:
             flat = r.command("HGETALL", key) or []
         n = sum(int(v) for f, v in zip(flat[0::2], flat[1::2])
                 if f.split("|", 1)[0] in ("e", "o", "dn"))
@@ -77,10 +66,10 @@ def events_by_master(nodes, owner):
 
 def one(ctx, masters):
     procs, tmp = ctx.procs, ctx.tmp
-    cluster = redis_cluster.start(procs, os.path.join(tmp, f"cluster{masters}"), masters=masters,
-                                  replicas=0)
+    cluster = RedisCluster(os.path.join(tmp, f"cluster{masters}"), masters=masters, replicas=0)
+    cluster.start()
     try:
-        nodes = cluster.master_ports()
+        nodes = cluster.masters()
         port = free_port()
         data = os.path.join(tmp, f"scaling{masters}-data")
         os.makedirs(data, exist_ok=True)
@@ -91,9 +80,9 @@ def one(ctx, masters):
         c["redis"] = {"nodes": [f"127.0.0.1:{p}" for p in nodes]}
         with open(cfg, "w") as f:
             json.dump(c, f)
-        from upshot_testlib import servers
-        servers.start_upshotd(lambda n, argv: procs.start(n, argv), ctx.upshotd_exe, cfg, port,
-                              timeout=60, name=f"upshotd-scaling{masters}")
+        up = servers.start_upshotd(lambda n, argv: procs.start(n, argv, cpu=SERVER_CPU),
+                                   ctx.upshotd_exe, cfg, port, timeout=60,
+                                   name=f"upshotd-scaling{masters}")
         n = ctx.m["scaling_visitors"] if "scaling_visitors" in ctx.m else ctx.m["ingest_visitors"]
         cpu0 = {p: redis_cpu_s(p) for p in nodes}
         ingest_driver(procs, ctx.exes["bench_ingest"], port, "mix", EXPERIMENT, 1, n,
@@ -103,6 +92,7 @@ def one(ctx, masters):
         cpu = {p: redis_cpu_s(p) - cpu0[p] for p in nodes}
         per = events_by_master(nodes, slot_owners(nodes[0]))
         total = sum(per.values())
+        procs.stop(up)
         return {"masters": masters, "events": total,
                 "share": {str(p): per.get(p, 0) / total for p in nodes},
                 "redis_us_per_event": sum(cpu.values()) / total * 1e6,
@@ -112,11 +102,6 @@ def one(ctx, masters):
 
 
 def run(ctx):
-    if redis_cluster is None or not ctx.upshotd_exe or not cluster_mode_built(ctx.upshotd_exe):
-        ctx.results["skipped"].append(
-            "ingestion scaling over 1-3 masters: needs upshotd's cluster mode (redis.nodes) and "
-            "tests/lib/upshot_testlib/redis_cluster.py")
-        return
     rows = [one(ctx, m) for m in (1, 2, 3)]
     base = rows[0]["redis_us_per_event"]
     for r in rows:
