@@ -27,6 +27,9 @@ typedef struct upshot_config {
     int redis_port;
     char redis_password[256]; /* empty: no AUTH */
     int redis_db;
+    int redis_wait_replicas;   /* WAIT for this many replicas before acknowledging; 0: no WAIT */
+    int redis_wait_timeout_ms; /* WAIT's timeout */
+    int state_poll_ms;         /* how often the shared state version is checked (shared_state.h) */
     char data_dir[1024];      /* absolute or relative to the process cwd */
     char admin_token[256];
     int nsdk_keys;
