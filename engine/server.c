@@ -197,7 +197,7 @@ int upshotd_journal_deferred(upshotd *d, const char *lines, size_t len, upshotd_
 void upshotd_healthz(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
 {
     bool up = store_is_up(d->store);
-    char why[200];
+    char why[500];
     bool healthy = store_is_healthy(d->store, why, sizeof why);
     int64_t lag_ms = journal_apply_lag_ms(d->journal);
     if (healthy && d->backlog_refused_at &&
@@ -205,14 +205,17 @@ void upshotd_healthz(upshotd *d, http_exchange *x, const http_query *q, const ro
         healthy = false;
         snprintf(why, sizeof why, "journal backlog full (%llu events not yet in Redis): "
                  "events are refused", (unsigned long long)journal_pending_lines(d->journal));
-    } else if (healthy && !shared_state_is_up(d->shared)) {
-        healthy = false;
-        snprintf(why, sizeof why, "shared state unreachable (%s): serving the cached copy of "
-                 "the experiments; admin changes are refused", shared_state_last_error(d->shared));
     } else if (healthy && lag_ms > d->cfg.degraded_lag_ms) {
         healthy = false;
         snprintf(why, sizeof why, "events reach Redis %.1f s after they are acknowledged",
                  (double)lag_ms / 1000.0);
+    }
+    if (!shared_state_is_up(d->shared)) {
+        size_t used = healthy ? 0 : strlen(why);
+        snprintf(why + used, sizeof why - used, "%sshared state unreachable (%s): serving the "
+                 "cached copy of the experiments; admin changes are refused",
+                 healthy ? "" : "; ", shared_state_last_error(d->shared));
+        healthy = false;
     }
     json_t *body = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:b}", "status",
                              healthy ? "ok" : "degraded", "redis", up ? "up" : "down",
