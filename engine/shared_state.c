@@ -456,8 +456,8 @@ static int install_all(shared_state *ss, redisReply *reply, bool *empty, long lo
     free(list);
     free(fresh);
     json_decref(seedmap);
-    if (rc == 0 && !*empty)
-        ss->version = version;
+    if (rc == 0)
+        ss->version = version; /* empty too: the version check then stays quiet */
     return rc;
 }
 
