@@ -317,6 +317,8 @@ static void on_sub_connect(const redisAsyncContext *c, int status)
     }
     link_setup(c, ss->cfg);
     link_subscribe(ss);
+    if (ss->ready)
+        ss->backoff_ms = SS_RECONNECT_MIN_MS; /* a dropped subscriber comes back quickly */
 }
 
 static void on_sub_disconnect(const redisAsyncContext *c, int status)
@@ -478,7 +480,10 @@ static void on_read_reply(ss_op *op, redisReply *reply)
         fprintf(stderr, "upshotd: shared state: read failed: %s\n",
                 reply->type == REDIS_REPLY_ERROR ? reply->str : "a reply of the wrong shape");
         fail_op(op, SHARED_ERROR, "the shared state could not be read");
+        bool sequence = ro->sequence;
         free(ro);
+        if (sequence) /* Redis still loading its data, say: start over on a new connection */
+            link_drop_cmd(ss, "the shared state could not be read");
         return;
     }
     bool sequence = ro->sequence;
