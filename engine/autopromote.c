@@ -77,6 +77,8 @@ static void apply_decisions(autopromote *a, experiment *e, const analysis_decisi
 {
     upshotd *d = a->d;
     experiment *live = registry_get(d->reg, e->key);
+    if (!a->held)
+        return; /* the lease went to another instance during the pass */
     if (!live || live != e || live->status != EXP_RUNNING)
         return; /* changed meanwhile: the next tick decides on fresh data */
     json_t *last = json_object_get(a->last, live->key);
@@ -174,12 +176,12 @@ static void on_lease(void *arg, bool held)
 
 /* The lease outlives two intervals, so its holder's renewal at every tick
  * keeps it, and another instance takes over within two intervals of the
- * holder's end. */
+ * holder's end. A tick that finds a pass running only renews. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     autopromote *a = arg;
-    if (a->in_pass || a->lease_pending)
-        return;
+    if (a->lease_pending)
+        return; /* renewed also while a pass runs: a long pass must not lose it */
     long ttl_ms = 2000L * a->d->cfg.auto_promote_interval_s + 1000;
     if (shared_state_lease(a->d->shared, "autopromote", ttl_ms, on_lease, a) == 0)
         a->lease_pending = true;
