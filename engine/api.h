@@ -53,12 +53,16 @@ typedef void api_results_done(void *arg, experiment *e, bool ok);
 int api_admin_fetch_results(upshotd *d, experiment *e, api_results_work *work,
                             api_results_done *done, void *arg);
 
-/* Sets (variant non-NULL) or removes the promotion of region in e through
- * the registry, and audits it as actor/action with reason. e is replaced
- * in the registry on success (registry_get for the new one). */
-registry_status api_admin_apply_promotion(upshotd *d, experiment *e, const char *region,
-                                          const char *variant, double holdback,
-                                          const char *actor, const char *action,
-                                          const char *reason, char err[REGISTRY_ERR_MAX]);
+/* Sets (variant non-NULL) or removes the promotion of region in experiment
+ * key through the shared state (the same compare-and-set as a change made
+ * by hand, audited as actor/action with reason, reapplied on a newer
+ * definition when another change touched something else). done runs once
+ * from the loop with the outcome, unless this returns -1 (out of memory,
+ * or the shared state is down: nothing was changed). */
+typedef void api_change_done(void *arg, registry_status st, const char *err);
+int api_admin_apply_promotion(upshotd *d, const char *key, const char *region,
+                              const char *variant, double holdback, const char *actor,
+                              const char *action, const char *reason, api_change_done *done,
+                              void *arg);
 
 #endif

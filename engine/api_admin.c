@@ -1,8 +1,14 @@
 /* api_admin.c: the endpoints of the growth team and the CLI (docs/api.md,
  * "Admin"). Every one needs the bearer token, which the router checks
- * before a handler runs (router.c). Changes go through the registry
- * (validated, persisted before the reply) and the audit log; registry
- * outcomes become HTTP statuses here and nowhere below. */
+ * before a handler runs (router.c). A change is computed from the live
+ * snapshot by the registry (validated, read-only fields filled, revision
+ * + 1), written to the shared state by one compare-and-set together with
+ * its audit entry (shared_state.h), and answered only once Redis has it.
+ * A change that lost a race with another instance's is reapplied on the
+ * new definition when it touches something the other did not (a start,
+ * stop, promotion or unpromotion), else refused with 409; If-Match pins
+ * the revision (412). Registry outcomes become HTTP statuses here and
+ * nowhere below. */
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -15,6 +21,7 @@
 #include "api.h"
 #include "audit.h"
 #include "results.h"
+#include "shared_state.h"
 #include "validate.h"
 #include "worker.h"
 
@@ -92,10 +99,8 @@ static const char *reason_of(json_t *body)
     return r && strlen(r) <= 500 ? r : NULL;
 }
 
-/* Replies to a change the registry refused: the one place its outcomes
- * become HTTP statuses and error codes. A state file that could not be
- * written (a full disk) is 503: the change was not made and may succeed
- * once the operator frees space. */
+/* Replies to a change that was not made: the one place registry outcomes
+ * become HTTP statuses and error codes. */
 static void reply_registry_error(http_exchange *x, registry_status st, const char *err)
 {
     int status = 500;
@@ -105,34 +110,337 @@ static void reply_registry_error(http_exchange *x, registry_status st, const cha
     case REGISTRY_NOT_FOUND: status = 404; code = "unknown_experiment"; break;
     case REGISTRY_EXISTS:
     case REGISTRY_CONFLICT: status = 409; code = "conflict"; break;
-    case REGISTRY_IO_ERROR: status = 503; code = "state_not_saved"; break;
+    case REGISTRY_STALE: status = 409; code = "concurrent_change"; break;
+    case REGISTRY_PRECONDITION: status = 412; code = "revision_mismatch"; break;
+    case REGISTRY_UNAVAILABLE: status = 503; code = "redis_unavailable"; break;
+    case REGISTRY_NOT_REPLICATED: status = 503; code = "not_replicated"; break;
     case REGISTRY_NO_MEMORY:
     case REGISTRY_OK: break;
     }
     http_reply_error(x, status, code, "%s", err);
 }
 
-/* Applies def through the registry, audits, replies with the experiment. */
-static void put_and_reply(upshotd *d, http_exchange *x, json_t *def, exp_source src,
-                          registry_mode mode, const char *actor, const char *action,
-                          const char *reason, json_t *details, int ok_status)
+/* Sends an experiment's definition with its revision as the ETag. */
+static void reply_experiment(http_exchange *x, int status, const experiment *e)
 {
-    char err[REGISTRY_ERR_MAX];
-    registry_status st = registry_put(d->reg, def, src, mode, "api", err);
-    if (st != REGISTRY_OK) {
-        json_decref(details);
-        reply_registry_error(x, st, err);
-        return;
-    }
-    const char *key = json_string_value(json_object_get(def, "key"));
-    if (audit_append(d->cfg.data_dir, actor, action, key, reason, details) != 0)
-        fprintf(stderr, "upshotd: audit log write failed for %s %s\n", action, key);
-    experiment *e = registry_get(d->reg, key);
-    http_reply_json(x, ok_status, json_deep_copy(e->def));
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%lld\"", e->revision);
+    evhttp_add_header(evhttp_request_get_output_headers(x->req), "ETag", etag);
+    http_reply_json(x, status, json_deep_copy(e->def));
 }
 
-static void set_status(upshotd *d, http_exchange *x, experiment *e, const char *status,
-                       const char *actor)
+/* The revision of an If-Match header: -1 when there is none, -2 for "*"
+ * (any revision), -3 when it names no revision. */
+static long long if_match_of(struct evhttp_request *req)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "If-Match");
+    if (!h)
+        return -1;
+    while (*h == ' ')
+        h++;
+    if (strcmp(h, "*") == 0)
+        return -2;
+    if (strncmp(h, "W/", 2) == 0)
+        h += 2;
+    if (*h == '"')
+        h++;
+    char *end;
+    long long v = strtoll(h, &end, 10);
+    if (end == h || v < 0 || (*end && *end != '"'))
+        return -3;
+    return v;
+}
+
+/* ---- changes ------------------------------------------------------------ */
+
+typedef enum { OP_CREATE, OP_UPDATE, OP_START, OP_STOP, OP_PROMOTE, OP_UNPROMOTE } change_op;
+
+/* How many times a change that keeps losing races is recomputed. */
+#define CHANGE_ATTEMPTS 5
+
+/* One change on its way through the shared state. */
+typedef struct change_job {
+    upshotd *d;
+    http_exchange x;           /* when answering HTTP (done == NULL) */
+    api_change_done *done;     /* auto-promotion */
+    void *arg;
+    change_op op;
+    char key[VALIDATE_KEY_MAX + 1];
+    char actor[65];
+    char reason[501];
+    bool has_reason;
+    json_t *def;               /* OP_CREATE, OP_UPDATE: the request's definition */
+    char region[VALIDATE_KEY_MAX + 1];
+    char variant[VALIDATE_KEY_MAX + 1];
+    double holdback;
+    const char *action;        /* for the audit log */
+    int ok_status;
+    long long if_match;        /* if_match_of's */
+    bool refreshed;            /* re-read after an If-Match mismatch */
+    json_t *seen;              /* the field it changes, as first computed against */
+    int attempts;
+} change_job;
+
+static void change_run(change_job *job);
+
+static void change_finish(change_job *job, registry_status st, const char *err)
+{
+    if (job->done) {
+        job->done(job->arg, st, err);
+    } else if (st == REGISTRY_OK) {
+        experiment *e = registry_get(job->d->reg, job->key);
+        if (e)
+            reply_experiment(&job->x, job->ok_status, e);
+        else
+            http_reply_error(&job->x, 500, "internal", "the experiment vanished");
+    } else {
+        reply_registry_error(&job->x, st, err);
+    }
+    json_decref(job->def);
+    json_decref(job->seen);
+    free(job);
+}
+
+/* The part of e a start, stop, promotion or unpromotion changes: its
+ * status, or its promotion in the region ({variant, holdback}, or null). */
+static json_t *touched_field(const change_job *job, const experiment *e)
+{
+    if (job->op == OP_START || job->op == OP_STOP)
+        return json_string(experiment_status_name(e->status));
+    json_t *p = json_object_get(json_object_get(e->def, "promotions"), job->region);
+    if (!p)
+        return json_null();
+    return json_pack("{s:O?, s:O?}", "variant", json_object_get(p, "variant"), "holdback",
+                     json_object_get(p, "holdback"));
+}
+
+/* What the field is once the change is made. */
+static json_t *target_field(const change_job *job)
+{
+    switch (job->op) {
+    case OP_START: return json_string("running");
+    case OP_STOP: return json_string("stopped");
+    case OP_PROMOTE:
+        return json_pack("{s:s, s:f}", "variant", job->variant, "holdback", job->holdback);
+    default: return json_null();
+    }
+}
+
+static bool field_equal(json_t *a, json_t *b)
+{
+    json_t *ha = json_object_get(a, "holdback"), *hb = json_object_get(b, "holdback");
+    if (ha && hb && json_is_number(ha) && json_is_number(hb))
+        return json_equal(json_object_get(a, "variant"), json_object_get(b, "variant")) &&
+               fabs(json_number_value(ha) - json_number_value(hb)) < 1e-12;
+    return json_equal(a, b);
+}
+
+/* The definition the change makes of e (NULL for a create), and its audit
+ * details. */
+static registry_status change_compute(change_job *job, experiment *e, experiment **next,
+                                      json_t **details, char err[REGISTRY_ERR_MAX])
+{
+    registry *reg = job->d->reg;
+    *details = NULL;
+    switch (job->op) {
+    case OP_CREATE:
+        return registry_prepare(reg, job->def, EXP_FROM_USER, REG_CREATE, "api", next, err);
+    case OP_UPDATE:
+        return registry_prepare(reg, job->def, EXP_FROM_USER, REG_UPDATE, "api", next, err);
+    case OP_START:
+    case OP_STOP: {
+        const char *to = job->op == OP_START ? "running" : "stopped";
+        json_t *def = experiment_def_with(e, "status", json_string(to));
+        registry_status st = registry_prepare(reg, def, EXP_FROM_STATE, REG_UPDATE, "api", next, err);
+        json_decref(def);
+        *details = json_pack("{s:s, s:s}", "from", experiment_status_name(e->status), "to", to);
+        return st;
+    }
+    case OP_PROMOTE:
+        if (experiment_variant_index(e, job->variant) < 0 ||
+            !experiment_targets_region(e, job->region)) {
+            snprintf(err, REGISTRY_ERR_MAX, "experiment %s no longer has variant %s in region %s",
+                     e->key, job->variant, job->region);
+            return REGISTRY_STALE;
+        }
+        /* fall through */
+    case OP_UNPROMOTE: {
+        json_t *proms = json_deep_copy(json_object_get(e->def, "promotions"));
+        if (!proms)
+            proms = json_object();
+        json_t *prev = json_incref(json_object_get(proms, job->region));
+        char now[32];
+        registry_now_rfc3339(now);
+        if (job->op == OP_PROMOTE)
+            json_object_set_new(proms, job->region,
+                                json_pack("{s:s, s:f, s:s}", "variant", job->variant, "holdback",
+                                          job->holdback, "since", now));
+        else
+            json_object_del(proms, job->region);
+        json_t *def = experiment_def_with(e, "promotions", proms);
+        registry_status st = registry_prepare(reg, def, EXP_FROM_STATE, REG_UPDATE, "api", next, err);
+        json_decref(def);
+        *details = job->op == OP_PROMOTE
+                       ? json_pack("{s:s, s:s, s:f}", "region", job->region, "variant",
+                                   job->variant, "holdback", job->holdback)
+                       : json_pack("{s:s, s:O?}", "region", job->region, "was", prev);
+        json_decref(prev);
+        return st;
+    }
+    }
+    return REGISTRY_INVALID;
+}
+
+static void on_change_refreshed(void *arg, shared_status st, const char *detail)
+{
+    change_job *job = arg;
+    if (st == SHARED_OK)
+        change_run(job);
+    else
+        change_finish(job, REGISTRY_UNAVAILABLE, "the shared state could not be re-read");
+}
+
+static void on_change_committed(void *arg, shared_status st, const char *detail)
+{
+    change_job *job = arg;
+    char err[REGISTRY_ERR_MAX];
+    switch (st) {
+    case SHARED_OK:
+        change_finish(job, REGISTRY_OK, NULL);
+        return;
+    case SHARED_CONFLICT:
+        if (job->if_match != -1) {
+            snprintf(err, sizeof err, "If-Match: %s", detail ? detail : "the revision moved");
+            change_finish(job, REGISTRY_PRECONDITION, err);
+            return;
+        }
+        if (job->op != OP_CREATE && job->op != OP_UPDATE && ++job->attempts < CHANGE_ATTEMPTS &&
+            shared_state_refresh(job->d->shared, job->key, on_change_refreshed, job) == 0)
+            return;
+        snprintf(err, sizeof err, "%s changed %s while this change was made (%s); read it again "
+                 "and retry", job->key, job->op == OP_CREATE ? "(created elsewhere)" : "elsewhere",
+                 detail ? detail : "conflict");
+        change_finish(job, job->op == OP_CREATE ? REGISTRY_EXISTS : REGISTRY_STALE, err);
+        return;
+    case SHARED_NOT_REPLICATED:
+        snprintf(err, sizeof err, "the change is made on the Redis master but not confirmed by "
+                 "redis.wait_replicas replicas (%s): a failover now could lose it", detail);
+        change_finish(job, REGISTRY_NOT_REPLICATED, err);
+        return;
+    case SHARED_UNAVAILABLE:
+        snprintf(err, sizeof err, "Redis is unreachable (%s); whether the change was made is "
+                 "unknown: read the experiment again", detail ? detail : "connection lost");
+        change_finish(job, REGISTRY_UNAVAILABLE, err);
+        return;
+    default:
+        snprintf(err, sizeof err, "Redis refused the change: %s", detail ? detail : "error");
+        change_finish(job, REGISTRY_NO_MEMORY, err);
+        return;
+    }
+}
+
+/* Computes the change on the live definition and sends it; after a lost
+ * race, first decides whether it still applies. */
+static void change_run(change_job *job)
+{
+    upshotd *d = job->d;
+    char err[REGISTRY_ERR_MAX];
+    if (!shared_state_is_up(d->shared)) {
+        snprintf(err, sizeof err, "Redis is unreachable (%s): changes are refused until it is "
+                 "back; assignments are served from the cached copy",
+                 shared_state_last_error(d->shared));
+        change_finish(job, REGISTRY_UNAVAILABLE, err);
+        return;
+    }
+    experiment *e = registry_get(d->reg, job->key);
+    if (!e && job->op != OP_CREATE) {
+        snprintf(err, sizeof err, "experiment %s does not exist", job->key);
+        change_finish(job, REGISTRY_NOT_FOUND, err);
+        return;
+    }
+    if (job->if_match != -1 && job->op != OP_CREATE &&
+        (job->if_match == -3 || (job->if_match >= 0 && e->revision != job->if_match))) {
+        /* This instance's copy may be behind the client's: look once. */
+        if (job->if_match >= 0 && !job->refreshed &&
+            shared_state_refresh(d->shared, job->key, on_change_refreshed, job) == 0) {
+            job->refreshed = true;
+            return;
+        }
+        snprintf(err, sizeof err, "If-Match names revision %s, but %s is at revision %lld",
+                 job->if_match == -3 ? "(unreadable)" : "another", job->key, e->revision);
+        change_finish(job, REGISTRY_PRECONDITION, err);
+        return;
+    }
+    if (job->op != OP_CREATE && job->op != OP_UPDATE) {
+        json_t *now = touched_field(job, e), *target = target_field(job);
+        bool done = field_equal(now, target);
+        bool moved = job->seen && !field_equal(now, job->seen);
+        if (!job->seen)
+            job->seen = json_incref(now);
+        json_decref(now);
+        json_decref(target);
+        if (done) { /* idempotent, or another request made the same change */
+            change_finish(job, REGISTRY_OK, NULL);
+            return;
+        }
+        if (moved) {
+            snprintf(err, sizeof err, "another request changed the %s of %s (now revision %lld) "
+                     "while this %s was made; read it again and retry",
+                     job->op == OP_START || job->op == OP_STOP ? "status" : "promotion in the region",
+                     job->key, e->revision, job->action);
+            change_finish(job, REGISTRY_STALE, err);
+            return;
+        }
+    }
+    experiment *next = NULL;
+    json_t *details = NULL;
+    registry_status st = change_compute(job, e, &next, &details, err);
+    if (st != REGISTRY_OK) {
+        json_decref(details);
+        change_finish(job, st, err);
+        return;
+    }
+    char *line = audit_entry(job->actor, job->action, next->key,
+                             job->has_reason ? job->reason : NULL, details);
+    json_t *audit = json_array();
+    if (line && audit)
+        json_array_append_new(audit, json_string(line));
+    free(line);
+    int rc = audit && json_array_size(audit) == 1
+                 ? shared_state_commit(d->shared, &next, NULL, 1, audit, on_change_committed, job)
+                 : -1;
+    json_decref(audit);
+    experiment_release(next);
+    if (rc != 0)
+        change_finish(job, REGISTRY_UNAVAILABLE, "Redis is unreachable: the change was not made");
+}
+
+static change_job *change_new(upshotd *d, http_exchange *x, change_op op, const char *key,
+                              const char *action, const char *reason)
+{
+    change_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        if (x)
+            http_reply_error(x, 500, "internal", "out of memory");
+        return NULL;
+    }
+    job->d = d;
+    job->op = op;
+    job->action = action;
+    job->ok_status = 200;
+    job->if_match = -1;
+    snprintf(job->key, sizeof job->key, "%s", key);
+    if (x) {
+        job->x = *x;
+        actor_of(x->req, job->actor);
+        job->if_match = if_match_of(x->req);
+    }
+    job->has_reason = reason && *reason;
+    snprintf(job->reason, sizeof job->reason, "%s", reason ? reason : "");
+    return job;
+}
+
+static void set_status(upshotd *d, http_exchange *x, experiment *e, const char *status)
 {
     json_t *body;
     if (!read_json_body(d, x, false, &body))
@@ -141,67 +449,44 @@ static void set_status(upshotd *d, http_exchange *x, experiment *e, const char *
         json_decref(body);
         return;
     }
-    if (strcmp(experiment_status_name(e->status), status) == 0) {
-        json_decref(body);
-        http_reply_json(x, 200, json_deep_copy(e->def)); /* idempotent */
-        return;
-    }
-    json_t *def = experiment_def_with(e, "status", json_string(status));
-    put_and_reply(d, x, def, EXP_FROM_STATE, REG_UPDATE, actor,
-                  strcmp(status, "running") == 0 ? "start" : "stop", reason_of(body),
-                  json_pack("{s:s, s:s}", "from", experiment_status_name(e->status), "to", status), 200);
-    json_decref(def);
+    bool start = strcmp(status, "running") == 0;
+    change_job *job = change_new(d, x, start ? OP_START : OP_STOP, e->key, start ? "start" : "stop",
+                                 reason_of(body));
     json_decref(body);
+    if (job)
+        change_run(job);
 }
 
-registry_status api_admin_apply_promotion(upshotd *d, experiment *e, const char *region,
-                                          const char *variant, double holdback,
-                                          const char *actor, const char *action,
-                                          const char *reason, char err[REGISTRY_ERR_MAX])
+int api_admin_apply_promotion(upshotd *d, const char *key, const char *region,
+                              const char *variant, double holdback, const char *actor,
+                              const char *action, const char *reason, api_change_done *done,
+                              void *arg)
 {
-    /* registry_put swaps in a new experiment and releases the live one:
-     * hold our own reference until we are done with e. */
-    experiment_retain(e);
-    json_t *proms = json_deep_copy(json_object_get(e->def, "promotions"));
-    if (!proms)
-        proms = json_object();
-    char now[32];
-    registry_now_rfc3339(now);
-    json_t *prev = json_incref(json_object_get(proms, region));
-    if (variant)
-        json_object_set_new(proms, region, json_pack("{s:s, s:f, s:s}", "variant", variant,
-                                                     "holdback", holdback, "since", now));
-    else
-        json_object_del(proms, region);
-    json_t *def = experiment_def_with(e, "promotions", proms);
-    registry_status st = registry_put(d->reg, def, EXP_FROM_STATE, REG_UPDATE, "api", err);
-    json_decref(def);
-    if (st == REGISTRY_OK) {
-        json_t *details = variant ? json_pack("{s:s, s:s, s:f}", "region", region, "variant",
-                                              variant, "holdback", holdback)
-                                  : json_pack("{s:s, s:O?}", "region", region, "was", prev);
-        if (audit_append(d->cfg.data_dir, actor, action, e->key, reason, details) != 0)
-            fprintf(stderr, "upshotd: audit log write failed for %s %s\n", action, e->key);
-    }
-    json_decref(prev);
-    experiment_release(e);
-    return st;
+    if (!shared_state_is_up(d->shared))
+        return -1;
+    change_job *job = change_new(d, NULL, variant ? OP_PROMOTE : OP_UNPROMOTE, key, action, reason);
+    if (!job)
+        return -1;
+    job->done = done;
+    job->arg = arg;
+    snprintf(job->actor, sizeof job->actor, "%s", actor);
+    snprintf(job->region, sizeof job->region, "%s", region);
+    snprintf(job->variant, sizeof job->variant, "%s", variant ? variant : "");
+    job->holdback = holdback;
+    change_run(job);
+    return 0;
 }
 
-static void promote(upshotd *d, http_exchange *x, experiment *e, const char *actor)
+static void promote(upshotd *d, http_exchange *x, experiment *e)
 {
     json_t *body;
     if (!read_json_body(d, x, true, &body))
         return;
-    char key[VALIDATE_KEY_MAX + 1];
-    snprintf(key, sizeof key, "%s", e->key); /* e is replaced by a successful promotion */
     const char *region = json_string_value(json_object_get(body, "region"));
     json_t *jv = json_object_get(body, "variant");
     const char *variant = json_string_value(jv);
     json_t *h = json_object_get(body, "holdback");
     double holdback = h ? json_number_value(h) : 0.05;
-    char err[REGISTRY_ERR_MAX];
-    registry_status st;
     json_t *r = json_object_get(body, "reason");
     if (r && (!json_is_string(r) || json_string_length(r) > 500))
         http_reply_error(x, 400, "invalid_reason", "reason: must be a string of at most 500 characters");
@@ -215,31 +500,30 @@ static void promote(upshotd *d, http_exchange *x, experiment *e, const char *act
         http_reply_error(x, 400, "invalid_holdback", "holdback: a share between 0 and 0.5");
     else if (!experiment_targets_region(e, region))
         http_reply_error(x, 409, "conflict", "experiment %s does not run in region %s", e->key, region);
-    else if ((st = api_admin_apply_promotion(d, e, region, variant, holdback, actor, "promote",
-                                             reason_of(body), err)) != REGISTRY_OK)
-        reply_registry_error(x, st, err);
-    else
-        http_reply_json(x, 200, json_deep_copy(registry_get(d->reg, key)->def));
+    else {
+        change_job *job = change_new(d, x, OP_PROMOTE, e->key, "promote", reason_of(body));
+        if (job) {
+            snprintf(job->region, sizeof job->region, "%s", region);
+            snprintf(job->variant, sizeof job->variant, "%s", variant);
+            job->holdback = holdback;
+            change_run(job);
+        }
+    }
     json_decref(body);
 }
 
-static void unpromote(upshotd *d, http_exchange *x, experiment *e, const char *region,
-                      const char *actor)
+static void unpromote(upshotd *d, http_exchange *x, experiment *e, const char *region)
 {
-    char err[REGISTRY_ERR_MAX];
-    registry_status st;
     if (!experiment_promotion(e, region)) {
         http_reply_error(x, 404, "unknown_promotion", "%s has no promotion in region %s", e->key, region);
         return;
     }
     const char *reason = evhttp_find_header(evhttp_request_get_input_headers(x->req), "X-Upshot-Reason");
-    char key[VALIDATE_KEY_MAX + 1];
-    snprintf(key, sizeof key, "%s", e->key); /* e is replaced on success */
-    if ((st = api_admin_apply_promotion(d, e, region, NULL, 0, actor, "unpromote", reason, err)) !=
-        REGISTRY_OK)
-        reply_registry_error(x, st, err);
-    else
-        http_reply_json(x, 200, json_deep_copy(registry_get(d->reg, key)->def));
+    change_job *job = change_new(d, x, OP_UNPROMOTE, e->key, "unpromote", reason);
+    if (job) {
+        snprintf(job->region, sizeof job->region, "%s", region);
+        change_run(job);
+    }
 }
 
 /* ---- results ------------------------------------------------------------- */
@@ -603,18 +887,38 @@ int api_admin_fetch_results(upshotd *d, experiment *e, api_results_work *work,
 
 /* ---- the handlers of the route table (router.c) ----------------------- */
 
+typedef struct reload_reply {
+    upshotd *d;
+    http_exchange x;
+} reload_reply;
+
+static void on_reloaded(void *arg, registry_status st, const char *err)
+{
+    reload_reply *rr = arg;
+    if (st == REGISTRY_INVALID || st == REGISTRY_CONFLICT)
+        http_reply_error(&rr->x, 400, "invalid_config", "%s", err);
+    else if (st != REGISTRY_OK)
+        reply_registry_error(&rr->x, st, err);
+    else
+        http_reply_json(&rr->x, 200, json_pack("{s:s, s:I}", "status", "reloaded", "experiments",
+                                               (json_int_t)registry_count(rr->d->reg)));
+    free(rr);
+}
+
 void api_admin_reload(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
 {
     char actor[65], err[CONFIG_ERR_MAX];
     actor_of(x->req, actor);
-    registry_status st = upshotd_reload(d, actor, err, sizeof err);
-    if (st == REGISTRY_INVALID || st == REGISTRY_CONFLICT)
-        http_reply_error(x, 400, "invalid_config", "%s", err);
-    else if (st != REGISTRY_OK)
-        reply_registry_error(x, st, err);
-    else
-        http_reply_json(x, 200, json_pack("{s:s, s:I}", "status", "reloaded", "experiments",
-                                          (json_int_t)registry_count(d->reg)));
+    reload_reply *rr = calloc(1, sizeof *rr);
+    if (!rr) {
+        http_reply_error(x, 500, "internal", "out of memory");
+        return;
+    }
+    rr->d = d;
+    rr->x = *x;
+    registry_status st = upshotd_reload(d, actor, on_reloaded, rr, err, sizeof err);
+    if (st != REGISTRY_OK)
+        on_reloaded(rr, st, err);
 }
 
 void api_admin_list(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
@@ -625,10 +929,25 @@ void api_admin_list(upshotd *d, http_exchange *x, const http_query *q, const rou
     http_reply_json(x, 200, json_pack("{s:o}", "experiments", a));
 }
 
+/* Create and replace: the request's definition through the shared state. */
+static void put_definition(upshotd *d, http_exchange *x, json_t *def, change_op op)
+{
+    char reason[501];
+    take_reason(def, reason);
+    const char *key = json_string_value(json_object_get(def, "key"));
+    change_job *job = change_new(d, x, op, key ? key : "", op == OP_CREATE ? "create" : "update",
+                                 reason);
+    if (!job) {
+        json_decref(def);
+        return;
+    }
+    job->def = def;
+    job->ok_status = op == OP_CREATE ? 201 : 200;
+    change_run(job);
+}
+
 void api_admin_create(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
 {
-    char actor[65], reason[501];
-    actor_of(x->req, actor);
     json_t *def;
     if (!read_json_body(d, x, true, &def))
         return;
@@ -636,17 +955,14 @@ void api_admin_create(upshotd *d, http_exchange *x, const http_query *q, const r
         json_decref(def);
         return;
     }
-    take_reason(def, reason);
-    put_and_reply(d, x, def, EXP_FROM_USER, REG_CREATE, actor, "create", reason[0] ? reason : NULL,
-                  NULL, 201);
-    json_decref(def);
+    put_definition(d, x, def, OP_CREATE);
 }
 
 void api_admin_get(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
 {
     experiment *e = path_experiment(d, x, p);
     if (e)
-        http_reply_json(x, 200, json_deep_copy(e->def));
+        reply_experiment(x, 200, e);
 }
 
 void api_admin_replace(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
@@ -654,8 +970,6 @@ void api_admin_replace(upshotd *d, http_exchange *x, const http_query *q, const 
     experiment *e = path_experiment(d, x, p);
     if (!e)
         return;
-    char actor[65], reason[501];
-    actor_of(x->req, actor);
     json_t *def;
     if (!read_json_body(d, x, true, &def))
         return;
@@ -677,10 +991,7 @@ void api_admin_replace(upshotd *d, http_exchange *x, const http_query *q, const 
         return;
     }
     json_object_set_new(def, "key", json_string(e->key));
-    take_reason(def, reason);
-    put_and_reply(d, x, def, EXP_FROM_USER, REG_UPDATE, actor, "update", reason[0] ? reason : NULL,
-                  NULL, 200);
-    json_decref(def);
+    put_definition(d, x, def, OP_UPDATE);
 }
 
 /* Start and stop: the {key} experiment's status becomes status. */
@@ -688,10 +999,8 @@ static void set_status_of_path(upshotd *d, http_exchange *x, const route_params 
                                const char *status)
 {
     experiment *e = path_experiment(d, x, p);
-    char actor[65];
-    actor_of(x->req, actor);
     if (e)
-        set_status(d, x, e, status, actor);
+        set_status(d, x, e, status);
 }
 
 void api_admin_start(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
@@ -704,11 +1013,33 @@ void api_admin_stop(upshotd *d, http_exchange *x, const http_query *q, const rou
     set_status_of_path(d, x, p, "stopped");
 }
 
+static void on_log_read(void *arg, shared_status st, json_t *entries)
+{
+    http_exchange *x = arg;
+    if (st == SHARED_OK)
+        http_reply_json(x, 200, json_pack("{s:O}", "entries", entries));
+    else
+        http_reply_error(x, 503, "redis_unavailable", "the audit log lives in Redis, which did "
+                         "not answer");
+    free(x);
+}
+
 void api_admin_log(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
 {
     experiment *e = path_experiment(d, x, p);
-    if (e)
-        http_reply_json(x, 200, json_pack("{s:o}", "entries", audit_read(d->cfg.data_dir, e->key, 1000)));
+    if (!e)
+        return;
+    http_exchange *held = malloc(sizeof *held);
+    if (!held) {
+        http_reply_error(x, 500, "internal", "out of memory");
+        return;
+    }
+    *held = *x;
+    if (shared_state_read_log(d->shared, e->key, 1000, on_log_read, held) != 0) {
+        free(held);
+        http_reply_error(x, 503, "redis_unavailable", "the audit log lives in Redis, which is "
+                         "unreachable (%s)", shared_state_last_error(d->shared));
+    }
 }
 
 void api_admin_promotions(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
@@ -724,17 +1055,13 @@ void api_admin_promotions(upshotd *d, http_exchange *x, const http_query *q, con
 void api_admin_promote(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
 {
     experiment *e = path_experiment(d, x, p);
-    char actor[65];
-    actor_of(x->req, actor);
     if (e)
-        promote(d, x, e, actor);
+        promote(d, x, e);
 }
 
 void api_admin_unpromote(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
 {
     experiment *e = path_experiment(d, x, p);
-    char actor[65];
-    actor_of(x->req, actor);
     if (e)
-        unpromote(d, x, e, route_param(p, "region"), actor);
+        unpromote(d, x, e, route_param(p, "region"));
 }

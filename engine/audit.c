@@ -1,53 +1,34 @@
-/* audit.c: the append-only audit log (see audit.h). */
+/* audit.c: audit log entries (see audit.h). */
 #include "audit.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "registry.h"
 
-int audit_append(const char *data_dir, const char *actor, const char *action,
-                 const char *exp_key, const char *reason, json_t *details)
+char *audit_entry(const char *actor, const char *action, const char *exp_key, const char *reason,
+                  json_t *details)
 {
-    char ts[32], path[1100];
+    char ts[32];
     registry_now_rfc3339(ts);
     json_t *e = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:o?}", "ts", ts, "actor",
                           actor && *actor ? actor : "unknown", "action", action,
                           "experiment", exp_key, "reason", reason, "details", details);
     if (!e)
-        return -1;
+        return NULL;
     char *line = json_dumps(e, JSON_COMPACT);
     json_decref(e);
-    if (!line)
-        return -1;
-    snprintf(path, sizeof path, "%s/audit.jsonl", data_dir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    int rc = -1;
-    if (fd >= 0) {
-        size_t len = strlen(line);
-        line[len] = '\n'; /* replaces the terminator; written with its length */
-        rc = write(fd, line, len + 1) == (ssize_t)(len + 1) && fdatasync(fd) == 0 ? 0 : -1;
-        close(fd);
-    }
-    free(line);
-    return rc;
+    return line;
 }
 
-json_t *audit_read(const char *data_dir, const char *exp_key, size_t limit)
+json_t *audit_filter(const char *const *lines, size_t n, const char *exp_key, size_t limit)
 {
-    char path[1100];
-    snprintf(path, sizeof path, "%s/audit.jsonl", data_dir);
     json_t *all = json_array();
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return all;
-    char *line = NULL;
-    size_t cap = 0;
-    while (getline(&line, &cap, f) > 0) {
-        json_t *e = json_loads(line, 0, NULL);
+    if (!all)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_loads(lines[i], 0, NULL);
         if (!e)
             continue;
         const char *x = json_string_value(json_object_get(e, "experiment"));
@@ -56,9 +37,31 @@ json_t *audit_read(const char *data_dir, const char *exp_key, size_t limit)
         else
             json_decref(e);
     }
-    free(line);
-    fclose(f);
     while (json_array_size(all) > limit)
         json_array_remove(all, 0);
     return all;
+}
+
+json_t *audit_read_legacy(const char *data_dir)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/audit.jsonl", data_dir);
+    json_t *lines = json_array();
+    FILE *f = lines ? fopen(path, "r") : NULL;
+    if (!f)
+        return lines;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        json_t *e = len ? json_loads(line, 0, NULL) : NULL;
+        if (json_is_object(e))
+            json_array_append_new(lines, json_string(line));
+        json_decref(e);
+    }
+    free(line);
+    fclose(f);
+    return lines;
 }

@@ -6,7 +6,13 @@
  * of the worker's bounded queue, so it never crowds out results requests,
  * and it cannot be starved by them either: an experiment refused for a
  * full worker is simply decided again at the next tick. A tick that finds
- * the previous pass still running does nothing. */
+ * the previous pass still running does nothing.
+ *
+ * With several instances on one shared state only one of them runs the
+ * passes: a tick first takes or renews the lease {upshot}:lease:autopromote
+ * (shared_state_lease, a SET NX PX renewed by its holder), and an instance
+ * that does not hold it does nothing. Its promotions go through the same
+ * compare-and-set as changes made by hand (api_admin_apply_promotion). */
 #include "autopromote.h"
 
 #include <event2/event.h>
@@ -17,6 +23,7 @@
 #include "analysis.h"
 #include "api.h"
 #include "audit.h"
+#include "shared_state.h"
 
 struct autopromote {
     struct upshotd *d;
@@ -26,7 +33,28 @@ struct autopromote {
     char (*keys)[VALIDATE_KEY_MAX + 1]; /* the pass: experiments to decide */
     size_t nkeys, at;         /* at: the next one */
     bool in_pass;
+    bool lease_pending;       /* a lease request is on the wire */
+    bool held;                /* this instance held the lease at the last tick */
 };
+
+/* A promotion on its way through the shared state. */
+typedef struct promotion_ctx {
+    char key[VALIDATE_KEY_MAX + 1];
+    char region[VALIDATE_KEY_MAX + 1];
+    char variant[VALIDATE_KEY_MAX + 1];
+} promotion_ctx;
+
+static void on_promoted(void *arg, registry_status st, const char *err)
+{
+    promotion_ctx *p = arg;
+    if (st == REGISTRY_OK) {
+        g_metrics.promotions_auto++;
+        fprintf(stderr, "upshotd: auto-promoted %s in %s for %s\n", p->variant, p->region, p->key);
+    } else {
+        fprintf(stderr, "upshotd: auto-promotion of %s failed: %s\n", p->key, err ? err : "?");
+    }
+    free(p);
+}
 
 /* One experiment's decisions, computed on the worker. */
 typedef struct autopromote_job {
@@ -49,6 +77,8 @@ static void apply_decisions(autopromote *a, experiment *e, const analysis_decisi
 {
     upshotd *d = a->d;
     experiment *live = registry_get(d->reg, e->key);
+    if (!a->held)
+        return; /* the lease went to another instance during the pass */
     if (!live || live != e || live->status != EXP_RUNNING)
         return; /* changed meanwhile: the next tick decides on fresh data */
     json_t *last = json_object_get(a->last, live->key);
@@ -56,34 +86,36 @@ static void apply_decisions(autopromote *a, experiment *e, const analysis_decisi
         last = json_object();
         json_object_set_new(a->last, live->key, last);
     }
-    char key[VALIDATE_KEY_MAX + 1];
-    snprintf(key, sizeof key, "%s", live->key); /* live is replaced by a promotion */
     for (size_t i = 0; i < dec->n; i++) {
         const analysis_region_decision *rd = &dec->regions[i];
         const char *before = json_string_value(json_object_get(last, rd->region));
         if (!before || strcmp(before, rd->recommendation) != 0) {
             json_object_set_new(last, rd->region, json_string(rd->recommendation));
-            audit_append(d->cfg.data_dir, "auto-promote", "decision", live->key, rd->why,
-                         json_pack("{s:s, s:s, s:o}", "region", rd->region, "recommendation",
-                                   rd->recommendation, "variant",
-                                   rd->promote_variant >= 0
-                                       ? json_string(live->variants[rd->promote_variant].key)
-                                       : json_null()));
+            shared_state_audit(d->shared,
+                               audit_entry("auto-promote", "decision", live->key, rd->why,
+                                           json_pack("{s:s, s:s, s:o}", "region", rd->region,
+                                                     "recommendation", rd->recommendation,
+                                                     "variant",
+                                                     rd->promote_variant >= 0
+                                                         ? json_string(live->variants[rd->promote_variant].key)
+                                                         : json_null())));
         }
         const exp_promotion *p = experiment_promotion(live, rd->region);
         if (rd->promote_variant < 0 || (p && p->variant == rd->promote_variant))
             continue;
-        char err[REGISTRY_ERR_MAX], reason[300];
-        snprintf(reason, sizeof reason, "%s", rd->why);
+        promotion_ctx *ctx = calloc(1, sizeof *ctx);
+        if (!ctx)
+            continue;
         const char *vkey = live->variants[rd->promote_variant].key;
-        if (api_admin_apply_promotion(d, live, rd->region, vkey, live->auto_holdback,
-                                      "auto-promote", "promote", reason, err) == REGISTRY_OK) {
-            g_metrics.promotions_auto++;
-            fprintf(stderr, "upshotd: auto-promoted %s in %s for %s\n", vkey, rd->region, key);
-            live = registry_get(d->reg, key);
-        } else {
-            fprintf(stderr, "upshotd: auto-promotion of %s failed: %s\n", key, err);
-        }
+        snprintf(ctx->key, sizeof ctx->key, "%s", live->key);
+        snprintf(ctx->region, sizeof ctx->region, "%s", rd->region);
+        snprintf(ctx->variant, sizeof ctx->variant, "%s", vkey);
+        /* Each region's promotion is its own change: two regions of one
+         * experiment race, and the loser is reapplied on the winner's
+         * definition (they touch different promotions). */
+        if (api_admin_apply_promotion(d, live->key, rd->region, vkey, live->auto_holdback,
+                                      "auto-promote", "promote", rd->why, on_promoted, ctx) != 0)
+            on_promoted(ctx, REGISTRY_UNAVAILABLE, "the shared state is unreachable");
     }
 }
 
@@ -128,12 +160,36 @@ static void on_step(evutil_socket_t fd, short what, void *arg)
     end_pass(a);
 }
 
+static void start_pass(autopromote *a);
+
+static void on_lease(void *arg, bool held)
+{
+    autopromote *a = arg;
+    a->lease_pending = false;
+    if (held != a->held)
+        fprintf(stderr, "upshotd: auto-promotion: this instance %s the lease\n",
+                held ? "holds" : "no longer holds");
+    a->held = held;
+    if (held && !a->in_pass)
+        start_pass(a);
+}
+
+/* The lease outlives two intervals, so its holder's renewal at every tick
+ * keeps it, and another instance takes over within two intervals of the
+ * holder's end. A tick that finds a pass running only renews. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     autopromote *a = arg;
+    if (a->lease_pending)
+        return; /* renewed also while a pass runs: a long pass must not lose it */
+    long ttl_ms = 2000L * a->d->cfg.auto_promote_interval_s + 1000;
+    if (shared_state_lease(a->d->shared, "autopromote", ttl_ms, on_lease, a) == 0)
+        a->lease_pending = true;
+}
+
+static void start_pass(autopromote *a)
+{
     registry *reg = a->d->reg;
-    if (a->in_pass)
-        return;
     size_t n = registry_count(reg);
     if (!(a->keys = calloc(n ? n : 1, sizeof *a->keys)))
         return;

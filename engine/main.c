@@ -19,11 +19,18 @@ static void usage(FILE *out)
                  "  SIGHUP reloads FILE; SIGTERM drains and exits.\n");
 }
 
+static void on_reloaded(void *arg, registry_status st, const char *err)
+{
+    if (st != REGISTRY_OK)
+        fprintf(stderr, "upshotd: reload failed, keeping the running config: %s\n", err);
+}
+
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
     char err[512];
-    if (upshotd_reload(arg, "sighup", err, sizeof err) != 0)
-        fprintf(stderr, "upshotd: reload failed, keeping the running config: %s\n", err);
+    registry_status st = upshotd_reload(arg, "sighup", on_reloaded, NULL, err, sizeof err);
+    if (st != REGISTRY_OK)
+        on_reloaded(NULL, st, err);
 }
 
 static void on_term(evutil_socket_t sig, short what, void *arg)

@@ -1,4 +1,4 @@
-/* registry.c: the live experiment set and state.json (see registry.h). */
+/* registry.c: the live experiment snapshot and its cached copy (see registry.h). */
 #include "registry.h"
 
 #include <errno.h>
@@ -16,7 +16,8 @@ struct registry {
     experiment **list;    /* sorted by key */
     size_t n, cap;
     uint64_t version;     /* registry_version */
-    json_t *fingerprints; /* {key: fingerprint of the file definition last applied} */
+    json_t *fingerprints; /* the shared seeds, {key: fingerprint of the file definition
+                             last imported}, as last installed */
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -94,74 +95,17 @@ static int list_put(experiment ***list, size_t *n, size_t *cap, experiment *e)
     return 0;
 }
 
-/* A change of the live set, prepared off to the side: the list it would
- * leave (holding its own references) and the file fingerprints that go
- * with it. Nothing is live until commit() has saved it. */
-typedef struct staging {
-    experiment **list;
-    size_t n, cap;
-    json_t *fingerprints;
-} staging;
-
-static int staging_begin(const registry *r, staging *s)
-{
-    s->n = r->n;
-    s->cap = r->n ? r->n : 1;
-    s->list = malloc(s->cap * sizeof *s->list);
-    s->fingerprints = json_deep_copy(r->fingerprints);
-    if (!s->list || !s->fingerprints) {
-        free(s->list);
-        json_decref(s->fingerprints);
-        return -1;
-    }
-    for (size_t i = 0; i < r->n; i++)
-        s->list[i] = experiment_retain(r->list[i]);
-    return 0;
-}
-
-static void staging_discard(staging *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        experiment_release(s->list[i]);
-    free(s->list);
-    json_decref(s->fingerprints);
-}
-
-static int save(const registry *r, const staging *s, char err[REGISTRY_ERR_MAX]);
-
-/* Persist first, then install: writes the staged set to state.json and
- * only when that worked makes it the live set. On failure nothing
- * changes, so every change a client saw fail is not live either, and
- * every change it saw succeed survives a restart. Consumes s. */
-static registry_status commit(registry *r, staging *s, char err[REGISTRY_ERR_MAX])
-{
-    if (save(r, s, err) != 0) {
-        staging_discard(s);
-        return REGISTRY_IO_ERROR;
-    }
-    for (size_t i = 0; i < r->n; i++)
-        experiment_release(r->list[i]);
-    free(r->list);
-    json_decref(r->fingerprints);
-    r->list = s->list;
-    r->n = s->n;
-    r->cap = s->cap;
-    r->fingerprints = s->fingerprints;
-    r->version++;
-    return REGISTRY_OK;
-}
-
 /* Writes state.json: temporary file, fsync, rename, fsync of the directory,
  * so a crash leaves either the old or the new state, never half of one. */
-static int save(const registry *r, const staging *s, char err[REGISTRY_ERR_MAX])
+static int save(const registry *r, char err[REGISTRY_ERR_MAX])
 {
     json_t *root = json_object();
     json_t *exps = json_array();
     json_object_set_new(root, "version", json_integer(1));
     json_object_set_new(root, "experiments", exps);
-    json_object_set(root, "file_fingerprints", s->fingerprints);
-    for (size_t i = 0; i < s->n; i++)
-        json_array_append(exps, s->list[i]->def);
+    json_object_set(root, "file_fingerprints", r->fingerprints);
+    for (size_t i = 0; i < r->n; i++)
+        json_array_append(exps, r->list[i]->def);
     char tmp[1200];
     snprintf(tmp, sizeof tmp, "%s.tmp", r->path);
     int rc = -1;
@@ -274,6 +218,7 @@ static experiment *prepare(const experiment *prev, json_t *def, exp_source src,
         json_object_set_new(d, "created_at", json_string(now));
     json_object_set_new(d, "updated_at", json_string(now));
     json_object_set_new(d, "origin", json_string(origin));
+    json_object_set_new(d, "revision", json_integer(prev ? (json_int_t)prev->revision + 1 : 1));
     const char *status_s = json_string_value(json_object_get(d, "status"));
     const char *prev_status = prev ? experiment_status_name(prev->status) : "draft";
     if (status_s && strcmp(status_s, "running") == 0 && !json_object_get(d, "started_at"))
@@ -308,7 +253,7 @@ static experiment *prepare(const experiment *prev, json_t *def, exp_source src,
 }
 
 /* Checks next against every other live experiment (layers). */
-static int check_set(registry *r, experiment *next, char err[REGISTRY_ERR_MAX])
+static int check_set(const registry *r, experiment *next, char err[REGISTRY_ERR_MAX])
 {
     char cerr[CONFIG_ERR_MAX];
     for (size_t i = 0; i < r->n; i++) {
@@ -321,11 +266,13 @@ static int check_set(registry *r, experiment *next, char err[REGISTRY_ERR_MAX])
     return 0;
 }
 
-registry_status registry_put(registry *r, json_t *def, exp_source src, registry_mode mode,
-                             const char *origin, char err[REGISTRY_ERR_MAX])
+registry_status registry_prepare(const registry *r, json_t *def, exp_source src,
+                                 registry_mode mode, const char *origin, experiment **out,
+                                 char err[REGISTRY_ERR_MAX])
 {
     const char *key = json_string_value(json_object_get(def, "key"));
     experiment *prev = key ? registry_get(r, key) : NULL;
+    *out = NULL;
     if (mode == REG_CREATE && prev) {
         rfail(err, "experiment %s already exists", key);
         return REGISTRY_EXISTS;
@@ -342,83 +289,126 @@ registry_status registry_put(registry *r, json_t *def, exp_source src, registry_
         experiment_release(next);
         return REGISTRY_CONFLICT;
     }
-    staging s;
-    if (staging_begin(r, &s) != 0 || list_put(&s.list, &s.n, &s.cap, next) != 0) {
-        if (s.list)
-            staging_discard(&s);
-        experiment_release(next);
-        rfail(err, "out of memory");
-        return REGISTRY_NO_MEMORY;
-    }
-    return commit(r, &s, err);
+    *out = next;
+    return REGISTRY_OK;
 }
 
-registry_status registry_apply_config(registry *r, const upshot_config *cfg, int *changed,
-                                      char err[REGISTRY_ERR_MAX])
+void registry_plan_free(experiment **plan, uint32_t *fps, size_t n)
 {
-    *changed = 0;
-    int n = cfg->nexperiments;
-    experiment **staged = calloc((size_t)n + 1, sizeof *staged);
-    if (!staged) {
+    for (size_t i = 0; plan && i < n; i++)
+        experiment_release(plan[i]);
+    free(plan);
+    free(fps);
+}
+
+registry_status registry_plan_config(const registry *r, const upshot_config *cfg, json_t *seeds,
+                                     experiment ***out, uint32_t **fps, size_t *n,
+                                     char err[REGISTRY_ERR_MAX])
+{
+    *out = NULL;
+    *fps = NULL;
+    *n = 0;
+    size_t nfile = (size_t)cfg->nexperiments;
+    experiment **staged = calloc(nfile + 1, sizeof *staged);
+    uint32_t *sfp = calloc(nfile + 1, sizeof *sfp);
+    if (!staged || !sfp) {
+        free(staged);
+        free(sfp);
         rfail(err, "out of memory");
         return REGISTRY_NO_MEMORY;
     }
     registry_status rc = REGISTRY_OK;
-    /* Stage every changed experiment first: all or nothing. */
-    for (int i = 0; i < n && rc == 0; i++) {
+    size_t k = 0;
+    for (size_t i = 0; i < nfile && rc == REGISTRY_OK; i++) {
         const experiment *fe = cfg->experiments[i];
-        json_t *fp = json_object_get(r->fingerprints, fe->key);
-        if (fp && (uint32_t)json_integer_value(fp) == cfg->fingerprints[i] && registry_get(r, fe->key))
-            continue;
-        staged[i] = prepare(registry_get(r, fe->key), fe->def, EXP_FROM_USER, "file", err, &rc);
+        experiment *live = registry_get(r, fe->key);
+        if (live) {
+            if (!seeds)
+                continue; /* no shared state to compare with: keep what is live */
+            json_t *fp = json_object_get(seeds, fe->key);
+            if (fp && (uint32_t)json_integer_value(fp) == cfg->fingerprints[i])
+                continue; /* the file did not change since it was imported */
+        }
+        experiment *next = prepare(live, fe->def, EXP_FROM_USER, "file", err, &rc);
+        if (next) {
+            staged[k] = next;
+            sfp[k++] = cfg->fingerprints[i];
+        }
     }
     /* Layers across the staged set and the experiments that stay. */
-    for (int i = 0; i < n && rc == 0; i++) {
-        if (!staged[i])
-            continue;
+    for (size_t i = 0; i < k && rc == REGISTRY_OK; i++) {
         char cerr[CONFIG_ERR_MAX];
-        for (size_t k = 0; k < r->n && rc == 0; k++) {
+        for (size_t j = 0; j < r->n && rc == REGISTRY_OK; j++) {
             bool replaced = false;
-            for (int m = 0; m < n && !replaced; m++)
-                replaced = staged[m] && strcmp(staged[m]->key, r->list[k]->key) == 0;
-            experiment *pair[2] = {r->list[k], staged[i]};
+            for (size_t m = 0; m < k && !replaced; m++)
+                replaced = strcmp(staged[m]->key, r->list[j]->key) == 0;
+            experiment *pair[2] = {r->list[j], staged[i]};
             if (!replaced && !config_check_experiment_set(pair, 2, cerr)) {
                 rfail(err, "%s", cerr);
                 rc = REGISTRY_CONFLICT;
             }
         }
     }
-    staging s = {0};
-    if (rc == REGISTRY_OK && staging_begin(r, &s) != 0) {
-        rfail(err, "out of memory");
-        rc = REGISTRY_NO_MEMORY;
-    }
-    for (int i = 0; i < n; i++) {
-        if (!staged[i])
-            continue;
-        if (rc == REGISTRY_OK &&
-            json_object_set_new(s.fingerprints, staged[i]->key,
-                                json_integer((json_int_t)cfg->fingerprints[i])) == 0 &&
-            list_put(&s.list, &s.n, &s.cap, staged[i]) == 0) {
-            (*changed)++;
-        } else {
-            if (rc == REGISTRY_OK) {
-                rfail(err, "out of memory");
-                rc = REGISTRY_NO_MEMORY;
-            }
-            experiment_release(staged[i]);
-        }
-    }
-    free(staged);
-    if (rc != REGISTRY_OK || *changed == 0) {
-        if (s.list)
-            staging_discard(&s);
-        if (rc != REGISTRY_OK)
-            *changed = 0;
+    if (rc != REGISTRY_OK || k == 0) {
+        registry_plan_free(staged, sfp, k);
         return rc;
     }
-    rc = commit(r, &s, err);
-    if (rc != REGISTRY_OK)
-        *changed = 0;
-    return rc;
+    *out = staged;
+    *fps = sfp;
+    *n = k;
+    return REGISTRY_OK;
+}
+
+json_t *registry_seeds(const registry *r) { return r->fingerprints; }
+
+int registry_install(registry *r, experiment *const *list, size_t n, bool complete, json_t *seeds)
+{
+    experiment **next = NULL;
+    size_t nn = 0, cap = 0;
+    if (complete) {
+        /* The shared set is the whole set: start from nothing. */
+    } else {
+        cap = r->n + n + 1;
+        if (!(next = malloc(cap * sizeof *next)))
+            return -1;
+        for (size_t i = 0; i < r->n; i++)
+            next[nn++] = experiment_retain(r->list[i]);
+    }
+    bool changed = complete && r->n != n;
+    for (size_t i = 0; i < n; i++) {
+        experiment *live = registry_get(r, list[i]->key);
+        if (live != list[i])
+            changed = true;
+        if (list_put(&next, &nn, &cap, experiment_retain(list[i])) != 0) {
+            experiment_release(list[i]);
+            for (size_t j = 0; j < nn; j++)
+                experiment_release(next[j]);
+            free(next);
+            return -1;
+        }
+    }
+    if (seeds && !json_equal(seeds, r->fingerprints)) {
+        json_t *copy = json_deep_copy(seeds);
+        if (copy) {
+            json_decref(r->fingerprints);
+            r->fingerprints = copy;
+        }
+    }
+    if (!changed) {
+        for (size_t j = 0; j < nn; j++)
+            experiment_release(next[j]);
+        free(next);
+        return 0;
+    }
+    for (size_t i = 0; i < r->n; i++)
+        experiment_release(r->list[i]);
+    free(r->list);
+    r->list = next;
+    r->n = nn;
+    r->cap = cap;
+    r->version++;
+    char err[REGISTRY_ERR_MAX];
+    if (save(r, err) != 0)
+        fprintf(stderr, "upshotd: the cached copy of the shared state was not written: %s\n", err);
+    return 0;
 }

@@ -26,6 +26,7 @@
 #include "autopromote.h"
 #include "http_guard.h"
 #include "router.h"
+#include "shared_state.h"
 #include "stats_core.h"
 #include "worker.h"
 
@@ -196,7 +197,7 @@ int upshotd_journal_deferred(upshotd *d, const char *lines, size_t len, upshotd_
 void upshotd_healthz(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
 {
     bool up = store_is_up(d->store);
-    char why[200];
+    char why[500];
     bool healthy = store_is_healthy(d->store, why, sizeof why);
     int64_t lag_ms = journal_apply_lag_ms(d->journal);
     if (healthy && d->backlog_refused_at &&
@@ -209,6 +210,13 @@ void upshotd_healthz(upshotd *d, http_exchange *x, const http_query *q, const ro
         snprintf(why, sizeof why, "events reach Redis %.1f s after they are acknowledged",
                  (double)lag_ms / 1000.0);
     }
+    if (!shared_state_is_up(d->shared)) {
+        size_t used = healthy ? 0 : strlen(why);
+        snprintf(why + used, sizeof why - used, "%sshared state unreachable (%s): serving the "
+                 "cached copy of the experiments; admin changes are refused",
+                 healthy ? "" : "; ", shared_state_last_error(d->shared));
+        healthy = false;
+    }
     json_t *body = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:b}", "status",
                              healthy ? "ok" : "degraded", "redis", up ? "up" : "down",
                              "redis_data", store_data_lost(d->store) ? "lost" : "ok",
@@ -217,6 +225,8 @@ void upshotd_healthz(upshotd *d, http_exchange *x, const http_query *q, const ro
                              (json_int_t)journal_end(d->journal), "experiments",
                              (json_int_t)registry_count(d->reg), "draining", d->draining);
     json_object_set_new(body, "apply_lag_seconds", json_real((double)lag_ms / 1000.0));
+    json_object_set_new(body, "shared_state", json_string(shared_state_is_up(d->shared) ? "up" : "down"));
+    json_object_set_new(body, "state_version", json_integer(shared_state_version(d->shared)));
     if (!healthy)
         json_object_set_new(body, "reason", json_string(why));
     http_reply_json(x, 200, body);
@@ -360,6 +370,28 @@ static int mkdir_p(const char *dir)
     return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* Before Redis has been reached, the file's experiments that the cached
+ * copy lacks are served as the file says (a first start with Redis down
+ * still serves them). They carry no revision: the shared state replaces
+ * them as soon as it is read, and the file is seeded into it then. */
+static int install_provisional(upshotd *d, char err[REGISTRY_ERR_MAX])
+{
+    experiment **plan;
+    uint32_t *fps;
+    size_t n;
+    if (registry_plan_config(d->reg, &d->cfg, NULL, &plan, &fps, &n, err) != REGISTRY_OK)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        json_object_del(plan[i]->def, "revision");
+        plan[i]->revision = 0;
+    }
+    int rc = n ? registry_install(d->reg, plan, n, false, NULL) : 0;
+    registry_plan_free(plan, fps, n);
+    if (rc != 0)
+        snprintf(err, REGISTRY_ERR_MAX, "out of memory");
+    return rc;
+}
+
 int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, char *err,
                  size_t errlen)
 {
@@ -380,14 +412,10 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
         snprintf(err, errlen, "%s", rerr);
         return -1;
     }
-    int changed = 0;
-    if (registry_apply_config(d->reg, &d->cfg, &changed, rerr) != 0) {
+    if (install_provisional(d, rerr) != 0) {
         snprintf(err, errlen, "%s", rerr);
         return -1;
     }
-    if (changed)
-        audit_append(d->cfg.data_dir, "config", "reload", NULL, "start-up",
-                     json_pack("{s:i, s:s}", "experiments_changed", changed, "file", config_path));
     if (!(d->journal = journal_open(d->cfg.data_dir, err, errlen)))
         return -1;
     d->commit_lines = evbuffer_new();
@@ -397,6 +425,10 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
         return -1;
     }
     if (!(d->recent_ids = recent_new(1u << 20)) || !(d->pub = api_public_new())) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (!(d->shared = shared_state_new(base, &d->cfg, d->reg))) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -450,54 +482,114 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
     }
 
     store_start(d->store);
+    shared_state_start(d->shared);
     fprintf(stderr, "upshotd: listening on %s:%d with %zu experiments; data in %s; %llu journaled events to apply\n",
             d->cfg.listen_host, d->bound_port, registry_count(d->reg), d->cfg.data_dir,
             (unsigned long long)journal_pending_lines(d->journal));
     return 0;
 }
 
-registry_status upshotd_reload(upshotd *d, const char *actor, char *err, size_t errlen)
-{
+typedef struct reload_job {
+    upshotd *d;
     upshot_config next;
-    if (load_config(d->config_path, &next, err, errlen) != 0)
+    upshotd_reload_fn *cb;
+    void *arg;
+} reload_job;
+
+/* The file's experiments are in the shared state: the other settings of
+ * the new file take over. */
+static void on_seeded(void *arg, shared_status st, const char *detail)
+{
+    reload_job *job = arg;
+    upshotd *d = job->d;
+    registry_status rs = REGISTRY_OK;
+    char err[REGISTRY_ERR_MAX];
+    snprintf(err, sizeof err, "%s", detail ? detail : "");
+    if (st == SHARED_OK) {
+        /* The store keeps a pointer to d->cfg: swap contents in place. */
+        upshot_config old = d->cfg;
+        d->cfg = job->next;
+        config_free(&old);
+        set_http_limits(d);
+        d->config_generation++;
+        fprintf(stderr, "upshotd: configuration reloaded (%s experiments written to the shared state)\n",
+                detail ? detail : "0");
+    } else {
+        config_free(&job->next);
+        rs = st == SHARED_ERROR          ? REGISTRY_CONFLICT
+             : st == SHARED_CONFLICT     ? REGISTRY_STALE
+             : st == SHARED_NOT_REPLICATED ? REGISTRY_NOT_REPLICATED
+                                         : REGISTRY_UNAVAILABLE;
+    }
+    if (job->cb)
+        job->cb(job->arg, rs, err);
+    free(job);
+}
+
+registry_status upshotd_reload(upshotd *d, const char *actor, upshotd_reload_fn *cb, void *arg,
+                               char *err, size_t errlen)
+{
+    if (!shared_state_is_up(d->shared)) {
+        snprintf(err, errlen, "Redis is unreachable (%s): a reload writes the file's experiments "
+                 "to the shared state, so it waits until Redis is back",
+                 shared_state_last_error(d->shared));
+        return REGISTRY_UNAVAILABLE;
+    }
+    reload_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        snprintf(err, errlen, "out of memory");
+        return REGISTRY_NO_MEMORY;
+    }
+    if (load_config(d->config_path, &job->next, err, errlen) != 0) {
+        free(job);
         return REGISTRY_INVALID;
+    }
+    upshot_config *next = &job->next;
     /* Settings that need a new socket, Redis connection or journal keep
      * their running values until a restart; say so rather than pretend. */
-    if (strcmp(next.listen_host, d->cfg.listen_host) || next.listen_port != d->cfg.listen_port ||
-        strcmp(next.redis_host, d->cfg.redis_host) || next.redis_port != d->cfg.redis_port ||
-        next.nredis_nodes != d->cfg.nredis_nodes ||
-        memcmp(next.redis_nodes, d->cfg.redis_nodes, sizeof next.redis_nodes) != 0 ||
-        next.redis_wait_replicas != d->cfg.redis_wait_replicas ||
-        next.redis_wait_timeout_ms != d->cfg.redis_wait_timeout_ms ||
-        strcmp(next.data_dir, d->cfg.data_dir))
+    if (strcmp(next->listen_host, d->cfg.listen_host) || next->listen_port != d->cfg.listen_port ||
+        strcmp(next->redis_host, d->cfg.redis_host) || next->redis_port != d->cfg.redis_port ||
+        next->nredis_nodes != d->cfg.nredis_nodes ||
+        memcmp(next->redis_nodes, d->cfg.redis_nodes, sizeof next->redis_nodes) != 0 ||
+        next->redis_wait_replicas != d->cfg.redis_wait_replicas ||
+        next->redis_wait_timeout_ms != d->cfg.redis_wait_timeout_ms ||
+        strcmp(next->data_dir, d->cfg.data_dir))
         fprintf(stderr, "upshotd: reload: listen, redis and data_dir changes apply after a restart\n");
-    snprintf(next.listen_host, sizeof next.listen_host, "%s", d->cfg.listen_host);
-    next.listen_port = d->cfg.listen_port;
-    snprintf(next.redis_host, sizeof next.redis_host, "%s", d->cfg.redis_host);
-    next.redis_port = d->cfg.redis_port;
-    next.nredis_nodes = d->cfg.nredis_nodes;
-    memcpy(next.redis_nodes, d->cfg.redis_nodes, sizeof next.redis_nodes);
-    next.redis_wait_replicas = d->cfg.redis_wait_replicas;
-    next.redis_wait_timeout_ms = d->cfg.redis_wait_timeout_ms;
-    snprintf(next.data_dir, sizeof next.data_dir, "%s", d->cfg.data_dir);
+    snprintf(next->listen_host, sizeof next->listen_host, "%s", d->cfg.listen_host);
+    next->listen_port = d->cfg.listen_port;
+    snprintf(next->redis_host, sizeof next->redis_host, "%s", d->cfg.redis_host);
+    next->redis_port = d->cfg.redis_port;
+    next->nredis_nodes = d->cfg.nredis_nodes;
+    memcpy(next->redis_nodes, d->cfg.redis_nodes, sizeof next->redis_nodes);
+    next->redis_wait_replicas = d->cfg.redis_wait_replicas;
+    next->redis_wait_timeout_ms = d->cfg.redis_wait_timeout_ms;
+    snprintf(next->data_dir, sizeof next->data_dir, "%s", d->cfg.data_dir);
+    next->state_poll_ms = d->cfg.state_poll_ms;
 
+    /* Plan once here so that a file that breaks the rules is refused at
+     * once with its reason; the shared state plans again on what it reads. */
+    experiment **plan;
+    uint32_t *fps;
+    size_t n;
     char rerr[REGISTRY_ERR_MAX];
-    int changed = 0;
-    registry_status st = registry_apply_config(d->reg, &next, &changed, rerr);
+    registry_status st = registry_plan_config(d->reg, next, registry_seeds(d->reg), &plan, &fps,
+                                              &n, rerr);
+    registry_plan_free(plan, fps, n);
     if (st != REGISTRY_OK) {
         snprintf(err, errlen, "%s", rerr);
-        config_free(&next);
+        config_free(next);
+        free(job);
         return st;
     }
-    /* The store keeps a pointer to d->cfg: swap contents in place. */
-    upshot_config old = d->cfg;
-    d->cfg = next;
-    config_free(&old);
-    set_http_limits(d);
-    audit_append(d->cfg.data_dir, actor, "reload", NULL, NULL,
-                 json_pack("{s:i}", "experiments_changed", changed));
-    d->config_generation++;
-    fprintf(stderr, "upshotd: configuration reloaded (%d experiments changed)\n", changed);
+    job->d = d;
+    job->cb = cb;
+    job->arg = arg;
+    if (shared_state_seed(d->shared, next, actor, NULL, on_seeded, job) != 0) {
+        snprintf(err, errlen, "Redis is unreachable: nothing was reloaded");
+        config_free(next);
+        free(job);
+        return REGISTRY_UNAVAILABLE;
+    }
     return REGISTRY_OK;
 }
 
@@ -534,6 +626,8 @@ void upshotd_free(upshotd *d)
     worker_free(d->worker);
     d->worker = NULL;
     store_free(d->store); /* pending callbacks answer their requests first */
+    shared_state_free(d->shared); /* likewise: changes in flight answer 503 */
+    d->shared = NULL;
     autopromote_free(d->autopromote); /* its reads in flight ended just above */
     if (d->http)
         evhttp_free(d->http);

@@ -35,7 +35,8 @@ typedef struct upshotd {
     long fd_limit;            /* RLIMIT_NOFILE's soft limit after start-up */
     char config_path[1024];
     upshot_config cfg;
-    registry *reg;
+    registry *reg;            /* the snapshot assignments are served from */
+    struct shared_state *shared; /* the experiments' truth in Redis (shared_state.h) */
     struct api_public *pub;  /* api_public.c's caches of the live set */
     journal *journal;
     store *store;
@@ -65,10 +66,16 @@ typedef struct upshotd {
 int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, char *err,
                  size_t errlen);
 
-/* Re-reads the config file; the running config stays on error:
- * REGISTRY_INVALID for a config that does not parse or validate, else what
- * registry_apply_config said (REGISTRY_IO_ERROR: state.json not written). */
-registry_status upshotd_reload(upshotd *d, const char *actor, char *err, size_t errlen);
+/* Re-reads the config file and seeds its experiments into the shared state
+ * (docs/config.md, "The config file is a seed"); the running config stays
+ * on error. Returns REGISTRY_INVALID (err) for a config that does not parse
+ * or validate, REGISTRY_UNAVAILABLE while Redis is unreachable, or
+ * REGISTRY_NO_MEMORY, and cb is not called; REGISTRY_OK means cb(arg,
+ * status, err) follows from the loop once the shared state answered (the
+ * new settings are in force only when that status is REGISTRY_OK). */
+typedef void upshotd_reload_fn(void *arg, registry_status st, const char *err);
+registry_status upshotd_reload(upshotd *d, const char *actor, upshotd_reload_fn *cb, void *arg,
+                               char *err, size_t errlen);
 
 /* SIGTERM: stop accepting, apply the journal to Redis (bounded wait),
  * then break the loop. */

@@ -19,7 +19,8 @@ static bool cfail(char err[CONFIG_ERR_MAX], const char *fmt, ...)
 
 static const char *const known_top[] = {
     "listen", "redis", "data_dir", "admin_token", "sdk_keys", "cors_origins", "regions",
-    "limits", "pipeline", "stats", "auto_promote_interval_s", "experiments", "worker", NULL,
+    "limits", "pipeline", "stats", "auto_promote_interval_s", "experiments", "worker", "state",
+    NULL,
 };
 
 /* Known sub-fields per section, so that a typo is an error, not a default. */
@@ -211,6 +212,7 @@ static bool parse_server(json_t *root, const char *base_dir, char *(*getenv_fn)(
     static const char *const listen_f[] = {"host", "port", NULL};
     static const char *const redis_f[] = {"host", "port", "password", "db", "nodes",
                                           "wait_replicas", "wait_timeout_ms", NULL};
+    static const char *const state_f[] = {"poll_ms", NULL};
     static const char *const limits_f[] = {"max_body_bytes", "max_batch_events", "max_value",
                                            "max_header_bytes", "header_timeout_ms",
                                            "max_connections", "max_results_bytes", NULL};
@@ -220,7 +222,13 @@ static bool parse_server(json_t *root, const char *base_dir, char *(*getenv_fn)(
                                             "max_backlog_bytes", "degraded_lag_ms", NULL};
     static const char *const stats_f[] = {"alpha", "tau2", "min_sample", "correction", NULL};
     json_t *listen = NULL, *redis = NULL, *limits = NULL, *pipe = NULL, *stats = NULL;
-    json_t *worker = NULL;
+    json_t *worker = NULL, *state = NULL;
+    if (!get_object(root, "state", &state, err) || (state && !check_fields(state, "state", state_f, err)))
+        return false;
+    long poll_ms = c->state_poll_ms;
+    if (!get_int(state, "state", "poll_ms", 10, 60000, &poll_ms, err))
+        return false;
+    c->state_poll_ms = (int)poll_ms;
     if (!get_object(root, "listen", &listen, err) || !get_object(root, "redis", &redis, err) ||
         !get_object(root, "limits", &limits, err) || !get_object(root, "pipeline", &pipe, err) ||
         !get_object(root, "stats", &stats, err) || !get_object(root, "worker", &worker, err))
@@ -376,6 +384,7 @@ static void set_defaults(upshot_config *c)
     snprintf(c->redis_host, sizeof c->redis_host, "127.0.0.1");
     c->redis_port = 6379;
     c->redis_wait_timeout_ms = 1000;
+    c->state_poll_ms = 250;
     c->max_body_bytes = 256 * 1024;
     c->max_header_bytes = 16 * 1024;
     c->header_timeout_ms = 10000;

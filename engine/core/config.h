@@ -36,6 +36,7 @@ typedef struct upshot_config {
     } redis_nodes[CONFIG_MAX_LIST];
     int redis_wait_replicas;    /* 0: no WAIT before the checkpoint passes a batch */
     int redis_wait_timeout_ms;  /* each WAIT's own timeout */
+    int state_poll_ms;          /* how often the shared state version is checked (shared_state.h) */
     char data_dir[1024];      /* absolute or relative to the process cwd */
     char admin_token[256];
     int nsdk_keys;

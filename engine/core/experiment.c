@@ -12,7 +12,7 @@
 
 static const char *const read_only_fields[] = {
     "created_at", "started_at", "stopped_at", "updated_at",
-    "allocation_version", "origin", "promotions", NULL,
+    "allocation_version", "origin", "promotions", "revision", NULL,
 };
 
 static const char *const known_fields[] = {
@@ -415,6 +415,8 @@ static bool parse_body(experiment *e, json_t *def, char err[EXP_ERR_MAX])
     e->allocation_version = json_is_integer(av) && json_integer_value(av) > 0
                                 ? (int)json_integer_value(av) : 1;
     e->started = json_is_string(json_object_get(def, "started_at"));
+    json_t *rev = json_object_get(def, "revision");
+    e->revision = json_is_integer(rev) && json_integer_value(rev) > 0 ? json_integer_value(rev) : 0;
     return parse_promotions(e, def, err);
 }
 

@@ -77,6 +77,8 @@ typedef struct experiment {
     double auto_holdback;
 
     int allocation_version;    /* +1 whenever weights of a started experiment change */
+    long long revision;        /* +1 on every change of the shared definition; 0: never
+                                  stored (a file definition not yet imported) */
     bool started;              /* has ever run (started_at set) */
 
     exp_promotion *promotions; /* sorted by region */

@@ -148,7 +148,8 @@ class Upshotd:
         self.proc = servers.start_upshotd(lambda name, argv: Proc(name, argv, self.log_path),
                                           UPSHOTD, self.config_path, self.port, timeout=10.0)
         if wait_redis and self.redis.proc:
-            wait_until(lambda: self.health().get("redis") == "up", what="upshotd's redis link")
+            wait_until(lambda: self.health().get("redis") == "up" and
+                       self.health().get("shared_state") == "up", what="upshotd's redis link")
         return self
 
     def read_log(self):

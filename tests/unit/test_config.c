@@ -541,3 +541,23 @@ Test(config, redis_cluster_errors)
                  "redis.wait_timeout_ms: must be an integer between 10 and 2000");
     expect_error("{" MINIMAL ", \"redis\": {\"wait_timeout_ms\": 2001}}", "redis.wait_timeout_ms");
 }
+
+Test(config, the_shared_state_poll_and_its_bounds)
+{
+    upshot_config c;
+    parse_ok("{" MINIMAL "}", NULL, &c);
+    cr_expect_eq(c.state_poll_ms, 250);
+    cr_expect_eq(c.redis_wait_replicas, 0);
+    cr_expect_eq(c.redis_wait_timeout_ms, 1000);
+    config_free(&c);
+    parse_ok("{" MINIMAL ", \"state\": {\"poll_ms\": 50}, \"redis\": {\"wait_replicas\": 1,"
+             " \"wait_timeout_ms\": 300}}", NULL, &c);
+    cr_expect_eq(c.state_poll_ms, 50);
+    cr_expect_eq(c.redis_wait_replicas, 1);
+    cr_expect_eq(c.redis_wait_timeout_ms, 300);
+    config_free(&c);
+    expect_error("{" MINIMAL ", \"state\": {\"poll_ms\": 5}}",
+                 "state.poll_ms: must be an integer between 10 and 60000");
+    expect_error("{" MINIMAL ", \"state\": {\"pol_ms\": 50}}", "state: unknown field \"pol_ms\"");
+    expect_error("{" MINIMAL ", \"state\": 3}", "state");
+}
