@@ -1,18 +1,18 @@
 /* shared_state.c: the shared experiment state in Redis (see shared_state.h).
  *
- * Two connections to redis.host:port: one for commands (scripts, reads,
- * WAIT), one subscribed to upshot:changes. Every hiredis call is in the
- * four functions under "Redis access" (link_connect, link_command,
- * link_wait, link_subscribe) and the two that drop a connection
- * (link_drop_cmd, link_drop_sub), so that the module can move onto a
- * shared slot router by replacing those alone.
+ * Commands (scripts, reads, WAIT) go through the module's own redis_link
+ * (one Redis, or the master of the {upshot} slot in a cluster, redirects
+ * followed there); a separate hiredis connection to any node subscribes to
+ * upshot:changes. The Redis access is in the functions under "Redis
+ * access" (link_command, link_wait, link_connect_subscriber,
+ * link_subscribe, link_drop_cmd, link_drop_sub).
  *
- * All reads and writes go over the one command connection, whose replies
- * come back in the order the commands were sent: an install from a read
- * never overtakes an install from a later change, and the other way
- * round. An operation is an ss_op with a reply handler; hiredis calls it
- * with NULL when the connection goes (also from shared_state_free), so
- * every callback runs exactly once. */
+ * Every key carries the tag {upshot}, so all reads and writes go to one
+ * connection, whose replies come back in the order the commands were
+ * sent: an install from a read never overtakes an install from a later
+ * change, and the other way round. An operation is an ss_op with a reply
+ * handler; the link calls it with NULL when the connection goes (also from
+ * shared_state_free), so every callback runs exactly once. */
 #include "shared_state.h"
 
 #include <event2/event.h>
@@ -23,6 +23,8 @@
 #include <time.h>
 
 #include "audit.h"
+#include "keyslot.h"
+#include "redis_link.h"
 #include "entropy.h"
 #include "validate.h"
 
@@ -83,6 +85,7 @@ struct ss_op {
     shared_state *ss;
     ss_op *prev, *next;       /* pending on the command connection, oldest first */
     struct timespec sent;
+    int node;                 /* the node that answered (for the WAIT after a change) */
     ss_reply_fn *on_reply;    /* frees the op */
     shared_done_fn *done;
     void *arg;
@@ -92,9 +95,11 @@ struct shared_state {
     struct event_base *base;
     const upshot_config *cfg;
     registry *reg;
-    redisAsyncContext *ac;    /* commands */
+    redis_link *link;         /* commands: the module's own link (redis_link.h) */
+    int slot;                 /* the slot of every {upshot} key */
+    unsigned sub_seed;        /* the seed the subscriber tries next (a cluster) */
     redisAsyncContext *sub;   /* subscriber */
-    bool ready;               /* ac connected and set up */
+    bool ready;               /* the link is up */
     bool up;                  /* ready and installed from Redis since */
     bool starting;            /* the first-contact sequence runs */
     enum { PH_READ1, PH_IMPORT, PH_SEED, PH_READ2 } phase; /* its step */
@@ -127,33 +132,43 @@ static void schedule_reconnect(shared_state *ss);
 static void link_drop_sub(shared_state *ss);
 static void start_sequence(shared_state *ss);
 static void on_change_message(shared_state *ss, long long version);
+static void on_reconnect_timer(evutil_socket_t fd, short what, void *arg);
+static void sync_now(shared_state *ss);
 
 /* ---- Redis access: every hiredis call of the module ---------------------- */
 
-static void on_cmd_disconnect(const redisAsyncContext *c, int status);
 static void on_sub_disconnect(const redisAsyncContext *c, int status);
-static void on_cmd_connect(const redisAsyncContext *c, int status);
 static void on_sub_connect(const redisAsyncContext *c, int status);
 
-/* A new connection to redis.host:port on the loop; NULL when it could
- * not even start (the reconnect timer tries again). */
-static redisAsyncContext *link_connect(shared_state *ss, bool subscriber)
+/* The subscriber's own connection: pub/sub is not routed by slot, and in
+ * a cluster a message published on any node reaches subscribers on every
+ * node, so any reachable node will do: redis.host:port, or the seeds in
+ * turn (the next one after each failure). NULL when it could not even
+ * start (the reconnect timer tries again). */
+static redisAsyncContext *link_connect_subscriber(shared_state *ss)
 {
-    redisAsyncContext *ac = redisAsyncConnect(ss->cfg->redis_host, ss->cfg->redis_port);
+    const char *host = ss->cfg->redis_host;
+    int port = ss->cfg->redis_port;
+    if (ss->cfg->nredis_nodes > 0) {
+        const struct config_redis_node *n =
+            &ss->cfg->redis_nodes[ss->sub_seed++ % (unsigned)ss->cfg->nredis_nodes];
+        host = n->host;
+        port = n->port;
+    }
+    redisAsyncContext *ac = redisAsyncConnect(host, port);
     if (!ac || ac->err) {
-        ss_set_error(ss, "connect failed", ac ? ac->errstr : "out of memory");
         if (ac)
             redisAsyncFree(ac);
         return NULL;
     }
     ac->data = ss;
     redisLibeventAttach(ac, ss->base);
-    redisAsyncSetConnectCallback(ac, subscriber ? on_sub_connect : on_cmd_connect);
-    redisAsyncSetDisconnectCallback(ac, subscriber ? on_sub_disconnect : on_cmd_disconnect);
+    redisAsyncSetConnectCallback(ac, on_sub_connect);
+    redisAsyncSetDisconnectCallback(ac, on_sub_disconnect);
     return ac;
 }
 
-static void on_op_reply(redisAsyncContext *c, void *r, void *privdata);
+static void on_op_reply(void *privdata, int node, const redisReply *reply);
 
 static void op_link(shared_state *ss, ss_op *op)
 {
@@ -180,29 +195,35 @@ static void op_unlink(shared_state *ss, ss_op *op)
     op->prev = op->next = NULL;
 }
 
-/* Sends one command on the command connection; op's handler gets the
- * reply. -1 (op untouched) when there is no connection. */
+/* Sends one command to the master of the {upshot} slot through the
+ * module's own link (redis_link.h: one Redis, or the cluster's master of
+ * that slot, redirects followed); op's handler gets the reply. Every key
+ * of the module carries the tag {upshot}, so every command goes to one
+ * connection and the replies come back in the order sent. -1 (op
+ * untouched) when the link is down. */
 static int link_command(shared_state *ss, ss_op *op, int argc, const char **argv,
                         const size_t *argvlen)
 {
-    if (!ss->ac)
+    if (!ss->ready)
         return -1;
     op->ss = ss;
-    if (redisAsyncCommandArgv(ss->ac, on_op_reply, op, argc, argv, argvlen) != REDIS_OK)
+    if (redis_link_command_argv(ss->link, ss->slot, argc, argv, argvlen, on_op_reply, op) != 0)
         return -1;
     op_link(ss, op);
     return 0;
 }
 
-/* The one WAIT of the module: after a change, how many replicas have it. */
+/* The one WAIT of the module: after a change, how many replicas have it.
+ * Sent to the node that ran the change (op->node, from its reply). */
 static int link_wait(shared_state *ss, ss_op *op, int replicas, int timeout_ms)
 {
-    char n[16], t[16];
-    snprintf(n, sizeof n, "%d", replicas);
-    snprintf(t, sizeof t, "%d", timeout_ms);
-    const char *argv[] = {"WAIT", n, t};
-    size_t lens[] = {4, strlen(n), strlen(t)};
-    return link_command(ss, op, 3, argv, lens);
+    if (!ss->ready || op->node < 0)
+        return -1;
+    op->ss = ss;
+    if (redis_link_wait(ss->link, op->node, replicas, timeout_ms, on_op_reply, op) != 0)
+        return -1;
+    op_link(ss, op);
+    return 0;
 }
 
 static void on_sub_message(redisAsyncContext *c, void *r, void *privdata);
@@ -212,24 +233,18 @@ static void link_subscribe(shared_state *ss)
     redisAsyncCommand(ss->sub, on_sub_message, ss, "SUBSCRIBE %s", SS_CHANNEL);
 }
 
-/* Drops a connection: hiredis runs the pending callbacks with NULL (also
- * when called from inside one of c's callbacks, where the free is
- * deferred). The pointer is cleared first so the disconnect callback
- * knows it was ours. */
+/* Gives up on the command link (a hung or confused Redis): every pending
+ * operation ends with a NULL reply, on_link_down marks the state down, and
+ * the link reconnects by itself. */
 static void link_drop_cmd(shared_state *ss, const char *why)
 {
-    redisAsyncContext *c = ss->ac;
-    if (!c)
+    if (!ss->ready)
         return;
-    ss->ac = NULL;
     ss->ready = ss->up = ss->starting = false;
     ss->sync_inflight = ss->poll_inflight = false;
     ss_set_error(ss, why, NULL);
-    if (ss->sub) /* a new command connection re-reads everything anyway */
-        link_drop_sub(ss);
     fprintf(stderr, "upshotd: shared state: %s; serving the cached copy\n", why);
-    redisAsyncFree(c);
-    schedule_reconnect(ss);
+    redis_link_reset(ss->link, why);
 }
 
 static void link_drop_sub(shared_state *ss)
@@ -244,65 +259,54 @@ static void link_drop_sub(shared_state *ss)
 
 static void on_setup_reply(redisAsyncContext *c, void *r, void *privdata)
 {
+    (void)privdata;
     shared_state *ss = c->data;
     redisReply *reply = r;
-    if (ss && reply && reply->type == REDIS_REPLY_ERROR) {
-        if (c == ss->ac)
-            link_drop_cmd(ss, "connection setup failed");
-        else if (c == ss->sub)
-            link_drop_sub(ss);
-    }
+    if (ss && reply && reply->type == REDIS_REPLY_ERROR && c == ss->sub)
+        link_drop_sub(ss);
 }
 
-/* AUTH and SELECT as configured, queued before anything else. */
+/* AUTH and SELECT as configured, queued before the SUBSCRIBE (the command
+ * link does its own). */
 static void link_setup(const redisAsyncContext *cc, const upshot_config *cfg)
 {
     redisAsyncContext *c = (redisAsyncContext *)cc;
     if (cfg->redis_password[0])
         redisAsyncCommand(c, on_setup_reply, NULL, "AUTH %s", cfg->redis_password);
-    if (cfg->redis_db)
+    if (cfg->redis_db && cfg->nredis_nodes == 0)
         redisAsyncCommand(c, on_setup_reply, NULL, "SELECT %d", cfg->redis_db);
 }
 
 /* ---- connections -------------------------------------------------------- */
 
-static void on_op_reply(redisAsyncContext *c, void *r, void *privdata)
+static void on_op_reply(void *privdata, int node, const redisReply *reply)
 {
     ss_op *op = privdata;
     shared_state *ss = op->ss;
     op_unlink(ss, op);
-    op->on_reply(op, r);
+    op->node = node;
+    op->on_reply(op, (redisReply *)reply);
 }
 
-static void on_cmd_connect(const redisAsyncContext *c, int status)
+/* The command link is up: read everything, and subscribe if not yet. */
+static void on_link_up(void *arg)
 {
-    shared_state *ss = c->data;
-    if (!ss || ss->ac != c)
-        return;
-    if (status != REDIS_OK) {
-        ss_set_error(ss, "connect failed", c->errstr);
-        ss->ac = NULL; /* hiredis frees c after this callback */
-        schedule_reconnect(ss);
-        return;
-    }
-    link_setup(c, ss->cfg);
+    shared_state *ss = arg;
     ss->ready = true;
     ss->backoff_ms = SS_RECONNECT_MIN_MS;
+    if (!ss->sub)
+        on_reconnect_timer(-1, EV_TIMEOUT, ss);
     start_sequence(ss);
 }
 
-static void on_cmd_disconnect(const redisAsyncContext *c, int status)
+static void on_link_down(void *arg, const char *why)
 {
-    shared_state *ss = c->data;
-    if (!ss || ss->ac != c)
-        return;
-    ss->ac = NULL;
+    shared_state *ss = arg;
+    if (ss->ready)
+        fprintf(stderr, "upshotd: shared state: %s; serving the cached copy\n", why);
     ss->ready = ss->up = ss->starting = false;
     ss->sync_inflight = ss->poll_inflight = false;
-    ss_set_error(ss, "connection lost", c->errstr[0] ? c->errstr : NULL);
-    fprintf(stderr, "upshotd: shared state: connection lost; serving the cached copy\n");
-    if (!ss->freeing)
-        schedule_reconnect(ss);
+    ss_set_error(ss, "connection lost", why);
 }
 
 static void on_sub_connect(const redisAsyncContext *c, int status)
@@ -319,10 +323,15 @@ static void on_sub_connect(const redisAsyncContext *c, int status)
     link_subscribe(ss);
     if (ss->ready)
         ss->backoff_ms = SS_RECONNECT_MIN_MS; /* a dropped subscriber comes back quickly */
+    /* A message published while there was no subscriber is caught by the
+     * version check; checking now makes that prompt. */
+    if (ss->up)
+        sync_now(ss);
 }
 
 static void on_sub_disconnect(const redisAsyncContext *c, int status)
 {
+    (void)status;
     shared_state *ss = c->data;
     if (!ss || ss->sub != c)
         return;
@@ -343,14 +352,13 @@ static void on_sub_message(redisAsyncContext *c, void *r, void *privdata)
         on_change_message(ss, strtoll(payload->str, NULL, 10));
 }
 
+/* Only the subscriber reconnects here; the command link does by itself. */
 static void on_reconnect_timer(evutil_socket_t fd, short what, void *arg)
 {
+    (void)fd;
+    (void)what;
     shared_state *ss = arg;
-    if (!ss->ac && (ss->ac = link_connect(ss, false)) == NULL) {
-        schedule_reconnect(ss);
-        return;
-    }
-    if (!ss->sub && (ss->sub = link_connect(ss, true)) == NULL)
+    if (!ss->sub && (ss->sub = link_connect_subscriber(ss)) == NULL)
         schedule_reconnect(ss);
 }
 
@@ -1120,7 +1128,7 @@ static void on_poll_reply(ss_op *op, redisReply *reply)
 static void on_poll_timer(evutil_socket_t fd, short what, void *arg)
 {
     shared_state *ss = arg;
-    if (ss->ac && ss->head && ms_since(&ss->head->sent) > SS_SLOW_MS) {
+    if (ss->ready && ss->head && ms_since(&ss->head->sent) > SS_SLOW_MS) {
         link_drop_cmd(ss, "Redis did not answer within 3 s");
         return;
     }
@@ -1154,9 +1162,12 @@ shared_state *shared_state_new(struct event_base *base, const upshot_config *cfg
     for (int i = 0; i < 16; i++)
         snprintf(ss->instance + 2 * i, 3, "%02x", raw[i]);
     snprintf(ss->last_error, sizeof ss->last_error, "not connected yet");
+    ss->slot = (int)keyslot_of(SS_KEY_VERSION, strlen(SS_KEY_VERSION));
     ss->reconnect_ev = evtimer_new(base, on_reconnect_timer, ss);
     ss->poll_ev = event_new(base, -1, EV_PERSIST, on_poll_timer, ss);
-    if (!ss->reconnect_ev || !ss->poll_ev) {
+    redis_link_callbacks cb = {.on_up = on_link_up, .on_down = on_link_down, .arg = ss};
+    ss->link = redis_link_new(base, cfg, &cb);
+    if (!ss->reconnect_ev || !ss->poll_ev || !ss->link) {
         shared_state_free(ss);
         return NULL;
     }
@@ -1168,7 +1179,7 @@ void shared_state_start(shared_state *ss)
     int ms = ss->cfg->state_poll_ms > 0 ? ss->cfg->state_poll_ms : 250;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     event_add(ss->poll_ev, &tv);
-    on_reconnect_timer(-1, EV_TIMEOUT, ss);
+    redis_link_start(ss->link);
 }
 
 void shared_state_free(shared_state *ss)
@@ -1176,11 +1187,8 @@ void shared_state_free(shared_state *ss)
     if (!ss)
         return;
     ss->freeing = true;
-    if (ss->ac) {
-        redisAsyncContext *c = ss->ac;
-        ss->ac = NULL;
-        redisAsyncFree(c); /* pending operations end SHARED_UNAVAILABLE */
-    }
+    ss->ready = false;
+    redis_link_free(ss->link); /* pending operations end SHARED_UNAVAILABLE */
     if (ss->sub) {
         redisAsyncContext *c = ss->sub;
         ss->sub = NULL;
