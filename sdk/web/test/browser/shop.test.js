@@ -17,24 +17,47 @@ const SHOTS = process.env.UPSHOT_UPDATE_SCREENSHOTS === '1'
   : join(tmpdir(), `upshot-screenshots-${process.pid}`)
 const stack = new Stack()
 
-// Redis, read directly (key layout of engine/core/keys.h): the counters hash
-// {x:EXP}:cnt has fields TYPE|VARIANT_INDEX|REGION|DAY.
+// Redis, read directly (key layout of engine/core/keys.h, docs/redis.md):
+// one experiment's data is split into 12 shard groups, group g under the
+// hash tag "x:EXP:g:n" with n the smallest integer whose key slot (CRC16
+// of the tag) lies in g's range [round(g*16384/12), round((g+1)*16384/12)).
+// A visitor's shard is the top 16 bits of murmur3_32(visitor, 0), its
+// group the shard modulo 12. Counters hashes {TAG}:cnt have fields
+// TYPE|VARIANT_INDEX|REGION|DAY; a visitor's record is in {TAG}:v:SHARD.
+const GROUPS = 12
+function crc16 (text) {
+  let crc = 0
+  for (const byte of new TextEncoder().encode(text)) {
+    crc ^= byte << 8
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff
+  }
+  return crc
+}
+const slotLo = (g) => Math.floor((2 * g * 16384 + GROUPS) / (2 * GROUPS))
+function groupTag (experiment, g) {
+  for (let n = 0; ; n++) {
+    const tag = `x:${experiment}:${g}:${n}`
+    const slot = crc16(tag) % 16384
+    if (slot >= slotLo(g) && slot < slotLo(g + 1)) return tag
+  }
+}
+
 async function redisCounts (experiment, variantIndex) {
-  const flat = (await stack.redisCli('--no-raw', 'HGETALL', `{x:${experiment}}:cnt`)).trim().split('\n')
-    .map((l) => l.replace(/^\d+\) /, '').replace(/^"|"$/g, ''))
   const sum = {}
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const [type, idx] = flat[i].split('|')
-    if (Number(idx) === variantIndex) sum[type] = (sum[type] || 0) + Number(flat[i + 1])
+  for (let g = 0; g < GROUPS; g++) {
+    // Raw output (redis-cli's default off a terminal): one element a line.
+    const flat = (await stack.redisCli('HGETALL', `{${groupTag(experiment, g)}}:cnt`)).split('\n')
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const [type, idx] = flat[i].split('|')
+      if (Number(idx) === variantIndex) sum[type] = (sum[type] || 0) + Number(flat[i + 1])
+    }
   }
   return sum
 }
 
-// The visitor's record: shard = top 16 bits of murmur3_32(visitor, 0)
-// (engine/core/keys.h, docs/redis.md).
 async function visitorRecord (experiment, visitor) {
   const shard = murmur3(visitor, 0) >>> 16
-  return (await stack.redisCli('HGET', `{x:${experiment}}:v:${shard}`, visitor)).trim()
+  return (await stack.redisCli('HGET', `{${groupTag(experiment, shard % GROUPS)}}:v:${shard}`, visitor)).trim()
 }
 
 describe('demo shop + SDK against real upshotd and Redis', { timeout: 300000 }, () => {
