@@ -1,7 +1,7 @@
 """Redis memory per (visitor, experiment).
 
 Measures: MEMORY USAGE summed over the keys of an experiment of its own
-(all share the hash tag {x:mem-exp}) after mem_visitors visitors were
+(its twelve shard groups' tags {x:mem-exp:G:N}, docs/redis.md) after mem_visitors visitors were
 exposed to it through upshotd, and again after 4% of them converted; INFO
 used_memory's growth is reported alongside. With fewer visitors (--short:
 200,000) the fixed cost of each visitor-shard key is spread thinner, so the
@@ -11,7 +11,7 @@ Against: no baseline; an absolute bound. Target: <= 120 bytes (CI floor in
 suite/gate.py). Bounds: two bench_ingest runs of two minutes at most, each
 wait for Redis two minutes; SCAN stops past two million keys.
 """
-from suite.common import MEM_EXPERIMENT, log
+from suite.common import MEM_EXPERIMENT, BenchError, log
 from suite.gate import check
 from suite.load import ingest_driver, wait_drained, wait_in_redis
 
@@ -20,7 +20,7 @@ def run(ctx):
     procs, exe, u_port, r, m = (ctx.procs, ctx.exes["bench_ingest"], ctx.upshotd_port,
                                 ctx.redis, ctx.m)
     n = m["mem_visitors"]
-    pattern = "*{x:" + MEM_EXPERIMENT + "}*"
+    pattern = "{x:" + MEM_EXPERIMENT + ":*}:*"
     wait_drained(u_port)
     before = r.info("memory")
     ex = ingest_driver(procs, exe, u_port, "expose", MEM_EXPERIMENT, 1, n, "m", 0.0)
@@ -33,6 +33,8 @@ def run(ctx):
             total += r.command("MEMORY", "USAGE", k, "SAMPLES", "0") or 0
         return len(keys), total
     nkeys, exposed_bytes = usage()
+    if nkeys == 0 or exposed_bytes == 0:
+        raise BenchError(f"no keys of {MEM_EXPERIMENT} match {pattern}: the key layout changed?")
     used_exposed = int(r.info("memory")["used_memory"]) - int(before["used_memory"])
     conv_n = n * 4 // 100
     ingest_driver(procs, exe, u_port, "convert", MEM_EXPERIMENT, 1, conv_n, "m", 0.0)
