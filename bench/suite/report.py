@@ -109,6 +109,15 @@ def table(results):
                      f"{ing['vs_record_script']:.2f}x",
                      f"Redis: {fmt(ing['redis_record_script_per_s'])} events/s, one "
                      f"EVALSHA per event", "", ""])
+    for sc in results.get("ingest_scaling") or []:
+        m = sc["masters"]
+        ok = sc["worst_share_vs_even"] <= 0.10 and abs(sc["cpu_vs_one_master"] - 1) <= 0.10
+        rows.append([f"ingestion scaling: one hot experiment over {m} master{'s' if m > 1 else ''}",
+                     f"{sc['cpu_vs_one_master']:.3f}x one master's Redis CPU/event",
+                     f"{sc['redis_us_per_event']:.2f} us/event; shares "
+                     + ", ".join(f"{x:.3f}" for x in sc["share"].values())
+                     + f" (1/m = {1 / m:.3f}); {sc['events_per_call']:.0f} events per call",
+                     "shares and CPU/event within 10%", "met" if ok else "MISSED"])
     b = results.get("bucketing")
     if b:
         rows.append(["bucketing, one core: hash_bucket", f"{fmt(b['bucket_per_s'])}/s",
