@@ -179,16 +179,23 @@ local fields, nf = {}, 0
 for f in pairs(inc) do nf = nf + 1; fields[nf] = f end
 local nint = nf
 for f in pairs(incf) do nf = nf + 1; fields[nf] = f end
-if nf > 0 then
-  local old = call('HMGET', cnt, unpack(fields))
-  local set, format = {}, string.format
-  for x = 1, nf do
-    local f = fields[x]
-    set[2 * x - 1] = f
+-- One HMGET and one HSET per slice of up to 1,000 fields: unpack() puts
+-- every argument on Lua's C stack, which holds about 8,000, and a batch
+-- spread over many regions, variants and days can touch more fields than
+-- that (a script that failed on it would be replayed forever).
+local format = string.format
+for lo = 1, nf, 1000 do
+  local hi = lo + 999
+  if hi > nf then hi = nf end
+  local old = call('HMGET', cnt, unpack(fields, lo, hi))
+  local set = {}
+  for x = lo, hi do
+    local f, i = fields[x], 2 * (x - lo)
+    set[i + 1] = f
     if x <= nint then
-      set[2 * x] = format('%d', (tonumber(old[x]) or 0) + inc[f])
+      set[i + 2] = format('%d', (tonumber(old[x - lo + 1]) or 0) + inc[f])
     else
-      set[2 * x] = format('%.17g', (tonumber(old[x]) or 0) + incf[f])
+      set[i + 2] = format('%.17g', (tonumber(old[x - lo + 1]) or 0) + incf[f])
     end
   end
   call('HSET', cnt, unpack(set))

@@ -109,6 +109,23 @@ def test_thousands_of_conversions_in_one_call():
         assert len(redis.counted_event_ids("e")) == n + (n + 1) // 2
 
 
+def test_a_call_touching_more_counter_fields_than_lua_can_unpack_at_once():
+    """3,000 conversions, each of a visitor in its own region, bump 12,000
+    counter fields (c, o, s, q per region): more arguments than Lua's C
+    stack takes in one unpack(), so the script reads and writes them in
+    slices. Without that the call fails, and a batch that fails is
+    replayed forever."""
+    with RedisServer() as redis:
+        n = 3000
+        visitors = [(f"w{i}", "0", f"r{i}") for i in range(n)]
+        assert run(redis, visitors, []) == "0" * n
+        status = run(redis, [], [("C", v, f"x{i}", "2") for i, (v, _, _) in enumerate(visitors)])
+        assert status == "0" * n, status[:20]
+        c = redis.counters("e")
+        assert sum(1 for f in c if f.startswith(("c|", "o|", "s|", "q|"))) == 4 * n
+        assert all(c[f"o|0|r{i}|{DAY}"] == 1 and c[f"s|0|r{i}|{DAY}"] == 2 for i in range(n))
+
+
 def test_the_records_written_are_the_shared_vectors():
     """Each valid vector says how a visitor was exposed and what followed;
     the record the script leaves must be the vector's value, byte for byte,
