@@ -779,6 +779,7 @@ void redis_link_free(redis_link *l)
     if (!l)
         return;
     l->freeing = true;
+    l->up = false; /* nothing sent from a callback run while dropping */
     if (l->nodes)
         drop_all(l);
     if (l->retry_ev)

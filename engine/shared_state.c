@@ -86,6 +86,7 @@ struct ss_op {
     ss_op *prev, *next;       /* pending on the command connection, oldest first */
     struct timespec sent;
     int node;                 /* the node that answered (for the WAIT after a change) */
+    unsigned gen;             /* ss->gen when sent */
     ss_reply_fn *on_reply;    /* frees the op */
     shared_done_fn *done;
     void *arg;
@@ -98,6 +99,8 @@ struct shared_state {
     redis_link *link;         /* commands: the module's own link (redis_link.h) */
     int slot;                 /* the slot of every {upshot} key */
     unsigned sub_seed;        /* the seed the subscriber tries next (a cluster) */
+    unsigned gen;             /* +1 each time the link goes down: older replies
+                               * belong to an earlier first-contact sequence */
     redisAsyncContext *sub;   /* subscriber */
     bool ready;               /* the link is up */
     bool up;                  /* ready and installed from Redis since */
@@ -207,6 +210,7 @@ static int link_command(shared_state *ss, ss_op *op, int argc, const char **argv
     if (!ss->ready)
         return -1;
     op->ss = ss;
+    op->gen = ss->gen;
     if (redis_link_command_argv(ss->link, ss->slot, argc, argv, argvlen, on_op_reply, op) != 0)
         return -1;
     op_link(ss, op);
@@ -220,6 +224,7 @@ static int link_wait(shared_state *ss, ss_op *op, int replicas, int timeout_ms)
     if (!ss->ready || op->node < 0)
         return -1;
     op->ss = ss;
+    op->gen = ss->gen;
     if (redis_link_wait(ss->link, op->node, replicas, timeout_ms, on_op_reply, op) != 0)
         return -1;
     op_link(ss, op);
@@ -242,6 +247,7 @@ static void link_drop_cmd(shared_state *ss, const char *why)
         return;
     ss->ready = ss->up = ss->starting = false;
     ss->sync_inflight = ss->poll_inflight = false;
+    ss->gen++;
     ss_set_error(ss, why, NULL);
     fprintf(stderr, "upshotd: shared state: %s; serving the cached copy\n", why);
     redis_link_reset(ss->link, why);
@@ -306,6 +312,7 @@ static void on_link_down(void *arg, const char *why)
         fprintf(stderr, "upshotd: shared state: %s; serving the cached copy\n", why);
     ss->ready = ss->up = ss->starting = false;
     ss->sync_inflight = ss->poll_inflight = false;
+    ss->gen++;
     ss_set_error(ss, "connection lost", why);
 }
 
@@ -477,7 +484,10 @@ static void on_read_reply(ss_op *op, redisReply *reply)
     shared_state *ss = op->ss;
     if (ro->poll)
         ss->sync_inflight = false;
-    if (!reply) {
+    /* A read of an earlier connection's life (the {upshot} master can
+     * answer after the link went down over another master) installs
+     * nothing: the sequence starts over when the link is up again. */
+    if (!reply || op->gen != ss->gen || !ss->ready) {
         fail_op(op, SHARED_UNAVAILABLE, "the connection to Redis was lost");
         free(ro);
         return;

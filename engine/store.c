@@ -71,6 +71,7 @@ struct store {
     int script;              /* record.lua's number in the link */
     int migrate_script;      /* migrate.lua's */
     bool up;                 /* the link is up: every slot has a ready master */
+    bool one_chunk_at_a_time; /* a cluster: see calls_outstanding() */
     uint64_t epoch;          /* +1 whenever the link goes down: older replies are stale */
     int wait_replicas, wait_timeout_ms; /* as started (a reload changes them at restart) */
     char sha[41];
@@ -712,11 +713,36 @@ static int send_experiment(store *s, record *recs, size_t lo, size_t hi)
     return calls;
 }
 
+/* Whether some call of a chunk in flight still waits for its reply.
+ *
+ * One Redis runs a connection's commands in the order sent, so chunks are
+ * pipelined. A cluster does not keep that order across a redirect: a call
+ * that meets MOVED, ASK, TRYAGAIN or CLUSTERDOWN runs again later, on
+ * whichever master then owns its slot, and the next chunk's call for the
+ * same shard group, already on the wire, may run first. A visitor's
+ * conversion could then run before the exposure that creates its record
+ * and be counted as unexposed for good. So in a cluster a chunk is sent
+ * only once every call before it has its final reply: the calls of one
+ * chunk touch distinct groups (one call per experiment and group), so
+ * nothing of one visitor can overtake another of its events. Chunks still
+ * overlap while they wait for WAIT. The cost is the round trip between
+ * chunks (a chunk holds up to pipeline.batch_size events). */
+static bool calls_outstanding(const store *s)
+{
+    for (int at = 0; at < s->ring_len; at++) {
+        const chunk *ck = &s->ring[(s->ring_head + at) % STORE_MAX_INFLIGHT];
+        if (!ck->sealed || ck->confirmed < ck->calls)
+            return true;
+    }
+    return false;
+}
+
 static void flush(store *s)
 {
     if (!s->up)
         return;
-    while (s->ring_len < STORE_MAX_INFLIGHT && s->read_pos < journal_end(s->j)) {
+    while (s->ring_len < STORE_MAX_INFLIGHT && s->read_pos < journal_end(s->j) &&
+           !(s->one_chunk_at_a_time && calls_outstanding(s))) {
         ssize_t n = journal_read(s->j, s->read_pos, s->readbuf, STORE_READ_CAP - 1);
         if (n <= 0)
             return;
@@ -1179,6 +1205,7 @@ static void on_link_up(void *arg)
     snprintf(s->sha, sizeof s->sha, "%s", redis_link_script_sha(s->link, s->script));
     snprintf(s->migrate_sha, sizeof s->migrate_sha, "%s",
              redis_link_script_sha(s->link, s->migrate_script));
+    s->one_chunk_at_a_time = redis_link_is_cluster(s->link);
     if (redis_link_is_cluster(s->link))
         go_up(s);
     else
@@ -1245,6 +1272,7 @@ void store_free(store *s)
     if (!s)
         return;
     s->epoch++;                /* what the link hands back while freeing is stale */
+    s->up = false;             /* and nothing new is sent from those callbacks */
     redis_link_free(s->link); /* pending reads end STORE_UNAVAILABLE */
     if (s->flush_ev)
         event_free(s->flush_ev);
