@@ -280,25 +280,36 @@ static bool read_slots(redis_link *l, const node *asked, const redisReply *reply
 {
     if (reply->type != REDIS_REPLY_ARRAY)
         return false;
+    /* Read into a new map and take it only when the whole reply reads: a
+     * reply of the wrong shape leaves the map as it was. */
+    int16_t *slots = malloc(KEYSLOT_COUNT * sizeof *slots);
+    bool master[REDIS_LINK_MAX_NODES] = {false};
+    if (!slots)
+        return false;
     for (unsigned s = 0; s < KEYSLOT_COUNT; s++)
-        l->slots[s] = -1;
-    for (int i = 0; i < l->nnodes; i++)
-        l->nodes[i].master = false;
-    for (size_t e = 0; e < reply->elements; e++) {
+        slots[s] = -1;
+    bool ok = true;
+    for (size_t e = 0; ok && e < reply->elements; e++) {
         const redisReply *r = reply->element[e];
         if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
             r->element[0]->type != REDIS_REPLY_INTEGER ||
-            r->element[1]->type != REDIS_REPLY_INTEGER)
-            return false;
+            r->element[1]->type != REDIS_REPLY_INTEGER) {
+            ok = false;
+            break;
+        }
         long long lo = r->element[0]->integer, hi = r->element[1]->integer;
-        if (lo < 0 || hi < lo || hi >= KEYSLOT_COUNT)
-            return false;
+        if (lo < 0 || hi < lo || hi >= KEYSLOT_COUNT) {
+            ok = false;
+            break;
+        }
         for (size_t k = 2; k < r->elements; k++) {
             const redisReply *a = r->element[k];
             if (a->type != REDIS_REPLY_ARRAY || a->elements < 2 ||
                 a->element[0]->type != REDIS_REPLY_STRING ||
-                a->element[1]->type != REDIS_REPLY_INTEGER)
-                return false;
+                a->element[1]->type != REDIS_REPLY_INTEGER) {
+                ok = false;
+                break;
+            }
             const char *host = a->element[0]->str;
             size_t hostlen = a->element[0]->len;
             if (hostlen == 0 || strcmp(host, "?") == 0) {
@@ -308,14 +319,22 @@ static bool read_slots(redis_link *l, const node *asked, const redisReply *reply
             int idx = find_or_add(l, host, hostlen, (int)a->element[1]->integer);
             if (k > 2)
                 continue; /* a replica: known, for later refreshes */
-            if (idx < 0)
-                return false;
-            l->nodes[idx].master = true;
+            if (idx < 0) {
+                ok = false;
+                break;
+            }
+            master[idx] = true;
             for (long long s = lo; s <= hi; s++)
-                l->slots[s] = (int16_t)idx;
+                slots[s] = (int16_t)idx;
         }
     }
-    return true;
+    if (ok) {
+        memcpy(l->slots, slots, KEYSLOT_COUNT * sizeof *slots);
+        for (int i = 0; i < l->nnodes; i++)
+            l->nodes[i].master = master[i];
+    }
+    free(slots);
+    return ok;
 }
 
 static void on_slots_reply(redisAsyncContext *c, void *r, void *privdata)
