@@ -147,8 +147,8 @@ def migrate_slot(cluster, slot, src, dst, finish=True, keys=None):
     with Redis(src, decode=True) as s, Redis(dst, decode=True) as d:
         d.command("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
         s.command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
-        todo = keys if keys is not None else s.command("CLUSTER", "GETKEYSINSLOT", slot, 100000)
-        for k in todo:
+        to_move = keys if keys is not None else s.command("CLUSTER", "GETKEYSINSLOT", slot, 100000)
+        for k in to_move:
             s.command("MIGRATE", "127.0.0.1", dst, k, 0, 5000)
         if finish:
             finish_migration(cluster, slot, dst)
@@ -170,6 +170,16 @@ def finish_migration(cluster, slot, dst):
 def slot_of_exp(cluster, exp):
     with Redis(cluster.masters()[0], decode=True) as r:
         return int(r.command("CLUSTER", "KEYSLOT", schema.counters_key(exp, 0)))
+
+
+def applied_then_a_slot_to_move(cluster, up, ledger, exp):
+    """Drives 60 visitors of exp and waits until Redis has them; returns
+    the slot of exp's group 0, its master and another master to move it to."""
+    ledger.drive(up, exp, 0, 60)
+    up.wait_applied()
+    slot = slot_of_exp(cluster, exp)
+    src = cluster.master_of_slot(slot)
+    return slot, src, next(p for p in cluster.masters() if p != src)
 
 
 # ---------------------------------------------------------------------------
@@ -241,11 +251,7 @@ def test_moved_after_a_slot_moves_refreshes_the_map(workdir):
         exps = exp_on_each_master(cluster)
         up = start_upshotd(cluster, exps)
         ledger = Ledger()
-        ledger.drive(up, exps[0], 0, 60)
-        up.wait_applied()
-        slot = slot_of_exp(cluster, exps[0])
-        src = cluster.master_of_slot(slot)
-        dst = next(p for p in cluster.masters() if p != src)
+        slot, src, dst = applied_then_a_slot_to_move(cluster, up, ledger, exps[0])
         refreshes = metric(up, "upshot_redis_map_refreshes_total")
         migrate_slot(cluster, slot, src, dst)
         ledger.drive(up, exps[0], 60, 60)
@@ -271,11 +277,7 @@ def test_ask_and_tryagain_during_a_migration_in_progress(workdir):
         exps = exp_on_each_master(cluster)
         up = start_upshotd(cluster, exps)
         ledger = Ledger()
-        ledger.drive(up, exps[0], 0, 60)
-        up.wait_applied()
-        slot = slot_of_exp(cluster, exps[0])
-        src = cluster.master_of_slot(slot)
-        dst = next(p for p in cluster.masters() if p != src)
+        slot, src, dst = applied_then_a_slot_to_move(cluster, up, ledger, exps[0])
         counters = schema.counters_key(exps[0], 0)
         migrate_slot(cluster, slot, src, dst, finish=False, keys=[counters])
         before = totals_by_variant(up.results(experiment=exps[0]))
