@@ -369,30 +369,6 @@ static void on_batch_reply(void *arg, int node, const redisReply *reply)
     flush(s);
 }
 
-/* The slot of a formatted EVALSHA (or any RESP command) by its fourth
- * argument: the script's first key, which shares its hash tag with every
- * other key of the call. -1 when the text is not what the store builds. */
-static int formatted_first_key_slot(const char *buf, size_t len)
-{
-    const char *p = buf, *end = buf + len;
-    for (int arg = 0; arg < 5; arg++) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (!nl || p >= end || (arg == 0 ? *p != '*' : *p != '$'))
-            return -1;
-        if (arg == 0) {
-            p = nl + 1;
-            continue;
-        }
-        size_t n = (size_t)strtoull(p + 1, NULL, 10);
-        if ((size_t)(end - (nl + 1)) < n + 2)
-            return -1;
-        if (arg == 4)
-            return (int)keyslot_of(nl + 1, n);
-        p = nl + 1 + n + 2;
-    }
-    return -1;
-}
-
 /* One journal line of a batch, parsed where it lies in the read buffer
  * (journal_line.h owns the format). */
 typedef struct record {
@@ -671,8 +647,8 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi, const keys_t
     call->nevents = (uint32_t)(nexposures + nother);
     call->nexposures = (uint32_t)nexposures;
     call->nknown = (uint32_t)nknown;
-    if (redis_link_command_formatted(s->link, formatted_first_key_slot(r.buf, r.len), r.buf,
-                                     r.len, on_batch_reply, call) == 0) {
+    if (redis_link_command_formatted(s->link, tags->slot[group], r.buf, r.len, on_batch_reply,
+                                     call) == 0) {
         call = NULL; /* owned by the callback now */
         rc = 1;
     }

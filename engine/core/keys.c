@@ -54,6 +54,8 @@ int keys_tags_compute(keys_tags *out, const char *exp)
                 break;
         }
         out->suffix[g] = n;
+        out->slot[g] = (uint16_t)(keyslot_crc16(tag, tag_into(tag, exp, explen, g, n)) %
+                                  KEYSLOT_COUNT);
     }
     return 0;
 }

@@ -45,6 +45,8 @@
 typedef struct keys_tags {
     char exp[72];                  /* the experiment key (at most 64 bytes) */
     uint32_t suffix[KEYS_GROUPS];  /* n of each group's tag */
+    uint16_t slot[KEYS_GROUPS];    /* each group's Redis Cluster slot: where every
+                                    * key of the group lives (keyslot.h) */
 } keys_tags;
 
 /* First slot of group g's range (g = KEYS_GROUPS gives 16384): the slot

@@ -65,6 +65,12 @@ Test(keys, each_group_tag_lies_in_its_range_distinct_and_deterministic)
             unsigned slot = keyslot_crc16(tag, n) % KEYSLOT_COUNT;
             cr_expect(slot >= keys_group_slot_lo(g) && slot < keys_group_slot_lo(g + 1),
                       "%s: group %u tag \"%s\" in slot %u", names[k], g, tag, slot);
+            /* the slot the writer routes the group's calls by is the one of
+             * every key of the group (keyslot_of honours the braces) */
+            char key[KEYS_MAX];
+            size_t klen = keys_group_counters(key, &t, g);
+            cr_expect_eq(t.slot[g], slot);
+            cr_expect_eq(t.slot[g], keyslot_of(key, klen));
             /* the smallest suffix: no smaller one lands in the range */
             for (uint32_t m = 0; m < t.suffix[g]; m++) {
                 char shorter[KEYS_MAX];
