@@ -318,6 +318,9 @@ describe('demo shop + SDK against real upshotd and Redis', { timeout: 300000 }, 
     await until(() => page.evaluate(() => window.upshot.pending() === 0), { what: 'exposures sent' })
     const exposed = await page.evaluate(() => window.upshot.exposures())
     assert.equal(exposed['offer-wording'], wording.variant)
+    // Acknowledged means journaled; it reaches Redis up to pipeline.flush_ms
+    // later. The baseline must already hold this visitor's exposure.
+    await until(async () => (await visitorRecord('offer-wording', visitor)) !== '', { what: 'the exposure in Redis' })
     const before = await stack.counts('offer-wording', wording.variant)
 
     await stack.stopUpshotd()
