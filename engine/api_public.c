@@ -102,6 +102,7 @@ typedef struct assign_job {
     http_exchange x;
     bool single;
     bool expose;
+    double cart;             /* cart_value with expose, or -1 */
     bool finishing;          /* job_finish ran: the decision is final */
     bool replied;
     int outstanding;         /* Redis lookups not yet answered */
@@ -273,7 +274,7 @@ static void job_finish(assign_job *job)
         /* Room for every item: lines holds n <= MAX_PAGE_EXPERIMENTS lines. */
         total += journal_line_exposure(lines + total, sizeof lines - total, it->res.promoted,
                                        it->e->key, job->visitor, it->res.variant, job->region,
-                                       upshotd_today(d));
+                                       upshotd_today(d), job->cart);
         job->exposure[i] = "recorded";
     }
     if (total == 0) {
@@ -351,11 +352,11 @@ static void job_run(assign_job *job, const char *force)
         event_add(job->timer, &tv);
 }
 
-/* Common checks of both assign endpoints: visitor, region, expose (the
- * router has checked CORS and the SDK key). Replies and returns false on
- * a problem. */
+/* Common checks of both assign endpoints: visitor, region, expose and
+ * cart_value (the router has checked CORS and the SDK key). Replies and
+ * returns false on a problem. */
 static bool read_visitor_region(upshotd *d, http_exchange *x, const http_query *q, char *visitor,
-                                char *region, bool *expose)
+                                char *region, bool *expose, double *cart)
 {
     int vl = http_query_value(q, "visitor", visitor, VALIDATE_ID_MAX + 1);
     if (vl < 0 || !validate_id(visitor)) {
@@ -379,6 +380,21 @@ static bool read_visitor_region(upshotd *d, http_exchange *x, const http_query *
         return false;
     }
     *expose = el >= 0 && (strcmp(ex, "1") == 0 || strcmp(ex, "true") == 0);
+    char cv[DECIMAL_G17_MAX + 2];
+    int cl = http_query_value(q, "cart_value", cv, sizeof cv);
+    *cart = -1;
+    if (cl >= 0 || cl == -2) {
+        char *end = NULL;
+        double v = cl >= 0 && cl > 0 ? strtod(cv, &end) : NAN;
+        if (!end || *end || !isfinite(v) || v < 0 || v > d->cfg.max_value) {
+            http_reply_error(x, 400, "invalid_cart_value",
+                             "cart_value: a number between 0 and %g, the cart's value when the "
+                             "offer is shown",
+                             d->cfg.max_value);
+            return false;
+        }
+        *cart = v;
+    }
     return true;
 }
 
@@ -387,7 +403,8 @@ void api_assign(upshotd *d, http_exchange *x, const http_query *q, const route_p
     char visitor[VALIDATE_ID_MAX + 1], region[VALIDATE_KEY_MAX + 1], key[VALIDATE_KEY_MAX + 1];
     char force[VALIDATE_KEY_MAX + 1];
     bool expose;
-    if (!read_visitor_region(d, x, q, visitor, region, &expose))
+    double cart;
+    if (!read_visitor_region(d, x, q, visitor, region, &expose, &cart))
         return;
     if (http_query_value(q, "experiment", key, sizeof key) < 0 || !validate_key(key)) {
         http_reply_error(x, 400, "invalid_experiment", "experiment: required, an experiment key");
@@ -412,6 +429,7 @@ void api_assign(upshotd *d, http_exchange *x, const http_query *q, const route_p
     job->x = *x;
     job->single = true;
     job->expose = expose;
+    job->cart = cart;
     memcpy(job->visitor, visitor, sizeof visitor);
     memcpy(job->region, region, sizeof region);
     job->n = 1;
@@ -424,7 +442,8 @@ void api_assignments(upshotd *d, http_exchange *x, const http_query *q, const ro
     api_public *pub = d->pub;
     char visitor[VALIDATE_ID_MAX + 1], region[VALIDATE_KEY_MAX + 1], page[VALIDATE_KEY_MAX + 1];
     bool expose;
-    if (!read_visitor_region(d, x, q, visitor, region, &expose))
+    double cart;
+    if (!read_visitor_region(d, x, q, visitor, region, &expose, &cart))
         return;
     int pl = http_query_value(q, "page", page, sizeof page);
     bool by_page = pl >= 0;
@@ -464,6 +483,7 @@ void api_assignments(upshotd *d, http_exchange *x, const http_query *q, const ro
     job->d = d;
     job->x = *x;
     job->expose = expose;
+    job->cart = cart;
     memcpy(job->visitor, visitor, sizeof visitor);
     memcpy(job->region, region, sizeof region);
     job->n = n;
@@ -532,7 +552,7 @@ void api_sdk_config(upshotd *d, http_exchange *x, const http_query *q, const rou
 /* The order of event_check.h: its state-free checks, the experiment's
  * lookup between them, then the assignment check for an exposure. */
 _Static_assert((int)EVENT_EXPOSURE == (int)EVT_EXPOSURE && (int)EVENT_CONVERSION == (int)EVT_CONVERSION &&
-                   (int)EVENT_DECLINE == (int)EVT_DECLINE,
+                   (int)EVENT_DECLINE == (int)EVT_DECLINE && (int)EVENT_REFUND == (int)EVT_REFUND,
                "event types index the events metrics");
 
 /* Validates one event; on success appends its journal line to out and
@@ -575,7 +595,8 @@ static const char *check_event(upshotd *d, json_t *ev, struct evbuffer *out, int
         if (!*duplicate) {
             char line[JOURNAL_LINE_MAX];
             evbuffer_add(out, line, journal_line_exposure(line, sizeof line, r.promoted, key, visitor,
-                                                          vi, region, upshotd_today(d)));
+                                                          vi, region, upshotd_today(d),
+                                                          c.cart_value));
         }
         return NULL;
     }
@@ -587,6 +608,9 @@ static const char *check_event(upshotd *d, json_t *ev, struct evbuffer *out, int
     size_t n = c.type == EVENT_CONVERSION
                    ? journal_line_conversion(line, sizeof line, key, visitor, id, c.value,
                                              upshotd_today(d), ack)
+               : c.type == EVENT_REFUND
+                   ? journal_line_refund(line, sizeof line, key, visitor, id, -c.value,
+                                         upshotd_today(d), ack, c.order)
                    : journal_line_decline(line, sizeof line, key, visitor, id, upshotd_today(d), ack);
     evbuffer_add(out, line, n);
     return NULL;

@@ -16,9 +16,11 @@ static const char *const route_names[ROUTE_COUNT] = {
     "assign", "assignments", "sdk_config", "events", "healthz", "metrics", "admin",
     "results", "other",
 };
-static const char *const event_types[EVT_TYPE_COUNT] = {"exposure", "conversion", "decline"};
+static const char *const event_types[EVT_TYPE_COUNT] = {"exposure", "conversion", "decline",
+                                                               "refund"};
 static const char *const event_outcomes[EVT_OUTCOME_COUNT] = {
     "accepted", "rejected", "duplicate_recent", "applied", "duplicate", "unexposed", "replayed",
+    "refused",
 };
 
 void metrics_observe_request(metrics_route route, int status, double seconds)

@@ -16,11 +16,12 @@ typedef enum {
     ROUTE_METRICS, ROUTE_ADMIN, ROUTE_RESULTS, ROUTE_OTHER, ROUTE_COUNT
 } metrics_route;
 
-typedef enum { EVT_EXPOSURE, EVT_CONVERSION, EVT_DECLINE, EVT_TYPE_COUNT } metrics_event_type;
+typedef enum { EVT_EXPOSURE, EVT_CONVERSION, EVT_DECLINE, EVT_REFUND, EVT_TYPE_COUNT } metrics_event_type;
 typedef enum {
     EVT_ACCEPTED, EVT_REJECTED, EVT_DUPLICATE_RECENT,  /* at the HTTP edge */
     EVT_APPLIED, EVT_DUPLICATE_REDIS, EVT_UNEXPOSED,   /* in Redis */
     EVT_REPLAYED,    /* in Redis already, counted by this same acknowledgment: a replay */
+    EVT_REFUSED,     /* a refund of an order Redis does not hold, or of more than is left */
     EVT_OUTCOME_COUNT
 } metrics_event_outcome;
 

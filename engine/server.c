@@ -24,6 +24,7 @@
 #include "audit.h"
 #include "entropy.h"
 #include "autopromote.h"
+#include "decimal.h"
 #include "http_guard.h"
 #include "router.h"
 #include "shared_state.h"
@@ -391,6 +392,14 @@ static int install_provisional(upshotd *d, char err[REGISTRY_ERR_MAX])
         snprintf(err, REGISTRY_ERR_MAX, "out of memory");
     return rc;
 }
+/* The store's view of an experiment's configured revenue cap (store.h). */
+static size_t configured_cap(void *arg, const char *exp, char *out)
+{
+    upshotd *d = arg;
+    const experiment *e = registry_get(d->reg, exp);
+    return e && e->revenue_cap > 0 ? decimal_amount(out, e->revenue_cap) : 0;
+}
+
 
 int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, char *err,
                  size_t errlen)
@@ -436,6 +445,7 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    store_set_cap_source(d->store, configured_cap, d);
 
     d->http = evhttp_new(base);
     if (!d->http) {

@@ -103,6 +103,9 @@ struct store {
     bool data_lost;          /* a loss was detected since start */
     char data_lost_why[200];
 
+    store_cap_fn *cap_of;    /* an experiment's configured revenue cap, or NULL */
+    void *cap_arg;
+
     /* The upgrade from the single-tag layout (see "The upgrade" below). */
     bool migrating;          /* between the link coming up and the store going up */
     char migrate_sha[41];
@@ -348,12 +351,15 @@ static void on_batch_reply(void *arg, int node, const redisReply *reply)
             seen_add(s->seen, call->exposure_keys[i]);
     count_known(call->nknown);
     for (size_t i = 0; i < call->nevents; i++) {
-        int type = call->types[i] == 'C' ? EVT_CONVERSION : call->types[i] == 'D' ? EVT_DECLINE
-                                                                                   : EVT_EXPOSURE;
+        int type = call->types[i] == 'C'   ? EVT_CONVERSION
+                   : call->types[i] == 'D' ? EVT_DECLINE
+                   : call->types[i] == 'R' ? EVT_REFUND
+                                           : EVT_EXPOSURE;
         char st = reply->str[i];
         g_metrics.events[type][st == '0'   ? EVT_APPLIED
                                : st == '1' ? EVT_DUPLICATE_REDIS
                                : st == '3' ? EVT_REPLAYED
+                               : st == '4' ? EVT_REFUSED
                                            : EVT_UNEXPOSED]++;
     }
     free(call);
@@ -442,12 +448,14 @@ static bool is_exposure(const journal_line *l)
     return l->type == JOURNAL_EXPOSURE || l->type == JOURNAL_PROMOTED;
 }
 
-/* Whether two exposures create the same visitor record and count in the
- * same counter field: same kind (promoted or not), variant, region, day. */
+/* Whether two exposures create the same visitor record (up to the cart
+ * value) and count in the same counter fields: same kind (promoted or
+ * not), variant, region, day, and both with or both without a cart value. */
 static bool same_pair(const journal_line *a, const journal_line *b)
 {
     return a->type == b->type && a->variant_index == b->variant_index &&
-           strcmp(a->region.s, b->region.s) == 0 && strcmp(a->day.s, b->day.s) == 0;
+           (a->cart.len > 0) == (b->cart.len > 0) && strcmp(a->region.s, b->region.s) == 0 &&
+           strcmp(a->day.s, b->day.s) == 0;
 }
 
 /* Appends the KEYS entry of record e's visitor shard (keys.h names it). */
@@ -526,8 +534,8 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi, const keys_t
         const journal_line *e = &recs[lo + i].l;
         /* Every text field but the experiment, whichever kind of event. */
         size_t line = 1 + e->visitor.len + e->variant.len + e->region.len + e->event_id.len +
-                      e->value.len + e->day.len + e->ack.len;
-        cap += KEYS_MAX + line + 5 * 24;
+                      e->value.len + e->day.len + e->ack.len + e->cart.len + e->order.len;
+        cap += KEYS_MAX + line + 7 * 24;
         if (!is_exposure(e)) {
             kind[i] = EV_OTHER;
             nother++;
@@ -558,13 +566,20 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi, const keys_t
         goto done;
     }
     /* Counts to start offsets; placing each exposure advances its pair's
-     * offset, which ends just past the pair's last exposure. The seen keys
-     * take the same order, the order of the statuses in the reply. */
-    for (size_t k = 0, sum = 0; k < npairs; k++) {
-        size_t c = pair_end[k];
-        pair_end[k] = sum;
-        sum += c;
-    }
+     * offset, which ends just past the pair's last exposure. The runs
+     * without a cart value go first, as the script reads them (pass 0),
+     * then those with one (pass 1). The seen keys take the same order, the
+     * order of the statuses in the reply. */
+    size_t nplain = 0;
+    for (int pass = 0, sum = 0; pass < 2; pass++)
+        for (size_t k = 0; k < npairs; k++) {
+            if ((recs[lo + pair_rep[k]].l.cart.len > 0) != (pass == 1))
+                continue;
+            nplain += pass == 0;
+            size_t c = pair_end[k];
+            pair_end[k] = (size_t)sum;
+            sum += (int)c;
+        }
     for (size_t i = 0; i < nev; i++) {
         if (kind[i] != EV_EXPOSURE)
             continue;
@@ -577,14 +592,17 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi, const keys_t
         call->types[ntypes++] = 'X';
     for (size_t i = 0; i < nev; i++)
         if (kind[i] == EV_OTHER)
-            call->types[ntypes++] = recs[lo + i].l.type == JOURNAL_CONVERSION ? 'C' : 'D';
+            call->types[ntypes++] = (char)recs[lo + i].l.type;
 
     r.cap = cap;
     r.buf = malloc(cap);
     if (!r.buf)
         goto done;
     size_t nkeys = 2 + nexposures + nother;
-    size_t argc = 3 + nkeys + 1 + 3 * npairs + nexposures + 5 * nother;
+    size_t ncarts = 0;
+    for (size_t i = 0; i < nev; i++)
+        ncarts += kind[i] == EV_EXPOSURE && recs[lo + i].l.cart.len > 0;
+    size_t argc = 3 + nkeys + 2 + 3 * npairs + nexposures + 1 + ncarts + 6 * nother;
     resp_count(&r, '*', argc);
     resp_str(&r, "EVALSHA", 7);
     resp_str(&r, s->sha, 40);
@@ -603,25 +621,45 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi, const keys_t
         if (kind[i] == EV_OTHER)
             resp_shard_key(&r, tags, &recs[lo + i]);
 
-    /* The groups: record "VARIANT|REGION|" (+"p" when promoted), field
-     * "e|VARIANT|REGION|DAY" ("pe|..." when promoted), count, visitors. */
-    resp_uint(&r, npairs);
-    for (size_t k = 0, x = 0; k < npairs; k++) {
-        const journal_line *e = &recs[lo + pair_rep[k]].l;
-        bool promoted = e->type == JOURNAL_PROMOTED;
-        const char *rp[4] = {e->variant.s, "|", e->region.s, promoted ? "|p" : "|"};
-        size_t rl[4] = {e->variant.len, 1, e->region.len, promoted ? 2u : 1u};
-        resp_arg(&r, rp, rl, 4);
-        const char *fp[6] = {promoted ? "pe|" : "e|", e->variant.s, "|", e->region.s, "|", e->day.s};
-        size_t fl[6] = {promoted ? 3u : 2u, e->variant.len, 1, e->region.len, 1, e->day.len};
-        resp_arg(&r, fp, fl, 6);
-        resp_uint(&r, pair_end[k] - x);
-        for (; x < pair_end[k]; x++)
-            resp_text(&r, recs[lo + order[x]].l.visitor);
+    /* The cap the experiment is configured with, which the script sets
+     * when the group has none yet. */
+    char capbuf[DECIMAL_G17_MAX + 1];
+    resp_str(&r, capbuf, s->cap_of ? s->cap_of(s->cap_arg, exp, capbuf) : 0);
+
+    /* The runs: record "VARIANT|REGION|" (+"p" when promoted), field
+     * "e|VARIANT|REGION|DAY" ("pe|..." when promoted), count, visitors;
+     * first the runs without a cart value, then the count of those with
+     * one and those runs, whose visitors come with their cart value. */
+    for (int pass = 0; pass < 2; pass++) {
+        resp_uint(&r, pass == 0 ? nplain : npairs - nplain);
+        for (size_t k = 0; k < npairs; k++) {
+            const journal_line *e = &recs[lo + pair_rep[k]].l;
+            if ((e->cart.len > 0) != (pass == 1))
+                continue;
+            bool promoted = e->type == JOURNAL_PROMOTED;
+            const char *rp[4] = {e->variant.s, "|", e->region.s, promoted ? "|p" : "|"};
+            size_t rl[4] = {e->variant.len, 1, e->region.len, promoted ? 2u : 1u};
+            resp_arg(&r, rp, rl, 4);
+            const char *fp[6] = {promoted ? "pe|" : "e|", e->variant.s, "|", e->region.s, "|",
+                                 e->day.s};
+            size_t fl[6] = {promoted ? 3u : 2u, e->variant.len, 1, e->region.len, 1, e->day.len};
+            resp_arg(&r, fp, fl, 6);
+            /* pair_end[k] is now just past the run; its start is where
+             * the previous run of the same pass ended: count backwards. */
+            size_t end = pair_end[k], x = end;
+            while (x > 0 && pair_of[order[x - 1]] == k)
+                x--;
+            resp_uint(&r, end - x);
+            for (; x < end; x++) {
+                resp_text(&r, recs[lo + order[x]].l.visitor);
+                if (pass == 1)
+                    resp_text(&r, recs[lo + order[x]].l.cart);
+            }
+        }
     }
-    /* Conversions and declines: visitor, event id, value ("-" for a
-     * decline, which is how the script tells the two apart), day,
-     * acknowledgment token. */
+    /* Conversions, declines and refunds: visitor, event id, value ("-"
+     * for a decline, the amount negated for a refund), day,
+     * acknowledgment token, the refunded order ("" unless a refund). */
     for (size_t i = 0; i < nev; i++) {
         const journal_line *e = &recs[lo + i].l;
         if (kind[i] != EV_OTHER)
@@ -629,17 +667,20 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi, const keys_t
         resp_text(&r, e->visitor);
         resp_text(&r, e->event_id);
         if (e->type == JOURNAL_CONVERSION) {
-            /* "%.17g" of the amount, whatever text the line held: the
-             * script takes it as the visitor's total when there is none
-             * yet, without formatting it again (record.lua). */
-            char amount[DECIMAL_G17_MAX + 8];
-            int n = snprintf(amount, sizeof amount, "%.17g", e->amount);
-            resp_str(&r, amount, n > 0 ? (size_t)n : 0);
+            /* The amount as the journal holds it, which reads back
+             * exactly: the script takes it as the visitor's total when
+             * there is none yet, without formatting it again (record.lua). */
+            resp_text(&r, e->value);
+        } else if (e->type == JOURNAL_REFUND) {
+            const char *np[2] = {"-", e->value.s};
+            size_t nl[2] = {1, e->value.len};
+            resp_arg(&r, np, nl, 2);
         } else {
             resp_str(&r, "-", 1);
         }
         resp_text(&r, e->day);
         resp_text(&r, e->ack);
+        resp_text(&r, e->type == JOURNAL_REFUND ? e->order : (journal_text){"", 0});
     }
     if (r.overflow)
         goto done;
@@ -1309,6 +1350,12 @@ typedef struct store_read {
     } cb;
     void *arg;
 } store_read;
+
+void store_set_cap_source(store *s, store_cap_fn *fn, void *arg)
+{
+    s->cap_of = fn;
+    s->cap_arg = arg;
+}
 
 const char *store_status_name(store_status st)
 {

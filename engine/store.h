@@ -44,6 +44,15 @@ typedef struct store store;
 store *store_new(struct event_base *base, const upshot_config *cfg, journal *j);
 void store_free(store *s); /* NULL is ignored; pending reads end STORE_UNAVAILABLE */
 
+/* Where the store learns an experiment's configured revenue cap, which
+ * record.lua sets in each shard group the first time it records an order
+ * there (docs/redis.md, "Capping"): fn writes the cap as text into out
+ * (DECIMAL_G17_MAX + 1 bytes) and returns its length, 0 when the
+ * experiment caps nothing or is unknown. Called on the write path, once
+ * per script call. */
+typedef size_t store_cap_fn(void *arg, const char *exp, char *out);
+void store_set_cap_source(store *s, store_cap_fn *fn, void *arg);
+
 /* Connects (asynchronously; failures only log and retry). */
 void store_start(store *s);
 

@@ -9,10 +9,16 @@
 
 bool counters_is_float(const char *field)
 {
+    static const char *const floats[] = {"s", "q", "xs", "xq", "xy", "ks", "kq", "kx", "rs", NULL};
     const char *bar = strchr(field, '|');
-    size_t n = bar ? (size_t)(bar - field) : strlen(field);
-    return (n == 1 && (field[0] == 's' || field[0] == 'q')) ||
-           (n == 2 && field[0] == 'p' && (field[1] == 's' || field[1] == 'q'));
+    if (!bar)
+        return false;
+    const char *m = field[0] == 'p' ? field + 1 : field;
+    size_t n = (size_t)(bar - m);
+    for (const char *const *f = floats; *f; f++)
+        if (strlen(*f) == n && memcmp(*f, m, n) == 0)
+            return true;
+    return false;
 }
 
 typedef struct pair {
@@ -56,7 +62,10 @@ int counters_merge(size_t n, const char *const *fields, const char *const *value
         while (hi < n && strcmp(p[hi].field, p[lo].field) == 0)
             hi++;
         char buf[64];
-        if (counters_is_float(p[lo].field)) {
+        if (strcmp(p[lo].field, "cap") == 0) {
+            /* The revenue cap: every group holds the same one; not a sum. */
+            snprintf(buf, sizeof buf, "%s", p[lo].value);
+        } else if (counters_is_float(p[lo].field)) {
             double sum = 0;
             for (size_t i = lo; i < hi; i++) {
                 char *end;

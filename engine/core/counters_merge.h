@@ -4,9 +4,12 @@
  * experiment are the sum. counters_merge takes the (field, value) pairs of
  * every group's HGETALL one after the other and gives each field once,
  * with the sum of its values:
- *   - the float metrics (s, q, ps, pq: revenue and its sum of squares,
- *     written with HINCRBYFLOAT) are summed in double and printed "%.17g",
- *     so a sum of two groups reads back as the double it is;
+ *   - the float metrics (revenue s and its squares q, the cart value's
+ *     xs, xq and cross sum xy, the capping differences ks, kq, kx, the
+ *     refunded amount rs, each also with the promoted prefix p) are
+ *     summed in double and printed "%.17g", so a sum of two groups reads
+ *     back as the double it is;
+ *   - "cap", the revenue cap every group holds, is taken as is;
  *   - every other field is an integer counter, summed exactly in 64 bits.
  * A value that does not read as its kind counts as 0 (results_build would
  * ignore it the same way). Fields come out sorted. Pure. */
@@ -22,7 +25,8 @@ typedef struct counters_merged {
     char **values;     /* n summed values, owned */
 } counters_merged;
 
-/* Whether field names a float metric ("s|...", "q|...", "ps|...", "pq|..."). */
+/* Whether field names a float metric ("s|...", "pq|...", "xy|..." and the
+ * others listed above). */
 bool counters_is_float(const char *field);
 
 /* Merges n pairs into *out (which the caller frees with

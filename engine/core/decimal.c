@@ -2,6 +2,7 @@
 #include "decimal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,4 +64,15 @@ int decimal_parse_amount(const char *s, size_t len, double *out)
         return -1;
     *out = v;
     return 0;
+}
+
+size_t decimal_amount(char *out, double v)
+{
+    int n = 0;
+    for (int digits = 15; digits <= 17; digits++) {
+        n = snprintf(out, DECIMAL_G17_MAX + 1, "%.*g", digits, v);
+        if (n > 0 && n <= DECIMAL_G17_MAX && strtod(out, NULL) == v)
+            break;
+    }
+    return n > 0 ? (size_t)n : 0;
 }

@@ -29,7 +29,8 @@ const char *event_check_batch(json_t *root, long max_events, json_t **events, in
 }
 
 static const char *const event_fields[] = {"id", "type", "experiment", "visitor", "region",
-                                           "variant", "value", "ts", NULL};
+                                           "variant", "value", "ts", "cart_value", "order",
+                                           NULL};
 
 /* The JSON type of each field an event may carry, and the code a field of
  * another type is rejected with (null is a wrong type, not an absence:
@@ -46,6 +47,8 @@ static const struct {
     {"variant", "invalid_variant", "a string", false, true},
     {"value", "invalid_value", "a number", true, false},
     {"ts", "invalid_ts", "a number or a string", true, true},
+    {"cart_value", "invalid_cart_value", "a number", true, false},
+    {"order", "invalid_order", "a string", false, true},
 };
 
 /* Rejects a field of the wrong JSON type: returns its code and fills msg,
@@ -84,11 +87,15 @@ const char *event_check_fields(json_t *ev, event_checked *out, char msg[EVENT_MS
     if (wrong)
         return wrong;
     const char *t = json_string_value(json_object_get(ev, "type"));
-    if (!t || (strcmp(t, "exposure") && strcmp(t, "conversion") && strcmp(t, "decline"))) {
-        snprintf(msg, EVENT_MSG_MAX, "type: must be exposure, conversion or decline");
+    if (!t || (strcmp(t, "exposure") && strcmp(t, "conversion") && strcmp(t, "decline") &&
+               strcmp(t, "refund"))) {
+        snprintf(msg, EVENT_MSG_MAX, "type: must be exposure, conversion, decline or refund");
         return "invalid_type";
     }
-    out->type = t[0] == 'e' ? EVENT_EXPOSURE : t[0] == 'c' ? EVENT_CONVERSION : EVENT_DECLINE;
+    out->type = t[0] == 'e'   ? EVENT_EXPOSURE
+                : t[0] == 'c' ? EVENT_CONVERSION
+                : t[0] == 'd' ? EVENT_DECLINE
+                              : EVENT_REFUND;
     const char *id = json_string_value(json_object_get(ev, "id"));
     if (!id || !validate_id(id)) {
         snprintf(msg, EVENT_MSG_MAX, "id: required, 1-%d printable ASCII characters",
@@ -133,11 +140,31 @@ const char *event_check_against(json_t *ev, const experiment *e, double max_valu
         return "invalid_region";
     }
     json_t *jval = json_object_get(ev, "value");
-    double value = 0;
+    json_t *jcart = json_object_get(ev, "cart_value");
+    json_t *jorder = json_object_get(ev, "order");
+    double value = 0, cart = -1;
+    if (jcart && !exposure) {
+        snprintf(msg, EVENT_MSG_MAX, "cart_value: only exposures carry a cart value");
+        return "invalid_cart_value";
+    }
+    if (jorder && out->type != EVENT_REFUND) {
+        snprintf(msg, EVENT_MSG_MAX, "order: only refunds name an order");
+        return "invalid_order";
+    }
     if (exposure) {
         if (jval) {
-            snprintf(msg, EVENT_MSG_MAX, "value: only conversions carry a value");
+            snprintf(msg, EVENT_MSG_MAX, "value: only conversions and refunds carry a value");
             return "invalid_value";
+        }
+        if (jcart) {
+            cart = json_number_value(jcart);
+            if (!isfinite(cart) || cart < 0 || cart > max_value) {
+                snprintf(msg, EVENT_MSG_MAX,
+                         "cart_value: must be between 0 and %g, the cart's value when the offer "
+                         "was shown (got %g)",
+                         max_value, cart);
+                return "invalid_cart_value";
+            }
         }
     } else if (e->status == EXP_DRAFT) {
         snprintf(msg, EVENT_MSG_MAX, "experiment %s has not started", key);
@@ -153,13 +180,37 @@ const char *event_check_against(json_t *ev, const experiment *e, double max_valu
                      value);
             return "invalid_value";
         }
+    } else if (out->type == EVENT_REFUND) {
+        if (!json_is_number(jval) || !isfinite(json_number_value(jval))) {
+            snprintf(msg, EVENT_MSG_MAX,
+                     "value: required, the amount refunded as a negative number");
+            return "invalid_value";
+        }
+        value = json_number_value(jval);
+        if (!(value < 0) || value < -max_value) {
+            snprintf(msg, EVENT_MSG_MAX, "value: a refund is below 0 and at least -%g (got %g)",
+                     max_value, value);
+            return "invalid_value";
+        }
+        const char *order = json_string_value(jorder);
+        if (!order || !validate_id(order)) {
+            snprintf(msg, EVENT_MSG_MAX,
+                     "order: required, the event id of the conversion being refunded");
+            return "invalid_order";
+        }
+        if (strcmp(order, out->id) == 0) {
+            snprintf(msg, EVENT_MSG_MAX, "order: a refund's id must differ from its order's");
+            return "invalid_order";
+        }
+        out->order = order;
     } else if (jval) {
-        snprintf(msg, EVENT_MSG_MAX, "value: only conversions carry a value");
+        snprintf(msg, EVENT_MSG_MAX, "value: only conversions and refunds carry a value");
         return "invalid_value";
     }
     out->visitor = visitor;
     out->variant = variant;
     out->region = region;
     out->value = value;
+    out->cart_value = cart;
     return NULL;
 }

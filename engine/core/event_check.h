@@ -8,14 +8,17 @@
  *
  *   1. event_check_fields: an object; only the known fields; each of the
  *      JSON type it must have (null is a wrong type, not an absence);
- *      type one of exposure, conversion, decline; id a valid id;
+ *      type one of exposure, conversion, decline, refund; id a valid id;
  *      experiment a valid key;
  *   2. its own lookup of the experiment (unknown_experiment);
  *   3. event_check_against: visitor a valid id; variant one of the
  *      experiment's; region a key (required on exposures); an exposure
- *      carries no value; a conversion or decline needs a started
- *      experiment, a conversion a finite value in [0, max_value], a
- *      decline no value;
+ *      carries no value, and may carry cart_value in [0, max_value] (the
+ *      cart the offer was shown on: the covariate of docs/stats.md); a
+ *      conversion, decline or refund needs a started experiment, a
+ *      conversion a finite value in [0, max_value], a refund a value in
+ *      [-max_value, 0) and the order (the conversion's event id) it
+ *      takes from, a decline no value;
  *   4. for an exposure, the assignment check (it needs the region as
  *      counted, which is server state), then the recent-id check and the
  *      journal line.
@@ -34,7 +37,7 @@
 
 #define EVENT_MSG_MAX 256
 
-typedef enum { EVENT_EXPOSURE, EVENT_CONVERSION, EVENT_DECLINE } event_type;
+typedef enum { EVENT_EXPOSURE, EVENT_CONVERSION, EVENT_DECLINE, EVENT_REFUND } event_type;
 
 typedef struct event_checked {
     event_type type;        /* set as soon as "type" is valid; EXPOSURE before */
@@ -43,7 +46,10 @@ typedef struct event_checked {
     const char *visitor;    /* event_check_against: a valid id */
     const char *region;     /* event_check_against: a key, or NULL (not on exposures) */
     int variant;            /* event_check_against: its index, or -1 when absent */
-    double value;           /* event_check_against: a conversion's value, else 0 */
+    double value;           /* event_check_against: a conversion's value (>= 0) or a
+                               refund's (< 0), else 0 */
+    double cart_value;      /* event_check_against: an exposure's cart value, or -1 */
+    const char *order;      /* event_check_against: a refund's order event id, else NULL */
 } event_checked;
 
 /* Checks the envelope of a parsed body: an object whose "events" is an

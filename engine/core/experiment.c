@@ -18,7 +18,7 @@ static const char *const read_only_fields[] = {
 static const char *const known_fields[] = {
     "key", "name", "description", "salt", "status", "placement", "pages",
     "regions", "traffic_percent", "control", "variants", "goal", "guardrails",
-    "layer", "qa", "stats", "auto_promote", NULL,
+    "layer", "qa", "stats", "auto_promote", "capping", NULL,
 };
 
 static bool in_list(const char *s, const char *const *list)
@@ -309,6 +309,32 @@ static bool parse_stats_and_auto(experiment *e, json_t *def, char err[EXP_ERR_MA
     return true;
 }
 
+/* "capping": {"value": CAP}: each visitor's revenue total counts at most
+ * CAP in the capped figures (docs/stats.md, "Capping"). */
+static bool parse_capping(experiment *e, json_t *def, char err[EXP_ERR_MAX])
+{
+    e->revenue_cap = 0;
+    json_t *c = json_object_get(def, "capping");
+    if (!c)
+        return true;
+    if (!json_is_object(c))
+        return fail(err, e->key, "capping: must be an object like {\"value\": 500}");
+    const char *f;
+    json_t *v;
+    json_object_foreach(c, f, v) {
+        if (strcmp(f, "value"))
+            return fail(err, e->key, "capping: unknown field \"%s\"", f);
+    }
+    json_t *val = json_object_get(c, "value");
+    if (!json_is_number(val) || !(json_number_value(val) > 0) ||
+        !(json_number_value(val) <= 1e12))
+        return fail(err, e->key,
+                    "capping.value: required, the most one visitor's revenue counts for, "
+                    "above 0 and at most 1e12");
+    e->revenue_cap = json_number_value(val);
+    return true;
+}
+
 static bool parse_body(experiment *e, json_t *def, char err[EXP_ERR_MAX])
 {
     const char *key = json_string_value(json_object_get(def, "key"));
@@ -403,7 +429,8 @@ static bool parse_body(experiment *e, json_t *def, char err[EXP_ERR_MAX])
     double coverage = floor(e->traffic_percent * 100 + 0.5);
     e->coverage_buckets = coverage >= HASH_BUCKETS ? HASH_BUCKETS : (uint32_t)coverage;
 
-    if (!parse_layer(e, def, err) || !parse_qa(e, def, err) || !parse_stats_and_auto(e, def, err))
+    if (!parse_layer(e, def, err) || !parse_qa(e, def, err) || !parse_stats_and_auto(e, def, err) ||
+        !parse_capping(e, def, err))
         return false;
     hash_prefix_init(&e->coverage_prefix, e->salt, "coverage");
     hash_prefix_init(&e->variant_prefix, e->salt, "variant");
@@ -479,6 +506,10 @@ bool experiment_check_update(const experiment *prev, const experiment *next,
     if (!same_variants)
         return fail(err, prev->key, "variants: cannot be added, removed, renamed or reordered once "
                                     "the experiment has started (create a new experiment)");
+    if (prev->revenue_cap != next->revenue_cap)
+        return fail(err, prev->key, "capping: cannot change once the experiment has started "
+                                    "(the capped sums already recorded use the cap; create a new "
+                                    "experiment)");
     for (int i = 0; i < prev->nvariants; i++)
         if (prev->variants[i].start != next->variants[i].start ||
             prev->variants[i].end != next->variants[i].end)

@@ -75,6 +75,8 @@ typedef struct experiment {
     long min_sample;           /* < 0: use the server default */
     bool auto_promote;
     double auto_holdback;
+    double revenue_cap;        /* capping.value: a visitor's revenue counts at most this
+                                  in the capped figures; 0: no capping */
 
     int allocation_version;    /* +1 whenever weights of a started experiment change */
     long long revision;        /* +1 on every change of the shared definition; 0: never

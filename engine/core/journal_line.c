@@ -37,7 +37,8 @@ static size_t done(const line_buf *b)
 }
 
 size_t journal_line_exposure(char *out, size_t cap, bool promoted, const char *exp,
-                             const char *visitor, int variant, const char *region, const char *day)
+                             const char *visitor, int variant, const char *region, const char *day,
+                             double cart)
 {
     line_buf b = {out, cap, 0, false};
     char vi[DECIMAL_U64_BUF];
@@ -46,7 +47,13 @@ size_t journal_line_exposure(char *out, size_t cap, bool promoted, const char *e
     put_str(&b, visitor, '\t');
     put(&b, vi, decimal_u64(vi, (uint64_t)variant), '\t');
     put_str(&b, region, '\t');
-    put_str(&b, day, '\n');
+    if (cart >= 0) {
+        char c[DECIMAL_G17_MAX + 1];
+        put_str(&b, day, '\t');
+        put(&b, c, decimal_amount(c, cart), '\n');
+    } else {
+        put_str(&b, day, '\n');
+    }
     return done(&b);
 }
 
@@ -55,13 +62,13 @@ size_t journal_line_conversion(char *out, size_t cap, const char *exp, const cha
                                const char *ack)
 {
     line_buf b = {out, cap, 0, false};
-    char v[32];
-    int vn = snprintf(v, sizeof v, "%.17g", value); /* at most DECIMAL_G17_MAX */
+    char v[DECIMAL_G17_MAX + 1];
+    size_t vn = decimal_amount(v, value);
     put(&b, "C", 1, '\t');
     put_str(&b, exp, '\t');
     put_str(&b, visitor, '\t');
     put_str(&b, event_id, '\t');
-    put(&b, v, (size_t)vn, '\t');
+    put(&b, v, vn, '\t');
     put_str(&b, day, '\t');
     put_str(&b, ack, '\n');
     return done(&b);
@@ -78,6 +85,24 @@ size_t journal_line_decline(char *out, size_t cap, const char *exp, const char *
     put(&b, "-", 1, '\t');
     put_str(&b, day, '\t');
     put_str(&b, ack, '\n');
+    return done(&b);
+}
+
+size_t journal_line_refund(char *out, size_t cap, const char *exp, const char *visitor,
+                           const char *event_id, double amount, const char *day, const char *ack,
+                           const char *order)
+{
+    line_buf b = {out, cap, 0, false};
+    char v[DECIMAL_G17_MAX + 1];
+    size_t vn = decimal_amount(v, amount);
+    put(&b, "R", 1, '\t');
+    put_str(&b, exp, '\t');
+    put_str(&b, visitor, '\t');
+    put_str(&b, event_id, '\t');
+    put(&b, v, vn, '\t');
+    put_str(&b, day, '\t');
+    put_str(&b, ack, '\t');
+    put_str(&b, order, '\n');
     return done(&b);
 }
 
@@ -116,13 +141,13 @@ static bool is_day(const journal_text *t)
 int journal_line_parse(char *line, size_t len, journal_line *out)
 {
     /* Split at the tabs first: the checks below read C strings. */
-    journal_text f[7];
+    journal_text f[8];
     int nf = 0;
     char *start = line;
     for (char *p = line, *end = line + len;; p++) {
         if (p == end || *p == '\t') {
-            if (nf == 7)
-                return -1; /* an eighth field */
+            if (nf == 8)
+                return -1; /* a ninth field */
             f[nf].s = start;
             f[nf].len = (size_t)(p - start);
             nf++;
@@ -136,13 +161,17 @@ int journal_line_parse(char *line, size_t len, journal_line *out)
     }
     if (nf < 6 || f[0].len != 1)
         return -1;
-    bool event = f[0].s[0] == JOURNAL_CONVERSION || f[0].s[0] == JOURNAL_DECLINE;
-    if (nf == 7 && (!event || !is_ack(&f[6])))
-        return -1; /* only conversions and declines carry a token */
+    char type = f[0].s[0];
+    bool event = type == JOURNAL_CONVERSION || type == JOURNAL_DECLINE || type == JOURNAL_REFUND;
+    if (type == JOURNAL_REFUND ? nf != 8 : nf == 8)
+        return -1; /* a refund has all eight fields, nothing else has an eighth */
+    if (nf >= 7 && event && !is_ack(&f[6]))
+        return -1;
 
-    *out = (journal_line){.type = (journal_type)f[0].s[0], .exp = f[1], .visitor = f[2],
-                          .day = f[5], .variant_index = -1,
-                          .ack = nf == 7 ? f[6] : (journal_text){"", 0}};
+    *out = (journal_line){.type = (journal_type)type, .exp = f[1], .visitor = f[2],
+                          .day = f[5], .variant_index = -1, .cart_value = -1,
+                          .cart = {"", 0},
+                          .ack = nf >= 7 && event ? f[6] : (journal_text){"", 0}};
     if (!validate_key(f[1].s) || !validate_id(f[2].s) || !is_day(&f[5]))
         return -1;
     switch (out->type) {
@@ -154,6 +183,11 @@ int journal_line_parse(char *line, size_t len, journal_line *out)
         out->variant = f[3];
         out->variant_index = (int)vi;
         out->region = f[4];
+        if (nf == 7) {
+            if (decimal_parse_amount(f[6].s, f[6].len, &out->cart_value) != 0)
+                return -1;
+            out->cart = f[6];
+        }
         return 0;
     }
     case JOURNAL_CONVERSION:
@@ -167,6 +201,14 @@ int journal_line_parse(char *line, size_t len, journal_line *out)
             return -1;
         out->event_id = f[3];
         out->value = f[4];
+        return 0;
+    case JOURNAL_REFUND:
+        if (!validate_id(f[3].s) || decimal_parse_amount(f[4].s, f[4].len, &out->amount) != 0 ||
+            !(out->amount > 0) || !validate_id(f[7].s))
+            return -1;
+        out->event_id = f[3];
+        out->value = f[4];
+        out->order = f[7];
         return 0;
     }
     return -1;

@@ -21,7 +21,11 @@
  *
  *   variant  the variant's index in the experiment, decimal without
  *            leading zeros (0..15)
- *   value    the order amount, "%.17g" (exact when read back), >= 0
+ *   value    the order amount, shortest text that reads back exactly, >= 0
+ *   cart     the cart value at exposure, printed the same way, >= 0
+ *   amount   the amount refunded, printed the same way, > 0 (the event
+ *            said it as a negative value)
+ *   order id the event id of the conversion the refund takes from
  *   day      the UTC day on which upshotd acknowledged the event
  *
  * Keys and ids follow validate.h, so they never hold a tab or a newline
@@ -37,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "decimal.h"
 #include "validate.h"
 
 /* The type letters, the first field. */
@@ -45,16 +50,17 @@ typedef enum journal_type {
     JOURNAL_PROMOTED = 'P',   /* exposure to a promoted variant */
     JOURNAL_CONVERSION = 'C',
     JOURNAL_DECLINE = 'D',
+    JOURNAL_REFUND = 'R',
 } journal_type;
 
 #define JOURNAL_DAY_LEN 10 /* "YYYY-MM-DD" */
 #define JOURNAL_ACK_LEN 16 /* hex digits of an acknowledgment token */
 
-/* type + exp + visitor + event id (longer than a variant) + region (longer
- * than a %.17g value, 24) + day + token, with 6 tabs and the newline: 418. */
+/* The longest line is a refund's: type + exp + visitor + event id + amount
+ * + day + token + order id, with 7 tabs and the newline: 529. */
 #define JOURNAL_LINE_MAX                                                                       \
-    (1 + VALIDATE_KEY_MAX + VALIDATE_ID_MAX + VALIDATE_ID_MAX + VALIDATE_KEY_MAX + JOURNAL_DAY_LEN + \
-     JOURNAL_ACK_LEN + 7)
+    (1 + VALIDATE_KEY_MAX + 3 * VALIDATE_ID_MAX + DECIMAL_G17_MAX + JOURNAL_DAY_LEN +            \
+     JOURNAL_ACK_LEN + 8)
 
 /* A field as parsed: NUL-terminated where it lies in the line, and its
  * length. */
@@ -70,28 +76,36 @@ typedef struct journal_line {
     journal_text visitor;     /* visitor id */
     journal_text variant;     /* X, P: the variant index as written */
     journal_text region;      /* X, P */
-    journal_text event_id;    /* C, D */
-    journal_text value;       /* C: the amount as written; D: "-" */
+    journal_text cart;        /* X, P: the cart value as written, or "" */
+    journal_text event_id;    /* C, D, R */
+    journal_text value;       /* C, R: the amount as written; D: "-" */
     journal_text day;         /* "YYYY-MM-DD" */
-    journal_text ack;         /* C, D: the acknowledgment token; "" in old lines */
+    journal_text ack;         /* C, D, R: the acknowledgment token; "" in old lines */
+    journal_text order;       /* R: the refunded order's event id */
     int variant_index;        /* X, P: variant read as a number; else -1 */
-    double amount;            /* C: value read as a number; else 0 */
+    double amount;            /* C, R: value read as a number; else 0 */
+    double cart_value;        /* X, P: the cart value, or -1 when absent */
 } journal_line;
 
 /* Formatters: write one line, '\n' included, into out (cap bytes; a cap of
  * JOURNAL_LINE_MAX always suffices) and return its length, or 0 when it
  * does not fit (nothing useful is then in out). No NUL is written.
  * The caller has validated the fields: exp and region with validate_key,
- * visitor and event_id with validate_id, 0 <= variant < EXP_MAX_VARIANTS,
- * 0 <= value (finite), day "YYYY-MM-DD"; a line made of those is one that
- * journal_line_parse accepts. */
+ * visitor, event_id and order with validate_id, 0 <= variant <
+ * EXP_MAX_VARIANTS, 0 <= value (finite), 0 < amount (finite), day
+ * "YYYY-MM-DD"; a line made of those is one that journal_line_parse
+ * accepts. An exposure's cart value below 0 means none. */
 size_t journal_line_exposure(char *out, size_t cap, bool promoted, const char *exp,
-                             const char *visitor, int variant, const char *region, const char *day);
+                             const char *visitor, int variant, const char *region, const char *day,
+                             double cart);
 size_t journal_line_conversion(char *out, size_t cap, const char *exp, const char *visitor,
                                const char *event_id, double value, const char *day,
                                const char *ack);
 size_t journal_line_decline(char *out, size_t cap, const char *exp, const char *visitor,
                             const char *event_id, const char *day, const char *ack);
+size_t journal_line_refund(char *out, size_t cap, const char *exp, const char *visitor,
+                           const char *event_id, double amount, const char *day, const char *ack,
+                           const char *order);
 
 /* Writes acknowledgment token number `serial` of the process whose random
  * `nonce` it is: 16 hex digits and a NUL. Two acknowledgments of one event

@@ -40,25 +40,47 @@ int visitor_record_parse(const char *value, size_t len, visitor_record *out)
     if (!validate_key(out->region))
         return -1;
 
-    /* FLAGS ends at the next '|' (a total follows) or at the end. */
-    bool has_total = memchr(p, '|', (size_t)(end - p)) != NULL;
+    /* FLAGS ends at the next '|' (a number follows) or at the end. */
+    bool more = memchr(p, '|', (size_t)(end - p)) != NULL;
     next_field(&p, end, true, &s, &n);
-    out->promoted = out->converted = out->declined = false;
+    out->promoted = out->converted = out->declined = out->has_cart = false;
     for (size_t i = 0; i < n; i++) {
-        bool *flag = s[i] == 'p' ? &out->promoted : s[i] == 'c' ? &out->converted
-                                                  : s[i] == 'd' ? &out->declined : NULL;
+        bool *flag = s[i] == 'p'   ? &out->promoted
+                     : s[i] == 'c' ? &out->converted
+                     : s[i] == 'd' ? &out->declined
+                     : s[i] == 'x' ? &out->has_cart
+                                   : NULL;
         if (!flag || *flag)
             return -1; /* unknown, or twice */
         *flag = true;
     }
 
-    out->total = 0;
-    if (has_total != out->converted)
-        return -1; /* a total comes with the c flag, and only with it */
-    if (has_total) {
-        /* The rest is the total: a further '|' makes it not a number. */
-        if (decimal_parse_amount(p, (size_t)(end - p), &out->total) != 0)
+    /* Then, each '|'-separated: the cart value (with x), the total (with
+     * c), the capped total (only after a total, and below it). */
+    out->cart = out->total = out->capped = 0;
+    if (out->has_cart) {
+        if (!more)
             return -1;
+        more = memchr(p, '|', (size_t)(end - p)) != NULL;
+        next_field(&p, end, true, &s, &n);
+        if (decimal_parse_amount(s, n, &out->cart) != 0)
+            return -1;
+    }
+    if (more != out->converted)
+        return -1; /* a total comes with the c flag, and only with it */
+    if (out->converted) {
+        more = memchr(p, '|', (size_t)(end - p)) != NULL;
+        next_field(&p, end, true, &s, &n);
+        if (decimal_parse_amount(s, n, &out->total) != 0)
+            return -1;
+        out->capped = out->total;
+        if (more) {
+            /* The rest is the capped total: a further '|' makes it not a
+             * number. */
+            if (decimal_parse_amount(p, (size_t)(end - p), &out->capped) != 0 ||
+                !(out->capped < out->total))
+                return -1;
+        }
     }
     return 0;
 }

@@ -3,7 +3,7 @@
  * record.lua keeps one record per (experiment, visitor) in the visitor
  * shard hashes (docs/redis.md, keys.h). Its value is text:
  *
- *   VARIANT|REGION|FLAGS[|TOTAL]
+ *   VARIANT|REGION|FLAGS[|CART][|TOTAL[|CAPPED]]
  *
  *   VARIANT  variant index of the first exposure, decimal (0..15)
  *   REGION   region key of the first exposure (validate.h)
@@ -11,10 +11,18 @@
  *              p  exposed as promoted traffic (not randomized)
  *              c  has converted
  *              d  has declined
- *   TOTAL    the visitor's revenue total, "%.17g"; present exactly when
- *            FLAGS holds c
+ *              x  was exposed with a cart value
+ *   CART     the cart value at exposure (the covariate of docs/stats.md);
+ *            present exactly when FLAGS holds x
+ *   TOTAL    the visitor's revenue total, net of refunds; present exactly
+ *            when FLAGS holds c
+ *   CAPPED   what the total counts for under the experiment's revenue cap,
+ *            present only when below TOTAL
+ *   (numbers are the shortest text that reads back exactly, "%.17g" at
+ *   most)
  *
- * e.g. "2|gr|" (just exposed), "0|pl|pc|12.5", "1|se|d". This is the one
+ * e.g. "2|gr|" (just exposed), "0|pl|pc|12.5", "1|se|d", "0|gr|xc|35|900|500".
+ * This is the one
  * C reader of that text (record.lua writes it, and reads it back inside
  * Redis). It reads only values record.lua can write: anything else,
  * garbage, a missing or extra field, a flag twice, a total that is not a
@@ -29,9 +37,10 @@
 
 #include "validate.h"
 
-/* Longest value accepted: 2 (variant) + 64 (region) + 3 (flags) + 24
- * (a %.17g total) + 3 separators = 96; anything longer is not a record. */
-#define VISITOR_RECORD_MAX 96
+/* Longest value accepted: 2 (variant) + 64 (region) + 4 (flags) + 3 x 24
+ * (cart, total, capped) + 5 separators = 147; anything longer is not a
+ * record. */
+#define VISITOR_RECORD_MAX 147
 
 typedef struct visitor_record {
     int variant;                       /* index in the experiment, < EXP_MAX_VARIANTS */
@@ -39,7 +48,10 @@ typedef struct visitor_record {
     bool promoted;                     /* p: exposed as promoted traffic */
     bool converted;                    /* c: has converted */
     bool declined;                     /* d: has declined */
+    bool has_cart;                     /* x: exposed with a cart value */
+    double cart;                       /* the cart value; 0 unless has_cart */
     double total;                      /* revenue total; 0 unless converted */
+    double capped;                     /* the total under the cap (= total when not capped) */
 } visitor_record;
 
 /* Parses the len bytes at value (not necessarily NUL-terminated). 0 with

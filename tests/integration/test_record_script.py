@@ -24,8 +24,8 @@ DAY = "2026-11-22"
 CNT, EV = keys.counters_key("e", 0), keys.event_tokens_key("e", 0)
 
 
-def shard_key(visitor):
-    return "{%s}:v:%d" % (keys.tags("e")[0], keys.shard_of(visitor) // keys.GROUPS * keys.GROUPS)
+def shard_key(visitor, exp="e"):
+    return "{%s}:v:%d" % (keys.tags(exp)[0], keys.shard_of(visitor) // keys.GROUPS * keys.GROUPS)
 
 
 _serial = [0]
@@ -37,26 +37,38 @@ def token():
     return "%016x" % (0xfeed000000000000 + _serial[0])
 
 
-def run(redis, exposures, others):
-    """exposures: [(visitor, variant, region[, promoted])], one group per
-    (variant, region, promoted); others: [(type, visitor, id, value[,
-    token])], each with a fresh acknowledgment token unless one is given
-    (the same token again is a replay of the same journal line); type is
-    'C' or 'D', which the script tells apart by the value ('-': a decline).
-    Returns the status string."""
-    groups = {}
-    for visitor, variant, region, *promoted in exposures:
-        groups.setdefault((variant, region, bool(promoted and promoted[0])), []).append(visitor)
-    names = [CNT, EV]
-    argv = [str(len(groups))]
-    for (variant, region, promoted), visitors in groups.items():
-        p = "p" if promoted else ""
-        argv += [f"{variant}|{region}|{p}", f"{p}e|{variant}|{region}|{DAY}", str(len(visitors))] + visitors
-        names += [shard_key(v) for v in visitors]
-    for typ, visitor, event_id, value, *ack in others:
+def run(redis, exposures, others, exp="e", cap=""):
+    """exposures: [(visitor, variant, region[, promoted[, cart]])], one run
+    per (variant, region, promoted, with a cart value or not); others:
+    [(type, visitor, id, value[, token[, order]])], each with a fresh
+    acknowledgment token unless one is given (the same token again is a
+    replay of the same journal line); type is 'C', 'D' or 'R' (a refund,
+    value negative, naming the refunded order's id), which the script
+    tells apart by the value ('-': a decline) and the order. cap is the
+    experiment's configured revenue cap. Returns the status string."""
+    runs = {}
+    for visitor, variant, region, *rest in exposures:
+        promoted = bool(rest and rest[0])
+        cart = rest[1] if len(rest) > 1 else None
+        runs.setdefault((variant, region, promoted, cart is not None), []).append((visitor, cart))
+    names = [keys.counters_key(exp, 0), keys.event_tokens_key(exp, 0)]
+    argv = [cap]
+    for with_cart in (False, True):
+        chosen = {k: v for k, v in runs.items() if k[3] == with_cart}
+        argv.append(str(len(chosen)))
+        for (variant, region, promoted, _), visitors in chosen.items():
+            p = "p" if promoted else ""
+            argv += [f"{variant}|{region}|{p}", f"{p}e|{variant}|{region}|{DAY}", str(len(visitors))]
+            for visitor, cart in visitors:
+                argv += [visitor, cart] if with_cart else [visitor]
+            names += [shard_key(v, exp) for v, _ in visitors]
+    for typ, visitor, event_id, value, *more in others:
         assert (typ == "D") == (value == "-")
-        argv += [visitor, event_id, value, DAY, ack[0] if ack else token()]
-        names.append(shard_key(visitor))
+        ack = more[0] if more and more[0] else token()
+        order = more[1] if len(more) > 1 else ""
+        assert (typ == "R") == (order != "")
+        argv += [visitor, event_id, value, DAY, ack, order]
+        names.append(shard_key(visitor, exp))
     return redis.command("EVAL", SCRIPT, str(len(names)), *names, *argv)
 
 
@@ -75,7 +87,7 @@ def test_ids_repeated_inside_one_batch_count_once_and_unexposed_ids_stay_free():
         # The counted ids, and the tokens of the lines that were a duplicate
         # (o1's second) or unattributable (ghost's o2).
         assert sorted(tokens) == sorted(["d1", "o1", "o3", " " + first[1][4], " " + first[3][4]])
-        assert tokens["o1"] == first[0][4], "the id keeps the token of the line that counted it"
+        assert tokens["o1"] == first[0][4] + " 10", "the id keeps the token of the line that counted it, and the amount"
         # The unexposed id was not consumed: once the visitor is exposed, it counts.
         assert run(redis, [("ghost", "0", "pl")], [("C", "ghost", "o2", "5")]) == "00"
         # A replay of the first batch (the same lines, so the same tokens)
@@ -135,13 +147,134 @@ def test_the_records_written_are_the_shared_vectors():
     with RedisServer() as redis:
         for i, v in enumerate(valid):
             visitor = f"vector-{i}"
-            others = [(typ, visitor, f"vector-{i}-{j}", value) for j, (typ, value) in enumerate(v["events"])]
-            status = run(redis, [(visitor, str(v["variant"]), v["region"], v["promoted"])], others)
+            others = []
+            for j, (typ, value, *order) in enumerate(v["events"]):
+                refund = (token(), f"vector-{i}-{order[0]}") if order else ()
+                others.append((typ, visitor, f"vector-{i}-{j}", value) + refund)
+            exposure = (visitor, str(v["variant"]), v["region"], v["promoted"])
+            if "cart" in v:
+                exposure += (repr(v["cart"]).removesuffix(".0") if v["cart"] != int(v["cart"]) else str(int(v["cart"])),)
+            # A capped vector runs in an experiment of its own: a cap, once
+            # set in a group, stays.
+            exp, cap = ("e", "") if "cap" not in v else (f"capped-{i}", str(v["cap"]))
+            status = run(redis, [exposure], others, exp=exp, cap=cap)
             assert status == "0" * (1 + len(others)), (v["why"], status)  # every event counts
-            got = redis.command("HGET", shard_key(visitor), visitor)
+            got = redis.command("HGET", shard_key(visitor, exp), visitor)
             assert got == v["value"], (v["why"], got, v["value"])
         # Promoted exposures count apart from the randomized ones.
         promoted = [v for v in valid if v["promoted"]]
-        c = redis.counters("e")
-        assert sum(n for f, n in c.items() if f.startswith("pe|")) == len(promoted)
-        assert sum(n for f, n in c.items() if f.startswith("e|")) == len(valid) - len(promoted)
+        exps = ["e"] + [f"capped-{i}" for i, v in enumerate(valid) if "cap" in v]
+        c = [redis.counters(exp) for exp in exps]
+        assert sum(n for h in c for f, n in h.items() if f.startswith("pe|")) == len(promoted)
+        assert sum(n for h in c for f, n in h.items() if f.startswith("e|")) == len(valid) - len(promoted)
+
+
+def _close(a, b):
+    return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+
+
+def test_refunds_caps_and_cart_values_keep_every_sum_exact():
+    """Random visitors, some exposed with a cart value, place orders and
+    get refunds (partial, complete, more than is left, of an order that
+    does not exist) in an experiment capped at 250. After the calls the
+    counters must equal sums over the visitors' final totals, computed
+    here from the events alone: revenue and squares net of refunds, the
+    same under the cap, the cart value's sums and its cross sums. A replay
+    of every call changes nothing."""
+    import random
+    rnd = random.Random(20261201)
+    cap = 250.0
+    with RedisServer() as redis:
+        visitors = [f"u{i}" for i in range(300)]
+        cart = {v: round(rnd.uniform(0, 400), 2) for v in visitors if rnd.random() < 0.7}
+        exposures = [(v, "0", "gr", False, repr(cart[v])) if v in cart else (v, "0", "gr")
+                     for v in visitors]
+        assert run(redis, exposures, [], exp="m", cap=str(int(cap))) == "0" * len(visitors)
+        total = {v: 0.0 for v in visitors}
+        orders = {}  # order id -> [visitor, amount, refunded]
+        refunds = refunded = rejected = 0
+        calls = []
+        for round_ in range(6):
+            others, want = [], []
+            for j in range(120):
+                v = rnd.choice(visitors)
+                kind = rnd.random()
+                mine = [o for o, (w, _, _) in orders.items() if w == v]
+                if kind < 0.55 or not mine:
+                    oid = f"o{round_}-{j}"
+                    amount = round(rnd.uniform(1, 300), 2)
+                    others.append(("C", v, oid, repr(amount), token()))
+                    orders[oid] = [v, amount, 0.0]
+                    total[v] += amount
+                    want.append("0")
+                    continue
+                rid = f"r{round_}-{j}"
+                if kind < 0.65:  # an order that does not exist
+                    others.append(("R", v, rid, "-5", token(), "no-such-order"))
+                    want.append("4")
+                    rejected += 1
+                    continue
+                oid = rnd.choice(mine)
+                _, amount, took = orders[oid]
+                left = amount - took
+                if kind < 0.75:  # more than is left of it
+                    others.append(("R", v, rid, repr(-round(left + 1, 2)), token(), oid))
+                    want.append("4")
+                    rejected += 1
+                    continue
+                r = left if kind < 0.85 or left < 0.02 else round(rnd.uniform(0.01, left), 2)
+                if r <= 0:
+                    continue
+                others.append(("R", v, rid, repr(-r), token(), oid))
+                want.append("0")
+                orders[oid][2] += r
+                total[v] = max(0.0, total[v] - r)
+                refunds += 1
+                refunded += r
+            status = run(redis, [], others, exp="m", cap=str(int(cap)))
+            assert status == "".join(want), (status, "".join(want))
+            calls.append(others)
+        c = redis.counters("m")
+        summed = lambda m: sum(n for f, n in c.items() if f.split("|", 1)[0] == m)
+        converters = {w for w, _, _ in orders.values()}
+        capped = {v: min(total[v], cap) for v in visitors}
+        x = {v: cart.get(v, 0.0) for v in visitors}
+        assert c["cap"] == cap
+        assert summed("c") == len(converters)
+        assert summed("o") == len(orders)
+        assert summed("r") == refunds and _close(summed("rs"), refunded)
+        assert c["refund|rejected"] == rejected
+        assert _close(summed("s"), sum(total.values()))
+        assert _close(summed("q"), sum(t * t for t in total.values()))
+        assert _close(summed("xy"), sum(x[v] * total[v] for v in visitors))
+        assert _close(summed("s") + summed("ks"), sum(capped.values()))
+        assert _close(summed("q") + summed("kq"), sum(t * t for t in capped.values()))
+        assert _close(summed("xy") + summed("kx"), sum(x[v] * capped[v] for v in visitors))
+        assert summed("xn") == len(cart)
+        assert _close(summed("xs"), sum(cart.values()))
+        assert _close(summed("xq"), sum(a * a for a in cart.values()))
+        assert any(total[v] > cap for v in visitors), "the cap must bind somewhere"
+        # Every record's capped total is what the counters were built from.
+        for v in converters:
+            rec = redis.command("HGET", shard_key(v, "m"), v).split("|")
+            t = float(rec[4] if v in cart else rec[3])
+            assert _close(t, total[v]), (v, rec, total[v])
+        # A replay of every call (same tokens) is recognised line by line.
+        before = redis.counters("m")
+        for others in calls:
+            assert set(run(redis, [], others, exp="m", cap=str(int(cap)))) == {"3"}
+        assert redis.counters("m") == before
+
+
+def test_a_cap_once_set_stays_whatever_the_calls_say():
+    """The first call that records an order sets the group's cap; a later
+    call configured otherwise (an upshotd with an older definition) still
+    records under the cap Redis holds, so every visitor is capped alike."""
+    with RedisServer() as redis:
+        assert run(redis, [("a", "0", "gr"), ("b", "0", "gr")], [], exp="k", cap="100") == "00"
+        assert run(redis, [], [("C", "a", "o1", "300")], exp="k", cap="100") == "0"
+        assert run(redis, [], [("C", "b", "o2", "300")], exp="k", cap="") == "0"
+        c = redis.counters("k")
+        assert c["cap"] == 100
+        assert c[f"s|0|gr|{DAY}"] + c[f"ks|0|gr|{DAY}"] == 200
+        assert redis.command("HGET", shard_key("b", "k"), "b") == "0|gr|c|300|100"

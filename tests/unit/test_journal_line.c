@@ -41,7 +41,7 @@ Test(journal_line, exposure_round_trip)
     for (size_t i = 0; i < sizeof variants / sizeof *variants; i++) {
         for (int promoted = 0; promoted <= 1; promoted++) {
             size_t n = journal_line_exposure(buf, sizeof buf, promoted, "checkout-tiers", "v-42~x",
-                                             variants[i], "gr", DAY);
+                                             variants[i], "gr", DAY, -1);
             journal_line l = parse_ok(copy, buf, n);
             cr_expect_eq(l.type, promoted ? JOURNAL_PROMOTED : JOURNAL_EXPOSURE);
             expect_text(l.exp, "checkout-tiers", "exp");
@@ -52,11 +52,46 @@ Test(journal_line, exposure_round_trip)
             cr_expect_eq(l.variant.len, variants[i] < 10 ? 1u : 2u);
             cr_expect_null(l.event_id.s, "an exposure has no event id");
             cr_expect_null(l.value.s, "an exposure has no value");
+            expect_text(l.cart, "", "cart value of an exposure without one");
+            cr_expect_eq(l.cart_value, -1);
         }
     }
-    size_t n = journal_line_exposure(buf, sizeof buf, false, "e", "v", 3, "pl", DAY);
+    size_t n = journal_line_exposure(buf, sizeof buf, false, "e", "v", 3, "pl", DAY, -1);
     cr_expect_eq(n, strlen("X\te\tv\t3\tpl\t" DAY "\n"));
     cr_expect(memcmp(buf, "X\te\tv\t3\tpl\t" DAY "\n", n) == 0, "the layout of the table");
+}
+
+Test(journal_line, an_exposure_keeps_its_cart_value_exactly_and_short)
+{
+    char buf[JOURNAL_LINE_MAX], copy[JOURNAL_LINE_MAX];
+    const double carts[] = {0, 19.99, 0.1 + 0.2, 1e-300, 1234567.89};
+    for (size_t i = 0; i < sizeof carts / sizeof *carts; i++) {
+        size_t n = journal_line_exposure(buf, sizeof buf, i % 2, "e", "v", 1, "gr", DAY, carts[i]);
+        journal_line l = parse_ok(copy, buf, n);
+        cr_expect_eq(l.cart_value, carts[i], "%.17g read back as %.17g", carts[i], l.cart_value);
+        cr_expect_gt(l.cart.len, 0u);
+        cr_expect_eq(l.ack.len, 0u, "an exposure has no token");
+    }
+    /* Shortest text that reads back: "19.99", not "19.989999999999998". */
+    size_t n = journal_line_exposure(buf, sizeof buf, false, "e", "v", 3, "pl", DAY, 19.99);
+    const char *want = "X\te\tv\t3\tpl\t" DAY "\t19.99\n";
+    cr_expect(n == strlen(want) && memcmp(buf, want, n) == 0, "got \"%.*s\"", (int)n, buf);
+}
+
+Test(journal_line, refund_round_trip)
+{
+    char buf[JOURNAL_LINE_MAX], copy[JOURNAL_LINE_MAX];
+    size_t n = journal_line_refund(buf, sizeof buf, "cart", "visitor-1", "rf-1", 20.5, DAY, ACK,
+                                   "c:cart:order-7");
+    journal_line l = parse_ok(copy, buf, n);
+    cr_expect_eq(l.type, JOURNAL_REFUND);
+    expect_text(l.event_id, "rf-1", "event id");
+    expect_text(l.value, "20.5", "amount");
+    expect_text(l.ack, ACK, "acknowledgment token");
+    expect_text(l.order, "c:cart:order-7", "order");
+    cr_expect_eq(l.amount, 20.5);
+    const char *want = "R\tcart\tvisitor-1\trf-1\t20.5\t" DAY "\t" ACK "\tc:cart:order-7\n";
+    cr_expect(n == strlen(want) && memcmp(buf, want, n) == 0, "got \"%.*s\"", (int)n, buf);
 }
 
 Test(journal_line, conversion_round_trip_keeps_the_exact_amount)
@@ -139,17 +174,24 @@ Test(journal_line, the_longest_lines_fit_the_bound_and_one_byte_less_does_not)
     parse_ok(copy, buf, n);
     n = journal_line_decline(buf, JOURNAL_LINE_MAX, key, id, id2, DAY, ACK);
     parse_ok(copy, buf, n);
-    n = journal_line_exposure(buf, JOURNAL_LINE_MAX, true, key, id, 15, key, DAY);
+    n = journal_line_exposure(buf, JOURNAL_LINE_MAX, true, key, id, 15, key, DAY,
+                              1.2345678901234567e-300);
     parse_ok(copy, buf, n);
-    cr_expect_eq(journal_line_exposure(buf, n - 1, true, key, id, 15, key, DAY), 0u,
-                 "a line one byte too long for the buffer is not written");
-    /* The bound is the widest line: exp, visitor, an id and a full key. */
-    char region_as_key[VALIDATE_KEY_MAX + 1];
-    fill(region_as_key, 'r', VALIDATE_KEY_MAX);
-    n = journal_line_exposure(buf, sizeof buf, true, key, id, 15, region_as_key, DAY);
-    cr_expect_lt(n, (size_t)JOURNAL_LINE_MAX, "an exposure line is shorter than a full conversion");
-    cr_expect_eq(journal_line_decline(buf, sizeof buf, key, id, id2, DAY, ACK),
-                 (size_t)(JOURNAL_LINE_MAX - VALIDATE_KEY_MAX + 1), "a decline's value is one byte");
+    cr_expect_eq(journal_line_exposure(buf, n - 1, true, key, id, 15, key, DAY,
+                                       1.2345678901234567e-300),
+                 0u, "a line one byte too long for the buffer is not written");
+    /* The bound is the widest line, a refund's: exp, visitor, two ids, the
+     * longest amount, the token and the order id. */
+    char id3[VALIDATE_ID_MAX + 1];
+    fill(id3, '#', VALIDATE_ID_MAX);
+    n = journal_line_refund(buf, sizeof buf, key, id, id2, 1.2345678901234567e-300, DAY, ACK, id3);
+    /* A positive amount is at most 23 bytes, one less than DECIMAL_G17_MAX
+     * (which allows a sign): the bound is that one byte loose. */
+    cr_expect_eq(n, (size_t)JOURNAL_LINE_MAX - 1, "the longest refund is the bound");
+    parse_ok(copy, buf, n);
+    cr_expect_eq(journal_line_refund(buf, n - 1, key, id, id2, 1.2345678901234567e-300, DAY, ACK,
+                                     id3),
+                 0u, "one byte short");
 }
 
 Test(journal_line, malformed_lines_are_rejected)
@@ -200,6 +242,14 @@ Test(journal_line, malformed_lines_are_rejected)
         {"D\te\tv\to\t0\t" DAY, "decline with a value"},
         {"D\te\tv\to\t\t" DAY, "decline without its dash"},
         {"D\te\tv\t\t-\t" DAY, "decline without an event id"},
+        {"X\te\tv\t0\tgr\t" DAY "\t-1", "negative cart value"},
+        {"X\te\tv\t0\tgr\t" DAY "\t1\t2", "eight fields in an exposure"},
+        {"R\te\tv\tr\t5\t" DAY "\t" ACK, "refund without an order"},
+        {"R\te\tv\tr\t0\t" DAY "\t" ACK "\to", "refund of nothing"},
+        {"R\te\tv\tr\t-5\t" DAY "\t" ACK "\to", "refund amount negative"},
+        {"R\te\tv\tr\t5\t" DAY "\t\to", "refund without a token"},
+        {"R\te\tv\tr\t5\t" DAY "\t" ACK "\t", "refund with an empty order"},
+        {"R\te\tv\tr\t5\t" DAY "\t" ACK "\to p", "order with a space"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char buf[256];

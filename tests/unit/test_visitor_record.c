@@ -42,6 +42,12 @@ Test(visitor_record, every_valid_vector_parses_to_its_fields)
         cr_expect_eq(r.declined, json_is_true(json_object_get(v, "declined")), "%s: declined", why);
         double want = json_number_value(json_object_get(v, "total"));
         cr_expect_eq(r.total, want, "%s: total %.17g, expected %.17g", why, r.total, want);
+        cr_expect_eq(r.has_cart, json_is_true(json_object_get(v, "has_cart")), "%s: has_cart", why);
+        double cart = json_number_value(json_object_get(v, "cart")); /* 0 when absent */
+        cr_expect_eq(r.cart, cart, "%s: cart %.17g, expected %.17g", why, r.cart, cart);
+        json_t *capped = json_object_get(v, "capped");
+        double wcap = capped ? json_number_value(capped) : want;
+        cr_expect_eq(r.capped, wcap, "%s: capped %.17g, expected %.17g", why, r.capped, wcap);
     }
 }
 
@@ -82,13 +88,16 @@ Test(visitor_record, reads_exactly_len_bytes)
 
 Test(visitor_record, the_longest_possible_value_fits_the_bound)
 {
-    /* Variant 15, a 64-byte region, all three flags, a 24-byte total. */
+    /* Variant 15, a 64-byte region, all four flags, a cart value, a total
+     * and a capped total of 23 bytes each (the bound allows 24, a sign). */
     char value[VISITOR_RECORD_MAX + 2];
-    int n = snprintf(value, sizeof value, "15|%s|pcd|%s",
+    int n = snprintf(value, sizeof value, "15|%s|pcdx|%s|%s|%s",
                      "r123456789012345678901234567890123456789012345678901234567890123",
-                     "1.2345678901234567e+300");
-    cr_assert_eq(n, VISITOR_RECORD_MAX - 1, "built %d bytes", n); /* total is 23 bytes, not 24 */
+                     "1.2345678901234567e+300", "2.2345678901234567e+300",
+                     "1.2345678901234567e+299");
+    cr_assert_eq(n, VISITOR_RECORD_MAX - 3, "built %d bytes", n);
     visitor_record r;
     cr_expect_eq(visitor_record_parse(value, (size_t)n, &r), 0);
-    cr_expect(r.promoted && r.converted && r.declined);
+    cr_expect(r.promoted && r.converted && r.declined && r.has_cart);
+    cr_expect_eq(r.capped, 1.2345678901234567e+299);
 }

@@ -110,7 +110,7 @@ def visitor_pattern(exp):
     return "{x:%s:*}:v:*" % exp
 
 
-FLOAT_METRICS = ("s", "q", "ps", "pq")
+FLOAT_METRICS = tuple(p + m for p in ("", "p") for m in ("s", "q", "xs", "xq", "xy", "ks", "kq", "kx", "rs"))
 
 
 def merge_counters(hashes):
@@ -121,6 +121,9 @@ def merge_counters(hashes):
         for f, v in h.items():
             f = f.decode() if isinstance(f, bytes) else f
             v = v.decode() if isinstance(v, bytes) else v
+            if f == "cap":  # the revenue cap: the same in every group, not a sum
+                out[f] = float(v)
+                continue
             num = float(v) if f.split("|", 1)[0] in FLOAT_METRICS else int(v)
             out[f] = out.get(f, 0) + num
     return out
