@@ -16,15 +16,24 @@ void analysis_settings_from(analysis_settings *out, const upshot_config *cfg)
                                .min_sample = cfg->min_sample, .correction = cfg->correction};
 }
 
-static decide_counts to_decide(const results_counts *c)
+/* Whether the experiment caps revenue: then every decision and test of
+ * revenue uses the capped sums (docs/stats.md, "Capping"). The cap Redis
+ * holds counts even when the definition no longer names one. */
+static bool capping_on(const results_table *t, const experiment *e)
+{
+    return t->cap > 0 || e->revenue_cap > 0;
+}
+
+static decide_counts to_decide(const results_counts *c, bool capped)
 {
     return (decide_counts){.visitors = c->visitors, .conversions = c->conversions,
                            .orders = c->orders, .decliners = c->decliners,
-                           .revenue_sum = c->revenue_sum, .revenue_sumsq = c->revenue_sumsq};
+                           .revenue_sum = capped ? c->capped_sum : c->revenue_sum,
+                           .revenue_sumsq = capped ? c->capped_sumsq : c->revenue_sumsq};
 }
 
 /* Cumulative looks of region r: looks[d * k + v] for d = 0..ndays-1. */
-static decide_counts *region_looks(const results_table *t, int r)
+static decide_counts *region_looks(const results_table *t, int r, bool capped)
 {
     size_t k = (size_t)t->nvariants, nd = (size_t)t->ndays;
     decide_counts *looks = calloc(nd * k + 1, sizeof *looks);
@@ -43,7 +52,9 @@ static decide_counts *region_looks(const results_table *t, int r)
             acc[v].decliners += c->decliners;
             acc[v].revenue_sum += c->revenue_sum;
             acc[v].revenue_sumsq += c->revenue_sumsq;
-            looks[d * k + v] = to_decide(&acc[v]);
+            acc[v].capped_sum += c->capped_sum;
+            acc[v].capped_sumsq += c->capped_sumsq;
+            looks[d * k + v] = to_decide(&acc[v], capped);
         }
     free(acc);
     return looks;
@@ -92,7 +103,7 @@ static int run_decide(const results_table *t, const experiment *e, const analysi
     for (int r = 0; r < t->nregions; r++) {
         regions[r].name = t->regions[r];
         regions[r].nlooks = (size_t)t->ndays;
-        regions[r].looks = region_looks(t, r);
+        regions[r].looks = region_looks(t, r, capping_on(t, e));
         if (!regions[r].looks)
             regions[r].nlooks = 0;
     }
@@ -193,6 +204,35 @@ static json_t *decisions_json(const results_table *t, const experiment *e,
     return root;
 }
 
+/* With capping on, the report's revenue figures are the capped ones; each
+ * variant also gets "revenue_uncapped", the same Welch comparison on the
+ * uncapped sums, so that a reader sees what the cap changed. */
+static void add_uncapped(json_t *report, const results_counts *sum, const int *order, size_t k,
+                         double alpha)
+{
+    json_object_set_new(report, "revenue_capped", json_true());
+    json_t *vs = json_object_get(report, "variants");
+    const results_counts *c = &sum[order[0]];
+    for (size_t j = 0; j < k; j++) {
+        const results_counts *v = &sum[order[j]];
+        json_t *o = json_object();
+        stats_value mean, var;
+        stats_revenue_moments((double)v->visitors, v->revenue_sum, v->revenue_sumsq, &mean, &var);
+        report_json_set_value(o, "revenue_per_visitor", mean);
+        if (j > 0) {
+            stats_welch_result w;
+            stats_welch((double)c->visitors, c->revenue_sum, c->revenue_sumsq, (double)v->visitors,
+                        v->revenue_sum, v->revenue_sumsq, alpha, &w);
+            report_json_set_value(o, "diff", w.diff);
+            report_json_set_interval(o, "diff_ci", w.diff_ci);
+            report_json_set_pvalue(o, "p_value", w.p);
+            report_json_set_value(o, "lift", w.lift);
+            report_json_set_interval(o, "lift_ci", w.lift_ci);
+        }
+        json_object_set_new(json_array_get(vs, j), "revenue_uncapped", o);
+    }
+}
+
 /* The statistics report of one slice (region r, or all regions when
  * r < 0), with the control moved first as the library expects. */
 static json_t *slice_analysis(const results_table *t, const experiment *e,
@@ -225,12 +265,14 @@ static json_t *slice_analysis(const results_table *t, const experiment *e,
         }
     }
     results_sum(t, r, (int)nd - 1, sum);
+    bool capped = capping_on(t, e);
     for (size_t j = 0; j < k; j++) {
         const results_counts *c = &sum[order[j]];
         in[j] = (stats_variant_input){
             .weight = e->variants[order[j]].weight, .visitors = c->visitors,
             .conversions = c->conversions, .declines = c->decliners,
-            .revenue_sum = c->revenue_sum, .revenue_sumsq = c->revenue_sumsq};
+            .revenue_sum = capped ? c->capped_sum : c->revenue_sum,
+            .revenue_sumsq = capped ? c->capped_sumsq : c->revenue_sumsq};
     }
     stats_experiment_input input = {
         .k = k, .variants = in, .has_declines = true,
@@ -245,6 +287,8 @@ static json_t *slice_analysis(const results_table *t, const experiment *e,
         goto done;
     }
     out = report_json_report(rep, names);
+    if (capped)
+        add_uncapped(out, sum, order, k, input.alpha);
 done:
     free(sum);
     free(look_n);

@@ -16,7 +16,8 @@ static int cmp_str(const void *a, const void *b) { return strcmp(a, b); }
 
 static bool known_metric(const char *m)
 {
-    static const char *const metrics[] = {"e", "c", "o", "d", "dn", "s", "q", NULL};
+    static const char *const metrics[] = {"e",  "c",  "o",  "d",  "dn", "s", "q",  "xn",
+                                          "xs", "xq", "xy", "ks", "kq", "kx", "r", "rs", NULL};
     for (const char *const *k = metrics; *k; k++)
         if (strcmp(m, *k) == 0)
             return true;
@@ -77,10 +78,34 @@ static void add_metric(results_counts *c, const char *metric, const char *value)
         c->decliners += strtoull(value, NULL, 10);
     else if (strcmp(metric, "dn") == 0)
         c->decline_events += strtoull(value, NULL, 10);
-    else if (strcmp(metric, "s") == 0)
-        c->revenue_sum += strtod(value, NULL);
-    else if (strcmp(metric, "q") == 0)
-        c->revenue_sumsq += strtod(value, NULL);
+    else if (strcmp(metric, "s") == 0) {
+        double v = strtod(value, NULL);
+        c->revenue_sum += v;
+        c->capped_sum += v;
+    } else if (strcmp(metric, "q") == 0) {
+        double v = strtod(value, NULL);
+        c->revenue_sumsq += v;
+        c->capped_sumsq += v;
+    } else if (strcmp(metric, "xy") == 0) {
+        double v = strtod(value, NULL);
+        c->cross_sum += v;
+        c->capped_cross_sum += v;
+    } else if (strcmp(metric, "ks") == 0) /* the capped ones differ by these */
+        c->capped_sum += strtod(value, NULL);
+    else if (strcmp(metric, "kq") == 0)
+        c->capped_sumsq += strtod(value, NULL);
+    else if (strcmp(metric, "kx") == 0)
+        c->capped_cross_sum += strtod(value, NULL);
+    else if (strcmp(metric, "xn") == 0)
+        c->covariate_visitors += strtoull(value, NULL, 10);
+    else if (strcmp(metric, "xs") == 0)
+        c->covariate_sum += strtod(value, NULL);
+    else if (strcmp(metric, "xq") == 0)
+        c->covariate_sumsq += strtod(value, NULL);
+    else if (strcmp(metric, "r") == 0)
+        c->refunds += strtoull(value, NULL, 10);
+    else if (strcmp(metric, "rs") == 0)
+        c->refund_sum += strtod(value, NULL);
 }
 
 static int find_sorted(char *base, int n, size_t width, const char *key)
@@ -122,6 +147,18 @@ int results_build(results_table *t, int nvariants, size_t n, const char *const *
         }
         if (strcmp(fields[i], "unexposed|d") == 0) {
             t->unexposed_declines = strtoull(values[i], NULL, 10);
+            continue;
+        }
+        if (strcmp(fields[i], "unexposed|r") == 0) {
+            t->unexposed_refunds = strtoull(values[i], NULL, 10);
+            continue;
+        }
+        if (strcmp(fields[i], "refund|rejected") == 0) {
+            t->refused_refunds = strtoull(values[i], NULL, 10);
+            continue;
+        }
+        if (strcmp(fields[i], "cap") == 0) {
+            t->cap = strtod(values[i], NULL);
             continue;
         }
         if (!(copies[i] = strdup(fields[i])))
@@ -194,6 +231,15 @@ static void add_counts(results_counts *a, const results_counts *b)
     a->decline_events += b->decline_events;
     a->revenue_sum += b->revenue_sum;
     a->revenue_sumsq += b->revenue_sumsq;
+    a->capped_sum += b->capped_sum;
+    a->capped_sumsq += b->capped_sumsq;
+    a->covariate_visitors += b->covariate_visitors;
+    a->covariate_sum += b->covariate_sum;
+    a->covariate_sumsq += b->covariate_sumsq;
+    a->cross_sum += b->cross_sum;
+    a->capped_cross_sum += b->capped_cross_sum;
+    a->refunds += b->refunds;
+    a->refund_sum += b->refund_sum;
 }
 
 void results_sum(const results_table *t, int region, int upto_day, results_counts *out)
@@ -211,11 +257,20 @@ void results_sum(const results_table *t, int region, int upto_day, results_count
 
 json_t *results_counts_json(const char *variant, const results_counts *c)
 {
-    return json_pack("{s:s, s:I, s:I, s:f, s:f, s:I, s:I, s:I}", "variant", variant, "visitors",
-                     (json_int_t)c->visitors, "conversions", (json_int_t)c->conversions,
-                     "revenue_sum", c->revenue_sum, "revenue_sumsq", c->revenue_sumsq, "orders",
-                     (json_int_t)c->orders, "decliners", (json_int_t)c->decliners,
-                     "decline_events", (json_int_t)c->decline_events);
+    json_t *o = json_pack("{s:s, s:I, s:I, s:f, s:f, s:I, s:I, s:I}", "variant", variant,
+                          "visitors", (json_int_t)c->visitors, "conversions",
+                          (json_int_t)c->conversions, "revenue_sum", c->revenue_sum,
+                          "revenue_sumsq", c->revenue_sumsq, "orders", (json_int_t)c->orders,
+                          "decliners", (json_int_t)c->decliners, "decline_events",
+                          (json_int_t)c->decline_events);
+    json_object_update_new(
+        o, json_pack("{s:f, s:f, s:I, s:f, s:f, s:f, s:f, s:I, s:f}", "revenue_sum_capped",
+                     c->capped_sum, "revenue_sumsq_capped", c->capped_sumsq, "cart_visitors",
+                     (json_int_t)c->covariate_visitors, "cart_sum", c->covariate_sum,
+                     "cart_sumsq", c->covariate_sumsq, "cart_revenue_sum", c->cross_sum,
+                     "cart_revenue_sum_capped", c->capped_cross_sum, "refunds",
+                     (json_int_t)c->refunds, "refund_sum", c->refund_sum));
+    return o;
 }
 
 static json_t *variants_json(const results_table *t, const experiment *e, const results_counts *c)
@@ -296,9 +351,18 @@ json_t *results_json(const results_table *t, const experiment *e, const char *re
     }
     json_object_set_new(root, "daily", daily);
     json_object_set_new(root, "integrity",
-                        json_pack("{s:I, s:I, s:I}", "duplicates", (json_int_t)t->duplicates,
-                                  "unexposed_conversions", (json_int_t)t->unexposed_conversions,
-                                  "unexposed_declines", (json_int_t)t->unexposed_declines));
+                        json_pack("{s:I, s:I, s:I, s:I, s:I}", "duplicates",
+                                  (json_int_t)t->duplicates, "unexposed_conversions",
+                                  (json_int_t)t->unexposed_conversions, "unexposed_declines",
+                                  (json_int_t)t->unexposed_declines, "unexposed_refunds",
+                                  (json_int_t)t->unexposed_refunds, "refused_refunds",
+                                  (json_int_t)t->refused_refunds));
+    /* The cap the counts were recorded under: the one Redis holds. */
+    json_object_set_new(root, "capping",
+                        e->revenue_cap > 0 || t->cap > 0
+                            ? json_pack("{s:f, s:f}", "value", t->cap > 0 ? t->cap : e->revenue_cap,
+                                        "configured", e->revenue_cap)
+                            : json_null());
     free(sum);
     return root;
 }

@@ -21,8 +21,22 @@ typedef struct results_counts {
     uint64_t orders;         /* distinct conversion events */
     uint64_t decliners;      /* visitors who declined */
     uint64_t decline_events;
-    double revenue_sum;      /* sum over visitors of revenue */
+    double revenue_sum;      /* sum over visitors of revenue, net of refunds */
     double revenue_sumsq;    /* sum over visitors of (their total revenue)^2 */
+    /* The same two with each visitor's total capped (capping.value; equal
+     * to the uncapped ones when nothing is capped). */
+    double capped_sum;
+    double capped_sumsq;
+    /* The cart value at exposure, x (docs/stats.md, CUPED): visitors
+     * exposed with one, sum of x, of x^2, and of x times the visitor's
+     * revenue (uncapped and capped). A visitor without one counts x = 0. */
+    uint64_t covariate_visitors;
+    double covariate_sum;
+    double covariate_sumsq;
+    double cross_sum;
+    double capped_cross_sum;
+    uint64_t refunds;        /* refund events counted */
+    double refund_sum;       /* the amount they took */
 } results_counts;
 
 typedef struct results_table {
@@ -36,6 +50,9 @@ typedef struct results_table {
     uint64_t duplicates;
     uint64_t unexposed_conversions;
     uint64_t unexposed_declines;
+    uint64_t unexposed_refunds;
+    uint64_t refused_refunds;   /* of an order not counted, or of more than was left */
+    double cap;                 /* the revenue cap Redis holds ("cap"), 0 when none */
 } results_table;
 
 /* Parses n (field, value) pairs. Fields that do not parse or name a

@@ -261,8 +261,11 @@ export class Upshot {
    * Record that the visitor actually saw the offer. Takes an assignment (or
    * an experiment key already fetched). Once per experiment and visitor:
    * out-of-experiment, forced and fallback answers are never counted.
+   * cartValue, the cart's value as the offer is shown (before the offer
+   * can change it), lets upshotd adjust revenue for it (CUPED); left out
+   * when not a finite number >= 0.
    */
-  async expose (a) {
+  async expose (a, { cartValue } = {}) {
     if (typeof a === 'string') a = await this.getVariant(a)
     if (!a || !a.inExperiment || a.reason === 'forced' || this._shown.has(a.experiment)) return false
     this._shown.add(a.experiment)
@@ -270,14 +273,17 @@ export class Upshot {
     if (seen[a.experiment] === a.variant) return false
     seen[a.experiment] = a.variant
     save(this.storage, SEEN, { v: this.visitor, e: seen })
-    this._push({
+    const ev = {
       id: 'x:' + randomId(),
       type: 'exposure',
       experiment: a.experiment,
       visitor: this.visitor,
       region: this.region,
       variant: a.variant
-    })
+    }
+    const cart = Number(cartValue)
+    if (cartValue != null && cart >= 0 && isFinite(cart)) ev.cart_value = Math.round(cart * 100) / 100
+    this._push(ev)
     return true
   }
 
@@ -286,16 +292,16 @@ export class Upshot {
    * below the fold is not "shown" until the visitor scrolls to it).
    * Without IntersectionObserver it exposes at once. Returns a stop function.
    */
-  exposeOnView (element, a) {
+  exposeOnView (element, a, options) {
     const IO = globalThis.IntersectionObserver
     if (!IO || !element) {
-      this.expose(a)
+      this.expose(a, options)
       return () => {}
     }
     const io = new IO((entries) => {
       if (entries.some((e) => e.isIntersecting)) {
         io.disconnect()
-        this.expose(a)
+        this.expose(a, options)
       }
     }, { threshold: 0.5 })
     io.observe(element)
@@ -340,6 +346,29 @@ export class Upshot {
   purchase ({ value, orderId } = {}) {
     orderId = orderId == null ? randomId() : orderId
     return Object.keys(this._seen()).filter((exp) => this.convert(exp, { value, orderId }))
+  }
+
+  /**
+   * A refund of (part of) an order reported with convert() or purchase():
+   * value is the amount refunded (positive here; sent negative), orderId
+   * the order's id, refundId makes it idempotent (several refunds of one
+   * order need different ids). upshotd lowers the visitor's revenue total
+   * and refuses a refund beyond what is left of the order. Refunds are
+   * usually known to the shop's backend, which can post the same event to
+   * /v1/events; this is for shops that learn of them in the page.
+   */
+  refund (exp, { value, orderId, refundId } = {}) {
+    value = Number(value)
+    if (!exp || orderId == null || refundId == null || !(value > 0) || !isFinite(value)) return false
+    this._push({
+      id: eventId('r', exp, refundId),
+      type: 'refund',
+      experiment: exp,
+      visitor: this.visitor,
+      value: -Math.round(value * 100) / 100,
+      order: eventId('c', exp, orderId)
+    }, true)
+    return true
   }
 
   /** "No thanks": counted once per visitor and experiment. */

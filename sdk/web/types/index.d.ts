@@ -56,13 +56,15 @@ export declare class Upshot {
    */
   getVariants(where: { page: string } | { placement: string }, expect?: string[]): Promise<Record<string, Assignment>>
   /** The offer was shown: records an exposure once per visitor (not for control fallbacks, forced or out-of-experiment answers). */
-  expose(assignment: Assignment | string): Promise<boolean>
+  expose(assignment: Assignment | string, options?: { cartValue?: number }): Promise<boolean>
   /** Expose once at least half of element is on screen; returns a function that stops watching. */
-  exposeOnView(element: Element, assignment: Assignment): () => void
+  exposeOnView(element: Element, assignment: Assignment, options?: { cartValue?: number }): () => void
   /** A conversion with its order value; the same orderId is counted once. */
   convert(experiment: string, order: { value: number; orderId?: string }): boolean
   /** One conversion for every experiment this visitor was exposed to; returns their keys. */
   purchase(order: { value: number; orderId?: string }): string[]
+  /** A refund of (part of) an order: value > 0 is the amount; refundId makes it idempotent. */
+  refund(experiment: string, refund: { value: number; orderId: string; refundId: string }): boolean
   /** The visitor said "no thanks". */
   decline(experiment: string): boolean
   /** Experiments this visitor has been exposed to: {experiment: variant}. */

@@ -487,3 +487,21 @@ test('exposeOnView waits until half the offer is on screen', async () => {
   await settle()
   assert.equal(up.pending(), 1)
 })
+
+test('an exposure carries the cart value it was shown on; a refund names its order', async () => {
+  const fetch = fakeFetch((u, call) => u.pathname === '/v1/events' ? accepted(call) : assignment(u))
+  const up = client(fetch, { flushInterval: 1000 })
+  const a = await up.getVariant('offer-wording')
+  const b = await up.getVariant('offer-tiers')
+  assert.equal(await up.expose(a, { cartValue: 35.499 }), true)
+  assert.equal(await up.expose(b, { cartValue: -1 }), true) // not a cart value: left out
+  assert.equal(up.refund('offer-wording', { value: 0, orderId: 'A1', refundId: 'r1' }), false)
+  assert.equal(up.refund('offer-wording', { value: 5, orderId: 'A1' }), false)
+  assert.equal(up.refund('offer-wording', { value: 12.5, orderId: 'A1', refundId: 'r1' }), true)
+  await tick(0)
+  const sent = fetch.calls.filter((c) => c.url.pathname === '/v1/events').flatMap((c) => c.body.events)
+  const [x1, x2, rf] = sent
+  assert.equal(x1.cart_value, 35.5)
+  assert.equal('cart_value' in x2, false)
+  assert.deepEqual([rf.type, rf.value, rf.order, rf.id], ['refund', -12.5, 'c:offer-wording:A1', 'r:offer-wording:r1'])
+})
