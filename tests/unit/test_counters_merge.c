@@ -79,3 +79,22 @@ Test(counters_merge, nothing_in_nothing_out)
     counters_merged_free(&m);
     counters_merged_free(NULL);
 }
+
+Test(counters_merge, new_float_metrics_sum_in_double_and_the_cap_is_not_summed)
+{
+    cr_expect(counters_is_float("xy|0|gr|2026-11-20"));
+    cr_expect(counters_is_float("pks|0|gr|2026-11-20"));
+    cr_expect(counters_is_float("rs|1|se|2026-11-20"));
+    cr_expect(!counters_is_float("xn|0|gr|2026-11-20"), "visitors with a cart value: a count");
+    cr_expect(!counters_is_float("r|0|gr|2026-11-20"), "refunds: a count");
+    cr_expect(!counters_is_float("cap"));
+    const char *f[] = {"cap", "xy|0|gr|2026-11-20", "cap", "xy|0|gr|2026-11-20"};
+    const char *v[] = {"500", "0.1", "500", "0.2"};
+    counters_merged m;
+    cr_assert_eq(counters_merge(4, f, v, &m), 0);
+    cr_assert_eq(m.n, 2u);
+    cr_expect_str_eq(m.fields[0], "cap");
+    cr_expect_str_eq(m.values[0], "500", "the cap of every group, not 1000");
+    cr_expect_eq(strtod(m.values[1], NULL), 0.1 + 0.2);
+    counters_merged_free(&m);
+}

@@ -93,6 +93,26 @@ Test(event_check, an_accepted_event_hands_back_its_fields)
     json_decref(ev);
 }
 
+Test(event_check, a_refund_and_a_cart_value_hand_back_their_fields)
+{
+    json_t *ev = NULL;
+    event_checked c;
+    char msg[EVENT_MSG_MAX];
+    cr_assert_null(check("{\"id\":\"r1\",\"type\":\"refund\",\"experiment\":\"checkout-tiers\","
+                         "\"visitor\":\"v1\",\"value\":-12.5,\"order\":\"o-9\"}",
+                         "running", &c, msg, &ev), "%s", msg);
+    cr_expect_eq(c.type, EVENT_REFUND);
+    cr_expect_eq(c.value, -12.5);
+    cr_expect_str_eq(c.order, "o-9");
+    json_decref(ev);
+    ev = NULL;
+    cr_assert_null(check("{\"id\":\"x1\",\"type\":\"exposure\",\"experiment\":\"checkout-tiers\","
+                         "\"visitor\":\"v1\",\"region\":\"gr\",\"cart_value\":35.5}",
+                         "running", &c, msg, &ev), "%s", msg);
+    cr_expect_eq(c.cart_value, 35.5);
+    json_decref(ev);
+}
+
 Test(event_check, the_first_failing_check_names_the_event_s_fault)
 {
     static const struct {
@@ -118,6 +138,26 @@ Test(event_check, the_first_failing_check_names_the_event_s_fault)
          "\"value\":1001}", "running", "invalid_value"},
         {"{\"id\":\"e\",\"type\":\"decline\",\"experiment\":\"checkout-tiers\",\"visitor\":\"v\","
          "\"value\":0}", "running", "invalid_value"},
+        {"{\"id\":\"e\",\"type\":\"exposure\",\"experiment\":\"checkout-tiers\",\"visitor\":\"v\","
+         "\"region\":\"gr\",\"cart_value\":-1}", "running", "invalid_cart_value"},
+        {"{\"id\":\"e\",\"type\":\"exposure\",\"experiment\":\"checkout-tiers\",\"visitor\":\"v\","
+         "\"region\":\"gr\",\"cart_value\":1001}", "running", "invalid_cart_value"},
+        {"{\"id\":\"e\",\"type\":\"exposure\",\"experiment\":\"checkout-tiers\",\"visitor\":\"v\","
+         "\"region\":\"gr\",\"cart_value\":\"5\"}", "running", "invalid_cart_value"},
+        {"{\"id\":\"e\",\"type\":\"conversion\",\"experiment\":\"checkout-tiers\",\"visitor\":\"v\","
+         "\"value\":5,\"cart_value\":5}", "running", "invalid_cart_value"},
+        {"{\"id\":\"e\",\"type\":\"refund\",\"experiment\":\"checkout-tiers\",\"visitor\":\"v\","
+         "\"value\":5,\"order\":\"o\"}", "running", "invalid_value"},
+        {"{\"id\":\"e\",\"type\":\"refund\",\"experiment\":\"checkout-tiers\",\"visitor\":\"v\","
+         "\"value\":-1001,\"order\":\"o\"}", "running", "invalid_value"},
+        {"{\"id\":\"e\",\"type\":\"refund\",\"experiment\":\"checkout-tiers\",\"visitor\":\"v\","
+         "\"value\":-5}", "running", "invalid_order"},
+        {"{\"id\":\"e\",\"type\":\"refund\",\"experiment\":\"checkout-tiers\",\"visitor\":\"v\","
+         "\"value\":-5,\"order\":\"e\"}", "running", "invalid_order"},
+        {"{\"id\":\"e\",\"type\":\"refund\",\"experiment\":\"checkout-tiers\",\"visitor\":\"v\","
+         "\"value\":-5,\"order\":\"o\"}", "draft", "not_running"},
+        {"{\"id\":\"e\",\"type\":\"decline\",\"experiment\":\"checkout-tiers\",\"visitor\":\"v\","
+         "\"order\":\"o\"}", "running", "invalid_order"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         event_checked c;

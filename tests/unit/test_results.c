@@ -301,11 +301,58 @@ static json_t *region_obj(json_t *regions, const char *name)
 Test(results, counts_json_fields)
 {
     results_counts c = {.visitors = 1200, .conversions = 48, .orders = 51, .decliners = 300,
-                        .decline_events = 310, .revenue_sum = 2875.5, .revenue_sumsq = 190211.25};
+                        .decline_events = 310, .revenue_sum = 2875.5, .revenue_sumsq = 190211.25,
+                        .capped_sum = 2790.5, .capped_sumsq = 171311.25,
+                        .covariate_visitors = 1100, .covariate_sum = 40150, .covariate_sumsq = 2210300.5,
+                        .cross_sum = 150210, .capped_cross_sum = 146001, .refunds = 2,
+                        .refund_sum = 39.8};
     json_t *j = results_counts_json("control", &c);
     expect_counts(j, "control", 1200, 48, 2875.5, 190211.25, 51, 300, 310, "COUNTS");
-    cr_expect_eq(json_object_size(j), 8u, "COUNTS has %zu fields", json_object_size(j));
+    static const struct {
+        const char *field;
+        double want;
+    } more[] = {{"revenue_sum_capped", 2790.5}, {"revenue_sumsq_capped", 171311.25},
+                {"cart_visitors", 1100},        {"cart_sum", 40150},
+                {"cart_sumsq", 2210300.5},      {"cart_revenue_sum", 150210},
+                {"cart_revenue_sum_capped", 146001}, {"refunds", 2}, {"refund_sum", 39.8}};
+    for (size_t i = 0; i < sizeof more / sizeof *more; i++)
+        cr_expect_eq(json_number_value(json_object_get(j, more[i].field)), more[i].want, "%s",
+                     more[i].field);
+    cr_expect_eq(json_object_size(j), 17u, "COUNTS has %zu fields", json_object_size(j));
     json_decref(j);
+}
+
+Test(results, capped_cart_and_refund_metrics_parse_and_sum)
+{
+    /* Two days of one cell, as record.lua writes them: capped sums are the
+     * uncapped ones plus the k differences. */
+    const char *f[] = {"e|0|gr|2026-11-20", "s|0|gr|2026-11-20", "q|0|gr|2026-11-20",
+                       "ks|0|gr|2026-11-20", "kq|0|gr|2026-11-20", "xn|0|gr|2026-11-20",
+                       "xs|0|gr|2026-11-20", "xq|0|gr|2026-11-20", "xy|0|gr|2026-11-20",
+                       "kx|0|gr|2026-11-20", "r|0|gr|2026-11-21", "rs|0|gr|2026-11-21",
+                       "s|0|gr|2026-11-21", "q|0|gr|2026-11-21", "cap", "refund|rejected",
+                       "unexposed|r"};
+    const char *v[] = {"3", "900", "810000", "-400", "-560000", "2", "50", "1300", "27000",
+                       "-12000", "1", "100", "-100", "-170000", "500", "4", "2"};
+    results_table t;
+    cr_assert_eq(results_build(&t, 2, sizeof f / sizeof *f, f, v), 0);
+    results_counts sum[2];
+    results_sum(&t, -1, t.ndays - 1, sum);
+    cr_expect_eq(sum[0].revenue_sum, 800);
+    cr_expect_eq(sum[0].revenue_sumsq, 640000);
+    cr_expect_eq(sum[0].capped_sum, 400);
+    cr_expect_eq(sum[0].capped_sumsq, 80000);
+    cr_expect_eq(sum[0].covariate_visitors, 2u);
+    cr_expect_eq(sum[0].covariate_sum, 50);
+    cr_expect_eq(sum[0].covariate_sumsq, 1300);
+    cr_expect_eq(sum[0].cross_sum, 27000);
+    cr_expect_eq(sum[0].capped_cross_sum, 15000);
+    cr_expect_eq(sum[0].refunds, 1u);
+    cr_expect_eq(sum[0].refund_sum, 100);
+    cr_expect_eq(t.cap, 500);
+    cr_expect_eq(t.refused_refunds, 4u);
+    cr_expect_eq(t.unexposed_refunds, 2u);
+    results_free(&t);
 }
 
 Test(results, json_field_by_field)
