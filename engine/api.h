@@ -65,4 +65,13 @@ int api_admin_apply_promotion(upshotd *d, const char *key, const char *region,
                               const char *action, const char *reason, api_change_done *done,
                               void *arg);
 
+/* Sets field of experiment key's definition to value (a read-only field
+ * upshotd itself maintains: "capping_learned", engine/capping.h) through
+ * the same compare-and-set, audited as actor/action with the value as its
+ * details. Done when the field already holds value; refused (stale) when
+ * another change set it otherwise meanwhile. done and the return value as
+ * for api_admin_apply_promotion; value is borrowed. */
+int api_admin_set_field(upshotd *d, const char *key, const char *field, json_t *value,
+                        const char *actor, const char *action, api_change_done *done, void *arg);
+
 #endif

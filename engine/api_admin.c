@@ -153,7 +153,10 @@ static long long if_match_of(struct evhttp_request *req)
 
 /* ---- changes ------------------------------------------------------------ */
 
-typedef enum { OP_CREATE, OP_UPDATE, OP_START, OP_STOP, OP_PROMOTE, OP_UNPROMOTE } change_op;
+typedef enum {
+    OP_CREATE, OP_UPDATE, OP_START, OP_STOP, OP_PROMOTE, OP_UNPROMOTE,
+    OP_SET_FIELD, /* a read-only field upshotd maintains (api_admin_set_field) */
+} change_op;
 
 /* How many times a change that keeps losing races is recomputed. */
 #define CHANGE_ATTEMPTS 5
@@ -169,7 +172,9 @@ typedef struct change_job {
     char actor[65];
     char reason[501];
     bool has_reason;
-    json_t *def;               /* OP_CREATE, OP_UPDATE: the request's definition */
+    json_t *def;               /* OP_CREATE, OP_UPDATE: the request's definition;
+                                  OP_SET_FIELD: the field's new value */
+    char field[32];            /* OP_SET_FIELD */
     char region[VALIDATE_KEY_MAX + 1];
     char variant[VALIDATE_KEY_MAX + 1];
     double holdback;
@@ -205,6 +210,10 @@ static void change_finish(change_job *job, registry_status st, const char *err)
  * status, or its promotion in the region ({variant, holdback}, or null). */
 static json_t *touched_field(const change_job *job, const experiment *e)
 {
+    if (job->op == OP_SET_FIELD) {
+        json_t *v = json_object_get(e->def, job->field);
+        return v ? json_incref(v) : json_null();
+    }
     if (job->op == OP_START || job->op == OP_STOP)
         return json_string(experiment_status_name(e->status));
     json_t *p = json_object_get(json_object_get(e->def, "promotions"), job->region);
@@ -222,6 +231,7 @@ static json_t *target_field(const change_job *job)
     case OP_STOP: return json_string("stopped");
     case OP_PROMOTE:
         return json_pack("{s:s, s:f}", "variant", job->variant, "holdback", job->holdback);
+    case OP_SET_FIELD: return json_incref(job->def);
     default: return json_null();
     }
 }
@@ -285,6 +295,13 @@ static registry_status change_compute(change_job *job, experiment *e, experiment
                                    job->variant, "holdback", job->holdback)
                        : json_pack("{s:s, s:O?}", "region", job->region, "was", prev);
         json_decref(prev);
+        return st;
+    }
+    case OP_SET_FIELD: {
+        json_t *def = experiment_def_with(e, job->field, json_incref(job->def));
+        registry_status st = registry_prepare(reg, def, EXP_FROM_STATE, REG_UPDATE, "api", next, err);
+        json_decref(def);
+        *details = json_pack("{s:O}", job->field, job->def);
         return st;
     }
     }
@@ -386,7 +403,9 @@ static void change_run(change_job *job)
         if (moved) {
             snprintf(err, sizeof err, "another request changed the %s of %s (now revision %lld) "
                      "while this %s was made; read it again and retry",
-                     job->op == OP_START || job->op == OP_STOP ? "status" : "promotion in the region",
+                     job->op == OP_START || job->op == OP_STOP ? "status"
+                     : job->op == OP_SET_FIELD                 ? job->field
+                                                               : "promotion in the region",
                      job->key, e->revision, job->action);
             change_finish(job, REGISTRY_STALE, err);
             return;
@@ -473,6 +492,23 @@ int api_admin_apply_promotion(upshotd *d, const char *key, const char *region,
     snprintf(job->region, sizeof job->region, "%s", region);
     snprintf(job->variant, sizeof job->variant, "%s", variant ? variant : "");
     job->holdback = holdback;
+    change_run(job);
+    return 0;
+}
+
+int api_admin_set_field(upshotd *d, const char *key, const char *field, json_t *value,
+                        const char *actor, const char *action, api_change_done *done, void *arg)
+{
+    if (!shared_state_is_up(d->shared) || strlen(field) >= sizeof ((change_job *)0)->field)
+        return -1;
+    change_job *job = change_new(d, NULL, OP_SET_FIELD, key, action, NULL);
+    if (!job)
+        return -1;
+    job->done = done;
+    job->arg = arg;
+    job->def = json_incref(value);
+    snprintf(job->field, sizeof job->field, "%s", field);
+    snprintf(job->actor, sizeof job->actor, "%s", actor);
     change_run(job);
     return 0;
 }

@@ -24,6 +24,7 @@
 #include "audit.h"
 #include "entropy.h"
 #include "autopromote.h"
+#include "capping.h"
 #include "decimal.h"
 #include "http_guard.h"
 #include "router.h"
@@ -486,7 +487,7 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
         snprintf(err, errlen, "cannot start the results worker threads");
         return -1;
     }
-    if (!(d->autopromote = autopromote_start(d))) {
+    if (!(d->autopromote = autopromote_start(d)) || !(d->capping = capping_start(d))) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -639,6 +640,7 @@ void upshotd_free(upshotd *d)
     shared_state_free(d->shared); /* likewise: changes in flight answer 503 */
     d->shared = NULL;
     autopromote_free(d->autopromote); /* its reads in flight ended just above */
+    capping_free(d->capping);         /* likewise */
     if (d->http)
         evhttp_free(d->http);
     http_guard_free(d->guard); /* after evhttp_free, which closes its connections */

@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "migrate_lua.h"
 #include "record_lua.h"
+#include "recap_lua.h"
 #include "redis_link.h"
 #include "seen.h"
 #include "validate.h"
@@ -103,6 +104,7 @@ struct store {
     bool data_lost;          /* a loss was detected since start */
     char data_lost_why[200];
 
+    int recap_script;        /* recap.lua (store_recap) */
     store_cap_fn *cap_of;    /* an experiment's configured revenue cap, or NULL */
     void *cap_arg;
 
@@ -1266,8 +1268,9 @@ store *store_new(struct event_base *base, const upshot_config *cfg, journal *j)
     s->link = redis_link_new(base, cfg, &cb);
     s->script = s->link ? redis_link_add_script(s->link, record_lua) : -1;
     s->migrate_script = s->link ? redis_link_add_script(s->link, migrate_lua) : -1;
+    s->recap_script = s->link ? redis_link_add_script(s->link, recap_lua) : -1;
     if (!s->readbuf || !s->tags || !s->flush_ev || !s->watchdog_ev || !s->link || s->script < 0 ||
-        s->migrate_script < 0) {
+        s->migrate_script < 0 || s->recap_script < 0) {
         store_free(s);
         return NULL;
     }
@@ -1584,4 +1587,94 @@ void store_drain(store *s, int timeout_ms, void (*done)(void *arg), void *arg)
     event_add(s->drain_ev, &tv);
     flush(s);
     check_drained(s);
+}
+
+/* ---- Capping visitors recorded before a learned cap ------------------- */
+
+/* Calls of recap.lua in flight at once: enough to keep Redis busy, few
+ * enough that events recorded meanwhile do not wait behind a long queue. */
+#define STORE_RECAP_WINDOW 16
+
+typedef struct recap_pass {
+    store *s;
+    uint64_t epoch;                /* the link's life it started in */
+    char exp[VALIDATE_KEY_MAX + 1];
+    char cap[DECIMAL_G17_MAX + 1];
+    char day[JOURNAL_DAY_LEN + 1];
+    uint32_t next;                 /* the next shard to send */
+    int outstanding;
+    bool failed;
+    uint64_t capped;
+    store_recap_fn *done;
+    void *arg;
+} recap_pass;
+
+static void recap_send(recap_pass *p);
+
+static void recap_finish_if_done(recap_pass *p)
+{
+    if (p->outstanding > 0 || (!p->failed && p->next < KEYS_SHARDS))
+        return;
+    p->done(p->arg, !p->failed, p->capped);
+    free(p);
+}
+
+static void on_recap_reply(void *arg, int node, const redisReply *reply)
+{
+    (void)node;
+    recap_pass *p = arg;
+    p->outstanding--;
+    if (!reply || reply->type != REDIS_REPLY_INTEGER || p->epoch != p->s->epoch)
+        p->failed = true;
+    else
+        p->capped += (uint64_t)reply->integer;
+    if (!p->failed)
+        recap_send(p);
+    recap_finish_if_done(p);
+}
+
+static void recap_send(recap_pass *p)
+{
+    store *s = p->s;
+    const keys_tags *tags = keys_tag_cache_get(s->tags, p->exp);
+    const char *sha = redis_link_script_sha(s->link, s->recap_script);
+    if (!tags || !s->up || !*sha) {
+        p->failed = true;
+        return;
+    }
+    while (p->outstanding < STORE_RECAP_WINDOW && p->next < KEYS_SHARDS) {
+        uint32_t shard = p->next++;
+        unsigned g = keys_group_of_shard(shard);
+        char cnt[KEYS_MAX], vkey[KEYS_MAX];
+        const char *argv[7] = {"EVALSHA", sha, "2", cnt, vkey, p->cap, p->day};
+        size_t argvlen[7] = {7, strlen(sha), 1, keys_group_counters(cnt, tags, g),
+                             keys_visitor_shard(vkey, tags, shard), strlen(p->cap),
+                             strlen(p->day)};
+        if (redis_link_command_argv(s->link, tags->slot[g], 7, argv, argvlen, on_recap_reply,
+                                    p) != 0) {
+            p->failed = true;
+            return;
+        }
+        p->outstanding++;
+    }
+}
+
+int store_recap(store *s, const char *exp, double cap, const char *day, store_recap_fn *done,
+                void *arg)
+{
+    if (!s->up || !(cap > 0) || strlen(day) != JOURNAL_DAY_LEN || !validate_key(exp))
+        return -1;
+    recap_pass *p = calloc(1, sizeof *p);
+    if (!p)
+        return -1;
+    *p = (recap_pass){.s = s, .epoch = s->epoch, .done = done, .arg = arg};
+    snprintf(p->exp, sizeof p->exp, "%s", exp);
+    decimal_amount(p->cap, cap);
+    snprintf(p->day, sizeof p->day, "%s", day);
+    recap_send(p);
+    if (p->outstanding == 0) { /* nothing went out: the caller hears -1, not done */
+        free(p);
+        return -1;
+    }
+    return 0;
 }

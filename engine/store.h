@@ -53,6 +53,17 @@ void store_free(store *s); /* NULL is ignored; pending reads end STORE_UNAVAILAB
 typedef size_t store_cap_fn(void *arg, const char *exp, char *out);
 void store_set_cap_source(store *s, store_cap_fn *fn, void *arg);
 
+/* Caps, once, the visitors of experiment exp recorded before its revenue
+ * cap was learned (engine/capping.h): recap.lua on each of the 65,536
+ * visitor shards, a few calls at a time, then done(arg, ok, visitors
+ * capped) from the loop. The corrections count on `day` ("YYYY-MM-DD").
+ * Idempotent: after a failure (ok false: the link went down, a script
+ * error) the whole pass may be run again. -1 when nothing was started
+ * (not connected, bad arguments). The store must outlive the pass. */
+typedef void store_recap_fn(void *arg, bool ok, uint64_t capped);
+int store_recap(store *s, const char *exp, double cap, const char *day, store_recap_fn *done,
+                void *arg);
+
 /* Connects (asynchronously; failures only log and retry). */
 void store_start(store *s);
 

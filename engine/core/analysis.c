@@ -309,3 +309,32 @@ void analysis_attach(json_t *body, const results_table *t, const experiment *e,
     }
     json_object_set_new(body, "decisions", decisions_json(t, e, cfg, region_filter));
 }
+
+int analysis_learn_cap(const results_table *t, const experiment *e, double *cap, double *mean,
+                       double *sd, uint64_t *converters)
+{
+    uint64_t c = 0;
+    double sum = 0, sumsq = 0;
+    for (int r = 0; r < t->nregions; r++)
+        for (int d = 0; d < t->ndays; d++)
+            for (int v = 0; v < t->nvariants; v++) {
+                const results_counts *x =
+                    &t->cells[((size_t)r * (size_t)t->ndays + (size_t)d) * (size_t)t->nvariants +
+                              (size_t)v];
+                c += x->conversions;
+                sum += x->revenue_sum;
+                sumsq += x->revenue_sumsq;
+            }
+    *converters = c;
+    if (c < 2 || c < (uint64_t)e->cap_min_converters)
+        return -1;
+    /* Non-converters add 0 to both sums, so these are the converters'. */
+    stats_value m, var;
+    if (stats_revenue_moments((double)c, sum, sumsq, &m, &var) != 0 || !m.defined ||
+        !var.defined || !(m.value > 0))
+        return -1;
+    *mean = m.value;
+    *sd = sqrt(var.value);
+    *cap = *mean + e->cap_k * *sd;
+    return 0;
+}

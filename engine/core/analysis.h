@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "experiment.h"
@@ -51,5 +52,14 @@ void analysis_decisions_free(analysis_decisions *d);
  * "decisions" to body (docs/api.md). region_filter may be NULL. */
 void analysis_attach(json_t *body, const results_table *t, const experiment *e,
                      const analysis_settings *cfg, const char *region_filter);
+
+/* The cap an experiment with capping.learn would learn from t now
+ * (docs/stats.md, "Capping"): mean + k sd of the revenue totals of the
+ * visitors who converted, pooled over variants, regions and days
+ * (randomized traffic; uncapped sums). 0 with *cap, *mean, *sd and
+ * *converters set, or -1 while fewer than e->cap_min_converters have
+ * converted (or their spread is undefined); *converters is set either way. */
+int analysis_learn_cap(const results_table *t, const experiment *e, double *cap, double *mean,
+                       double *sd, uint64_t *converters);
 
 #endif

@@ -12,7 +12,7 @@
 
 static const char *const read_only_fields[] = {
     "created_at", "started_at", "stopped_at", "updated_at",
-    "allocation_version", "origin", "promotions", "revision", NULL,
+    "allocation_version", "origin", "promotions", "revision", "capping_learned", NULL,
 };
 
 static const char *const known_fields[] = {
@@ -309,29 +309,64 @@ static bool parse_stats_and_auto(experiment *e, json_t *def, char err[EXP_ERR_MA
     return true;
 }
 
-/* "capping": {"value": CAP}: each visitor's revenue total counts at most
- * CAP in the capped figures (docs/stats.md, "Capping"). */
+/* "capping": {"value": CAP} caps at an absolute value; {"learn":
+ * "mean_sd", "k": K, "min_converters": M} learns CAP = mean + K sd of the
+ * converting visitors' totals, pooled over variants and regions, once M
+ * visitors have converted, and freezes it in the read-only field
+ * "capping_learned" (engine/capping.h). Either way each visitor's revenue
+ * total counts at most CAP in the capped figures (docs/stats.md). */
 static bool parse_capping(experiment *e, json_t *def, char err[EXP_ERR_MAX])
 {
     e->revenue_cap = 0;
+    e->cap_learn = false;
+    e->cap_k = 3;
+    e->cap_min_converters = 200;
+    e->cap_recapped = false;
     json_t *c = json_object_get(def, "capping");
     if (!c)
         return true;
     if (!json_is_object(c))
-        return fail(err, e->key, "capping: must be an object like {\"value\": 500}");
+        return fail(err, e->key, "capping: must be an object like {\"value\": 500} or "
+                                 "{\"learn\": \"mean_sd\"}");
     const char *f;
     json_t *v;
     json_object_foreach(c, f, v) {
-        if (strcmp(f, "value"))
+        if (strcmp(f, "value") && strcmp(f, "learn") && strcmp(f, "k") &&
+            strcmp(f, "min_converters"))
             return fail(err, e->key, "capping: unknown field \"%s\"", f);
     }
-    json_t *val = json_object_get(c, "value");
-    if (!json_is_number(val) || !(json_number_value(val) > 0) ||
-        !(json_number_value(val) <= 1e12))
-        return fail(err, e->key,
-                    "capping.value: required, the most one visitor's revenue counts for, "
-                    "above 0 and at most 1e12");
-    e->revenue_cap = json_number_value(val);
+    json_t *val = json_object_get(c, "value"), *learn = json_object_get(c, "learn");
+    if (!val == !learn)
+        return fail(err, e->key, "capping: give either value (a fixed cap) or learn "
+                                 "(\"mean_sd\": learned from the data)");
+    if (val) {
+        if (json_object_get(c, "k") || json_object_get(c, "min_converters"))
+            return fail(err, e->key, "capping: k and min_converters go with learn, not value");
+        if (!json_is_number(val) || !(json_number_value(val) > 0) ||
+            !(json_number_value(val) <= 1e12))
+            return fail(err, e->key,
+                        "capping.value: required, the most one visitor's revenue counts for, "
+                        "above 0 and at most 1e12");
+        e->revenue_cap = json_number_value(val);
+        return true;
+    }
+    if (!json_is_string(learn) || strcmp(json_string_value(learn), "mean_sd") != 0)
+        return fail(err, e->key, "capping.learn: must be \"mean_sd\" (mean + k standard "
+                                 "deviations of the converting visitors' revenue)");
+    double mc = 200;
+    if (!opt_number(c, "capping", "k", 1, 10, &e->cap_k, e->key, err) ||
+        !opt_number(c, "capping", "min_converters", 30, 1e9, &mc, e->key, err))
+        return false;
+    e->cap_learn = true;
+    e->cap_min_converters = (long)mc;
+    json_t *learned = json_object_get(def, "capping_learned");
+    if (learned) {
+        json_t *lv = json_object_get(learned, "value");
+        if (!json_is_number(lv) || !(json_number_value(lv) > 0))
+            return fail(err, e->key, "capping_learned.value: must be a number above 0");
+        e->revenue_cap = json_number_value(lv);
+        e->cap_recapped = json_is_true(json_object_get(learned, "recapped"));
+    }
     return true;
 }
 
@@ -506,7 +541,12 @@ bool experiment_check_update(const experiment *prev, const experiment *next,
     if (!same_variants)
         return fail(err, prev->key, "variants: cannot be added, removed, renamed or reordered once "
                                     "the experiment has started (create a new experiment)");
-    if (prev->revenue_cap != next->revenue_cap)
+    /* The cap is fixed once started; a learned one changes once, from
+     * none to the value learned. */
+    bool learned_now = prev->cap_learn && next->cap_learn && prev->revenue_cap == 0;
+    json_t *pc = json_object_get(prev->def, "capping"), *nc = json_object_get(next->def, "capping");
+    if (((pc || nc) && !json_equal(pc, nc)) /* json_equal says no to two NULLs */ ||
+        (prev->revenue_cap != next->revenue_cap && !learned_now))
         return fail(err, prev->key, "capping: cannot change once the experiment has started "
                                     "(the capped sums already recorded use the cap; create a new "
                                     "experiment)");

@@ -75,8 +75,13 @@ typedef struct experiment {
     long min_sample;           /* < 0: use the server default */
     bool auto_promote;
     double auto_holdback;
-    double revenue_cap;        /* capping.value: a visitor's revenue counts at most this
-                                  in the capped figures; 0: no capping */
+    double revenue_cap;        /* capping.value, or the learned cap: a visitor's revenue
+                                  counts at most this in the capped figures; 0: none (yet) */
+    bool cap_learn;            /* capping.learn: the cap is learned from the data */
+    double cap_k;              /* capping.k: mean + k sd */
+    long cap_min_converters;   /* capping.min_converters: learned once this many converted */
+    bool cap_recapped;         /* capping_learned.recapped: every visitor recorded before
+                                  the cap was learned has been capped */
 
     int allocation_version;    /* +1 whenever weights of a started experiment change */
     long long revision;        /* +1 on every change of the shared definition; 0: never

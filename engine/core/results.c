@@ -357,12 +357,17 @@ json_t *results_json(const results_table *t, const experiment *e, const char *re
                                   (json_int_t)t->unexposed_declines, "unexposed_refunds",
                                   (json_int_t)t->unexposed_refunds, "refused_refunds",
                                   (json_int_t)t->refused_refunds));
-    /* The cap the counts were recorded under: the one Redis holds. */
-    json_object_set_new(root, "capping",
-                        e->revenue_cap > 0 || t->cap > 0
-                            ? json_pack("{s:f, s:f}", "value", t->cap > 0 ? t->cap : e->revenue_cap,
-                                        "configured", e->revenue_cap)
-                            : json_null());
+    /* The cap the counts were recorded under: the one Redis holds (the
+     * configured or learned one before any order was recorded). */
+    json_t *cap = json_null();
+    if (e->revenue_cap > 0 || t->cap > 0 || e->cap_learn) {
+        double v = t->cap > 0 ? t->cap : e->revenue_cap;
+        json_t *learned = json_object_get(e->def, "capping_learned");
+        cap = json_pack("{s:o, s:s, s:O?, s:b}", "value", v > 0 ? json_real(v) : json_null(),
+                        "mode", e->cap_learn ? "learned" : "fixed", "learned", learned,
+                        "recapped", !e->cap_learn || e->cap_recapped);
+    }
+    json_object_set_new(root, "capping", cap);
     free(sum);
     return root;
 }

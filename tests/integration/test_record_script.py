@@ -278,3 +278,37 @@ def test_a_cap_once_set_stays_whatever_the_calls_say():
         assert c["cap"] == 100
         assert c[f"s|0|gr|{DAY}"] + c[f"ks|0|gr|{DAY}"] == 200
         assert redis.command("HGET", shard_key("b", "k"), "b") == "0|gr|c|300|100"
+
+
+RECAP = open(os.path.join(SOURCE, "engine", "recap.lua")).read()
+
+
+def test_recap_caps_earlier_visitors_once_and_record_lua_agrees_after():
+    """Visitors recorded uncapped, then a cap learned: recap.lua over the
+    shard caps those above it (with their cart values' cross sums), and a
+    second run changes nothing. Orders recorded afterwards by record.lua
+    under the same cap keep the sums exact."""
+    with RedisServer() as redis:
+        ex = [("a", "0", "gr", False, "10"), ("b", "0", "gr"), ("c", "1", "gr", True, "4")]
+        assert run(redis, ex, [], exp="rc") == "000"
+        orders = [("C", "a", "o1", "300"), ("C", "b", "o2", "50"), ("C", "c", "o3", "700")]
+        assert run(redis, [], orders, exp="rc") == "000"
+        cnt = keys.counters_key("rc", 0)
+        shards = sorted({shard_key(v, "rc") for v in "abc"})
+        capped = [redis.command("EVAL", RECAP, "2", cnt, s, "200", DAY) for s in shards]
+        assert sum(capped) == 2  # a and c
+        assert [redis.command("EVAL", RECAP, "2", cnt, s, "999", DAY) for s in shards] == [0] * len(shards)
+        c = redis.counters("rc")
+        assert c["cap"] == 200, "the first cap stays"
+        assert redis.command("HGET", shard_key("a", "rc"), "a") == "0|gr|xc|10|300|200"
+        assert redis.command("HGET", shard_key("c", "rc"), "c") == "1|gr|pxc|4|700|200"
+        assert c[f"s|0|gr|{DAY}"] + c[f"ks|0|gr|{DAY}"] == 200 + 50
+        assert c[f"q|0|gr|{DAY}"] + c[f"kq|0|gr|{DAY}"] == 200 ** 2 + 50 ** 2
+        assert c[f"xy|0|gr|{DAY}"] + c[f"kx|0|gr|{DAY}"] == 10 * 200
+        assert c[f"ps|1|gr|{DAY}"] + c[f"pks|1|gr|{DAY}"] == 200
+        # record.lua after: b crosses the cap, a's refund takes it below.
+        more = [("C", "b", "o4", "500"), ("R", "a", "r1", "-150", token(), "o1")]
+        assert run(redis, [], more, exp="rc") == "00"
+        c = redis.counters("rc")
+        assert c[f"s|0|gr|{DAY}"] + c[f"ks|0|gr|{DAY}"] == 150 + 200
+        assert c[f"xy|0|gr|{DAY}"] + c[f"kx|0|gr|{DAY}"] == 10 * 150

@@ -71,7 +71,7 @@ def test_cart_values_refunds_and_the_cap_give_exact_results(upshot):
     upshot.wait_applied()
 
     res = upshot.results("capped")
-    assert res["capping"] == {"value": CAP, "configured": CAP}
+    assert res["capping"] == {"value": CAP, "mode": "fixed", "learned": None, "recapped": True}
     assert res["integrity"]["refused_refunds"] == 2
     got = totals_by_variant(res)
     assert any(t > CAP for t in total.values()), "the cap must bind for the test to mean anything"
@@ -135,3 +135,73 @@ def test_bad_cart_values_and_refunds_get_named_errors_and_change_nothing(upshot)
     upshot.wait_applied()
     after = upshot.results()
     assert after["total"] == before["total"]
+
+
+def test_a_learned_cap_is_frozen_once_and_caps_every_visitor_before_and_after(redis):
+    """capping.learn: once min_converters visitors have converted, the cap
+    is learned as mean + k sd of their totals, frozen in capping_learned,
+    and the visitors recorded before it are capped by the pass over the
+    shards; orders after it are capped as they are recorded. The capped
+    sums must then be exactly Σ min(total, cap) over every visitor."""
+    import statistics
+    from harness import Upshotd, wait_until
+    exp = experiment("learned", goal="revenue",
+                     capping={"learn": "mean_sd", "k": 2, "min_converters": 60})
+    rnd = random.Random(11)
+    with Upshotd(redis, [exp], auto_promote_interval_s=1) as up:
+        variant, total = {}, {}
+        for i in range(150):
+            v = f"l-{i}"
+            r = up.assign(v, experiment="learned")
+            assert r.json()["exposure"] == "recorded", r
+            variant[v], total[v] = r.json()["variant"], 0.0
+        up.wait_applied()
+        # 60 converters, one order each (so the cap, learned once the 60th
+        # is in, sees every order): mostly modest, a few huge.
+        buyers = sorted(variant)[:60]
+        events = []
+        for j, v in enumerate(buyers):
+            amount = round(rnd.uniform(10, 80), 2) if j % 12 else round(rnd.uniform(2000, 5000), 2)
+            events.append({"id": f"lo-{j}", "type": "conversion", "experiment": "learned",
+                           "visitor": v, "value": amount})
+            total[v] += amount
+        assert up.events(events).json()["accepted"] == 60
+        up.wait_applied()
+
+        def learned():
+            d = up.admin("GET", "/v1/experiments/learned").json()
+            got = d.get("capping_learned")
+            return got if got and got.get("recapped") else None
+        got = wait_until(learned, timeout=30, what="the cap learned and applied")
+        paid = [total[v] for v in buyers]
+        want = statistics.mean(paid) + 2 * statistics.stdev(paid)
+        assert close(got["value"], want), (got, want)
+        assert got["converters"] == 60
+        cap = got["value"]
+        assert sum(1 for t in paid if t > cap) >= 3, "the cap must bind"
+        assert got["recapped_visitors"] == sum(1 for t in paid if t > cap)
+
+        # After the cap: a visitor below it crosses it with a new order.
+        v = min(buyers, key=lambda b: total[b])
+        up.events([{"id": "lo-after", "type": "conversion", "experiment": "learned", "visitor": v,
+                    "value": round(cap, 2)}])
+        total[v] += round(cap, 2)
+        up.wait_applied()
+
+        res = up.results("learned")
+        assert res["capping"]["mode"] == "learned" and res["capping"]["recapped"] is True
+        assert close(res["capping"]["value"], cap)
+        for name, counts in totals_by_variant(res).items():
+            mine = [x for x in variant if variant[x] == name]
+            assert close(counts["revenue_sum"], sum(total[x] for x in mine))
+            assert close(counts["revenue_sum_capped"], sum(min(total[x], cap) for x in mine))
+            assert close(counts["revenue_sumsq_capped"], sum(min(total[x], cap) ** 2 for x in mine))
+        log = up.admin("GET", "/v1/experiments/learned/log").json()
+        actions = [e["action"] for e in (log["entries"] if isinstance(log, dict) else log)]
+        assert "learn_cap" in actions and "recap" in actions, actions
+        # The learned cap is part of the definition now: a user's PUT keeps it.
+        d = up.admin("GET", "/v1/experiments/learned").json()
+        d.pop("capping_learned")
+        r = up.admin("PUT", "/v1/experiments/learned", {k: d[k] for k in exp})
+        assert r.status == 200, r
+        assert close(r.json()["capping_learned"]["value"], cap)

@@ -176,6 +176,18 @@ static const bad_case bad_cases[] = {
     {"{\"auto_promote\": true}", NULL, "auto_promote: must be an object"},
     {"{\"auto_promote\": {\"enabled\": \"yes\"}}", NULL, "auto_promote.enabled: must be true or false"},
     {"{\"auto_promote\": {\"holdback\": 1.5}}", NULL, "auto_promote.holdback: must be between 0 and 1"},
+    /* capping */
+    {"{\"capping\": 500}", NULL, "capping: must be an object"},
+    {"{\"capping\": {}}", NULL, "capping: give either value"},
+    {"{\"capping\": {\"value\": 5, \"learn\": \"mean_sd\"}}", NULL, "capping: give either value"},
+    {"{\"capping\": {\"value\": 0}}", NULL, "capping.value: required"},
+    {"{\"capping\": {\"value\": \"5\"}}", NULL, "capping.value: required"},
+    {"{\"capping\": {\"value\": 5, \"k\": 3}}", NULL, "k and min_converters go with learn"},
+    {"{\"capping\": {\"learn\": \"p99\"}}", NULL, "capping.learn: must be \"mean_sd\""},
+    {"{\"capping\": {\"learn\": \"mean_sd\", \"k\": 0.5}}", NULL, "capping.k: must be between 1 and 10"},
+    {"{\"capping\": {\"learn\": \"mean_sd\", \"min_converters\": 5}}", NULL,
+     "capping.min_converters: must be between 30"},
+    {"{\"capping\": {\"cap\": 5}}", NULL, "capping: unknown field \"cap\""},
 };
 
 Test(experiment, validation_errors_name_the_field)
@@ -590,6 +602,38 @@ Test(experiment, update_rejects_salt_change_when_started)
     cr_expect(strstr(err, "experiment checkout-tiers: salt: cannot change") != NULL, "error \"%s\"", err);
     experiment_release(prev);
     experiment_release(next);
+}
+
+Test(experiment, capping_is_fixed_once_started_but_a_learned_cap_may_arrive_once)
+{
+    char err[EXP_ERR_MAX] = "";
+    bool bump = false;
+    experiment *fixed = started_with("{\"capping\": {\"value\": 500}}");
+    cr_expect_eq(fixed->revenue_cap, 500);
+    experiment *other = started_with("{\"capping\": {\"value\": 900}}");
+    experiment *none = started_with(NULL);
+    cr_expect(!experiment_check_update(fixed, other, &bump, err), "cap changed");
+    cr_expect(strstr(err, "capping: cannot change") != NULL, "error \"%s\"", err);
+    cr_expect(!experiment_check_update(fixed, none, &bump, err), "cap removed");
+    cr_expect(!experiment_check_update(none, fixed, &bump, err), "cap added");
+    experiment *learn = started_with("{\"capping\": {\"learn\": \"mean_sd\"}}");
+    cr_expect(learn->cap_learn && learn->revenue_cap == 0 && learn->cap_k == 3 &&
+              learn->cap_min_converters == 200);
+    experiment *learned = started_with("{\"capping\": {\"learn\": \"mean_sd\"}, "
+                                       "\"capping_learned\": {\"value\": 321.5, \"recapped\": true}}");
+    cr_expect_eq(learned->revenue_cap, 321.5);
+    cr_expect(learned->cap_recapped);
+    experiment *relearned = started_with("{\"capping\": {\"learn\": \"mean_sd\"}, "
+                                         "\"capping_learned\": {\"value\": 400}}");
+    cr_expect(experiment_check_update(learn, learned, &bump, err), "learning refused: %s", err);
+    cr_expect(!experiment_check_update(learned, relearned, &bump, err), "a second cap accepted");
+    cr_expect(!experiment_check_update(learned, learn, &bump, err), "the learned cap dropped");
+    experiment_release(fixed);
+    experiment_release(other);
+    experiment_release(none);
+    experiment_release(learn);
+    experiment_release(learned);
+    experiment_release(relearned);
 }
 
 Test(experiment, update_salt_written_out_equal_to_default_is_no_change)
