@@ -332,7 +332,7 @@ async function productPage (as) {
   if (visible(w, 'offer-wording')) {
     const card = wordingOffer(w)
     offers.append(card)
-    up.exposeOnView(card, w)
+    up.exposeOnView(card, w, { cartValue: cart.total() })
   }
   if (a.payload.placement === 'product_page' && visible(a, 'offer-placement') && !cart.has('starter-set')) {
     offers.append(starterOffer(a))
@@ -340,7 +340,7 @@ async function productPage (as) {
   // The placement experiment is decided here, on the first page of the
   // funnel, for every variant: exposing only where the offer shows would
   // count thank-you visitors only once they had bought.
-  up.expose(a)
+  up.expose(a, { cartValue: cart.total() }) // the cart before the offer: the CUPED covariate
 }
 
 function lines (items, editable) {
@@ -376,19 +376,19 @@ async function cartPage (as) {
   if (visible(t, 'checkout-tiers')) {
     const card = tiersOffer(t)
     offers.append(card)
-    up.exposeOnView(card, t)
+    up.exposeOnView(card, t, { cartValue: cart.total() })
   }
   const u = as.urgency
   if (visible(u, 'urgency')) {
     const card = urgencyOffer(u)
     offers.append(card)
-    up.exposeOnView(card, u)
+    up.exposeOnView(card, u, { cartValue: cart.total() })
   }
   const a = as['offer-placement']
   if (a.payload.placement === 'cart_page' && visible(a, 'offer-placement') && !cart.has('starter-set')) {
     offers.prepend(starterOffer(a))
   }
-  up.expose(a)
+  up.expose(a, { cartValue: cart.total() }) // the cart before the offer: the CUPED covariate
 }
 
 function newOrderId () {
@@ -424,7 +424,7 @@ async function checkoutPage (as) {
       place()
     }
   })
-  up.expose(a)
+  up.expose(a, { cartValue: cart.total() }) // the cart before the offer: the CUPED covariate
 }
 
 function popup (a, place) {
@@ -476,7 +476,7 @@ async function thanksPage (as) {
     })
     offers.append(card)
   }
-  up.expose(a)
+  up.expose(a, { cartValue: cart.total() }) // the cart before the offer: the CUPED covariate
 }
 
 // The developer strip: which variant of which experiment this page got.
