@@ -303,6 +303,8 @@ describe('demo shop + SDK against real upshotd and Redis', { timeout: 300000 }, 
     assert.ok(Math.abs((r.s || 0) - (redisBefore.s || 0) - order.total) < 1e-6)
     const rec = await visitorRecord('offer-wording', visitor)
     assert.match(rec, new RegExp(`^${wIdx}\\|${region}\\|`), rec)
+    // Exposed with the cart value the offer was shown on (flag x, then the value).
+    assert.match(rec, /^\d+\|[a-z]+\|[a-z]*x[a-z]*\|\d/, rec)
     console.log(`order ${orderId}: ${order.total} EUR; offer-wording/${wording.variant}: conversions ${before.conversions} -> ${final.conversions}, orders ${before.orders} -> ${final.orders}; visitor record ${rec}`)
     await ctx.close()
   })
