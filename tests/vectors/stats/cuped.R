@@ -29,6 +29,7 @@ d <- rbind(d0, d1)
 suff <- function(a) c(nrow(a), sum(a$y), sum(a$y^2), sum(a$x), sum(a$x^2), sum(a$x * a$y))
 out("sim control n Sy Syy Sx Sxx Sxy", suff(d0))
 out("sim treatment n Sy Syy Sx Sxx Sxy", suff(d1))
+out("sim converters control treatment", c(sum(d0$y > 0), sum(d1$y > 0)))
 
 fit <- lm(y ~ arm + x, data = d)
 cf <- summary(fit)$coefficients
