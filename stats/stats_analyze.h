@@ -16,7 +16,7 @@
  * one included: its posterior would be the prior alone.
  *
  * No allocation when the caller passes a stats_bayes_workspace; the
- * report is a plain struct (about 20 KB) the caller owns.
+ * report is a plain struct (about 30 KB) the caller owns.
  */
 #ifndef UPSHOT_STATS_ANALYZE_H
 #define UPSHOT_STATS_ANALYZE_H
