@@ -3,7 +3,8 @@
  * Reading order: stats_core.h (values that may be undefined, log-space
  * p-values, stats_init), stats_dist.h (tails), then one header per
  * quantity: stats_prop.h (conversion, declines), stats_revenue.h (revenue
- * per visitor, AOV), stats_srm.h, stats_bayes.h, stats_msprt.h,
+ * per visitor, AOV, the learned cap), stats_cuped.h (covariate-adjusted
+ * revenue), stats_srm.h, stats_bayes.h, stats_msprt.h,
  * stats_adjust.h, stats_power.h, and stats_analyze.h, which runs them all
  * for one experiment. Formulas and references: docs/stats.md.
  */
@@ -14,6 +15,7 @@
 #include "stats_analyze.h"
 #include "stats_bayes.h"
 #include "stats_core.h"
+#include "stats_cuped.h"
 #include "stats_dist.h"
 #include "stats_msprt.h"
 #include "stats_power.h"

@@ -4,6 +4,29 @@
 #include <math.h>
 #include <string.h>
 
+/* x >= 0 and y >= 0 for every visitor, so Sx, Sxx, Sxy >= 0; and by
+ * Cauchy-Schwarz Sx^2 <= n Sxx and Sxy^2 <= Sxx Syy (relative slack for
+ * rounding). */
+static const char *covariate_check(const stats_variant_input *v)
+{
+    if (!(v->cov_sum >= 0.0) || !isfinite(v->cov_sum))
+        return "covariate_sum must be a non-negative number";
+    if (!(v->cov_sumsq >= 0.0) || !isfinite(v->cov_sumsq))
+        return "covariate_sumsq must be a non-negative number";
+    if (!(v->cov_cross >= 0.0) || !isfinite(v->cov_cross))
+        return "covariate_cross must be a non-negative number";
+    if (v->cov_sum > 0.0 && v->visitors == 0)
+        return "covariate_sum is positive but there are no visitors";
+    if (v->visitors > 0 &&
+        v->cov_sum * (v->cov_sum / (double)v->visitors) > v->cov_sumsq * (1.0 + 1e-9))
+        return "covariate_sumsq is smaller than covariate_sum^2/visitors "
+               "(sums are inconsistent)";
+    if (v->cov_cross * v->cov_cross > v->cov_sumsq * v->revenue_sumsq * (1.0 + 1e-9))
+        return "covariate_cross^2 exceeds covariate_sumsq * revenue_sumsq "
+               "(sums are inconsistent)";
+    return NULL;
+}
+
 const char *stats_validate_input(const stats_experiment_input *in, int *variant)
 {
     *variant = -1;
@@ -38,6 +61,11 @@ const char *stats_validate_input(const stats_experiment_input *in, int *variant)
                 return "revenue_sumsq is smaller than revenue_sum^2/conversions "
                        "(sums are inconsistent)";
         }
+        if (in->has_covariate) {
+            const char *e = covariate_check(v);
+            if (e)
+                return e;
+        }
     }
     *variant = -1;
     if (in->n_looks > 0) {
@@ -70,6 +98,8 @@ static void control_fields(stats_variant_report *r)
     r->decline = r->conversion;
     r->conversion_p_adj = r->decline_p_adj = r->revenue_p_adj = up;
     r->revenue = (stats_welch_result){u, u, u, u, up, ui, u, ui, up};
+    stats_cuped_undef(&r->cuped, c);
+    r->cuped_p_adj = up;
     r->aov_cmp.diff = u;
     r->aov_cmp.diff_ci = ui;
     r->aov_cmp.p = up;
@@ -213,6 +243,15 @@ int stats_analyze(const stats_experiment_input *in, stats_experiment_report *out
             no_declines(r);
         stats_welch((double)c->visitors, c->revenue_sum, c->revenue_sumsq, nn, v->revenue_sum,
                     v->revenue_sumsq, alpha, &r->revenue);
+        if (in->has_covariate) {
+            stats_cuped_arm a0 = {(double)c->visitors, c->revenue_sum, c->revenue_sumsq,
+                                  c->cov_sum, c->cov_sumsq, c->cov_cross};
+            stats_cuped_arm a1 = {nn, v->revenue_sum, v->revenue_sumsq,
+                                  v->cov_sum, v->cov_sumsq, v->cov_cross};
+            stats_cuped(&a0, &a1, STATS_CUPED_WITHIN, alpha, &r->cuped);
+        } else {
+            stats_cuped_undef(&r->cuped, "no covariate");
+        }
         stats_aov_compare((double)c->conversions, c->revenue_sum, c->revenue_sumsq,
                           (double)v->conversions, v->revenue_sum, v->revenue_sumsq, alpha,
                           &r->aov_cmp);
@@ -236,6 +275,7 @@ int stats_analyze(const stats_experiment_input *in, stats_experiment_report *out
             stats_msprt_run(n, x, 1, k, i, out->tau2, alpha, &r->msprt);
         r->conversion_p_adj = r->conversion.p;
         r->revenue_p_adj = r->revenue.p;
+        r->cuped_p_adj = r->cuped.p;
         r->decline_p_adj = r->decline.p;
     }
     stats_bayes_workspace_free(own);
@@ -244,6 +284,8 @@ int stats_analyze(const stats_experiment_input *in, stats_experiment_report *out
                       offsetof(stats_variant_report, conversion_p_adj));
     adjust_treatments(out, offsetof(stats_variant_report, revenue_p_adj),
                       offsetof(stats_variant_report, revenue_p_adj));
+    adjust_treatments(out, offsetof(stats_variant_report, cuped_p_adj),
+                      offsetof(stats_variant_report, cuped_p_adj));
     if (in->has_declines)
         adjust_treatments(out, offsetof(stats_variant_report, decline_p_adj),
                           offsetof(stats_variant_report, decline_p_adj));

@@ -16,7 +16,7 @@
  * one included: its posterior would be the prior alone.
  *
  * No allocation when the caller passes a stats_bayes_workspace; the
- * report is a plain struct (about 20 KB) the caller owns.
+ * report is a plain struct (about 30 KB) the caller owns.
  */
 #ifndef UPSHOT_STATS_ANALYZE_H
 #define UPSHOT_STATS_ANALYZE_H
@@ -24,6 +24,7 @@
 #include "stats_adjust.h"
 #include "stats_bayes.h"
 #include "stats_core.h"
+#include "stats_cuped.h"
 #include "stats_msprt.h"
 #include "stats_power.h"
 #include "stats_prop.h"
@@ -40,12 +41,20 @@ typedef struct stats_variant_input {
     uint64_t declines;      /* unique visitors who declined, <= visitors */
     double revenue_sum;     /* sum over visitors of revenue, >= 0 */
     double revenue_sumsq;   /* sum over visitors of revenue^2 */
+    /* covariate x (cart value at exposure, 0 without one); read only when
+     * the experiment's has_covariate is set. The y in cov_cross is the
+     * same per-visitor revenue total (capped when capping is on) that
+     * revenue_sum adds up. */
+    double cov_sum;         /* sum over visitors of x, >= 0 */
+    double cov_sumsq;       /* sum over visitors of x^2 */
+    double cov_cross;       /* sum over visitors of x * revenue, >= 0 */
 } stats_variant_input;
 
 typedef struct stats_experiment_input {
     size_t k;                            /* arms, 2..STATS_MAX_VARIANTS */
     const stats_variant_input *variants; /* k entries, [0] is control */
     bool has_declines;                   /* false: decline fields undefined */
+    bool has_covariate;                  /* false: cuped undefined, "no covariate" */
     double alpha;                        /* <= 0: 0.05 */
     double tau2;                         /* mSPRT mixing variance, <= 0: default */
     stats_adjust_method adjust;          /* across treatments; default Holm */
@@ -78,6 +87,8 @@ typedef struct stats_variant_report {
     stats_pvalue decline_p_adj;
     stats_welch_result revenue;
     stats_pvalue revenue_p_adj;
+    stats_cuped_result cuped;         /* CUPED revenue per visitor, within-arm theta */
+    stats_pvalue cuped_p_adj;         /* adjusted across treatments */
     stats_aov_result aov_cmp;
     stats_bayes_result bayes;
     stats_msprt_result msprt;

@@ -163,3 +163,23 @@ int stats_aov_compare(double x0, double s0, double q0, double x1, double s1, dou
     out->p = stats_dist_p_normal(d / se);
     return 0;
 }
+
+stats_value stats_revenue_learned_cap(double converters, double sum, double sumsq, double k,
+                                      double min_converters)
+{
+    if (!isfinite(converters) || !isfinite(sum) || !isfinite(sumsq) || converters < 0.0 ||
+        sum < 0.0 || sumsq < 0.0)
+        return stats_value_undef("invalid revenue sums");
+    if (!(k > 0.0) || !isfinite(k))
+        k = STATS_CAP_DEFAULT_K;
+    if (!(min_converters > 0.0) || !isfinite(min_converters))
+        min_converters = STATS_CAP_MIN_CONVERTERS;
+    if (min_converters < 2.0)
+        min_converters = 2.0;
+    if (converters < min_converters)
+        return stats_value_undef("too few converting visitors to learn a cap");
+    double ss = centred_ss(converters, sum, sumsq);
+    if (isnan(ss))
+        return stats_value_undef("revenue_sumsq is smaller than revenue_sum^2/conversions");
+    return stats_value_of(sum / converters + k * sqrt(ss / (converters - 1.0)));
+}

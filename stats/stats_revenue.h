@@ -67,4 +67,25 @@ void stats_aov_arm(double x, double sum, double sumsq, stats_value *aov, stats_v
 int stats_aov_compare(double x0, double s0, double q0, double x1, double s1, double q1,
                       double alpha, stats_aov_result *out);
 
+/* Learned revenue cap: mean + k * SD of per-visitor revenue totals among
+ * converting visitors, from (x converters, S, Q) pooled over the arms
+ * (the arms must be pooled: a cap learned per arm would cap each arm
+ * differently and bias the comparison). SD is the unbiased one, (n - 1).
+ *
+ * Why mean + k SD and not a quantile: sufficient statistics are all the
+ * engine keeps, and no quantile can be read from them. With k = 3 a
+ * normal order-value distribution loses 0.13% of its orders to the cap;
+ * revenue is right-skewed, so more orders are capped, which is the point
+ * (a few whales dominate the variance).
+ *
+ * k <= 0 or NaN: STATS_CAP_DEFAULT_K. Undefined below min_converters
+ * (<= 0: STATS_CAP_MIN_CONVERTERS; never below 2): the SD of fewer orders
+ * moves too much for a cap that is frozen once learned. Undefined, never
+ * 0, for invalid or inconsistent sums. The engine freezes the value and
+ * applies it at record time, so capped sums stay exact. */
+#define STATS_CAP_DEFAULT_K 3.0
+#define STATS_CAP_MIN_CONVERTERS 100.0
+stats_value stats_revenue_learned_cap(double converters, double sum, double sumsq, double k,
+                                      double min_converters);
+
 #endif

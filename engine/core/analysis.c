@@ -326,15 +326,13 @@ int analysis_learn_cap(const results_table *t, const experiment *e, double *cap,
                 sumsq += x->revenue_sumsq;
             }
     *converters = c;
-    if (c < 2 || c < (uint64_t)e->cap_min_converters)
-        return -1;
     /* Non-converters add 0 to both sums, so these are the converters'. */
-    stats_value m, var;
-    if (stats_revenue_moments((double)c, sum, sumsq, &m, &var) != 0 || !m.defined ||
-        !var.defined || !(m.value > 0))
+    stats_value v = stats_revenue_learned_cap((double)c, sum, sumsq, e->cap_k,
+                                              (double)e->cap_min_converters);
+    if (!v.defined)
         return -1;
-    *mean = m.value;
-    *sd = sqrt(var.value);
-    *cap = *mean + e->cap_k * *sd;
+    *cap = v.value;
+    *mean = sum / (double)c;
+    *sd = (v.value - *mean) / e->cap_k;
     return 0;
 }

@@ -61,6 +61,32 @@ static json_t *prop_obj(const stats_prop_result *r, stats_pvalue adj)
     return o;
 }
 
+/* CUPED revenue per visitor (stats_cuped.h); "theta_note" is a string
+ * when theta was set to 0 (no covariate spread), else null. */
+static json_t *cuped_obj(const stats_cuped_result *c, stats_pvalue adj)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    report_json_set_value(o, "theta", c->theta);
+    json_object_set_new(o, "theta_note", c->theta_note ? json_string(c->theta_note) : json_null());
+    report_json_set_value(o, "adjusted_mean_control", c->mean0);
+    report_json_set_value(o, "adjusted_mean", c->mean1);
+    report_json_set_value(o, "diff", c->diff);
+    report_json_set_interval(o, "diff_ci", c->diff_ci);
+    report_json_set_value(o, "se", c->se);
+    report_json_set_value(o, "df", c->df);
+    report_json_set_pvalue(o, "p_value", c->p);
+    report_json_set_pvalue(o, "p_adjusted", adj);
+    report_json_set_value(o, "lift", c->lift);
+    report_json_set_interval(o, "lift_ci", c->lift_ci);
+    report_json_set_pvalue(o, "lift_p_value", c->lift_p);
+    report_json_set_value(o, "variance_reduction", c->variance_reduction);
+    report_json_set_value(o, "ancova_se", c->se_ols);
+    report_json_set_pvalue(o, "ancova_p_value", c->p_ols);
+    return o;
+}
+
 json_t *report_json_variant(const stats_variant_report *v, const char *name, bool is_control)
 {
     json_t *o = json_object();
@@ -95,6 +121,7 @@ json_t *report_json_variant(const stats_variant_report *v, const char *name, boo
     report_json_set_interval(rev, "lift_ci", w->lift_ci);
     report_json_set_pvalue(rev, "lift_p_value", w->lift_p);
     json_object_set_new(o, "revenue", rev);
+    json_object_set_new(o, "cuped", cuped_obj(&v->cuped, v->cuped_p_adj));
 
     json_t *aov = json_object();
     report_json_set_value(aov, "diff", v->aov_cmp.diff);

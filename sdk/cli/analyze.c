@@ -122,6 +122,29 @@ static void print_text(FILE *out, const analyze_data *d, const stats_experiment_
                 stats_pvalue_format(v->revenue_p_adj, f, sizeof f),
                 fmt_v(g, sizeof g, v->aov_cmp.diff, F_SIGNED, 2, "", 1));
     }
+    if (d->in.has_covariate) {
+        fprintf(out, "\nRevenue per visitor vs %s, CUPED (adjusted for the covariate)\n",
+                d->names[0]);
+        fprintf(out, "%-18s %10s %-24s %8s %9s %9s %9s\n", "variant", "diff", "diff CI", "lift",
+                "p", "p adj", "var red");
+        for (size_t i = 1; i < r->k; i++) {
+            const stats_variant_report *v = &r->variants[i];
+            fprintf(out, "%-18.18s %10s %-24s %8s %9s %9s %9s\n", d->names[i],
+                    fmt_v(a, sizeof a, v->cuped.diff, F_SIGNED, 4, "", 1),
+                    fmt_ci(b, sizeof b, v->cuped.diff_ci, F_SIGNED, 4, "", 1),
+                    fmt_v(c, sizeof c, v->cuped.lift, F_SIGNED, 1, "%", 100),
+                    stats_pvalue_format(v->cuped.p, e, sizeof e),
+                    stats_pvalue_format(v->cuped_p_adj, f, sizeof f),
+                    fmt_v(g, sizeof g, v->cuped.variance_reduction, F_PLAIN, 1, "%", 100));
+        }
+        for (size_t i = 1; i < r->k; i++) {
+            const stats_variant_report *v = &r->variants[i];
+            if (v->cuped.theta_note)
+                fprintf(out, "  %s: %s\n", d->names[i], v->cuped.theta_note);
+            else if (!v->cuped.p.defined)
+                fprintf(out, "  %s: CUPED undefined: %s\n", d->names[i], v->cuped.p.why);
+        }
+    }
     if (d->in.has_declines) {
         fprintf(out, "\nDecline rate vs %s (guardrail: higher is worse)\n", d->names[0]);
         for (size_t i = 1; i < r->k; i++) {

@@ -56,7 +56,8 @@ static int json_num(analyze_data *d, json_t *v, const char *ctx, const char *key
 static int parse_variant(analyze_data *d, json_t *o, size_t i)
 {
     static const char *known[] = {"name",          "weight",   "visitors", "conversions",
-                                  "revenue_sum",   "revenue_sumsq", "declines", "orders"};
+                                  "revenue_sum",   "revenue_sumsq", "declines", "orders",
+                                  "covariate_sum", "covariate_sumsq", "covariate_cross"};
     char ctx[64];
     snprintf(ctx, sizeof ctx, "variant %zu", i + 1);
     if (!json_is_object(o))
@@ -109,6 +110,24 @@ static int parse_variant(analyze_data *d, json_t *o, size_t i)
     d->has_orders = ord != NULL;
     if (ord && d->orders[i] < v->conversions)
         return fail(d, "%s: \"orders\" is below \"conversions\" (every converter ordered)", ctx);
+    /* the covariate (CUPED): all three sums, for every variant or none */
+    static const char *cov[] = {"covariate_sum", "covariate_sumsq", "covariate_cross"};
+    double *dst[] = {&v->cov_sum, &v->cov_sumsq, &v->cov_cross};
+    int ncov = 0;
+    for (size_t j = 0; j < 3; j++) {
+        json_t *c = json_object_get(o, cov[j]);
+        if (!c)
+            continue;
+        if (json_num(d, c, ctx, cov[j], dst[j]) != 0)
+            return -1;
+        ncov++;
+    }
+    if (ncov != 0 && ncov != 3)
+        return fail(d, "%s: \"covariate_sum\", \"covariate_sumsq\" and \"covariate_cross\" "
+                       "go together", ctx);
+    if ((ncov == 3) != d->in.has_covariate && i > 0)
+        return fail(d, "%s: the covariate sums must be given for every variant or none", ctx);
+    d->in.has_covariate = ncov == 3;
     return 0;
 }
 

@@ -97,6 +97,8 @@ int cli_results_parse(json_t *root, cli_results *r, char *err, size_t errcap)
 {
     memset(r, 0, sizeof *r);
     r->server_alpha = r->server_tau2 = NAN;
+    for (size_t i = 0; i < DECIDE_MAX_VARIANTS; i++)
+        r->server_cuped_lift[i] = r->server_cuped_p[i] = NAN;
     r->server_correction = -1;
     r->server_min_sample = -1;
     if (!json_is_object(root)) {
@@ -244,6 +246,20 @@ int cli_results_parse(json_t *root, cli_results *r, char *err, size_t errcap)
     x = json_object_get(dec, "min_sample");
     if (json_is_integer(x)) r->server_min_sample = (long long)json_integer_value(x);
     if (json_is_object(dec)) r->server_decisions = json_incref(dec);
+    json_t *tvars = json_object_get(json_object_get(json_object_get(root, "total"), "analysis"),
+                                    "variants");
+    size_t ti;
+    json_t *tav;
+    json_array_foreach(tvars, ti, tav) {
+        const char *name = json_string_value(json_object_get(tav, "name"));
+        int vi = name ? cli_results_variant(r, name) : -1;
+        json_t *cu = json_object_get(tav, "cuped");
+        if (vi < 0 || !json_is_object(cu)) continue;
+        x = json_object_get(cu, "lift");
+        if (json_is_number(x)) r->server_cuped_lift[vi] = json_number_value(x);
+        x = json_object_get(cu, "p_value");
+        if (json_is_number(x)) r->server_cuped_p[vi] = json_number_value(x);
+    }
     json_t *integ = json_object_get(root, "integrity");
     r->duplicates = res_u64(integ, "duplicates");
     r->unexposed = res_u64(integ, "unexposed_conversions");

@@ -56,6 +56,11 @@ typedef struct cli_results {
     int server_correction;                     /* decide_correction, -1 */
     long long server_min_sample;               /* -1 */
     json_t *server_decisions;                  /* "decisions", owned ref */
+    /* CUPED revenue lift and its p per variant, from the pooled total's
+     * analysis (total.analysis.variants[].cuped, matched by name); NaN
+     * when absent or null (no covariate recorded, an older upshotd) */
+    double server_cuped_lift[DECIDE_MAX_VARIANTS];
+    double server_cuped_p[DECIDE_MAX_VARIANTS];
 } cli_results;
 
 /* Fills r from a results body. Returns 0, or -1 with a sentence in err

@@ -364,9 +364,17 @@ json_t *cli_view_build(const json_t *exp, const cli_results *r, const cli_view_o
 
     /* the pooled total, for reading */
     json_t *tarms = json_array();
-    for (size_t v = 0; v < r->nvariants; v++)
-        json_array_append_new(tarms, view_arm(r, v, &r->total[v], &r->total[r->control],
-                                              &dt.regions[0].arms[v], metric, cfg.alpha, ws));
+    for (size_t v = 0; v < r->nvariants; v++) {
+        json_t *a = view_arm(r, v, &r->total[v], &r->total[r->control], &dt.regions[0].arms[v],
+                             metric, cfg.alpha, ws);
+        /* CUPED comes from upshotd's analysis of the total (it needs the
+         * covariate sums, which only the server's analysis reads) */
+        if (v != r->control) {
+            json_object_set_new(a, "revenue_lift_cuped", jnum(r->server_cuped_lift[v]));
+            json_object_set_new(a, "revenue_cuped_p", jnum(r->server_cuped_p[v]));
+        }
+        json_array_append_new(tarms, a);
+    }
     json_object_set_new(view, "total", json_pack("{s:o, s:o, s:o, s:b}", "variants", tarms,
                         "srm_p", jnum(dt.regions[0].srm_p), "srm_p_always_valid",
                         jnum(dt.regions[0].srm_p_always_valid), "srm_failed",

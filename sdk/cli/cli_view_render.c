@@ -197,6 +197,21 @@ static void render_variant_tables(FILE *f, int color, int width, const json_t *a
     }
     cli_table_render(t, f, color, (size_t)width, 0, 2);
     cli_table_free(t);
+
+    /* CUPED, only when upshotd computed it (a covariate was recorded) */
+    int any = 0;
+    json_array_foreach(arms, i, a)
+        any = any || isfinite(rget(a, "revenue_lift_cuped"));
+    if (!any) return;
+    fprintf(f, "\n  rev/visitor lift adjusted for cart value at exposure (CUPED):\n");
+    json_array_foreach(arms, i, a) {
+        double l = rget(a, "revenue_lift_cuped");
+        if (!isfinite(l)) continue;
+        char p[32];
+        fmt_pct(l, 1, b, sizeof b);
+        fmt_p(rget(a, "revenue_cuped_p"), p, sizeof p);
+        fprintf(f, "    %-24.24s %8s  p %s\n", sget(a, "variant"), b, p);
+    }
 }
 
 /* Regions x variants, in blocks of as many variant columns as fit. */

@@ -294,3 +294,73 @@ Test(stats_cli_analyze, empty_arm_shows_the_reason_not_a_number)
     cr_expect(strstr(out_buf, "treatment has no visitors"));
     unlink(path);
 }
+
+/* the simulated arms of tests/vectors/stats/cuped.R (cuped-R.txt) */
+static const char cuped_json[] =
+    "{\"variants\": ["
+    "{\"name\": \"control\", \"visitors\": 4000, \"conversions\": 777,"
+    " \"revenue_sum\": 29867.470000000001, \"revenue_sumsq\": 1420058.152299999958,"
+    " \"covariate_sum\": 95853.830000000002, \"covariate_sumsq\": 5507886.655899999663,"
+    " \"covariate_cross\": 1347736.632299999939},"
+    "{\"name\": \"bundle\", \"visitors\": 4000, \"conversions\": 837,"
+    " \"revenue_sum\": 33810.32, \"revenue_sumsq\": 1589610.570000000065,"
+    " \"covariate_sum\": 92170.759999999995, \"covariate_sumsq\": 5007029.712600000203,"
+    " \"covariate_cross\": 1356414.089500000002}]}";
+
+Test(stats_cli_analyze, covariate_sums_give_cuped)
+{
+    const char *path = write_tmp("cuped.json", cuped_json);
+    char *argv[] = {"analyze", (char *)path, "--json"};
+    cr_assert_eq(run(3, argv), 0, "err: %s", err_buf);
+    json_error_t je;
+    json_t *j = json_loads(out_buf, 0, &je);
+    cr_assert(j, "not JSON: %s", je.text);
+    json_t *c = json_object_get(json_array_get(json_object_get(j, "variants"), 1), "cuped");
+    /* lm(y ~ arm + x): arm estimate 1.1684350276910316, std error
+     * 0.37602828353306694 (cuped-R.txt) */
+    cr_expect_float_eq(json_number_value(json_object_get(c, "diff")), 1.1684350276910316, 1e-9);
+    cr_expect_float_eq(json_number_value(json_object_get(c, "ancova_se")), 0.37602828353306694,
+                       1e-9);
+    cr_expect(json_is_null(json_object_get(c, "theta_note")));
+    json_decref(j);
+    /* text: a CUPED table with the variance reduction (9.6%) */
+    char *argv2[] = {"analyze", (char *)path};
+    cr_assert_eq(run(2, argv2), 0, "err: %s", err_buf);
+    cr_expect(strstr(out_buf, "CUPED"), "%s", out_buf);
+    cr_expect(strstr(out_buf, "9.6%"), "%s", out_buf);
+    cr_expect(strstr(out_buf, "+1.1684"), "%s", out_buf);
+    unlink(path);
+}
+
+Test(stats_cli_analyze, covariate_sums_all_or_none)
+{
+    /* without the covariate the CUPED object says why it is empty */
+    char *argv[] = {"analyze", UPSHOT_SOURCE_DIR "/docs/examples/analyze-example.json", "--json"};
+    cr_assert_eq(run(3, argv), 0, "err: %s", err_buf);
+    json_t *j = json_loads(out_buf, 0, NULL);
+    json_t *c = json_object_get(json_array_get(json_object_get(j, "variants"), 1), "cuped");
+    cr_expect(json_is_null(json_object_get(c, "diff")));
+    cr_expect_str_eq(json_string_value(json_object_get(c, "diff_reason")), "no covariate");
+    json_decref(j);
+    /* one of three sums */
+    const char *p1 = write_tmp("cov1.json",
+                               "{\"variants\": [{\"name\": \"a\", \"visitors\": 10, \"conversions\": 1,"
+                               " \"revenue_sum\": 1, \"revenue_sumsq\": 1, \"covariate_sum\": 3},"
+                               "{\"name\": \"b\", \"visitors\": 10, \"conversions\": 1,"
+                               " \"revenue_sum\": 1, \"revenue_sumsq\": 1}]}");
+    char *argv2[] = {"analyze", (char *)p1};
+    cr_expect_neq(run(2, argv2), 0);
+    cr_expect(strstr(err_buf, "go together"), "%s", err_buf);
+    unlink(p1);
+    /* one variant with, one without */
+    const char *p2 = write_tmp("cov2.json",
+                               "{\"variants\": [{\"name\": \"a\", \"visitors\": 10, \"conversions\": 1,"
+                               " \"revenue_sum\": 1, \"revenue_sumsq\": 1, \"covariate_sum\": 3,"
+                               " \"covariate_sumsq\": 9, \"covariate_cross\": 3},"
+                               "{\"name\": \"b\", \"visitors\": 10, \"conversions\": 1,"
+                               " \"revenue_sum\": 1, \"revenue_sumsq\": 1}]}");
+    char *argv3[] = {"analyze", (char *)p2};
+    cr_expect_neq(run(2, argv3), 0);
+    cr_expect(strstr(err_buf, "every variant or none"), "%s", err_buf);
+    unlink(p2);
+}

@@ -1,10 +1,14 @@
 /* test_cli_results.c: results JSON -> counts per region x variant and the
- * cumulative daily looks that decide_run takes. */
+ * cumulative daily looks that decide_run takes, and the CUPED numbers of
+ * upshotd's analysis as `upshot show` prints them. */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli_results.h"
+#include "cli_view.h"
 
 static json_t *load(const char *name)
 {
@@ -106,6 +110,60 @@ Test(cli_results, malformed_bodies_are_refused_with_a_reason)
     j = json_loads("{\"control\":\"z\",\"variants\":[{\"key\":\"a\"},{\"key\":\"b\"}]}", 0, NULL);
     cr_assert_eq(cli_results_parse(j, &r, err, sizeof err), -1);
     cr_assert(strstr(err, "control") != NULL, "%s", err);
+    cli_results_free(&r);
+    json_decref(j);
+}
+
+/* Builds and renders `upshot show` for results j; returns the text
+ * (caller frees). */
+static char *show_text(json_t *j, cli_results *r, json_t **view)
+{
+    char err[256];
+    cr_assert_eq(cli_results_parse(j, r, err, sizeof err), 0, "%s", err);
+    json_t *exp = load("experiment_checkout_tiers.json");
+    cli_view_opts o = {NULL, -1, 0, -1, -1, 0};
+    *view = cli_view_build(exp, r, &o, err, sizeof err);
+    cr_assert_not_null(*view, "%s", err);
+    char *text = NULL;
+    size_t len;
+    FILE *f = open_memstream(&text, &len);
+    cli_view_render(*view, f, 0, 100);
+    fclose(f);
+    json_decref(exp);
+    return text;
+}
+
+Test(cli_results, cuped_from_the_server_analysis_is_shown)
+{
+    json_t *j = load("results_checkout_tiers.json");
+    /* the fixture's analysis carries no CUPED: nothing is shown */
+    cli_results r;
+    json_t *view;
+    char *text = show_text(j, &r, &view);
+    cr_expect(isnan(r.server_cuped_lift[1]));
+    cr_expect_null(strstr(text, "CUPED"), "%s", text);
+    free(text);
+    json_decref(view);
+    cli_results_free(&r);
+    /* upshotd's total analysis with a CUPED lift for three-tiers (and a
+     * null one, with its reason, for urgency) */
+    json_t *an = json_object_get(json_object_get(j, "total"), "analysis");
+    json_object_set_new(an, "variants",
+                        json_pack("[{s:s}, {s:s, s:{s:f, s:f}}, {s:s, s:{s:n, s:s}}]", "name",
+                                  "control", "name", "three-tiers", "cuped", "lift", 0.0421,
+                                  "p_value", 0.0123, "name", "urgency", "cuped", "lift",
+                                  "lift_reason", "no covariate"));
+    text = show_text(j, &r, &view);
+    int ti = cli_results_variant(&r, "three-tiers"), ui = cli_results_variant(&r, "urgency");
+    cr_expect_float_eq(r.server_cuped_lift[ti], 0.0421, 0);
+    cr_expect_float_eq(r.server_cuped_p[ti], 0.0123, 0);
+    cr_expect(isnan(r.server_cuped_lift[ui]));
+    json_t *arm = json_array_get(json_object_get(json_object_get(view, "total"), "variants"), ti);
+    cr_expect_float_eq(json_number_value(json_object_get(arm, "revenue_lift_cuped")), 0.0421, 0);
+    cr_expect(strstr(text, "(CUPED)"), "%s", text);
+    cr_expect(strstr(text, "+4.2%  p 0.0123"), "%s", text);
+    free(text);
+    json_decref(view);
     cli_results_free(&r);
     json_decref(j);
 }

@@ -146,3 +146,49 @@ Test(stats_analyze, power_for_a_decrease)
     cr_expect(!r->power.target.defined);
     free(r);
 }
+
+Test(stats_analyze, cuped_per_treatment)
+{
+    /* the simulated arms of tests/vectors/stats/cuped.R (cuped-R.txt,
+     * "sim ...", converters from "sim converters") */
+    stats_variant_input v[2] = {
+        {.weight = 1, .visitors = 4000, .conversions = 777, .revenue_sum = 29867.470000000001,
+         .revenue_sumsq = 1420058.152299999958, .cov_sum = 95853.830000000002,
+         .cov_sumsq = 5507886.655899999663, .cov_cross = 1347736.632299999939},
+        {.weight = 1, .visitors = 4000, .conversions = 837, .revenue_sum = 33810.32,
+         .revenue_sumsq = 1589610.570000000065, .cov_sum = 92170.759999999995,
+         .cov_sumsq = 5007029.712600000203, .cov_cross = 1356414.089500000002},
+    };
+    stats_experiment_input in = {.k = 2, .variants = v, .has_covariate = true};
+    stats_experiment_report *r = calloc(1, sizeof *r);
+    cr_assert_eq(stats_analyze(&in, r, NULL), 0);
+    /* lm(y ~ arm + x) arm estimate and the per-arm p (cuped-R.txt) */
+    cr_expect_float_eq(r->variants[1].cuped.diff.value, 1.1684350276910316, 1e-9);
+    cr_expect_float_eq(r->variants[1].cuped.p.p, 0.0018906339368057513, 1e-9);
+    /* one treatment: the adjusted p is the raw one */
+    cr_expect_float_eq(r->variants[1].cuped_p_adj.p, r->variants[1].cuped.p.p, 0);
+    cr_expect(!r->variants[0].cuped.diff.defined);
+    cr_expect_str_eq(r->variants[0].cuped.diff.why, "control");
+    /* no covariate: every CUPED field undefined with that reason */
+    in.has_covariate = false;
+    cr_assert_eq(stats_analyze(&in, r, NULL), 0);
+    cr_expect(!r->variants[1].cuped.theta.defined);
+    cr_expect_str_eq(r->variants[1].cuped.theta.why, "no covariate");
+    cr_expect_str_eq(r->variants[1].cuped.lift_p.why, "no covariate");
+    cr_expect(!r->variants[1].cuped_p_adj.defined);
+    /* inconsistent covariate sums are an input error naming the arm */
+    in.has_covariate = true;
+    v[1].cov_sumsq = 1.0;
+    cr_expect_eq(stats_analyze(&in, r, NULL), -1);
+    cr_expect_eq(r->error_variant, 1);
+    cr_expect_str_eq(r->error, "covariate_sumsq is smaller than covariate_sum^2/visitors "
+                               "(sums are inconsistent)");
+    v[1].cov_sumsq = 5007029.712600000203;
+    v[0].cov_cross = -1.0;
+    cr_expect_eq(stats_analyze(&in, r, NULL), -1);
+    cr_expect_str_eq(r->error, "covariate_cross must be a non-negative number");
+    v[0].cov_cross = 1e9; /* (Sxy)^2 > Sxx Syy */
+    cr_expect_eq(stats_analyze(&in, r, NULL), -1);
+    cr_expect_eq(r->error_variant, 0);
+    free(r);
+}
