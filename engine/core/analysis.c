@@ -265,14 +265,22 @@ static json_t *slice_analysis(const results_table *t, const experiment *e,
         }
     }
     results_sum(t, r, (int)nd - 1, sum);
-    bool capped = capping_on(t, e);
+    bool capped = capping_on(t, e), any_cart = false;
     for (size_t j = 0; j < k; j++) {
         const results_counts *c = &sum[order[j]];
         in[j] = (stats_variant_input){
             .weight = e->variants[order[j]].weight, .visitors = c->visitors,
             .conversions = c->conversions, .declines = c->decliners,
             .revenue_sum = capped ? c->capped_sum : c->revenue_sum,
-            .revenue_sumsq = capped ? c->capped_sumsq : c->revenue_sumsq};
+            .revenue_sumsq = capped ? c->capped_sumsq : c->revenue_sumsq,
+            .cov_sum = c->covariate_sum, .cov_sumsq = c->covariate_sumsq,
+            .cov_cross = capped ? c->capped_cross_sum : c->cross_sum};
+        /* Sums of increments (a refund subtracts) can end a rounding below
+         * the true 0: within 1e-9 of the scale of the sums, they are 0. */
+        if (in[j].cov_cross < 0 &&
+            in[j].cov_cross > -1e-9 * sqrt(in[j].cov_sumsq * in[j].revenue_sumsq) - 1e-9)
+            in[j].cov_cross = 0;
+        any_cart |= c->covariate_visitors > 0;
     }
     stats_experiment_input input = {
         .k = k, .variants = in, .has_declines = true,
@@ -281,6 +289,9 @@ static json_t *slice_analysis(const results_table *t, const experiment *e,
         .adjust = cfg->correction == CORRECTION_BH ? STATS_ADJUST_BH : STATS_ADJUST_HOLM,
         .power_mde_rel = DECIDE_DEFAULT_MDE, .power = DECIDE_POWER,
         .n_looks = nd, .look_visitors = look_n, .look_conversions = look_x,
+        /* CUPED on the cart value once any visitor of the slice was exposed
+         * with one (the others count x = 0: docs/stats.md) */
+        .has_covariate = any_cart,
     };
     if (stats_analyze(&input, rep, NULL) != 0) {
         out = json_pack("{s:s}", "error", rep->error ? rep->error : "invalid input");
