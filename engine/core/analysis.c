@@ -104,17 +104,24 @@ static int run_decide(const results_table *t, const experiment *e, const analysi
     decide_config dc;
     fill_decide_config(&dc, weights, e, cfg);
     decide_region *regions = calloc((size_t)t->nregions + 1, sizeof *regions);
-    if (!regions)
+    size_t *from = calloc((size_t)t->nregions + 1, sizeof *from);
+    if (!regions || !from) {
+        free(regions);
+        free(from);
+        *regions_out = NULL;
         return -1;
+    }
+    dc.breaker_from = from;
     for (int r = 0; r < t->nregions; r++) {
         regions[r].name = t->regions[r];
         regions[r].nlooks = (size_t)t->ndays;
         regions[r].looks = region_looks(t, r);
-        regions[r].breaker_from = breaker_from(t, e, r);
+        from[r] = breaker_from(t, e, r);
         if (!regions[r].looks)
             regions[r].nlooks = 0;
     }
     int rc = decide_run(&dc, regions, (size_t)t->nregions, res);
+    free(from);
     *regions_out = regions;
     return rc;
 }

@@ -315,14 +315,14 @@ static double breaker_look(decide_breaker_metric m, const decide_counts *c,
 /* The breaker of region g over looks from..nlooks-1: every non-control
  * variant on every enabled metric; the earliest trip wins (then the
  * largest ratio), else the test closest to tripping is reported. */
-static void decide_breaker_region(const decide_config *cfg, const decide_region *g, size_t from,
-                                  size_t family, decide_breaker *b)
+static void decide_breaker_region(const decide_config *cfg, const decide_region *g,
+                                  size_t window, size_t from, size_t family, decide_breaker *b)
 {
     double alpha = cfg->breaker_alpha > 0 ? cfg->breaker_alpha : cfg->alpha;
     double threshold = log((double)family / alpha);
     size_t K = cfg->nvariants;
-    const decide_counts *base = g->breaker_from > 0 && g->breaker_from <= g->nlooks
-                                    ? g->looks + (g->breaker_from - 1) * K
+    const decide_counts *base = window > 0 && window <= g->nlooks
+                                    ? g->looks + (window - 1) * K
                                     : NULL;
     double best_ll = 0;
     for (int mi = 0; mi < 2; mi++) {
@@ -448,9 +448,11 @@ int decide_run(const decide_config *cfg, const decide_region *regions, size_t nr
                                          ? DECIDE_NEEDED_MAX
                                          : (uint64_t)need.value;
         }
-        if (breaker_family > 0)
-            decide_breaker_region(cfg, g, first > g->breaker_from ? first : g->breaker_from,
+        if (breaker_family > 0) {
+            size_t window = cfg->breaker_from ? cfg->breaker_from[r] : 0;
+            decide_breaker_region(cfg, g, window, first > window ? first : window,
                                   breaker_family, &rr->breaker);
+        }
         for (size_t v = 0; v < K; v++) {
             if (v == cfg->control) continue;
             decide_arm *a = &rr->arms[v];

@@ -113,11 +113,6 @@ typedef struct decide_region {
     const char *name;            /* region key, borrowed */
     size_t nlooks;
     const decide_counts *looks;  /* nlooks * nvariants entries, borrowed */
-    /* The breaker's window starts after look breaker_from - 1: it tests
-     * looks breaker_from.. minus the counts of look breaker_from - 1, so
-     * that after an operator's reset it starts a fresh sequential test on
-     * new data only (0: the whole history). */
-    size_t breaker_from;
 } decide_region;
 
 /* The experiment's settings (docs/config.md, fields stats.* and goal). */
@@ -136,6 +131,12 @@ typedef struct decide_config {
     bool breaker_decline;        /* trip on a higher decline rate */
     bool breaker_aov;            /* trip on a lower AOV */
     double breaker_alpha;        /* family-wise false-trip level; <= 0: alpha */
+    /* Per region (the order of decide_run's regions), where the breaker's
+     * window starts: it tests looks from.. minus the counts of look
+     * from - 1, so that after an operator's reset it runs a fresh
+     * sequential test on new data only. NULL, or 0: the whole history.
+     * Borrowed. */
+    const size_t *breaker_from;
 } decide_config;
 
 /* Verdict on one variant in one region, most blocking reason first. */

@@ -108,16 +108,16 @@ void cli_view_config(const json_t *exp, const cli_results *r, const cli_view_opt
 
 /* The breaker's window per region: after a reset, only the days after the
  * reset's day (the rule of engine/core/analysis.c). */
-static void view_breaker_windows(const json_t *exp, const cli_results *r, decide_region *regs)
+static void view_breaker_windows(const json_t *exp, const cli_results *r,
+                                 const decide_region *regs, size_t *from)
 {
     json_t *resets = json_object_get(exp, "breaker_resets");
     for (size_t g = 0; g < r->nregions; g++) {
         const char *day =
             json_string_value(json_object_get(json_object_get(resets, regs[g].name), "day"));
-        size_t from = 0;
+        from[g] = 0;
         if (day)
-            while (from < r->ndays && strcmp(r->days[from], day) <= 0) from++;
-        regs[g].breaker_from = from;
+            while (from[g] < r->ndays && strcmp(r->days[from[g]], day) <= 0) from[g]++;
     }
 }
 
@@ -356,21 +356,27 @@ json_t *cli_view_build(const json_t *exp, const cli_results *r, const cli_view_o
     }
 
     decide_region *regs = calloc(r->nregions ? r->nregions : 1, sizeof *regs);
-    if (regs == NULL) {
+    size_t *from = calloc(r->nregions ? r->nregions : 1, sizeof *from);
+    if (regs == NULL || from == NULL) {
+        free(regs);
+        free(from);
         snprintf(err, errcap, "out of memory");
         return NULL;
     }
     cli_results_decide_regions(r, regs);
-    view_breaker_windows(exp, r, regs);
+    view_breaker_windows(exp, r, regs, from);
+    cfg.breaker_from = from;
     decide_result dg = {0}, dm = {0}, dt = {0};
     decide_config cfgm = cfg;
     cfgm.goal = (decide_goal)metric;
-    decide_region total = {"all", r->ndays, r->total_looks, 0};
+    cfgm.breaker_from = NULL; /* dm and dt are read for numbers, not the breaker */
+    decide_region total = {"all", r->ndays, r->total_looks};
     if (decide_run(&cfg, regs, r->nregions, &dg) != 0 ||
         decide_run(&cfgm, regs, r->nregions, &dm) != 0 ||
         decide_run(&cfgm, &total, 1, &dt) != 0) {
         snprintf(err, errcap, "the decision rules could not run on these results");
         free(regs);
+        free(from);
         decide_result_free(&dg);
         decide_result_free(&dm);
         decide_result_free(&dt);
@@ -433,6 +439,7 @@ json_t *cli_view_build(const json_t *exp, const cli_results *r, const cli_view_o
                                                   metric, cfg.alpha));
     stats_bayes_workspace_free(ws);
     free(regs);
+    free(from);
     decide_result_free(&dg);
     decide_result_free(&dm);
     decide_result_free(&dt);
