@@ -267,8 +267,9 @@ static registry_status breaker_compute(change_job *job, experiment *e, experimen
         json_object_set_new(def, "breaker_trips", trips);
     }
     if (job->op == OP_BREAKER_TRIP) {
-        if (!experiment_targets_region(e, job->region) ||
-            experiment_variant_index(e, json_string_value(json_object_get(job->trip, "variant"))) < 0) {
+        const char *vk = json_string_value(json_object_get(job->trip, "variant"));
+        if (!experiment_targets_region(e, job->region) || !vk ||
+            experiment_variant_index(e, vk) < 0) {
             json_decref(def);
             snprintf(err, REGISTRY_ERR_MAX, "experiment %s no longer runs in region %s with "
                      "that variant", e->key, job->region);

@@ -283,8 +283,9 @@ static double breaker_look(decide_breaker_metric m, const decide_counts *c,
                            double *diff)
 {
     if (m == DECIDE_BREAKER_DECLINE) {
-        if (c->visitors < DECIDE_BREAKER_MIN_VISITORS || t->visitors < DECIDE_BREAKER_MIN_VISITORS ||
-            c->decliners > c->visitors || t->decliners > t->visitors)
+        if (c->visitors < DECIDE_BREAKER_MIN_VISITORS ||
+            t->visitors < DECIDE_BREAKER_MIN_VISITORS || c->decliners > c->visitors ||
+            t->decliners > t->visitors)
             return NAN;
         double n0 = (double)c->visitors, n1 = (double)t->visitors;
         double p0 = (double)c->decliners / n0, p1 = (double)t->decliners / n1;
@@ -336,7 +337,8 @@ static void decide_breaker_region(const decide_config *cfg, const decide_region 
             int trip = -1;
             for (size_t d = from; d < g->nlooks; d++) {
                 const decide_counts *L = g->looks + d * K;
-                decide_counts c = breaker_window(&L[cfg->control], base ? &base[cfg->control] : NULL);
+                decide_counts c =
+                    breaker_window(&L[cfg->control], base ? &base[cfg->control] : NULL);
                 decide_counts t = breaker_window(&L[v], base ? &base[v] : NULL);
                 double diff = NAN;
                 double ll = breaker_look(m, &c, &t, cfg->tau2, &tau2_aov, &diff);
