@@ -31,6 +31,16 @@
  * --lift-regions N puts the same true lift in regions 0..N-1 (default 1):
  * with several true winners, Benjamini-Hochberg finds more of them than
  * Holm, which is the case for choosing it (docs/promotion.md).
+ *
+ * The circuit breaker (off unless asked, so the figures above stay as
+ * documented): --breaker decline|aov|both turns it on; the A/A report
+ * then counts the experiments in which any region tripped (at most the
+ * breaker's alpha is the promise), and --harm N runs N more experiments
+ * in which variant 1 of region 0 declines --decline-lift more often
+ * (relative, default 0.30) and, with --aov-drop D, has orders worth D
+ * less: how often and how soon that region trips, and how often another
+ * one does. --order-sd S draws order values from a gamma of sd S (mean
+ * 35), which the AOV test needs; --breaker-alpha A sets its level.
  */
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_rng.h>
@@ -48,14 +58,17 @@ static void usage(void)
     fputs("usage: sim_promotion [--aa N] [--power N] [--seed S] [--regions R] [--variants K]\n"
           "                     [--days D] [--daily V] [--rate P] [--lift L]\n"
           "                     [--correction holm|bh] [--alpha A] [--tau2 T] [--min-sample N]\n"
-          "                     [--lift-regions N] [--srm-shift S]\n", stderr);
+          "                     [--lift-regions N] [--srm-shift S]\n"
+          "                     [--breaker off|decline|aov|both] [--breaker-alpha A]\n"
+          "                     [--harm N] [--decline-lift L] [--aov-drop D] [--order-sd S]\n",
+          stderr);
 }
 
 int main(int argc, char **argv)
 {
     stats_init();
     gsl_set_error_handler_off();
-    long n_aa = 2000, n_power = 1000;
+    long n_aa = 2000, n_power = 1000, n_harm = 0;
     unsigned long seed = 20261122;
     promotion_sim_params p;
     memset(&p, 0, sizeof p);
@@ -71,6 +84,8 @@ int main(int argc, char **argv)
     p.cfg.correction = DECIDE_CORRECTION_HOLM;
     p.cfg.goal = DECIDE_GOAL_CONVERSION;
     p.cfg.guard_decline = true;
+    p.decline_lift = 0.30;
+    const char *breaker = "off";
 
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i];
@@ -91,6 +106,20 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--lift-regions")) p.lift_regions = (size_t)atol(v);
         else if (!strcmp(k, "--srm-shift")) p.srm_shift = atof(v);
         else if (!strcmp(k, "--min-sample")) p.cfg.min_sample = strtoull(v, NULL, 10);
+        else if (!strcmp(k, "--harm")) n_harm = atol(v);
+        else if (!strcmp(k, "--decline-lift")) p.decline_lift = atof(v);
+        else if (!strcmp(k, "--aov-drop")) p.aov_drop = atof(v);
+        else if (!strcmp(k, "--order-sd")) p.order_sd = atof(v);
+        else if (!strcmp(k, "--breaker-alpha")) p.cfg.breaker_alpha = atof(v);
+        else if (!strcmp(k, "--breaker")) {
+            breaker = v;
+            p.cfg.breaker_decline = !strcmp(v, "decline") || !strcmp(v, "both");
+            p.cfg.breaker_aov = !strcmp(v, "aov") || !strcmp(v, "both");
+            if (strcmp(v, "off") && !p.cfg.breaker_decline && !p.cfg.breaker_aov) {
+                usage();
+                return 2;
+            }
+        }
         else if (!strcmp(k, "--correction")) {
             if (decide_parse_correction(v, &p.cfg.correction) != 0) { usage(); return 2; }
         } else { usage(); return 2; }
@@ -102,8 +131,10 @@ int main(int argc, char **argv)
 
     /* A/A */
     long aa_any = 0, aa_regions = 0, aa_srm = 0, aa_srm_day_sum = 0;
+    long aa_trip_any = 0, aa_trip_regions = 0;
     promotion_sim_params aa = p;
     aa.lift_region = -1;
+    aa.harm_region = -1;
     for (long e = 0; e < n_aa; e++) {
         if (promotion_sim_run(rng, &aa, &o) != 0) { fputs("simulation failed\n", stderr); return 1; }
         int any = 0;
@@ -115,6 +146,10 @@ int main(int argc, char **argv)
             }
         }
         aa_any += any;
+        int tripped = 0;
+        for (size_t r = 0; r < p.regions; r++)
+            if (o.first_trip_day[r] >= 0) { tripped = 1; aa_trip_regions++; }
+        aa_trip_any += tripped;
     }
 
     /* regions 0..L-1, variant 1, with a true lift */
@@ -125,6 +160,7 @@ int main(int argc, char **argv)
     pw.lift_region = 0;
     pw.lift_variant = 1;
     pw.lift_regions = L;
+    pw.harm_region = -1;
     for (long e = 0; e < n_power; e++) {
         if (promotion_sim_run(rng, &pw, &o) != 0) { fputs("simulation failed\n", stderr); return 1; }
         for (size_t r = 0; r < L; r++)
@@ -139,6 +175,29 @@ int main(int argc, char **argv)
         for (size_t r = L; r < p.regions; r++)
             if (o.first_promotion_day[r] >= 0) other = 1;
         other_any += other;
+    }
+    /* harm: variant 1 of region 0 declines more (and sells cheaper) */
+    long harm_hit = 0, harm_right = 0, harm_day_sum = 0, harm_other = 0, harm_promoted = 0;
+    long harm_by_day[PROMOTION_SIM_MAX_DAYS + 1] = {0};
+    promotion_sim_params hm = p;
+    hm.lift_region = -1;
+    hm.harm_region = 0;
+    hm.harm_variant = 1;
+    for (long e = 0; e < n_harm; e++) {
+        if (promotion_sim_run(rng, &hm, &o) != 0) { fputs("simulation failed\n", stderr); return 1; }
+        if (o.first_trip_day[0] >= 0) {
+            harm_hit++;
+            if (o.trip_variant[0] == 1) {
+                harm_right++;
+                harm_day_sum += o.first_trip_day[0] + 1;
+                harm_by_day[o.first_trip_day[0] + 1]++;
+            }
+        }
+        if (o.first_promotion_day[0] >= 0) harm_promoted++;
+        int other = 0;
+        for (size_t r = 1; r < p.regions; r++)
+            if (o.first_trip_day[r] >= 0) other = 1;
+        harm_other += other;
     }
     gsl_rng_free(rng);
 
@@ -159,6 +218,33 @@ int main(int argc, char **argv)
            n_aa ? 100.0 * (double)aa_any / (double)n_aa : 0.0, aa_regions, aa_srm,
            n_aa * (long)p.regions, n_aa ? 100.0 * (double)aa_srm / (double)(n_aa * (long)p.regions) : 0.0,
            aa_srm ? (double)aa_srm_day_sum / (double)aa_srm : 0.0);
+    if (p.cfg.breaker_decline || p.cfg.breaker_aov) {
+        printf("breaker %s (alpha %.2f over %zu tests%s): A/A: %ld of %ld experiments tripped "
+               "a region (%.2f%%); %ld region trips in all\n",
+               breaker, p.cfg.breaker_alpha > 0 ? p.cfg.breaker_alpha : p.cfg.alpha,
+               p.regions * (p.variants - 1) *
+                   (size_t)((p.cfg.breaker_decline ? 1 : 0) + (p.cfg.breaker_aov ? 1 : 0)),
+               p.order_sd > 0 ? ", order values random" : "", aa_trip_any, n_aa,
+               n_aa ? 100.0 * (double)aa_trip_any / (double)n_aa : 0.0, aa_trip_regions);
+        if (n_harm > 0) {
+            long by7 = 0, by14 = 0, by3 = 0;
+            for (size_t d = 1; d <= p.days && d <= PROMOTION_SIM_MAX_DAYS; d++) {
+                if (d <= 3) by3 += harm_by_day[d];
+                if (d <= 7) by7 += harm_by_day[d];
+                if (d <= 14) by14 += harm_by_day[d];
+            }
+            printf("harm in region 0 (variant 1: declines +%.0f%% relative, orders -%.0f%%): %ld "
+                   "experiments; that region tripped in %ld (%.1f%%), on the harmful variant in "
+                   "%ld (mean first day %.1f; by day 3: %.1f%%, 7: %.1f%%, 14: %.1f%%); it was "
+                   "promoted in %ld; another region tripped in %ld (%.2f%%)\n",
+                   p.decline_lift * 100, p.aov_drop * 100, n_harm, harm_hit,
+                   100.0 * (double)harm_hit / (double)n_harm, harm_right,
+                   harm_right ? (double)harm_day_sum / (double)harm_right : 0.0,
+                   100.0 * (double)by3 / (double)n_harm, 100.0 * (double)by7 / (double)n_harm,
+                   100.0 * (double)by14 / (double)n_harm, harm_promoted, harm_other,
+                   100.0 * (double)harm_other / (double)n_harm);
+        }
+    }
     double trials = (double)n_power * (double)L;
     char where[48];
     if (L == 1) snprintf(where, sizeof where, "region 0 only");
@@ -177,9 +263,10 @@ int main(int argc, char **argv)
            "\"aa_experiments\":%ld,\"aa_any_promotion\":%ld,\"power_experiments\":%ld,"
            "\"power_region_promoted\":%ld,\"power_right_variant\":%ld,"
            "\"power_other_region_promoted\":%ld,\"lift_regions\":%zu,\"srm_shift\":%g,"
-           "\"aa_srm_alarms\":%ld}\n",
+           "\"aa_srm_alarms\":%ld,\"breaker\":\"%s\",\"aa_any_trip\":%ld,"
+           "\"harm_experiments\":%ld,\"harm_tripped\":%ld,\"harm_other_tripped\":%ld}\n",
            p.regions, p.variants, p.days, p.daily_visitors, p.base_rate, p.lift, p.cfg.alpha,
            corr, seed, n_aa, aa_any, n_power, hit, hit_right_variant, other_any, L, p.srm_shift,
-           aa_srm);
+           aa_srm, breaker, aa_trip_any, n_harm, harm_right, harm_other);
     return aa_any * 20 > n_aa ? 1 : 0; /* more than 5% false promotions fails */
 }

@@ -38,6 +38,7 @@ void api_public_free(api_public *pub);
 api_handler api_admin_list, api_admin_create, api_admin_get, api_admin_replace;
 api_handler api_admin_start, api_admin_stop, api_admin_results, api_admin_log;
 api_handler api_admin_promotions, api_admin_promote, api_admin_unpromote, api_admin_reload;
+api_handler api_admin_breaker, api_admin_breaker_reset;
 
 /* Reads e's counters from Redis (HGETALL, at most 5 s), then, on the
  * worker (worker.h), builds their table and calls work(arg, e, t, s) with
@@ -73,5 +74,15 @@ int api_admin_apply_promotion(upshotd *d, const char *key, const char *region,
  * for api_admin_apply_promotion; value is borrowed. */
 int api_admin_set_field(upshotd *d, const char *key, const char *field, json_t *value,
                         const char *actor, const char *action, api_change_done *done, void *arg);
+
+/* Records a trip of the circuit breaker in region of experiment key (the
+ * region then gets the control on every instance, its promotion, if any,
+ * withdrawn in the same change), audited as actor "breaker", action
+ * "breaker_trip", with reason and the evidence (stolen: {variant, metric,
+ * e_value, p, diff, day, ...}) as details. done as for
+ * api_admin_apply_promotion; -1 (evidence freed): nothing was changed. */
+int api_admin_apply_breaker_trip(upshotd *d, const char *key, const char *region,
+                                 json_t *evidence, const char *reason, api_change_done *done,
+                                 void *arg);
 
 #endif

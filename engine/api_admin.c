@@ -156,6 +156,8 @@ static long long if_match_of(struct evhttp_request *req)
 typedef enum {
     OP_CREATE, OP_UPDATE, OP_START, OP_STOP, OP_PROMOTE, OP_UNPROMOTE,
     OP_SET_FIELD, /* a read-only field upshotd maintains (api_admin_set_field) */
+    OP_BREAKER_TRIP,  /* the circuit breaker sends a region to control */
+    OP_BREAKER_RESET  /* an operator lets the region randomize again */
 } change_op;
 
 /* How many times a change that keeps losing races is recomputed. */
@@ -184,6 +186,7 @@ typedef struct change_job {
     bool refreshed;            /* re-read after an If-Match mismatch */
     json_t *seen;              /* the field it changes, as first computed against */
     int attempts;
+    json_t *trip;              /* OP_BREAKER_TRIP: the evidence, {variant, metric, ...} */
 } change_job;
 
 static void change_run(change_job *job);
@@ -203,6 +206,7 @@ static void change_finish(change_job *job, registry_status st, const char *err)
     }
     json_decref(job->def);
     json_decref(job->seen);
+    json_decref(job->trip);
     free(job);
 }
 
@@ -216,6 +220,8 @@ static json_t *touched_field(const change_job *job, const experiment *e)
     }
     if (job->op == OP_START || job->op == OP_STOP)
         return json_string(experiment_status_name(e->status));
+    if (job->op == OP_BREAKER_TRIP || job->op == OP_BREAKER_RESET)
+        return json_boolean(experiment_breaker_trip(e, job->region) != NULL);
     json_t *p = json_object_get(json_object_get(e->def, "promotions"), job->region);
     if (!p)
         return json_null();
@@ -232,6 +238,8 @@ static json_t *target_field(const change_job *job)
     case OP_PROMOTE:
         return json_pack("{s:s, s:f}", "variant", job->variant, "holdback", job->holdback);
     case OP_SET_FIELD: return json_incref(job->def);
+    case OP_BREAKER_TRIP: return json_true();
+    case OP_BREAKER_RESET: return json_false();
     default: return json_null();
     }
 }
@@ -243,6 +251,64 @@ static bool field_equal(json_t *a, json_t *b)
         return json_equal(json_object_get(a, "variant"), json_object_get(b, "variant")) &&
                fabs(json_number_value(ha) - json_number_value(hb)) < 1e-12;
     return json_equal(a, b);
+}
+
+/* A trip writes breaker_trips[region] (the evidence and since) and takes
+ * back the region's promotion in the same change, so no instance ever
+ * serves a promoted variant in a tripped region; a reset removes the trip
+ * and records the day in breaker_resets[region], from which the breaker
+ * tests only new days (engine/core/analysis.c). */
+static registry_status breaker_compute(change_job *job, experiment *e, experiment **next,
+                                       json_t **details, char err[REGISTRY_ERR_MAX])
+{
+    char now[32], day[11];
+    registry_now_rfc3339(now);
+    snprintf(day, sizeof day, "%.10s", now);
+    json_t *def = json_deep_copy(e->def);
+    if (!def) {
+        snprintf(err, REGISTRY_ERR_MAX, "out of memory");
+        return REGISTRY_NO_MEMORY;
+    }
+    json_t *trips = json_object_get(def, "breaker_trips");
+    if (!trips) {
+        trips = json_object();
+        json_object_set_new(def, "breaker_trips", trips);
+    }
+    if (job->op == OP_BREAKER_TRIP) {
+        const char *vk = json_string_value(json_object_get(job->trip, "variant"));
+        if (!experiment_targets_region(e, job->region) || !vk ||
+            experiment_variant_index(e, vk) < 0) {
+            json_decref(def);
+            snprintf(err, REGISTRY_ERR_MAX, "experiment %s no longer runs in region %s with "
+                     "that variant", e->key, job->region);
+            return REGISTRY_STALE;
+        }
+        json_t *t = json_deep_copy(job->trip);
+        json_object_set_new(t, "since", json_string(now));
+        json_object_set_new(trips, job->region, t);
+        json_t *proms = json_object_get(def, "promotions");
+        json_t *withdrawn = json_incref(json_object_get(proms, job->region));
+        if (withdrawn)
+            json_object_del(proms, job->region);
+        *details = json_deep_copy(job->trip);
+        json_object_set_new(*details, "region", json_string(job->region));
+        json_object_set_new(*details, "withdrew_promotion", withdrawn ? withdrawn : json_null());
+    } else {
+        json_t *was = json_incref(json_object_get(trips, job->region));
+        json_object_del(trips, job->region);
+        json_t *resets = json_object_get(def, "breaker_resets");
+        if (!resets) {
+            resets = json_object();
+            json_object_set_new(def, "breaker_resets", resets);
+        }
+        json_object_set_new(resets, job->region, json_pack("{s:s, s:s}", "at", now, "day", day));
+        *details = json_pack("{s:s, s:o, s:s}", "region", job->region, "was",
+                             was ? was : json_null(), "tests_from_after", day);
+    }
+    registry_status st = registry_prepare(job->d->reg, def, EXP_FROM_STATE, REG_UPDATE, "api",
+                                          next, err);
+    json_decref(def);
+    return st;
 }
 
 /* The definition the change makes of e (NULL for a create), and its audit
@@ -304,6 +370,9 @@ static registry_status change_compute(change_job *job, experiment *e, experiment
         *details = json_pack("{s:O}", job->field, job->def);
         return st;
     }
+    case OP_BREAKER_TRIP:
+    case OP_BREAKER_RESET:
+        return breaker_compute(job, e, next, details, err);
     }
     return REGISTRY_INVALID;
 }
@@ -405,7 +474,9 @@ static void change_run(change_job *job)
                      "while this %s was made; read it again and retry",
                      job->op == OP_START || job->op == OP_STOP ? "status"
                      : job->op == OP_SET_FIELD                 ? job->field
-                                                               : "promotion in the region",
+                     : job->op == OP_BREAKER_TRIP || job->op == OP_BREAKER_RESET
+                         ? "circuit breaker of the region"
+                         : "promotion in the region",
                      job->key, e->revision, job->action);
             change_finish(job, REGISTRY_STALE, err);
             return;
@@ -513,6 +584,28 @@ int api_admin_set_field(upshotd *d, const char *key, const char *field, json_t *
     return 0;
 }
 
+int api_admin_apply_breaker_trip(upshotd *d, const char *key, const char *region,
+                                 json_t *evidence, const char *reason, api_change_done *done,
+                                 void *arg)
+{
+    if (!shared_state_is_up(d->shared)) {
+        json_decref(evidence);
+        return -1;
+    }
+    change_job *job = change_new(d, NULL, OP_BREAKER_TRIP, key, "breaker_trip", reason);
+    if (!job) {
+        json_decref(evidence);
+        return -1;
+    }
+    job->done = done;
+    job->arg = arg;
+    job->trip = evidence;
+    snprintf(job->actor, sizeof job->actor, "breaker");
+    snprintf(job->region, sizeof job->region, "%s", region);
+    change_run(job);
+    return 0;
+}
+
 static void promote(upshotd *d, http_exchange *x, experiment *e)
 {
     json_t *body;
@@ -536,6 +629,10 @@ static void promote(upshotd *d, http_exchange *x, experiment *e)
         http_reply_error(x, 400, "invalid_holdback", "holdback: a share between 0 and 0.5");
     else if (!experiment_targets_region(e, region))
         http_reply_error(x, 409, "conflict", "experiment %s does not run in region %s", e->key, region);
+    else if (experiment_breaker_trip(e, region))
+        http_reply_error(x, 409, "breaker_tripped", "the circuit breaker of %s tripped in region "
+                         "%s: its visitors get the control; reset it first "
+                         "(POST .../breaker/reset)", e->key, region);
     else {
         change_job *job = change_new(d, x, OP_PROMOTE, e->key, "promote", reason_of(body));
         if (job) {
@@ -1100,4 +1197,49 @@ void api_admin_unpromote(upshotd *d, http_exchange *x, const http_query *q, cons
     experiment *e = path_experiment(d, x, p);
     if (e)
         unpromote(d, x, e, route_param(p, "region"));
+}
+
+/* ---- circuit breaker ------------------------------------------------------ */
+
+void api_admin_breaker(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
+{
+    experiment *e = path_experiment(d, x, p);
+    if (!e)
+        return;
+    analysis_settings s;
+    analysis_settings_from(&s, &d->cfg);
+    json_t *b = analysis_breaker_json(e, &s);
+    json_t *resets = json_object_get(e->def, "breaker_resets");
+    json_object_set_new(b, "resets", resets ? json_deep_copy(resets) : json_object());
+    http_reply_json(x, 200, json_pack("{s:s, s:o}", "experiment", e->key, "breaker", b));
+}
+
+/* POST .../breaker/reset {"region": "de", "reason": "..."}: the region
+ * randomizes again, and the breaker tests only the days after today. */
+void api_admin_breaker_reset(upshotd *d, http_exchange *x, const http_query *q,
+                             const route_params *p)
+{
+    experiment *e = path_experiment(d, x, p);
+    if (!e)
+        return;
+    json_t *body;
+    if (!read_json_body(d, x, true, &body))
+        return;
+    const char *region = json_string_value(json_object_get(body, "region"));
+    if (!check_reason(x, body)) {
+        /* replied */
+    } else if (!region || !validate_key(region)) {
+        http_reply_error(x, 400, "invalid_region", "region: required, a region key");
+    } else if (!experiment_breaker_trip(e, region)) {
+        http_reply_error(x, 404, "unknown_trip", "the circuit breaker of %s has not tripped in "
+                         "region %s", e->key, region);
+    } else {
+        change_job *job = change_new(d, x, OP_BREAKER_RESET, e->key, "breaker_reset",
+                                     reason_of(body));
+        if (job) {
+            snprintf(job->region, sizeof job->region, "%s", region);
+            change_run(job);
+        }
+    }
+    json_decref(body);
 }

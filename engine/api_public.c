@@ -498,7 +498,7 @@ static json_t *snapshot_of(const experiment *e)
 {
     static const char *const fields[] = {
         "key", "salt", "status", "placement", "pages", "regions", "traffic_percent",
-        "control", "layer", "allocation_version", "promotions", NULL,
+        "control", "layer", "allocation_version", "promotions", "breaker_trips", NULL,
     };
     json_t *o = json_object();
     for (const char *const *f = fields; *f; f++) {

@@ -12,10 +12,19 @@
  * passes: a tick first takes or renews the lease {upshot}:lease:autopromote
  * (shared_state_lease, a SET NX PX renewed by its holder), and an instance
  * that does not hold it does nothing. Its promotions go through the same
- * compare-and-set as changes made by hand (api_admin_apply_promotion). */
+ * compare-and-set as changes made by hand (api_admin_apply_promotion).
+ *
+ * The same pass runs the circuit breaker (docs/promotion.md): every
+ * running experiment with a breaker metric on is decided, with or without
+ * auto_promote, and a region whose breaker trips is written to the shared
+ * state (api_admin_apply_breaker_trip) with its evidence, which withdraws
+ * any promotion there; every instance then routes it to control. Only
+ * experiments with auto_promote get promotions and decision entries. */
 #include "autopromote.h"
 
 #include <event2/event.h>
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +52,47 @@ typedef struct promotion_ctx {
     char region[VALIDATE_KEY_MAX + 1];
     char variant[VALIDATE_KEY_MAX + 1];
 } promotion_ctx;
+
+static bool pass_wants(const experiment *e)
+{
+    return e->status == EXP_RUNNING && (e->auto_promote || e->breaker_decline || e->breaker_aov);
+}
+
+static void on_tripped(void *arg, registry_status st, const char *err)
+{
+    promotion_ctx *p = arg;
+    if (st == REGISTRY_OK)
+        fprintf(stderr, "upshotd: circuit breaker tripped for %s in %s (variant %s): the region "
+                        "gets the control\n", p->key, p->region, p->variant);
+    else
+        fprintf(stderr, "upshotd: circuit breaker trip of %s in %s not recorded: %s\n", p->key,
+                p->region, err ? err : "?");
+    free(p);
+}
+
+/* The region's breaker tripped and the shared state does not say so yet:
+ * record it, with the evidence the audit log and `upshot show` report. */
+static void trip_region(upshotd *d, const experiment *live, const analysis_region_decision *rd)
+{
+    promotion_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return;
+    const char *vkey = live->variants[rd->breaker_variant].key;
+    snprintf(ctx->key, sizeof ctx->key, "%s", live->key);
+    snprintf(ctx->region, sizeof ctx->region, "%s", rd->region);
+    snprintf(ctx->variant, sizeof ctx->variant, "%s", vkey);
+    json_t *ev = json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:s, s:f, s:I}", "variant", vkey,
+                           "metric", rd->breaker_metric, "test",
+                           "one-sided mSPRT (always-valid), Bonferroni over the family",
+                           "e_value", isfinite(rd->breaker_e_value) ? rd->breaker_e_value : DBL_MAX,
+                           "p", rd->breaker_p, "diff",
+                           isfinite(rd->breaker_diff) ? rd->breaker_diff : 0.0, "day",
+                           rd->breaker_day, "alpha", rd->breaker_alpha, "family",
+                           (json_int_t)rd->breaker_family);
+    if (!ev || api_admin_apply_breaker_trip(d, live->key, rd->region, ev, rd->why, on_tripped,
+                                            ctx) != 0)
+        on_tripped(ctx, REGISTRY_UNAVAILABLE, "the shared state is unreachable");
+}
 
 static void on_promoted(void *arg, registry_status st, const char *err)
 {
@@ -88,6 +138,14 @@ static void apply_decisions(autopromote *a, experiment *e, const analysis_decisi
     }
     for (size_t i = 0; i < dec->n; i++) {
         const analysis_region_decision *rd = &dec->regions[i];
+        if (rd->breaker_tripped && rd->breaker_variant >= 0 &&
+            rd->breaker_variant < live->nvariants && experiment_targets_region(live, rd->region) &&
+            !experiment_breaker_trip(live, rd->region)) {
+            trip_region(d, live, rd);
+            continue; /* the trip withdraws any promotion; nothing to promote */
+        }
+        if (!live->auto_promote)
+            continue;
         const char *before = json_string_value(json_object_get(last, rd->region));
         if (!before || strcmp(before, rd->recommendation) != 0) {
             json_object_set_new(last, rd->region, json_string(rd->recommendation));
@@ -145,7 +203,7 @@ static void on_step(evutil_socket_t fd, short what, void *arg)
     autopromote *a = arg;
     while (a->at < a->nkeys) {
         experiment *e = registry_get(a->d->reg, a->keys[a->at++]);
-        if (!e || !e->auto_promote || e->status != EXP_RUNNING)
+        if (!e || !pass_wants(e))
             continue;
         autopromote_job *job = calloc(1, sizeof *job);
         if (!job)
@@ -195,7 +253,7 @@ static void start_pass(autopromote *a)
         return;
     for (size_t i = 0; i < n; i++) {
         experiment *e = registry_at(reg, i);
-        if (e->auto_promote && e->status == EXP_RUNNING)
+        if (pass_wants(e))
             snprintf(a->keys[a->nkeys++], sizeof a->keys[0], "%s", e->key);
     }
     a->at = 0;

@@ -9,7 +9,12 @@
  * hand. Every change of a region's recommendation is audited too, so the
  * log says why a promotion did or did not happen. The last recommendation per
  * (experiment, region) lives here, in memory: after a restart the first
- * pass audits the current ones again. */
+ * pass audits the current ones again.
+ *
+ * The pass also runs the circuit breaker of every running experiment that
+ * has one on (auto_promote or not): a region whose breaker trips gets the
+ * trip recorded in the shared state, with its evidence, and its promotion
+ * withdrawn (docs/promotion.md, "The circuit breaker"). */
 #ifndef UPSHOT_AUTOPROMOTE_H
 #define UPSHOT_AUTOPROMOTE_H
 

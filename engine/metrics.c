@@ -67,7 +67,7 @@ void metrics_render(struct evbuffer *out, const metrics_gauges *g)
 
     evbuffer_add_printf(out, "# HELP upshot_assignments_total Assignment decisions by reason.\n"
                              "# TYPE upshot_assignments_total counter\n");
-    for (int i = 0; i <= ASSIGN_COVERAGE; i++)
+    for (int i = 0; i <= ASSIGN_BREAKER; i++)
         evbuffer_add_printf(out, "upshot_assignments_total{reason=\"%s\"} %llu\n",
                             assign_reason_name((assign_reason)i),
                             (unsigned long long)g_metrics.assignments[i]);

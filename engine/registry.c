@@ -184,7 +184,7 @@ void registry_free(registry *r)
 
 static const char *const carried_fields[] = {
     "created_at", "started_at", "stopped_at", "allocation_version", "promotions",
-    "capping_learned", NULL,
+    "capping_learned", "breaker_trips", "breaker_resets", NULL,
 };
 
 /* Builds the experiment that would replace `prev` (NULL when new) from def,

@@ -45,6 +45,9 @@ static const router_row rows[] = {
     ADMIN(ROUTE_POST, "/v1/experiments/{key}/promotions", ROUTE_ADMIN, api_admin_promote),
     ADMIN(ROUTE_DELETE, "/v1/experiments/{key}/promotions/{region}", ROUTE_ADMIN,
           api_admin_unpromote),
+    ADMIN(ROUTE_GET, "/v1/experiments/{key}/breaker", ROUTE_ADMIN, api_admin_breaker),
+    ADMIN(ROUTE_POST, "/v1/experiments/{key}/breaker/reset", ROUTE_ADMIN,
+          api_admin_breaker_reset),
     ADMIN(ROUTE_POST, "/v1/admin/reload", ROUTE_ADMIN, api_admin_reload),
 };
 

@@ -2,6 +2,7 @@
 #include "stats_msprt.h"
 
 #include <gsl/gsl_math.h>
+#include <gsl/gsl_sf_erf.h>
 #include <math.h>
 
 double stats_msprt_log_lambda(double d, double v, double tau2)
@@ -9,6 +10,14 @@ double stats_msprt_log_lambda(double d, double v, double tau2)
     double s = v + tau2;
     /* 0.5 ln(V/(V+tau^2)) written with log1p: V << tau^2 at large n */
     return -0.5 * log1p(tau2 / v) + tau2 * d * d / (2.0 * v * s);
+}
+
+double stats_msprt_log_lambda_greater(double d, double v, double tau2)
+{
+    /* 2 Phi(z) = erfc(-z / sqrt 2); gsl_sf_log_erfc keeps its log exact
+     * far in the lower tail, where Phi(z) underflows. */
+    double z = d * sqrt(tau2) / sqrt(v * (v + tau2));
+    return stats_msprt_log_lambda(d, v, tau2) + gsl_sf_log_erfc(-z / M_SQRT2);
 }
 
 static double tau2_or_default(double tau2)

@@ -43,6 +43,24 @@
 /* ln Lambda for an observed difference d with variance V > 0. */
 double stats_msprt_log_lambda(double d, double v, double tau2);
 
+/* ln Lambda+ of the one-sided mixture: the same likelihood ratio mixed
+ * over a half-normal prior on positive differences only (2 N(0, tau^2)
+ * restricted to theta > 0), for "is the difference greater than 0?":
+ *
+ *   Lambda+ = 2 Phi(z) Lambda,   z = d tau / sqrt(V (V + tau^2))
+ *
+ * (the two-sided Lambda times twice the posterior probability that
+ * theta > 0). Under theta = 0 it is a nonnegative martingale with mean 1
+ * over cumulative looks, and under theta < 0 a supermartingale, so by
+ * Ville's inequality P(ever Lambda+ >= 1/alpha | theta <= 0) <= alpha:
+ * an always-valid one-sided test (the same normal approximation as the
+ * two-sided mSPRT). It spends no evidence on the other direction, so
+ * against an effect of the sign it looks for it crosses 1/alpha sooner
+ * than Lambda (up to a factor 2), and against the opposite sign it stays
+ * below 1. The circuit breaker (engine/core/decide.h) uses it for "the
+ * variant's decline rate is higher" and "the variant's AOV is lower". */
+double stats_msprt_log_lambda_greater(double d, double v, double tau2);
+
 /* One look: p = min(1, 1/Lambda). Undefined when an arm has no visitors
  * or V = 0 (both rates 0 or 1). tau2 <= 0 means the default. */
 stats_pvalue stats_msprt_pvalue(uint64_t n0, uint64_t x0, uint64_t n1, uint64_t x1,

@@ -86,7 +86,24 @@ static void fill_decide_config(decide_config *dc, double *weights, const experim
         .correction = cfg->correction == CORRECTION_BH ? DECIDE_CORRECTION_BH
                                                        : DECIDE_CORRECTION_HOLM,
         .mde = 0,
+        .breaker_decline = e->breaker_decline,
+        .breaker_aov = e->breaker_aov,
+        .breaker_alpha = e->breaker_alpha > 0 ? e->breaker_alpha
+                                              : (e->alpha > 0 ? e->alpha : cfg->alpha),
     };
+}
+
+/* The breaker's first look in region r: after a reset it tests only the
+ * days after the reset's day (that day's counts are its baseline), so the
+ * evidence that tripped it before is not counted again. */
+static size_t breaker_from(const results_table *t, const experiment *e, int r)
+{
+    const char *day = experiment_breaker_reset_day(e, t->regions[r]);
+    size_t from = 0;
+    if (day)
+        while (from < (size_t)t->ndays && strcmp(t->days[from], day) <= 0)
+            from++;
+    return from;
 }
 
 /* Runs decide over every region of t; regions[] and looks are returned
@@ -98,16 +115,24 @@ static int run_decide(const results_table *t, const experiment *e, const analysi
     decide_config dc;
     fill_decide_config(&dc, weights, e, cfg);
     decide_region *regions = calloc((size_t)t->nregions + 1, sizeof *regions);
-    if (!regions)
+    size_t *from = calloc((size_t)t->nregions + 1, sizeof *from);
+    if (!regions || !from) {
+        free(regions);
+        free(from);
+        *regions_out = NULL;
         return -1;
+    }
+    dc.breaker_from = from;
     for (int r = 0; r < t->nregions; r++) {
         regions[r].name = t->regions[r];
         regions[r].nlooks = (size_t)t->ndays;
         regions[r].looks = region_looks(t, r, capping_on(t, e));
+        from[r] = breaker_from(t, e, r);
         if (!regions[r].looks)
             regions[r].nlooks = 0;
     }
     int rc = decide_run(&dc, regions, (size_t)t->nregions, res);
+    free(from);
     *regions_out = regions;
     return rc;
 }
@@ -142,6 +167,18 @@ int analysis_decide(const results_table *t, const experiment *e, const analysis_
         ad->promote_variant = res.regions[r].rec == DECIDE_REC_PROMOTE ? res.regions[r].variant : -1;
         ad->recommendation = decide_recommendation_name(res.regions[r].rec);
         snprintf(ad->why, sizeof ad->why, "%s", res.regions[r].why ? res.regions[r].why : "");
+        const decide_breaker *b = &res.regions[r].breaker;
+        ad->breaker_tripped = b->tripped;
+        ad->breaker_variant = b->variant;
+        ad->breaker_metric = decide_breaker_metric_name(b->metric);
+        if (b->tripped && b->look >= 0 && b->look < t->ndays)
+            snprintf(ad->breaker_day, sizeof ad->breaker_day, "%s", t->days[b->look]);
+        ad->breaker_e_value = b->e_value;
+        ad->breaker_p = b->p;
+        ad->breaker_diff = b->diff;
+        ad->breaker_family = b->family;
+        ad->breaker_alpha = e->breaker_alpha > 0 ? e->breaker_alpha
+                                                 : (e->alpha > 0 ? e->alpha : cfg->alpha);
     }
     decide_result_free(&res);
     free_regions(regions, t->nregions);
@@ -183,14 +220,25 @@ static json_t *decisions_json(const results_table *t, const experiment *e,
                 "p_always_valid", num_or_null(a->p), "p_adjusted", num_or_null(a->p_adjusted),
                 "decline_p", num_or_null(a->decline_p), "guardrail_failed", a->guardrail_failed));
         }
+        const decide_breaker *b = &rr->breaker;
+        const exp_breaker_trip *trip = experiment_breaker_trip(e, t->regions[r]);
+        json_t *breaker = json_pack(
+            "{s:b, s:b, s:o, s:s, s:o, s:o, s:o, s:o, s:I}", "active", trip != NULL, "tripped",
+            b->tripped, "variant",
+            b->variant >= 0 ? json_string(e->variants[b->variant].key) : json_null(), "metric",
+            decide_breaker_metric_name(b->metric), "day",
+            b->tripped && b->look >= 0 && b->look < t->ndays ? json_string(t->days[b->look])
+                                                             : json_null(),
+            "e_value", num_or_null(b->e_value), "p", num_or_null(b->p), "diff",
+            num_or_null(b->diff), "family", (json_int_t)b->family);
         json_array_append_new(out, json_pack(
-            "{s:s, s:s, s:o, s:s, s:o, s:o, s:b, s:b, s:I, s:I, s:o}", "region", t->regions[r],
+            "{s:s, s:s, s:o, s:s, s:o, s:o, s:b, s:b, s:I, s:I, s:o, s:o}", "region", t->regions[r],
             "recommendation", decide_recommendation_name(rr->rec), "variant",
             rr->variant >= 0 ? json_string(e->variants[rr->variant].key) : json_null(), "why",
             rr->why ? rr->why : "", "srm_p", num_or_null(rr->srm_p),
             "srm_p_always_valid", num_or_null(rr->srm_p_always_valid), "srm_failed", rr->srm_failed,
             "min_sample_met", rr->min_sample_met, "min_visitors", (json_int_t)rr->min_visitors,
-            "needed_per_arm", (json_int_t)rr->needed_per_arm, "arms", arms));
+            "needed_per_arm", (json_int_t)rr->needed_per_arm, "arms", arms, "breaker", breaker));
     }
     double weights[EXP_MAX_VARIANTS];
     decide_config dc;
@@ -231,6 +279,17 @@ static void add_uncapped(json_t *report, const results_counts *sum, const int *o
         }
         json_object_set_new(json_array_get(vs, j), "revenue_uncapped", o);
     }
+}
+
+json_t *analysis_breaker_json(const experiment *e, const analysis_settings *cfg)
+{
+    double weights[EXP_MAX_VARIANTS];
+    decide_config dc;
+    fill_decide_config(&dc, weights, e, cfg);
+    json_t *trips = json_object_get(e->def, "breaker_trips");
+    return json_pack("{s:b, s:b, s:f, s:o}", "decline_rate", e->breaker_decline, "aov",
+                     e->breaker_aov, "alpha", dc.breaker_alpha, "trips",
+                     trips ? json_incref(trips) : json_object());
 }
 
 /* The statistics report of one slice (region r, or all regions when
@@ -319,6 +378,7 @@ void analysis_attach(json_t *body, const results_table *t, const experiment *e,
         json_object_set_new(reg, "analysis", r >= 0 ? slice_analysis(t, e, cfg, r) : json_null());
     }
     json_object_set_new(body, "decisions", decisions_json(t, e, cfg, region_filter));
+    json_object_set_new(body, "breaker", analysis_breaker_json(e, cfg));
 }
 
 int analysis_learn_cap(const results_table *t, const experiment *e, double *cap, double *mean,

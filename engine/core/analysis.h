@@ -36,6 +36,16 @@ typedef struct analysis_region_decision {
     int promote_variant;         /* -1: nothing to promote */
     const char *recommendation;  /* decide_recommendation_name(), static */
     char why[200];
+    /* the circuit breaker (decide.h, decide_breaker) */
+    bool breaker_tripped;
+    int breaker_variant;         /* -1: no breaker test ran */
+    const char *breaker_metric;  /* decide_breaker_metric_name(), static */
+    char breaker_day[11];        /* day of the tripping look, "" when not tripped */
+    double breaker_e_value;      /* largest one-sided mixture ratio */
+    double breaker_p;            /* always-valid, Bonferroni-adjusted */
+    double breaker_diff;         /* variant minus control */
+    double breaker_alpha;        /* the family-wise level it was tested at */
+    size_t breaker_family;       /* tests the level is shared by (Bonferroni) */
 } analysis_region_decision;
 
 typedef struct analysis_decisions {
@@ -48,8 +58,9 @@ int analysis_decide(const results_table *t, const experiment *e, const analysis_
                     analysis_decisions *out);
 void analysis_decisions_free(analysis_decisions *d);
 
-/* Adds "analysis" to body.total and to each of body.regions[], and
- * "decisions" to body (docs/api.md). region_filter may be NULL. */
+/* Adds "analysis" to body.total and to each of body.regions[],
+ * "decisions" and "breaker" to body (docs/api.md). region_filter may be
+ * NULL. */
 void analysis_attach(json_t *body, const results_table *t, const experiment *e,
                      const analysis_settings *cfg, const char *region_filter);
 
@@ -61,5 +72,10 @@ void analysis_attach(json_t *body, const results_table *t, const experiment *e,
  * converted (or their spread is undefined); *converters is set either way. */
 int analysis_learn_cap(const results_table *t, const experiment *e, double *cap, double *mean,
                        double *sd, uint64_t *converters);
+
+/* The breaker's settings and its trips, as the results body and
+ * GET .../breaker show them: {"decline_rate", "aov", "alpha", "trips"}.
+ * A new reference. */
+json_t *analysis_breaker_json(const experiment *e, const analysis_settings *cfg);
 
 #endif

@@ -53,6 +53,12 @@ assign_result assign_visitor(const experiment *e, const char *visitor, const cha
             return out_of_experiment(e, ASSIGN_LAYER);
     }
 
+    /* A tripped breaker sends the whole region to control, promotion and
+     * holdback included, and counts nobody: the region's statistics stay
+     * as they were when it tripped. */
+    if (e->ntrips > 0 && experiment_breaker_trip(e, region))
+        return out_of_experiment(e, ASSIGN_BREAKER);
+
     const exp_promotion *p = experiment_promotion(e, region);
     if (p && hash_prefix_bucket(&e->holdback_prefix, visitor) >= p->holdback_buckets)
         return (assign_result){.variant = p->variant, .reason = ASSIGN_PROMOTED,
@@ -75,6 +81,7 @@ const char *assign_reason_name(assign_reason r)
         [ASSIGN_STICKY_UNVERIFIED] = "sticky_unverified", [ASSIGN_PROMOTED] = "promoted",
         [ASSIGN_FORCED] = "forced", [ASSIGN_NOT_RUNNING] = "not_running",
         [ASSIGN_REGION] = "region", [ASSIGN_LAYER] = "layer", [ASSIGN_COVERAGE] = "coverage",
+        [ASSIGN_BREAKER] = "breaker",
     };
     return (unsigned)r < sizeof names / sizeof *names ? names[r] : "assigned";
 }

@@ -23,6 +23,7 @@ typedef enum {
     ASSIGN_REGION,            /* out: region not targeted */
     ASSIGN_LAYER,             /* out: another slice of the layer */
     ASSIGN_COVERAGE,          /* out: outside traffic coverage */
+    ASSIGN_BREAKER,           /* out: the region's circuit breaker tripped */
 } assign_reason;
 
 typedef struct assign_result {

@@ -29,6 +29,7 @@ const char *decide_recommendation_name(decide_recommendation r)
     case DECIDE_REC_PROMOTE: return "promote";
     case DECIDE_REC_STOP: return "stop";
     case DECIDE_REC_CHECK_SRM: return "check_srm";
+    case DECIDE_REC_BREAKER: return "breaker";
     }
     return "keep_running";
 }
@@ -65,6 +66,16 @@ int decide_parse_goal(const char *s, decide_goal *out)
     else if (strcmp(s, "aov") == 0) *out = DECIDE_GOAL_AOV;
     else return -1;
     return 0;
+}
+
+const char *decide_breaker_metric_name(decide_breaker_metric m)
+{
+    switch (m) {
+    case DECIDE_BREAKER_DECLINE: return "decline_rate";
+    case DECIDE_BREAKER_AOV: return "aov";
+    case DECIDE_BREAKER_NONE: break;
+    }
+    return "";
 }
 
 void decide_result_free(decide_result *r)
@@ -245,6 +256,120 @@ static int decide_guardrail(const decide_config *cfg, const decide_region *g, si
     return 0;
 }
 
+/* ---- the circuit breaker ------------------------------------------------ */
+
+/* Counts of a look within the breaker's window: at minus base (base NULL:
+ * at itself). Counts are cumulative, so the differences are the window's
+ * own sufficient statistics; a float sum that rounds below zero is 0. */
+static decide_counts breaker_window(const decide_counts *at, const decide_counts *base)
+{
+    if (base == NULL) return *at;
+#define SUB(f) (at->f >= base->f ? at->f - base->f : 0)
+    decide_counts w = {.visitors = SUB(visitors), .conversions = SUB(conversions),
+                       .orders = SUB(orders), .decliners = SUB(decliners)};
+#undef SUB
+    w.revenue_sum = fmax(0, at->revenue_sum - base->revenue_sum);
+    w.revenue_sumsq = fmax(0, at->revenue_sumsq - base->revenue_sumsq);
+    return w;
+}
+
+/* ln Lambda+ of one look for "t is worse than c" on metric m, with *diff
+ * (t minus c); NaN when the look does not qualify. For the AOV, *tau2 is
+ * fixed at the first qualifying look (10% of the control's AOV then, as
+ * the goal tests do: the difference is in the shop's currency) and kept
+ * for the later looks, so one mixture serves the whole window. */
+static double breaker_look(decide_breaker_metric m, const decide_counts *c,
+                           const decide_counts *t, double tau2_decline, double *tau2_aov,
+                           double *diff)
+{
+    if (m == DECIDE_BREAKER_DECLINE) {
+        if (c->visitors < DECIDE_BREAKER_MIN_VISITORS ||
+            t->visitors < DECIDE_BREAKER_MIN_VISITORS || c->decliners > c->visitors ||
+            t->decliners > t->visitors)
+            return NAN;
+        double n0 = (double)c->visitors, n1 = (double)t->visitors;
+        double p0 = (double)c->decliners / n0, p1 = (double)t->decliners / n1;
+        double v = p0 * (1 - p0) / n0 + p1 * (1 - p1) / n1;
+        if (!(v > 0)) return NAN;
+        *diff = p1 - p0;
+        return stats_msprt_log_lambda_greater(p1 - p0, v,
+                                              tau2_decline > 0 ? tau2_decline
+                                                               : STATS_MSPRT_DEFAULT_TAU2);
+    }
+    if (c->conversions < DECIDE_BREAKER_MIN_ORDERS || t->conversions < DECIDE_BREAKER_MIN_ORDERS)
+        return NAN;
+    stats_aov_result a;
+    stats_aov_compare((double)c->conversions, c->revenue_sum, c->revenue_sumsq,
+                      (double)t->conversions, t->revenue_sum, t->revenue_sumsq, 0.05, &a);
+    if (!(a.diff.defined && a.se0.defined && a.se1.defined && a.aov0.defined)) return NAN;
+    double v = a.se0.value * a.se0.value + a.se1.value * a.se1.value;
+    if (!(v > 0) || !(a.aov0.value > 0)) return NAN;
+    if (!(*tau2_aov > 0)) {
+        double tau = DECIDE_DEFAULT_MDE * a.aov0.value;
+        *tau2_aov = tau * tau;
+    }
+    *diff = a.diff.value;
+    /* "lower AOV" is "greater" for the control minus the variant */
+    return stats_msprt_log_lambda_greater(-a.diff.value, v, *tau2_aov);
+}
+
+/* The breaker of region g over looks from..nlooks-1: every non-control
+ * variant on every enabled metric; the earliest trip wins (then the
+ * largest ratio), else the test closest to tripping is reported. */
+static void decide_breaker_region(const decide_config *cfg, const decide_region *g,
+                                  size_t window, size_t from, size_t family, decide_breaker *b)
+{
+    double alpha = cfg->breaker_alpha > 0 ? cfg->breaker_alpha : cfg->alpha;
+    double threshold = log((double)family / alpha);
+    size_t K = cfg->nvariants;
+    const decide_counts *base = window > 0 && window <= g->nlooks
+                                    ? g->looks + (window - 1) * K
+                                    : NULL;
+    double best_ll = 0;
+    for (int mi = 0; mi < 2; mi++) {
+        decide_breaker_metric m = mi == 0 ? DECIDE_BREAKER_DECLINE : DECIDE_BREAKER_AOV;
+        if ((m == DECIDE_BREAKER_DECLINE && !cfg->breaker_decline) ||
+            (m == DECIDE_BREAKER_AOV && !cfg->breaker_aov))
+            continue;
+        for (size_t v = 0; v < K; v++) {
+            if (v == cfg->control) continue;
+            double max_ll = -INFINITY, tau2_aov = 0, last_diff = NAN, trip_diff = NAN;
+            int trip = -1;
+            for (size_t d = from; d < g->nlooks; d++) {
+                const decide_counts *L = g->looks + d * K;
+                decide_counts c =
+                    breaker_window(&L[cfg->control], base ? &base[cfg->control] : NULL);
+                decide_counts t = breaker_window(&L[v], base ? &base[v] : NULL);
+                double diff = NAN;
+                double ll = breaker_look(m, &c, &t, cfg->tau2, &tau2_aov, &diff);
+                if (!isfinite(ll)) continue;
+                last_diff = diff;
+                if (ll > max_ll) max_ll = ll;
+                if (trip < 0 && ll >= threshold) {
+                    trip = (int)d;
+                    trip_diff = diff;
+                }
+            }
+            if (!isfinite(max_ll)) continue;
+            bool better = trip >= 0 ? !b->tripped || trip < b->look ||
+                                          (trip == b->look && max_ll > best_ll)
+                                    : !b->tripped && (b->variant < 0 || max_ll > best_ll);
+            if (!better) continue;
+            best_ll = max_ll;
+            b->tripped = trip >= 0;
+            b->variant = (int)v;
+            b->metric = m;
+            b->look = trip;
+            b->diff = trip >= 0 ? trip_diff : last_diff;
+        }
+    }
+    if (b->variant >= 0) {
+        b->e_value = exp(fmax(best_ll, 0));
+        /* m / e computed in logs: e may exceed the range of a double */
+        b->p = fmin(1, exp(log((double)family) - fmax(best_ll, 0)));
+    }
+}
+
 int decide_run(const decide_config *cfg, const decide_region *regions, size_t nregions,
                decide_result *out)
 {
@@ -263,6 +388,7 @@ int decide_run(const decide_config *cfg, const decide_region *regions, size_t nr
     decide_scratch s = {0};
     if (out->regions == NULL || out->arms == NULL || ln_p == NULL || order == NULL) goto fail;
     out->family_size = m;
+    size_t breaker_family = m * ((cfg->breaker_decline ? 1 : 0) + (cfg->breaker_aov ? 1 : 0));
 
     /* pass 1: per region and arm, the raw tests */
     size_t fi = 0;
@@ -275,6 +401,8 @@ int decide_run(const decide_config *cfg, const decide_region *regions, size_t nr
         rr->srm_p_always_valid = 1;
         rr->rec = DECIDE_REC_KEEP_RUNNING;
         rr->why = "no data yet";
+        rr->breaker = (decide_breaker){.variant = -1, .look = -1, .e_value = 1, .p = 1,
+                                       .diff = NAN, .family = breaker_family};
         for (size_t v = 0; v < K; v++) {
             decide_arm *a = &rr->arms[v];
             a->verdict = v == cfg->control ? DECIDE_ARM_CONTROL : DECIDE_ARM_NO_DATA;
@@ -321,6 +449,11 @@ int decide_run(const decide_config *cfg, const decide_region *regions, size_t nr
                 rr->needed_per_arm = need.value >= (double)DECIDE_NEEDED_MAX
                                          ? DECIDE_NEEDED_MAX
                                          : (uint64_t)need.value;
+        }
+        if (breaker_family > 0) {
+            size_t window = cfg->breaker_from ? cfg->breaker_from[r] : 0;
+            decide_breaker_region(cfg, g, window, first > window ? first : window,
+                                  breaker_family, &rr->breaker);
         }
         for (size_t v = 0; v < K; v++) {
             if (v == cfg->control) continue;
@@ -370,7 +503,14 @@ int decide_run(const decide_config *cfg, const decide_region *regions, size_t nr
                 rr->variant = (int)v;
             }
         }
-        if (!any_data || tested == 0) {
+        if (rr->breaker.tripped) {
+            rr->rec = DECIDE_REC_BREAKER;
+            rr->variant = -1;
+            rr->why = rr->breaker.metric == DECIDE_BREAKER_AOV
+                          ? "circuit breaker: a variant's AOV is significantly lower than control's"
+                          : "circuit breaker: a variant's decline rate is significantly higher "
+                            "than control's";
+        } else if (!any_data || tested == 0) {
             rr->rec = DECIDE_REC_KEEP_RUNNING;
             rr->why = "not enough data to compare yet";
         } else if (rr->srm_failed) {

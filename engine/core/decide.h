@@ -40,6 +40,18 @@
  * When several variants qualify in one region, the one with the largest
  * lift is promoted.
  *
+ * The circuit breaker (docs/promotion.md, "The circuit breaker") is a
+ * guardrail that acts: region R trips when some variant V is worse than
+ * control there by a one-sided always-valid test
+ * (stats_msprt_log_lambda_greater), on the decline rate (higher) and,
+ * when configured, on the AOV (lower). The largest mixture ratio over R's
+ * looks must reach m / breaker_alpha, m being the number of breaker tests
+ * of the experiment (regions x non-control variants x metrics): a
+ * Bonferroni bound, so the chance that an experiment with no harmful
+ * variant ever trips anywhere stays <= breaker_alpha however many daily
+ * looks are taken. A tripped region gets DECIDE_REC_BREAKER (never a
+ * promotion); upshotd then routes it to control.
+ *
  * Pure: no I/O, no clock, no global state; allocates only the result.
  * Thread-safe as long as stats_init() has run once. */
 #ifndef UPSHOT_DECIDE_H
@@ -62,6 +74,14 @@
  * integer the results endpoint writes). */
 #define DECIDE_NEEDED_MAX ((uint64_t)INT64_MAX)
 #define DECIDE_MAX_VARIANTS 16
+/* A look enters the breaker's decline test only when both arms have at
+ * least this many visitors in the window: below it the normal
+ * approximation behind the mixture ratio is poor, and a handful of early
+ * declines could trip the region. */
+#define DECIDE_BREAKER_MIN_VISITORS 100
+/* Likewise for the AOV test, in orders per arm: the delta-method standard
+ * error of a ratio needs a few dozen orders to be near its value. */
+#define DECIDE_BREAKER_MIN_ORDERS 30
 
 typedef enum {
     DECIDE_GOAL_CONVERSION, /* converters / visitors */
@@ -107,6 +127,16 @@ typedef struct decide_config {
     uint64_t min_sample;         /* visitors every arm of a region needs */
     decide_correction correction;
     double mde;                  /* relative MDE for "stop"; <= 0: default */
+    /* circuit breaker (all off when zeroed) */
+    bool breaker_decline;        /* trip on a higher decline rate */
+    bool breaker_aov;            /* trip on a lower AOV */
+    double breaker_alpha;        /* family-wise false-trip level; <= 0: alpha */
+    /* Per region (the order of decide_run's regions), where the breaker's
+     * window starts: it tests looks from.. minus the counts of look
+     * from - 1, so that after an operator's reset it runs a fresh
+     * sequential test on new data only. NULL, or 0: the whole history.
+     * Borrowed. */
+    const size_t *breaker_from;
 } decide_config;
 
 /* Verdict on one variant in one region, most blocking reason first. */
@@ -137,8 +167,29 @@ typedef enum {
     DECIDE_REC_KEEP_RUNNING,
     DECIDE_REC_PROMOTE,
     DECIDE_REC_STOP,
-    DECIDE_REC_CHECK_SRM
+    DECIDE_REC_CHECK_SRM,
+    DECIDE_REC_BREAKER       /* the circuit breaker tripped: route to control */
 } decide_recommendation;
+
+typedef enum {
+    DECIDE_BREAKER_NONE,
+    DECIDE_BREAKER_DECLINE,  /* decline rate higher than control's */
+    DECIDE_BREAKER_AOV       /* AOV lower than control's */
+} decide_breaker_metric;
+
+/* The breaker of one region: the tripping test, or, when nothing trips,
+ * the test closest to tripping (largest e-value), for display. */
+typedef struct decide_breaker {
+    bool tripped;
+    int variant;             /* the variant of that test, -1 when none ran */
+    decide_breaker_metric metric;
+    int look;                /* first look that tripped (index into looks), -1 */
+    double e_value;          /* largest one-sided mixture ratio over the window */
+    double p;                /* min(1, m / e_value): always-valid, Bonferroni-adjusted */
+    double diff;             /* variant minus control at the tripping (or latest) look:
+                                decline rate, or AOV in the shop's currency */
+    size_t family;           /* m, the number of breaker tests */
+} decide_breaker;
 
 typedef struct decide_region_result {
     decide_recommendation rec;
@@ -152,6 +203,7 @@ typedef struct decide_region_result {
     uint64_t needed_per_arm;/* visitors per arm to detect the MDE (0 if unknown),
                                at most DECIDE_NEEDED_MAX */
     const char *why;        /* one sentence, static storage */
+    decide_breaker breaker;
     decide_arm *arms;       /* nvariants verdicts, points into decide_result */
 } decide_region_result;
 
@@ -172,7 +224,7 @@ int decide_run(const decide_config *cfg, const decide_region *regions,
 void decide_result_free(decide_result *r); /* zeroed or NULL: nothing */
 
 /* Stable lowercase names for JSON and logs: "keep_running", "promote",
- * "stop", "check_srm"; "control", "no_data", "srm", "min_sample",
+ * "stop", "check_srm", "breaker"; "control", "no_data", "srm", "min_sample",
  * "guardrail", "worse", "inconclusive", "winner". */
 const char *decide_recommendation_name(decide_recommendation r);
 const char *decide_verdict_name(decide_arm_verdict v);
@@ -181,5 +233,8 @@ const char *decide_verdict_name(decide_arm_verdict v);
  * return 0, or -1 when unknown. */
 int decide_parse_correction(const char *s, decide_correction *out);
 int decide_parse_goal(const char *s, decide_goal *out);
+
+/* "decline_rate", "aov", or "" for DECIDE_BREAKER_NONE. */
+const char *decide_breaker_metric_name(decide_breaker_metric m);
 
 #endif

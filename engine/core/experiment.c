@@ -12,13 +12,14 @@
 
 static const char *const read_only_fields[] = {
     "created_at", "started_at", "stopped_at", "updated_at",
-    "allocation_version", "origin", "promotions", "revision", "capping_learned", NULL,
+    "allocation_version", "origin", "promotions", "revision", "capping_learned", "breaker_trips",
+    "breaker_resets", NULL,
 };
 
 static const char *const known_fields[] = {
     "key", "name", "description", "salt", "status", "placement", "pages",
     "regions", "traffic_percent", "control", "variants", "goal", "guardrails",
-    "layer", "qa", "stats", "auto_promote", "capping", NULL,
+    "layer", "qa", "stats", "auto_promote", "capping", "breaker", NULL,
 };
 
 static bool in_list(const char *s, const char *const *list)
@@ -212,6 +213,79 @@ static bool parse_promotions(experiment *e, json_t *def, char err[EXP_ERR_MAX])
         e->npromotions++;
     }
     qsort(e->promotions, (size_t)e->npromotions, sizeof *e->promotions, cmp_promotion);
+    return true;
+}
+
+static int cmp_trip(const void *a, const void *b)
+{
+    return strcmp(((const exp_breaker_trip *)a)->region, ((const exp_breaker_trip *)b)->region);
+}
+
+/* "breaker": {"decline_rate": bool, "aov": bool, "alpha": number}, all
+ * optional; and the read-only "breaker_trips" {region: {variant, since,
+ * ...evidence}} and "breaker_resets" {region: {at, day}}. */
+static bool parse_breaker(experiment *e, json_t *def, char err[EXP_ERR_MAX])
+{
+    e->breaker_decline = true;
+    e->breaker_aov = false;
+    e->breaker_alpha = -1;
+    json_t *b = json_object_get(def, "breaker");
+    if (b) {
+        if (!json_is_object(b))
+            return fail(err, e->key, "breaker: must be an object such as "
+                                     "{\"decline_rate\": true, \"aov\": false}");
+        const char *f;
+        json_t *v;
+        json_object_foreach(b, f, v) {
+            if (strcmp(f, "decline_rate") && strcmp(f, "aov") && strcmp(f, "alpha"))
+                return fail(err, e->key, "breaker: unknown field \"%s\" (known: decline_rate, "
+                                         "aov, alpha)", f);
+            if (strcmp(f, "alpha") && !json_is_boolean(v))
+                return fail(err, e->key, "breaker.%s: must be true or false", f);
+        }
+        json_t *d = json_object_get(b, "decline_rate"), *a = json_object_get(b, "aov");
+        if (d)
+            e->breaker_decline = json_is_true(d);
+        if (a)
+            e->breaker_aov = json_is_true(a);
+        if (!opt_number(b, "breaker", "alpha", 1e-6, 0.5, &e->breaker_alpha, e->key, err))
+            return false;
+    }
+    json_t *ts = json_object_get(def, "breaker_trips");
+    if (ts && !json_is_object(ts))
+        return fail(err, e->key, "breaker_trips: must be an object keyed by region");
+    size_t n = json_object_size(ts);
+    if (n > 0) {
+        if (!(e->trips = calloc(n, sizeof *e->trips)))
+            return fail(err, e->key, "out of memory");
+        const char *region;
+        json_t *t;
+        json_object_foreach(ts, region, t) {
+            exp_breaker_trip *et = &e->trips[e->ntrips];
+            const char *vk = json_string_value(json_object_get(t, "variant"));
+            const char *since = json_string_value(json_object_get(t, "since"));
+            if (!validate_key(region))
+                return fail(err, e->key, "breaker_trips: \"%s\" is not a region key", region);
+            if (!vk || (et->variant = experiment_variant_index(e, vk)) < 0)
+                return fail(err, e->key, "breaker_trips.%s.variant: not a variant", region);
+            snprintf(et->region, sizeof et->region, "%s", region);
+            snprintf(et->since, sizeof et->since, "%s", since ? since : "");
+            e->ntrips++;
+        }
+        qsort(e->trips, (size_t)e->ntrips, sizeof *e->trips, cmp_trip);
+    }
+    json_t *rs = json_object_get(def, "breaker_resets");
+    if (rs) {
+        if (!json_is_object(rs))
+            return fail(err, e->key, "breaker_resets: must be an object keyed by region");
+        const char *region;
+        json_t *r;
+        json_object_foreach(rs, region, r) {
+            const char *day = json_string_value(json_object_get(r, "day"));
+            if (!validate_key(region) || !day || strlen(day) != 10)
+                return fail(err, e->key, "breaker_resets.%s: needs a \"day\" YYYY-MM-DD", region);
+        }
+    }
     return true;
 }
 
@@ -479,7 +553,7 @@ static bool parse_body(experiment *e, json_t *def, char err[EXP_ERR_MAX])
     e->started = json_is_string(json_object_get(def, "started_at"));
     json_t *rev = json_object_get(def, "revision");
     e->revision = json_is_integer(rev) && json_integer_value(rev) > 0 ? json_integer_value(rev) : 0;
-    return parse_promotions(e, def, err);
+    return parse_promotions(e, def, err) && parse_breaker(e, def, err);
 }
 
 experiment *experiment_parse(json_t *def, exp_source source, char err[EXP_ERR_MAX])
@@ -522,6 +596,7 @@ void experiment_release(experiment *e)
     for (int i = 0; i < EXP_MAX_VARIANTS; i++)
         free(e->variants[i].payload_json);
     free(e->promotions);
+    free(e->trips);
     json_decref(e->def);
     free(e);
 }
@@ -582,6 +657,21 @@ const exp_promotion *experiment_promotion(const experiment *e, const char *regio
     exp_promotion probe;
     snprintf(probe.region, sizeof probe.region, "%s", region);
     return bsearch(&probe, e->promotions, (size_t)e->npromotions, sizeof probe, cmp_promotion);
+}
+
+const exp_breaker_trip *experiment_breaker_trip(const experiment *e, const char *region)
+{
+    if (e->ntrips == 0)
+        return NULL;
+    exp_breaker_trip probe;
+    snprintf(probe.region, sizeof probe.region, "%s", region);
+    return bsearch(&probe, e->trips, (size_t)e->ntrips, sizeof probe, cmp_trip);
+}
+
+const char *experiment_breaker_reset_day(const experiment *e, const char *region)
+{
+    json_t *r = json_object_get(json_object_get(e->def, "breaker_resets"), region);
+    return json_string_value(json_object_get(r, "day"));
 }
 
 bool experiment_on_page(const experiment *e, const char *page)

@@ -44,6 +44,15 @@ typedef struct exp_promotion {
     char since[32];            /* RFC 3339 UTC */
 } exp_promotion;
 
+/* A region the circuit breaker tripped (docs/promotion.md): its visitors
+ * see the control and are not counted, until an operator resets it. The
+ * evidence (statistic, p-value) stays in the definition's JSON. */
+typedef struct exp_breaker_trip {
+    char region[VALIDATE_KEY_MAX + 1];
+    int variant;               /* the variant found worse, index into variants */
+    char since[32];            /* RFC 3339 UTC */
+} exp_breaker_trip;
+
 typedef struct experiment {
     int refs;                  /* experiment_retain / experiment_release */
     char key[VALIDATE_KEY_MAX + 1];
@@ -91,6 +100,14 @@ typedef struct experiment {
     exp_promotion *promotions; /* sorted by region */
     int npromotions;
 
+    /* circuit breaker: "breaker" (docs/config.md) and the read-only
+     * "breaker_trips" / "breaker_resets" the engine writes */
+    bool breaker_decline;      /* trip on a higher decline rate (default true) */
+    bool breaker_aov;          /* trip on a lower AOV (default false) */
+    double breaker_alpha;      /* family-wise false-trip level; < 0: the stats alpha */
+    exp_breaker_trip *trips;   /* sorted by region */
+    int ntrips;
+
     /* MurmurHash3 state after "salt|purpose|" for each decision, so that
      * assignment hashes only the visitor id (hash.h, hash_prefix). */
     hash_prefix coverage_prefix, variant_prefix, holdback_prefix, layer_prefix;
@@ -125,6 +142,13 @@ bool experiment_targets_region(const experiment *e, const char *region);
 
 /* The promotion in region, or NULL. */
 const exp_promotion *experiment_promotion(const experiment *e, const char *region);
+
+/* The breaker's trip in region, or NULL. */
+const exp_breaker_trip *experiment_breaker_trip(const experiment *e, const char *region);
+
+/* The UTC day ("YYYY-MM-DD") of the last breaker reset in region, or NULL:
+ * the breaker then tests only the days after it. Borrowed from e->def. */
+const char *experiment_breaker_reset_day(const experiment *e, const char *region);
 
 /* Whether pages lists page. */
 bool experiment_on_page(const experiment *e, const char *page);

@@ -17,9 +17,19 @@
  * treatment visitors to control would. The outcome records the first day
  * the SRM alarm was raised.
  *
- * Revenue is not simulated: the goal is conversion, so revenue never
- * enters the decision (revenue_sum is set to a fixed order value times
- * converters so the counts stay consistent).
+ * Revenue: with order_sd = 0 every order is worth a fixed value (the goal
+ * is conversion, so revenue never enters the decision); with order_sd > 0
+ * each order's value is a gamma draw of mean PROMOTION_SIM_ORDER_VALUE
+ * and that standard deviation, so the AOV test of the circuit breaker
+ * sees real noise.
+ *
+ * Harm, for the circuit breaker (cfg.breaker_*): in region harm_region,
+ * variant harm_variant declines decline_lift more often (relative: 0.3
+ * turns 15% into 19.5%) and its orders are worth aov_drop less (relative).
+ * The outcome records per region the first day the breaker tripped, and
+ * which variant on which metric. A region that trips keeps being fed and
+ * decided (its running maximum keeps it tripped, as upshotd keeps it), so
+ * a promotion recommended before the trip still counts as one.
  *
  * Pure (no I/O; randomness only from the caller's GSL generator), so that
  * bench/sim_promotion.c and tests/unit/test_decide.c run literally the same
@@ -49,6 +59,11 @@ typedef struct promotion_sim_params {
     size_t lift_variant;     /* which variant has it */
     double lift;             /* true relative lift there, e.g. 0.10 */
     double srm_shift;        /* share of traffic moved from variant 1 to control, 0 = none */
+    double order_sd;         /* sd of one order's value; 0: every order is worth the same */
+    int harm_region;         /* region with a harmful variant, -1 for none */
+    size_t harm_variant;     /* which variant harms there */
+    double decline_lift;     /* its relative decline-rate increase, e.g. 0.30 */
+    double aov_drop;         /* its relative drop in order value, e.g. 0.10 */
     decide_config cfg;       /* decision settings (weights filled by sim) */
 } promotion_sim_params;
 
@@ -57,6 +72,9 @@ typedef struct promotion_sim_outcome {
     int promoted_variant[PROMOTION_SIM_MAX_REGIONS];    /* at that first day */
     int srm_alarm[PROMOTION_SIM_MAX_REGIONS];           /* SRM check fired on some look */
     int first_srm_day[PROMOTION_SIM_MAX_REGIONS];       /* first such look, -1: never */
+    int first_trip_day[PROMOTION_SIM_MAX_REGIONS];      /* breaker tripped, -1: never */
+    int trip_variant[PROMOTION_SIM_MAX_REGIONS];        /* at that first day */
+    decide_breaker_metric trip_metric[PROMOTION_SIM_MAX_REGIONS];
 } promotion_sim_outcome;
 
 /* Runs one experiment. Returns 0, or -1 on bad parameters / no memory. */

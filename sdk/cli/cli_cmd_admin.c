@@ -1,5 +1,5 @@
 /* cli_cmd_admin.c: the commands that change or read an experiment's
- * lifecycle: start, stop, unpromote, create, log, export. (promote lives
+ * lifecycle: start, stop, unpromote, breaker, create, log, export. (promote lives
  * with show in cli_cmd_show.c because it consults the decision rules.) */
 #include <errno.h>
 #include <math.h>
@@ -92,6 +92,87 @@ const cli_command cli_cmd_unpromote = {
     "Removes the promoted variant of a region: its visitors are randomized across all\n"
     "variants again (each visitor's variant is the one the hash gives, as before).",
     admin_unpromote_opts, 2, 1, 1, admin_unpromote};
+
+/* ---- breaker --------------------------------------------------------- */
+
+static const cli_optspec admin_breaker_opts[] = {
+    {"reset", 0, 0, NULL, "let --region randomize again (a new test starts after today)"},
+    {"region", 'r', 1, "REGION", "the region to reset"},
+    {"reason", 'm', 1, "TEXT", "why, for the audit log"},
+    {"json", 0, 0, NULL, "print upshotd's answer as JSON"},
+};
+
+static int admin_breaker(cli_ctx *ctx, const cli_args *a)
+{
+    const char *key = a->pos[0];
+    const char *region = cli_args_get(a, "region");
+    int rc = cli_cmd_check_key(ctx, "experiment", key);
+    if (rc) return rc;
+    char path[200], what[200];
+    if (cli_args_has(a, "reset")) {
+        if (region == NULL) {
+            cli_errorf(ctx, "breaker --reset needs --region REGION");
+            return CLI_EXIT_USAGE;
+        }
+        if ((rc = cli_cmd_check_key(ctx, "region", region))) return rc;
+        cli_cmd_exp_path(key, "/breaker/reset", path, sizeof path);
+        snprintf(what, sizeof what, "circuit breaker of experiment \"%s\" in region \"%s\"",
+                 key, region);
+        json_t *body = json_pack("{s:s}", "region", region);
+        const char *reason = cli_args_get(a, "reason");
+        if (reason) json_object_set_new(body, "reason", json_string(reason));
+        rc = cli_api_call(ctx, "POST", path, body, what, NULL);
+        json_decref(body);
+        if (rc == CLI_EXIT_OK)
+            fprintf(ctx->out, "%s: circuit breaker reset in %s; the region is randomized again "
+                    "and tested on the days after today\n", key, region);
+        return rc;
+    }
+    cli_cmd_exp_path(key, "/breaker", path, sizeof path);
+    snprintf(what, sizeof what, "experiment \"%s\"", key);
+    json_t *resp = NULL;
+    rc = cli_api_call(ctx, "GET", path, NULL, what, &resp);
+    if (rc != CLI_EXIT_OK) return rc;
+    if (cli_args_has(a, "json")) {
+        cli_cmd_print_json(ctx, resp);
+        json_decref(resp);
+        return rc;
+    }
+    json_t *b = json_object_get(resp, "breaker");
+    json_t *dr = json_object_get(b, "decline_rate"), *aov = json_object_get(b, "aov");
+    fprintf(ctx->out, "%s: circuit breaker %s%s%s (alpha %.3g over the family)\n", key,
+            json_is_true(dr) || json_is_true(aov) ? "on " : "off",
+            json_is_true(dr) ? "decline rate" : "",
+            json_is_true(aov) ? (json_is_true(dr) ? " and AOV" : "AOV") : "",
+            json_number_value(json_object_get(b, "alpha")));
+    const char *r;
+    json_t *t;
+    int n = 0;
+    json_object_foreach(json_object_get(b, "trips"), r, t) {
+        const char *m = json_string_value(json_object_get(t, "metric"));
+        fprintf(ctx->out, "  %s: tripped since %s by %s on the %s (diff %+.4g, always-valid p %.3g, "
+                "e-value %.3g); its visitors get the control\n", r,
+                json_string_value(json_object_get(t, "since")),
+                json_string_value(json_object_get(t, "variant")),
+                m && strcmp(m, "aov") == 0 ? "AOV" : "decline rate",
+                json_number_value(json_object_get(t, "diff")),
+                json_number_value(json_object_get(t, "p")),
+                json_number_value(json_object_get(t, "e_value")));
+        n++;
+    }
+    if (n == 0) fprintf(ctx->out, "  no region has tripped\n");
+    json_decref(resp);
+    return rc;
+}
+
+const cli_command cli_cmd_breaker = {
+    "breaker", "EXP", "the circuit breaker: tripped regions, or --reset one",
+    "Lists the regions where the circuit breaker tripped (a variant significantly\n"
+    "worse than control on the decline rate, or the AOV if configured, by an\n"
+    "always-valid test; docs/promotion.md), with when and the evidence. Those regions\n"
+    "get the control. --reset --region R lets R randomize again; the breaker then tests\n"
+    "only the days after today.",
+    admin_breaker_opts, 4, 1, 1, admin_breaker};
 
 /* ---- create ---------------------------------------------------------- */
 

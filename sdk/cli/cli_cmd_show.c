@@ -371,6 +371,16 @@ static int ls_run(cli_ctx *ctx, const cli_args *a)
             json_object_set_new(row, "recommendations", json_object());
             json_object_set_new(row, "promotions", json_array());
         }
+        /* regions the circuit breaker sends to control, from the definition */
+        json_t *trips = json_array();
+        const char *tr;
+        json_t *tv;
+        json_object_foreach(json_object_get(e, "breaker_trips"), tr, tv)
+            json_array_append_new(trips, json_pack("{s:s, s:O?, s:O?, s:O?}", "region", tr,
+                                                   "variant", json_object_get(tv, "variant"),
+                                                   "metric", json_object_get(tv, "metric"),
+                                                   "since", json_object_get(tv, "since")));
+        json_object_set_new(row, "breaker_trips", trips);
         json_array_append_new(rows, row);
     }
     json_decref(doc);
@@ -385,10 +395,10 @@ static int ls_run(cli_ctx *ctx, const cli_args *a)
         json_decref(rows);
         return CLI_EXIT_OK;
     }
-    cli_table *t = cli_table_new(8);
+    cli_table *t = cli_table_new(9);
     const char *titles[] = {"experiment", "status", "traffic", "days", "visitors", "leading",
-                            "conclusive", "promoted"};
-    for (size_t c = 0; c < 8; c++) cli_table_column(t, c, titles[c], c >= 2 && c <= 4);
+                            "conclusive", "promoted", "breaker"};
+    for (size_t c = 0; c < 9; c++) cli_table_column(t, c, titles[c], c >= 2 && c <= 4);
     json_t *row;
     json_array_foreach(rows, i, row) {
         int r = cli_table_row(t);
@@ -428,6 +438,15 @@ static int ls_run(cli_ctx *ctx, const cli_args *a)
                      json_string_value(json_object_get(p, "variant")));
         }
         cli_table_cell(t, r, 7, b[0] ? b : "-", CLI_PAINT_NONE);
+        b[0] = '\0';
+        json_array_foreach(json_object_get(row, "breaker_trips"), j, p) {
+            size_t n = strlen(b);
+            const char *m = json_string_value(json_object_get(p, "metric"));
+            snprintf(b + n, sizeof b - n, "%s%s:tripped(%s)", j ? " " : "",
+                     json_string_value(json_object_get(p, "region")),
+                     m && strcmp(m, "aov") == 0 ? "aov" : "declines");
+        }
+        cli_table_cell(t, r, 8, b[0] ? b : "-", b[0] ? CLI_PAINT_BAD : CLI_PAINT_NONE);
     }
     cli_table_render(t, ctx->out, ctx->color, (size_t)ctx->width, 7, 0);
     cli_table_free(t);
@@ -440,7 +459,8 @@ const cli_command cli_cmd_ls = {
     "One line per experiment: status, traffic share, days since start, visitors\n"
     "(randomized, all regions), the variant leading on the goal metric, how many\n"
     "regions have a conclusive recommendation (promote or stop) under the rules of\n"
-    "docs/promotion.md, and the current promotions (region:variant).",
+    "docs/promotion.md, the current promotions (region:variant) and the regions\n"
+    "whose circuit breaker tripped (region:tripped(metric); they see the control).",
     ls_opts, sizeof ls_opts / sizeof ls_opts[0], 0, 0, ls_run};
 
 /* ---- promote ---------------------------------------------------------- */

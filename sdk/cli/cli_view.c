@@ -96,6 +96,29 @@ void cli_view_config(const json_t *exp, const cli_results *r, const cli_view_opt
                       : r->server_correction >= 0 ? (decide_correction)r->server_correction
                                                   : DECIDE_CORRECTION_HOLM;
     cfg->mde = o && o->mde > 0 ? o->mde : DECIDE_DEFAULT_MDE;
+    /* the circuit breaker: on for the decline rate unless the experiment
+     * says otherwise, as upshotd reads it (docs/config.md) */
+    json_t *br = json_object_get(exp, "breaker");
+    json_t *bd = json_object_get(br, "decline_rate"), *ba = json_object_get(br, "aov");
+    double balpha = jget(br, "alpha");
+    cfg->breaker_decline = json_is_boolean(bd) ? json_is_true(bd) : true;
+    cfg->breaker_aov = json_is_true(ba);
+    cfg->breaker_alpha = isfinite(balpha) && balpha > 0 ? balpha : cfg->alpha;
+}
+
+/* The breaker's window per region: after a reset, only the days after the
+ * reset's day (the rule of engine/core/analysis.c). */
+static void view_breaker_windows(const json_t *exp, const cli_results *r,
+                                 const decide_region *regs, size_t *from)
+{
+    json_t *resets = json_object_get(exp, "breaker_resets");
+    for (size_t g = 0; g < r->nregions; g++) {
+        const char *day =
+            json_string_value(json_object_get(json_object_get(resets, regs[g].name), "day"));
+        from[g] = 0;
+        if (day)
+            while (from[g] < r->ndays && strcmp(r->days[from[g]], day) <= 0) from[g]++;
+    }
 }
 
 /* ---- numbers per arm -------------------------------------------------- */
@@ -238,9 +261,28 @@ static double view_days_to_go(const cli_results *r, const cli_region *g, uint64_
     return d.defined ? d.value : -1;
 }
 
-static json_t *view_region(const cli_results *r, const cli_region *g, const decide_result *dg,
-                           const decide_result *dm, size_t gi, int metric, double alpha,
-                           const double *weights, stats_bayes_workspace *ws)
+/* The region's breaker: the rules' verdict on the data here, and the
+ * trip upshotd recorded (active: the region is routed to control). */
+static json_t *view_breaker(const json_t *exp, const cli_results *r, const cli_region *g,
+                            const decide_breaker *b)
+{
+    json_t *trip = json_object_get(json_object_get(exp, "breaker_trips"), g->name);
+    json_t *o = json_pack(
+        "{s:b, s:o, s:s, s:o, s:o, s:o, s:o}", "tripped", b->tripped, "variant",
+        b->variant >= 0 ? json_string(r->variants[b->variant]) : json_null(), "metric",
+        decide_breaker_metric_name(b->metric), "day",
+        b->tripped && b->look >= 0 && (size_t)b->look < r->ndays ? json_string(r->days[b->look])
+                                                                 : json_null(),
+        "e_value", jnum(b->e_value), "p", jnum(b->p), "diff", jnum(b->diff));
+    json_object_set_new(o, "active", json_boolean(json_is_object(trip)));
+    json_object_set_new(o, "trip", json_is_object(trip) ? json_incref(trip) : json_null());
+    return o;
+}
+
+static json_t *view_region(const json_t *exp, const cli_results *r, const cli_region *g,
+                           const decide_result *dg, const decide_result *dm, size_t gi,
+                           int metric, double alpha, const double *weights,
+                           stats_bayes_workspace *ws)
 {
     const decide_region_result *rr = &dg->regions[gi];
     json_t *o = json_object();
@@ -271,6 +313,7 @@ static json_t *view_region(const cli_results *r, const cli_region *g, const deci
                         rr->needed_per_arm ? jint((double)rr->needed_per_arm) : json_null());
     double dtg = view_days_to_go(r, g, rr->needed_per_arm, weights);
     json_object_set_new(o, "days_to_go", dtg >= 0 ? jint(dtg) : json_null());
+    json_object_set_new(o, "breaker", view_breaker(exp, r, g, &rr->breaker));
     json_t *arms = json_array();
     for (size_t v = 0; v < r->nvariants; v++) {
         json_t *a = view_arm(r, v, &g->counts[v], &g->counts[r->control],
@@ -313,20 +356,27 @@ json_t *cli_view_build(const json_t *exp, const cli_results *r, const cli_view_o
     }
 
     decide_region *regs = calloc(r->nregions ? r->nregions : 1, sizeof *regs);
-    if (regs == NULL) {
+    size_t *from = calloc(r->nregions ? r->nregions : 1, sizeof *from);
+    if (regs == NULL || from == NULL) {
+        free(regs);
+        free(from);
         snprintf(err, errcap, "out of memory");
         return NULL;
     }
     cli_results_decide_regions(r, regs);
+    view_breaker_windows(exp, r, regs, from);
+    cfg.breaker_from = from;
     decide_result dg = {0}, dm = {0}, dt = {0};
     decide_config cfgm = cfg;
     cfgm.goal = (decide_goal)metric;
+    cfgm.breaker_from = NULL; /* dm and dt are read for numbers, not the breaker */
     decide_region total = {"all", r->ndays, r->total_looks};
     if (decide_run(&cfg, regs, r->nregions, &dg) != 0 ||
         decide_run(&cfgm, regs, r->nregions, &dm) != 0 ||
         decide_run(&cfgm, &total, 1, &dt) != 0) {
         snprintf(err, errcap, "the decision rules could not run on these results");
         free(regs);
+        free(from);
         decide_result_free(&dg);
         decide_result_free(&dm);
         decide_result_free(&dt);
@@ -353,6 +403,11 @@ json_t *cli_view_build(const json_t *exp, const cli_results *r, const cli_view_o
     json_object_set_new(view, "mde", json_real(cfg.mde));
     json_object_set_new(view, "guardrails", cfg.guard_decline ? json_pack("[s]", "decline_rate")
                                                               : json_array());
+    json_t *bmetrics = json_array();
+    if (cfg.breaker_decline) json_array_append_new(bmetrics, json_string("decline_rate"));
+    if (cfg.breaker_aov) json_array_append_new(bmetrics, json_string("aov"));
+    json_object_set_new(view, "breaker", json_pack("{s:o, s:f}", "metrics", bmetrics, "alpha",
+                                                   cfg.breaker_alpha));
     json_object_set_new(view, "region_filter", o && o->region ? json_string(o->region)
                                                               : json_null());
     json_t *days = json_array();
@@ -382,7 +437,7 @@ json_t *cli_view_build(const json_t *exp, const cli_results *r, const cli_view_o
 
     json_t *jregs = json_array();
     for (size_t gi = 0; gi < r->nregions; gi++)
-        json_array_append_new(jregs, view_region(r, &r->regions[gi], &dg, &dm, gi, metric,
+        json_array_append_new(jregs, view_region(exp, r, &r->regions[gi], &dg, &dm, gi, metric,
                                                  cfg.alpha, weights, ws));
     json_object_set_new(view, "regions", jregs);
 
@@ -392,6 +447,7 @@ json_t *cli_view_build(const json_t *exp, const cli_results *r, const cli_view_o
                                                   metric, cfg.alpha));
     stats_bayes_workspace_free(ws);
     free(regs);
+    free(from);
     decide_result_free(&dg);
     decide_result_free(&dm);
     decide_result_free(&dt);

@@ -387,6 +387,13 @@ static void render_recommendation(FILE *f, int color, const json_t *g, const jso
         fmt_p(rget(g, "srm_p_always_valid"), b1, sizeof b1);
         snprintf(line, sizeof line, "check SRM first: visitors do not match the weights "
                  "(p %s); fix assignment before reading", b1);
+    } else if (strcmp(rec, "breaker") == 0) {
+        p = CLI_PAINT_BAD;
+        json_t *br = json_object_get(g, "breaker");
+        fmt_p(rget(br, "p"), b1, sizeof b1);
+        snprintf(line, sizeof line, "circuit breaker: %s worse than control on the %s "
+                 "(always-valid p %s); route to control", sget(br, "variant"),
+                 strcmp(sget(br, "metric"), "aov") == 0 ? "AOV" : "decline rate", b1);
     } else if (strcmp(rec, "stop") == 0) {
         p = CLI_PAINT_DIM;
         snprintf(line, sizeof line, "stop, no effect likely: %s", why);
@@ -483,6 +490,14 @@ void cli_view_render(const json_t *view, FILE *f, int color, int width)
             strcmp(sget(view, "correction"), "bh") == 0 ? "Benjamini-Hochberg" : "Holm",
             rget(view, "family_size"), c1,
             json_array_size(json_object_get(view, "guardrails")) ? "decline rate" : "none");
+    {
+        json_t *bm = json_object_get(json_object_get(view, "breaker"), "metrics");
+        size_t nbm = json_array_size(bm);
+        fprintf(f, "circuit breaker %s%s%s\n",
+                nbm == 0 ? "off" : strcmp(json_string_value(json_array_get(bm, 0)), "aov") == 0
+                                       ? "on AOV" : "on decline rate",
+                nbm == 2 ? " and AOV" : "", "");
+    }
     if (nd)
         fprintf(f, "data %s .. %s (%zu day%s, UTC)  generated %s\n",
                 json_string_value(json_array_get(days, 0)),
@@ -506,6 +521,33 @@ void cli_view_render(const json_t *view, FILE *f, int color, int width)
         fputc('\n', f);
         cli_term_paint(f, color, CLI_PAINT_BAD, "   Its results are not trustworthy until "
                        "the cause (assignment, redirects, bot filter) is found.");
+        fputc('\n', f);
+    }
+
+    /* circuit breaker banners: regions upshotd routes to control */
+    json_array_foreach(regs, i, g) {
+        json_t *br = json_object_get(g, "breaker");
+        json_t *trip = json_object_get(br, "trip");
+        if (!json_is_true(json_object_get(br, "active")) || !json_is_object(trip)) continue;
+        if (only && strcmp(only, sget(g, "region")) != 0) continue;
+        const char *metric_b = sget(trip, "metric");
+        bool aov = strcmp(metric_b, "aov") == 0;
+        double diff = rget(trip, "diff");
+        char d1[32], p1[32];
+        if (aov) fmt_money(diff, d1, sizeof d1);
+        else fmt_pct(diff, 1, d1, sizeof d1);
+        fmt_p(rget(trip, "p"), p1, sizeof p1);
+        snprintf(b, sizeof b, "!! CIRCUIT BREAKER tripped in %s since %.16s: %s %s %s vs "
+                 "control (always-valid p %s, e-value %.3g)", sget(g, "region"),
+                 sget(trip, "since"), sget(trip, "variant"), aov ? "AOV" : "decline rate", d1, p1,
+                 rget(trip, "e_value"));
+        fputc('\n', f);
+        cli_term_paint(f, color, CLI_PAINT_BAD, b);
+        fputc('\n', f);
+        snprintf(b, sizeof b, "   Its visitors see the control and are not counted; `upshot "
+                 "breaker %s --reset --region %s` resumes the test.", sget(view, "experiment"),
+                 sget(g, "region"));
+        cli_term_paint(f, color, CLI_PAINT_BAD, b);
         fputc('\n', f);
     }
 

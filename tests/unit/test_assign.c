@@ -154,3 +154,35 @@ Test(assign, coverage_threshold_vectors)
     }
     cr_assert_geq(n, 10);
 }
+
+/* A tripped circuit breaker: the region gets the control, promotion and
+ * holdback included, and nothing is counted; other regions randomize. */
+Test(assign, breaker_sends_a_tripped_region_to_control)
+{
+    json_t *j = json_loads("{\"key\":\"t\",\"status\":\"running\",\"placement\":\"cart_page\","
+                           "\"variants\":[{\"key\":\"a\",\"weight\":0.5},{\"key\":\"b\",\"weight\":0.5}],"
+                           "\"promotions\":{\"gr\":{\"variant\":\"b\",\"holdback\":0.05}},"
+                           "\"breaker_trips\":{\"gr\":{\"variant\":\"b\",\"metric\":\"decline_rate\"}}}",
+                           0, NULL);
+    experiment *e = parse(j);
+    int other[2] = {0, 0};
+    for (int i = 0; i < 2000; i++) {
+        char v[32];
+        snprintf(v, sizeof v, "u%d", i);
+        assign_result r = assign_visitor(e, v, "gr", NULL);
+        cr_assert_eq(r.variant, 0);
+        cr_assert_eq(r.reason, ASSIGN_BREAKER);
+        cr_assert(!r.in_experiment && !r.counted && !r.promoted);
+        other[assign_visitor(e, v, "pl", NULL).variant]++;
+    }
+    cr_assert_gt(other[0], 0);
+    cr_assert_gt(other[1], 0);
+    cr_assert_str_eq(assign_reason_name(ASSIGN_BREAKER), "breaker");
+    /* QA overrides still reach every variant for testing the page */
+    json_object_set_new(j, "qa", json_pack("{s:{s:s}}", "visitors", "qa-1", "b"));
+    experiment_release(e);
+    e = parse(j);
+    cr_assert_eq(assign_visitor(e, "qa-1", "gr", NULL).reason, ASSIGN_FORCED);
+    experiment_release(e);
+    json_decref(j);
+}

@@ -580,3 +580,288 @@ Test(decide, a_real_effect_is_found_in_its_region, .timeout = 120)
     gsl_rng_free(rng);
     cr_assert_geq(hits, 80, "region with the effect promoted in %u of %u", hits, n);
 }
+
+/* ---- the circuit breaker ------------------------------------------------ */
+
+static decide_config breaker_cfg3(void)
+{
+    decide_config c = cfg3();
+    c.breaker_decline = true;
+    return c;
+}
+
+/* 2,000 visitors per arm and day; control declines 15%, variant 1 20%:
+ * worse by a third, found within days. Variant 2 declines less than
+ * control, which a one-sided test never counts against it. */
+Test(decide, breaker_trips_the_region_where_declines_are_higher)
+{
+    decide_config c = breaker_cfg3();
+    decide_counts bad[3] = {arm(10000, 400, 1500), arm(10000, 400, 2000), arm(10000, 400, 1500)};
+    decide_counts fine[3] = {arm(10000, 400, 1500), arm(10000, 400, 1500),
+                             arm(10000, 400, 1000)};
+    decide_counts lb[5 * 3], lf[5 * 3];
+    grow(lb, 5, 3, bad);
+    grow(lf, 5, 3, fine);
+    decide_region g[2] = {{"gr", 5, lb}, {"pl", 5, lf}};
+    decide_result r;
+    cr_assert_eq(decide_run(&c, g, 2, &r), 0);
+    const decide_breaker *b = &r.regions[0].breaker;
+    cr_assert(b->tripped);
+    cr_assert_eq(b->variant, 1);
+    cr_assert_eq(b->metric, DECIDE_BREAKER_DECLINE);
+    /* the first day alone is about e^4.0, short of 4 tests / 0.05 = e^4.38 */
+    cr_assert_eq(b->look, 1, "a third more declines at 2,000 per arm trips on the second day");
+    cr_assert_eq(b->family, 4);
+    cr_assert_lt(b->p, 0.05);
+    cr_assert_float_eq(b->diff, 0.05, 1e-9);
+    cr_assert_eq(r.regions[0].rec, DECIDE_REC_BREAKER);
+    cr_assert_eq(r.regions[0].variant, -1);
+    cr_assert_str_eq(decide_recommendation_name(r.regions[0].rec), "breaker");
+    cr_assert_str_eq(decide_breaker_metric_name(b->metric), "decline_rate");
+    /* pl: variant 2 declines far less, variant 1 the same: nothing trips */
+    cr_assert_not(r.regions[1].breaker.tripped);
+    cr_assert_neq(r.regions[1].rec, DECIDE_REC_BREAKER);
+    cr_assert_leq(r.regions[1].breaker.p, 1.0);
+    decide_result_free(&r);
+
+    /* the same data with the breaker off: no trip, no breaker family */
+    c.breaker_decline = false;
+    cr_assert_eq(decide_run(&c, g, 2, &r), 0);
+    cr_assert_not(r.regions[0].breaker.tripped);
+    cr_assert_eq(r.regions[0].breaker.family, 0);
+    cr_assert_neq(r.regions[0].rec, DECIDE_REC_BREAKER);
+    decide_result_free(&r);
+}
+
+/* The level is shared by the family (Bonferroni): one look whose one-sided
+ * ratio is about e^4.33 trips among 2 tests (threshold 2 / 0.05 = e^3.69)
+ * but not among 10 (10 / 0.05 = e^5.30). */
+Test(decide, breaker_threshold_grows_with_the_family)
+{
+    decide_config c = breaker_cfg3();
+    decide_counts l[3] = {arm(2000, 80, 300), arm(2000, 80, 405), arm(2000, 80, 300)};
+    decide_region g[5] = {{"gr", 1, l}, {"pl", 0, NULL}, {"se", 0, NULL}, {"ee", 0, NULL},
+                          {"mena", 0, NULL}};
+    decide_result one, five;
+    cr_assert_eq(decide_run(&c, g, 1, &one), 0);
+    cr_assert_eq(decide_run(&c, g, 5, &five), 0);
+    cr_assert(one.regions[0].breaker.tripped);
+    cr_assert_not(five.regions[0].breaker.tripped);
+    cr_assert_float_eq(log(one.regions[0].breaker.e_value), 4.328, 2e-3);
+    cr_assert_float_eq(five.regions[0].breaker.e_value, one.regions[0].breaker.e_value, 1e-9);
+    cr_assert_float_eq(five.regions[0].breaker.p, 5 * one.regions[0].breaker.p, 1e-12);
+    /* a stricter level of its own */
+    c.breaker_alpha = 0.01;
+    decide_result strict;
+    cr_assert_eq(decide_run(&c, g, 1, &strict), 0);
+    cr_assert_not(strict.regions[0].breaker.tripped);
+    decide_result_free(&one);
+    decide_result_free(&five);
+    decide_result_free(&strict);
+}
+
+/* Too few visitors for the normal approximation: a look enters only with
+ * DECIDE_BREAKER_MIN_VISITORS per arm, however lopsided it is. */
+Test(decide, breaker_waits_for_a_minimum_of_visitors)
+{
+    decide_config c = breaker_cfg3();
+    decide_counts l[3] = {arm(99, 5, 5), arm(99, 5, 60), arm(99, 5, 5)};
+    decide_region g = {"gr", 1, l};
+    decide_result r;
+    cr_assert_eq(decide_run(&c, &g, 1, &r), 0);
+    cr_assert_not(r.regions[0].breaker.tripped);
+    cr_assert_eq(r.regions[0].breaker.variant, -1);
+    decide_result_free(&r);
+}
+
+/* After a reset the breaker tests only looks after the reset's look,
+ * against that look's counts: old evidence does not trip it again, new
+ * harm does. */
+Test(decide, breaker_after_a_reset_tests_only_new_days)
+{
+    decide_config c = breaker_cfg3();
+    /* days 0-2 harmful (20% vs 15%), days 3-5 equal */
+    decide_counts l[6 * 3];
+    decide_counts acc[3] = {{0}};
+    for (size_t d = 0; d < 6; d++)
+        for (size_t v = 0; v < 3; v++) {
+            acc[v].visitors += 2000;
+            acc[v].conversions += 80;
+            acc[v].orders += 80;
+            acc[v].decliners += d < 3 && v == 1 ? 400 : 300;
+            l[d * 3 + v] = acc[v];
+        }
+    decide_region g = {"gr", 6, l};
+    decide_result r;
+    cr_assert_eq(decide_run(&c, &g, 1, &r), 0);
+    cr_assert(r.regions[0].breaker.tripped);
+    decide_result_free(&r);
+
+    size_t from = 3; /* reset on day 2: days 3.. minus day 2's counts */
+    c.breaker_from = &from;
+    cr_assert_eq(decide_run(&c, &g, 1, &r), 0);
+    cr_assert_not(r.regions[0].breaker.tripped, "only equal days after the reset");
+    cr_assert_float_eq(r.regions[0].breaker.diff, 0.0, 1e-12);
+    decide_result_free(&r);
+
+    from = 6; /* reset today: nothing after it yet */
+    cr_assert_eq(decide_run(&c, &g, 1, &r), 0);
+    cr_assert_not(r.regions[0].breaker.tripped);
+    cr_assert_eq(r.regions[0].breaker.variant, -1);
+    decide_result_free(&r);
+}
+
+/* A variant that wins on conversion but drives declines up is never
+ * promoted: the breaker's recommendation comes first. */
+Test(decide, breaker_blocks_a_promotion)
+{
+    decide_config c = breaker_cfg3();
+    decide_counts fin[3] = {arm(30000, 1200, 4500), arm(30000, 1600, 6000),
+                            arm(30000, 1200, 4500)};
+    decide_counts l[10 * 3];
+    grow(l, 10, 3, fin);
+    decide_region g = {"gr", 10, l};
+    decide_result r;
+    c.guard_decline = false; /* even with the promotion guardrail off */
+    c.breaker_decline = false;
+    cr_assert_eq(decide_run(&c, &g, 1, &r), 0);
+    cr_assert_eq(r.regions[0].rec, DECIDE_REC_PROMOTE, "%s", r.regions[0].why);
+    decide_result_free(&r);
+    c.breaker_decline = true;
+    cr_assert_eq(decide_run(&c, &g, 1, &r), 0);
+    cr_assert_eq(r.regions[0].rec, DECIDE_REC_BREAKER, "%s", r.regions[0].why);
+    cr_assert_eq(r.regions[0].breaker.variant, 1);
+    decide_result_free(&r);
+}
+
+/* The AOV test: orders of variant 1 are worth about 10% less (27 against
+ * 30, sd about 3): with "aov" on it trips on the AOV, off it does not. */
+Test(decide, breaker_trips_on_a_lower_aov_when_configured)
+{
+    decide_config c;
+    memset(&c, 0, sizeof c);
+    c.nvariants = 2;
+    c.weights = W2;
+    c.alpha = 0.05;
+    c.min_sample = 1000;
+    c.breaker_decline = true;
+    decide_counts l[2] = {arm(20000, 1000, 3000), arm(20000, 1000, 3000)};
+    for (int v = 0; v < 2; v++) {
+        l[v].revenue_sum = l[v].revenue_sumsq = 0;
+        for (int i = 0; i < 1000; i++) {
+            double x = (v == 0 ? 25.0 : 22.0) + (i % 11);
+            l[v].revenue_sum += x;
+            l[v].revenue_sumsq += x * x;
+        }
+    }
+    decide_region g = {"gr", 1, l};
+    decide_result r;
+    cr_assert_eq(decide_run(&c, &g, 1, &r), 0);
+    cr_assert_not(r.regions[0].breaker.tripped);
+    decide_result_free(&r);
+    c.breaker_aov = true;
+    cr_assert_eq(decide_run(&c, &g, 1, &r), 0);
+    cr_assert(r.regions[0].breaker.tripped);
+    cr_assert_eq(r.regions[0].breaker.metric, DECIDE_BREAKER_AOV);
+    cr_assert_eq(r.regions[0].breaker.family, 2);
+    cr_assert_float_eq(r.regions[0].breaker.diff, -3.0, 1e-9);
+    decide_result_free(&r);
+    /* a higher AOV never trips it */
+    decide_counts sw[2] = {l[1], l[0]};
+    g.looks = sw;
+    cr_assert_eq(decide_run(&c, &g, 1, &r), 0);
+    cr_assert_not(r.regions[0].breaker.tripped);
+    decide_result_free(&r);
+}
+
+/* Bounded false trips: the A/A simulation of the honesty check (300
+ * experiments, 5 regions x 3 variants, 30 daily looks, seed 4242) with
+ * the breaker on the decline rate and, with random order values, the
+ * AOV. The breaker promises P(any trip in an experiment) <= 0.05, so
+ * more than 28 of 300 has probability < 0.001 (the bound of the test
+ * above); false promotions keep their bound with the breaker on.
+ * bench/sim_promotion --breaker decline measures the rate on 20,000. */
+Test(decide, aa_simulation_false_trips_within_binomial_bound, .timeout = 300)
+{
+    const unsigned n = 300;
+    unsigned bound = 0;
+    while (gsl_cdf_binomial_Q(bound, 0.05, n) >= 0.001) bound++;
+    cr_assert_eq(bound, 28);
+    promotion_sim_params p;
+    memset(&p, 0, sizeof p);
+    p.regions = 5;
+    p.variants = 3;
+    p.days = 30;
+    p.daily_visitors = 6000;
+    p.base_rate = 0.04;
+    p.decline_rate = 0.15;
+    p.lift_region = -1;
+    p.harm_region = -1;
+    p.order_sd = 20;
+    p.cfg.alpha = 0.05;
+    p.cfg.min_sample = 1000;
+    p.cfg.correction = DECIDE_CORRECTION_HOLM;
+    p.cfg.guard_decline = true;
+    p.cfg.breaker_decline = true;
+    p.cfg.breaker_aov = true;
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 4242);
+    unsigned trips = 0, promotions = 0;
+    for (unsigned e = 0; e < n; e++) {
+        promotion_sim_outcome o;
+        cr_assert_eq(promotion_sim_run(rng, &p, &o), 0);
+        bool t = false, pr = false;
+        for (size_t r = 0; r < p.regions; r++) {
+            t |= o.first_trip_day[r] >= 0;
+            pr |= o.first_promotion_day[r] >= 0;
+        }
+        trips += t;
+        promotions += pr;
+    }
+    gsl_rng_free(rng);
+    cr_log_info("A/A with the breaker: %u of %u tripped, %u promoted", trips, n, promotions);
+    cr_assert_leq(trips, bound, "%u of %u A/A experiments tripped the breaker", trips, n);
+    cr_assert_leq(promotions, bound, "%u of %u A/A experiments promoted", promotions, n);
+}
+
+/* Power: +30% relative declines (15% -> 19.5%) in one variant of one
+ * region, at 6,000 visitors per region per day (2,000 per arm), trips
+ * that region on that variant within 7 days in at least 95 of 100 runs
+ * (bench: 1,000 of 1,000, mean first day 2.1). With a true rate of at
+ * least 0.99, fewer than 95 has probability below 0.001. */
+Test(decide, harmful_declines_trip_the_breaker_within_a_week, .timeout = 120)
+{
+    cr_assert_lt(gsl_cdf_binomial_P(94, 0.99, 100), 0.001);
+    promotion_sim_params p;
+    memset(&p, 0, sizeof p);
+    p.regions = 5;
+    p.variants = 3;
+    p.days = 7;
+    p.daily_visitors = 6000;
+    p.base_rate = 0.04;
+    p.decline_rate = 0.15;
+    p.lift_region = -1;
+    p.harm_region = 0;
+    p.harm_variant = 1;
+    p.decline_lift = 0.30;
+    p.cfg.alpha = 0.05;
+    p.cfg.min_sample = 1000;
+    p.cfg.correction = DECIDE_CORRECTION_HOLM;
+    p.cfg.guard_decline = true;
+    p.cfg.breaker_decline = true;
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 31337);
+    unsigned hits = 0, elsewhere = 0;
+    for (unsigned e = 0; e < 100; e++) {
+        promotion_sim_outcome o;
+        cr_assert_eq(promotion_sim_run(rng, &p, &o), 0);
+        if (o.first_trip_day[0] >= 0 && o.trip_variant[0] == 1 &&
+            o.trip_metric[0] == DECIDE_BREAKER_DECLINE)
+            hits++;
+        for (size_t r = 1; r < p.regions; r++)
+            elsewhere += o.first_trip_day[r] >= 0;
+    }
+    gsl_rng_free(rng);
+    cr_assert_geq(hits, 95, "the harmful region tripped in %u of 100 runs within 7 days", hits);
+    cr_assert_leq(elsewhere, 5, "%u harmless region-runs tripped", elsewhere);
+}

@@ -188,6 +188,13 @@ static const bad_case bad_cases[] = {
     {"{\"capping\": {\"learn\": \"mean_sd\", \"min_converters\": 5}}", NULL,
      "capping.min_converters: must be between 30"},
     {"{\"capping\": {\"cap\": 5}}", NULL, "capping: unknown field \"cap\""},
+    /* breaker */
+    {"{\"breaker\": true}", NULL, "breaker: must be an object"},
+    {"{\"breaker\": {\"declines\": true}}", NULL,
+     "breaker: unknown field \"declines\" (known: decline_rate, aov, alpha)"},
+    {"{\"breaker\": {\"decline_rate\": \"on\"}}", NULL, "breaker.decline_rate: must be true or false"},
+    {"{\"breaker\": {\"aov\": 1}}", NULL, "breaker.aov: must be true or false"},
+    {"{\"breaker\": {\"alpha\": 0.9}}", NULL, "breaker.alpha: must be between 1e-06 and 0.5 (got 0.9)"},
 };
 
 Test(experiment, validation_errors_name_the_field)
@@ -900,4 +907,51 @@ Test(experiment, borrowed_strings_live_as_long_as_the_experiment)
     cr_expect_str_eq(e->regions[1], "pl");
     cr_expect_str_eq(e->layer_name, "lay");
     experiment_release(e);
+}
+
+Test(experiment, breaker_defaults_and_trips)
+{
+    json_t *def = base_with(NULL, NULL);
+    char err[EXP_ERR_MAX];
+    experiment *e = experiment_parse(def, EXP_FROM_USER, err);
+    cr_assert_not_null(e, "%s", err);
+    cr_expect(e->breaker_decline, "on for the decline rate by default");
+    cr_expect(!e->breaker_aov);
+    cr_expect_lt(e->breaker_alpha, 0);
+    cr_expect_null(experiment_breaker_trip(e, "gr"));
+    experiment_release(e);
+
+    json_object_set_new(def, "breaker", json_pack("{s:b, s:b, s:f}", "decline_rate", 0, "aov", 1,
+                                                  "alpha", 0.01));
+    json_object_set_new(def, "breaker_trips",
+                        json_pack("{s:{s:s, s:s, s:s}}", "gr", "variant",
+                                  json_string_value(json_object_get(
+                                      json_array_get(json_object_get(def, "variants"), 1), "key")),
+                                  "metric", "aov", "since", "2026-11-30T10:00:00Z"));
+    json_object_set_new(def, "breaker_resets",
+                        json_pack("{s:{s:s, s:s}}", "pl", "at", "2026-11-29T08:00:00Z", "day",
+                                  "2026-11-29"));
+    /* read-only: a user's definition cannot trip a region */
+    e = experiment_parse(def, EXP_FROM_USER, err);
+    cr_assert_not_null(e, "%s", err);
+    cr_expect(!e->breaker_decline && e->breaker_aov);
+    cr_expect_float_eq(e->breaker_alpha, 0.01, 1e-12);
+    cr_expect_null(experiment_breaker_trip(e, "gr"));
+    experiment_release(e);
+    e = experiment_parse(def, EXP_FROM_STATE, err);
+    cr_assert_not_null(e, "%s", err);
+    const exp_breaker_trip *t = experiment_breaker_trip(e, "gr");
+    cr_assert_not_null(t);
+    cr_expect_eq(t->variant, 1);
+    cr_expect_str_eq(t->since, "2026-11-30T10:00:00Z");
+    cr_expect_null(experiment_breaker_trip(e, "pl"));
+    cr_expect_str_eq(experiment_breaker_reset_day(e, "pl"), "2026-11-29");
+    cr_expect_null(experiment_breaker_reset_day(e, "gr"));
+    experiment_release(e);
+
+    json_object_set_new(def, "breaker_trips", json_pack("{s:{s:s}}", "gr", "variant", "nope"));
+    e = experiment_parse(def, EXP_FROM_STATE, err);
+    cr_expect_null(e);
+    cr_expect(strstr(err, "breaker_trips.gr.variant: not a variant") != NULL, "%s", err);
+    json_decref(def);
 }

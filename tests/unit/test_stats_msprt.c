@@ -98,3 +98,25 @@ Test(stats_msprt, adjust_keeps_underflowed_p_values)
     cr_expect(!p[3].defined);
     cr_expect_eq(p[0].p, 1.0);
 }
+
+/* The one-sided mixture ratio of stats_msprt_log_lambda_greater, against
+ * the integral over theta > 0 of the likelihood ratio times the
+ * half-normal prior, computed by mpmath's quad at 30 digits:
+ * log(quad(2 N(theta; 0, tau2) exp(theta d / V - theta^2 / (2 V)), [0, inf])). */
+Test(stats_msprt, one_sided_mixture_matches_the_integral)
+{
+    double v = 0.000102, tau2 = 1e-4;
+    REL(stats_msprt_log_lambda_greater(0.012, v, tau2), 0.475828591682595307605383008713, 1e-10);
+    REL(stats_msprt_log_lambda_greater(-0.012, v, tau2), -0.900632994480631053074805313034,
+        1e-10);
+    /* at d = 0 the one-sided ratio equals the two-sided one (Phi(0) = 1/2) */
+    REL(stats_msprt_log_lambda_greater(0.0, v, tau2), stats_msprt_log_lambda(0.0, v, tau2), 1e-12);
+    /* for an effect of its sign it gains up to ln 2 over the two-sided ratio */
+    double two = stats_msprt_log_lambda(0.05, v, tau2);
+    double one = stats_msprt_log_lambda_greater(0.05, v, tau2);
+    cr_expect(one > two && one <= two + M_LN2 + 1e-12, "one-sided %g, two-sided %g", one, two);
+    /* far in the wrong direction it stays finite (log erfc, no underflow:
+     * the two-sided part alone is about e^607 there) and below 1 */
+    double far = stats_msprt_log_lambda_greater(-0.5, v, tau2);
+    cr_expect(isfinite(far) && far < -0.900632994480631, "ln Lambda+ = %g", far);
+}

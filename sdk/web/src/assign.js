@@ -79,6 +79,10 @@ export function evaluate (exp, visitor, region, opts = {}) {
     if (b < r[0] || b >= r[1]) return out('layer')
   }
 
+  // A tripped circuit breaker sends the whole region to control, promotion
+  // included, and nothing is counted (docs/assignment.md, step 5).
+  if ((exp.breaker_trips || {})[region]) return out('breaker')
+
   const promo = (opts.promotions || exp.promotions || {})[region]
   if (promo && byKey(promo.variant) &&
       bucket(salt, 'holdback', visitor) >= share(promo.holdback || 0)) {

@@ -1,7 +1,7 @@
 /** Why a visitor got its variant (docs/assignment.md); "error" is the SDK's own fallback. */
 export type Reason =
   | 'assigned' | 'sticky' | 'sticky_unverified' | 'promoted' | 'forced'
-  | 'not_running' | 'region' | 'layer' | 'coverage' | 'error'
+  | 'not_running' | 'region' | 'layer' | 'coverage' | 'breaker' | 'error'
 
 /** Free-form offer description handed to the page. */
 export type Payload = Record<string, unknown>
@@ -36,6 +36,8 @@ export interface ExperimentConfig {
   allocation_version?: number
   qa?: { visitors?: Record<string, string>; query_override?: boolean }
   promotions?: Record<string, Promotion>
+  /** Regions whose circuit breaker tripped: they get the control. */
+  breaker_trips?: Record<string, { variant: string; metric?: string; since?: string }>
 }
 
 export interface EvaluateOptions {

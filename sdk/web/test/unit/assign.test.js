@@ -102,6 +102,19 @@ test('promotion: the winner outside the holdback, randomized inside it', () => {
   assert.equal(evaluate(Object.assign(e, { promotions }), promoted, 'gr').reason, 'promoted')
 })
 
+test('circuit breaker: a tripped region gets the control, promotion or not', () => {
+  const promotions = { gr: { variant: 'three', holdback: 0.1 } }
+  const e = exp({ variants: [{ key: 'control', weight: 0.5 }, { key: 'three', weight: 0.5 }] })
+  const tripped = Object.assign({}, e, { promotions, breaker_trips: { gr: { variant: 'three' } } })
+  for (let i = 0; i < 200; i++) {
+    const r = evaluate(tripped, 'v' + i, 'gr')
+    assert.deepEqual([r.variant, r.reason, r.inExperiment], ['control', 'breaker', false])
+  }
+  const seen = new Set()
+  for (let i = 0; i < 200; i++) seen.add(evaluate(tripped, 'v' + i, 'pl').variant)
+  assert.equal(seen.size, 2) // other regions keep randomizing
+})
+
 test('coverage: raising traffic only adds visitors, never moves one', () => {
   const at = (p) => exp({ traffic_percent: p, variants: [
     { key: 'control', weight: 0.34 }, { key: 'b', weight: 0.33 }, { key: 'c', weight: 0.33 }] })
