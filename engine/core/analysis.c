@@ -252,35 +252,6 @@ static json_t *decisions_json(const results_table *t, const experiment *e,
     return root;
 }
 
-/* With capping on, the report's revenue figures are the capped ones; each
- * variant also gets "revenue_uncapped", the same Welch comparison on the
- * uncapped sums, so that a reader sees what the cap changed. */
-static void add_uncapped(json_t *report, const results_counts *sum, const int *order, size_t k,
-                         double alpha)
-{
-    json_object_set_new(report, "revenue_capped", json_true());
-    json_t *vs = json_object_get(report, "variants");
-    const results_counts *c = &sum[order[0]];
-    for (size_t j = 0; j < k; j++) {
-        const results_counts *v = &sum[order[j]];
-        json_t *o = json_object();
-        stats_value mean, var;
-        stats_revenue_moments((double)v->visitors, v->revenue_sum, v->revenue_sumsq, &mean, &var);
-        report_json_set_value(o, "revenue_per_visitor", mean);
-        if (j > 0) {
-            stats_welch_result w;
-            stats_welch((double)c->visitors, c->revenue_sum, c->revenue_sumsq, (double)v->visitors,
-                        v->revenue_sum, v->revenue_sumsq, alpha, &w);
-            report_json_set_value(o, "diff", w.diff);
-            report_json_set_interval(o, "diff_ci", w.diff_ci);
-            report_json_set_pvalue(o, "p_value", w.p);
-            report_json_set_value(o, "lift", w.lift);
-            report_json_set_interval(o, "lift_ci", w.lift_ci);
-        }
-        json_object_set_new(json_array_get(vs, j), "revenue_uncapped", o);
-    }
-}
-
 json_t *analysis_breaker_json(const experiment *e, const analysis_settings *cfg)
 {
     double weights[EXP_MAX_VARIANTS];
@@ -357,8 +328,15 @@ static json_t *slice_analysis(const results_table *t, const experiment *e,
         goto done;
     }
     out = report_json_report(rep, names);
-    if (capped)
-        add_uncapped(out, sum, order, k, input.alpha);
+    if (capped) {
+        double un[EXP_MAX_VARIANTS], us[EXP_MAX_VARIANTS], uq[EXP_MAX_VARIANTS];
+        for (size_t j = 0; j < k; j++) {
+            un[j] = (double)sum[order[j]].visitors;
+            us[j] = sum[order[j]].revenue_sum;
+            uq[j] = sum[order[j]].revenue_sumsq;
+        }
+        report_json_add_uncapped(out, un, us, uq, k, input.alpha);
+    }
 done:
     free(sum);
     free(look_n);

@@ -194,3 +194,26 @@ json_t *report_json_report(const stats_experiment_report *r, const char *const *
     json_object_set_new(o, "power", pw);
     return o;
 }
+
+void report_json_add_uncapped(json_t *report, const double *n, const double *s, const double *q,
+                              size_t k, double alpha)
+{
+    json_object_set_new(report, "revenue_capped", json_true());
+    json_t *vs = json_object_get(report, "variants");
+    for (size_t j = 0; j < k; j++) {
+        json_t *o = json_object();
+        stats_value mean, var;
+        stats_revenue_moments(n[j], s[j], q[j], &mean, &var);
+        report_json_set_value(o, "revenue_per_visitor", mean);
+        if (j > 0) {
+            stats_welch_result w;
+            stats_welch(n[0], s[0], q[0], n[j], s[j], q[j], alpha, &w);
+            report_json_set_value(o, "diff", w.diff);
+            report_json_set_interval(o, "diff_ci", w.diff_ci);
+            report_json_set_pvalue(o, "p_value", w.p);
+            report_json_set_value(o, "lift", w.lift);
+            report_json_set_interval(o, "lift_ci", w.lift_ci);
+        }
+        json_object_set_new(json_array_get(vs, j), "revenue_uncapped", o);
+    }
+}

@@ -32,4 +32,13 @@ json_t *report_json_variant(const stats_variant_report *v, const char *name, boo
  * "independence", "srm", "power"}. names: k entries or NULL. */
 json_t *report_json_report(const stats_experiment_report *r, const char *const *names);
 
+/* For a report computed on capped revenue: sets "revenue_capped": true and
+ * adds to each of report.variants[j] "revenue_uncapped", the revenue per
+ * visitor and (for treatments) the Welch comparison with variants[0] on
+ * the uncapped sums n[j], s[j], q[j] (k entries, control first), so that a
+ * reader sees what the cap changed. The results endpoint and `upshot
+ * analyze` both call it, so they print the same. */
+void report_json_add_uncapped(json_t *report, const double *n, const double *s, const double *q,
+                              size_t k, double alpha);
+
 #endif

@@ -69,6 +69,9 @@ static void print_text(FILE *out, const analyze_data *d, const stats_experiment_
             d->experiment[0] ? d->experiment : "(unnamed)", r->k, r->alpha, r->tau2,
             r->adjust == STATS_ADJUST_BH ? "Benjamini-Hochberg"
             : r->adjust == STATS_ADJUST_HOLM ? "Holm" : "no");
+    if (d->capped)
+        fprintf(out, "Revenue capped at %.10g per visitor: rev/visit, AOV and every revenue test "
+                "use the capped sums.\n\n", d->cap);
     /* 100 columns: variant 14, visitors 10, conv 8, orders 8, rate 8, CI 17,
      * rev/visit 10, AOV 9, declines 8, and the 8 spaces between them */
     fprintf(out, "%-14s %10s %8s %8s %8s %-17s %10s %9s %8s\n", "variant", "visitors", "conv",
@@ -353,6 +356,12 @@ static int analyze_report(analyze_data *d, const char *path, bool as_json, FILE 
         }
         if (d->experiment[0])
             json_object_set_new(j, "experiment", json_string(d->experiment));
+        if (d->capped) {
+            double n[STATS_MAX_VARIANTS];
+            for (size_t i = 0; i < d->k; i++)
+                n[i] = (double)d->v[i].visitors;
+            report_json_add_uncapped(j, n, d->uncapped_sum, d->uncapped_sumsq, d->k, r->alpha);
+        }
         /* 15 significant digits, as upshotd writes its bodies (engine/http.c),
          * so that equal statistics print as equal text */
         json_dumpf(j, out, JSON_INDENT(2) | JSON_REAL_PRECISION(15) | JSON_PRESERVE_ORDER);

@@ -268,7 +268,13 @@ out:
 
 /* The export's header before orders and weights were added; still read. */
 #define CSV_HEADER_V1 "day,region,variant,visitors,conversions,revenue_sum,revenue_sumsq,declines"
-#define CSV_HEADER CSV_HEADER_V1 ",orders,weight"
+#define CSV_HEADER_V2 CSV_HEADER_V1 ",orders,weight"
+/* The current export: the capped revenue sums, the cap, and the cart
+ * value's sums (the covariate of CUPED) follow. */
+#define CSV_HEADER                                                                             \
+    CSV_HEADER_V2 ",revenue_sum_capped,revenue_sumsq_capped,cap,cart_visitors,cart_sum,"     \
+                  "cart_sumsq,cart_revenue_sum,cart_revenue_sum_capped"
+#define CSV_FIELDS_MAX 18
 #define CSV_DAY 32 /* longest day label + 1 (exports write YYYY-MM-DD) */
 
 typedef struct csv_row {
@@ -277,6 +283,9 @@ typedef struct csv_row {
     uint64_t key;               /* region rank * n_days + day rank, for sorting */
     uint64_t visitors, conversions, declines, orders;
     double revenue_sum, revenue_sumsq;
+    double capped_sum, capped_sumsq;               /* v3 */
+    uint64_t cart_visitors;                        /* v3 */
+    double cart_sum, cart_sumsq, cart_cross, cart_cross_capped;
 } csv_row;
 
 /* Names and rows seen so far; owned by analyze_input_csv, freed there. */
@@ -288,6 +297,8 @@ typedef struct csv_state {
     csv_row *rows;
     size_t n_rows, cap_rows;
     bool weight_seen[STATS_MAX_VARIANTS];
+    double cap;        /* v3: the cap every row names (0: none) */
+    bool cap_seen;
 } csv_state;
 
 /* Index of name in a table of n fixed-size names, trying hint first (an
@@ -329,8 +340,9 @@ static int csv_number(analyze_data *d, const char *s, size_t lineno, const char 
 }
 
 /* Reads one data row (fields f[0..nf-1]) into st. */
-static int csv_row_add(analyze_data *d, csv_state *st, char **f, bool v2, size_t lineno)
+static int csv_row_add(analyze_data *d, csv_state *st, char **f, int version, size_t lineno)
 {
+    bool v2 = version >= 2;
     static const char *cname[] = {"visitors", "conversions", "declines", "orders"};
     const int cidx[] = {3, 4, 7, 8};
     csv_row r = {.line = (uint32_t)lineno};
@@ -351,6 +363,25 @@ static int csv_row_add(analyze_data *d, csv_state *st, char **f, bool v2, size_t
         return fail(d, "line %zu: declines exceed visitors", lineno);
     if (v2 && r.orders < r.conversions)
         return fail(d, "line %zu: orders are fewer than conversions", lineno);
+    if (version >= 3) {
+        double cap;
+        if (csv_number(d, f[10], lineno, "revenue_sum_capped", &r.capped_sum) != 0 ||
+            csv_number(d, f[11], lineno, "revenue_sumsq_capped", &r.capped_sumsq) != 0 ||
+            csv_number(d, f[12], lineno, "cap", &cap) != 0 ||
+            csv_count(d, f[13], lineno, "cart_visitors", &r.cart_visitors) != 0 ||
+            csv_number(d, f[14], lineno, "cart_sum", &r.cart_sum) != 0 ||
+            csv_number(d, f[15], lineno, "cart_sumsq", &r.cart_sumsq) != 0 ||
+            csv_number(d, f[16], lineno, "cart_revenue_sum", &r.cart_cross) != 0 ||
+            csv_number(d, f[17], lineno, "cart_revenue_sum_capped", &r.cart_cross_capped) != 0)
+            return -1;
+        if (r.cart_visitors > r.visitors)
+            return fail(d, "line %zu: cart_visitors exceed visitors", lineno);
+        if (st->cap_seen && cap != st->cap)
+            return fail(d, "line %zu: cap %s differs from the %.17g of the rows before", lineno,
+                        f[12], st->cap);
+        st->cap = cap;
+        st->cap_seen = true;
+    }
     if (strlen(f[0]) >= CSV_DAY || !f[0][0])
         return fail(d, "line %zu: \"day\" must be 1 to %d characters", lineno, CSV_DAY - 1);
     if (strlen(f[1]) >= ANALYZE_NAME || strlen(f[2]) >= ANALYZE_NAME)
@@ -482,8 +513,19 @@ static int csv_sum(analyze_data *d, csv_state *st, const analyze_csv_options *op
         v->visitors += r->visitors;
         v->conversions += r->conversions;
         v->declines += r->declines;
-        v->revenue_sum += r->revenue_sum;
-        v->revenue_sumsq += r->revenue_sumsq;
+        /* With a cap, upshotd's statistics run on the capped sums. */
+        bool capped = st->cap > 0;
+        v->revenue_sum += capped ? r->capped_sum : r->revenue_sum;
+        v->revenue_sumsq += capped ? r->capped_sumsq : r->revenue_sumsq;
+        v->cov_sum += r->cart_sum;
+        v->cov_sumsq += r->cart_sumsq;
+        v->cov_cross += capped ? r->cart_cross_capped : r->cart_cross;
+        d->capped = capped;
+        d->cap = st->cap;
+        d->uncapped_sum[r->variant] += r->revenue_sum;
+        d->uncapped_sumsq[r->variant] += r->revenue_sumsq;
+        if (r->cart_visitors > 0)
+            d->in.has_covariate = true;
         d->orders[r->variant] += r->orders;
         inc_n[day_rank[r->day] * STATS_MAX_VARIANTS + r->variant] += r->visitors;
         inc_x[day_rank[r->day] * STATS_MAX_VARIANTS + r->variant] += r->conversions;
@@ -524,10 +566,14 @@ static int csv_read(analyze_data *d, csv_state *st, char *text, const analyze_cs
     size_t hl = strlen(line);
     if (hl && line[hl - 1] == '\r')
         line[hl - 1] = 0;
-    bool v2 = strcmp(line, CSV_HEADER) == 0;
-    if (!v2 && strcmp(line, CSV_HEADER_V1) != 0)
+    int version = strcmp(line, CSV_HEADER) == 0      ? 3
+                  : strcmp(line, CSV_HEADER_V2) == 0 ? 2
+                  : strcmp(line, CSV_HEADER_V1) == 0 ? 1
+                                                     : 0;
+    if (!version)
         return fail(d, "line 1: expected the header \"%s\"", CSV_HEADER);
-    size_t nfields = v2 ? 10 : 8;
+    bool v2 = version >= 2;
+    size_t nfields = version == 3 ? CSV_FIELDS_MAX : v2 ? 10 : 8;
     d->in.has_declines = true;
     d->has_orders = v2;
     size_t lineno = 1;
@@ -538,7 +584,7 @@ static int csv_read(analyze_data *d, csv_state *st, char *text, const analyze_cs
             line[--ll] = 0;
         if (ll == 0)
             continue;
-        char *f[10];
+        char *f[CSV_FIELDS_MAX];
         size_t nf = 0;
         char *p = line;
         while (nf < nfields) {
@@ -551,7 +597,7 @@ static int csv_read(analyze_data *d, csv_state *st, char *text, const analyze_cs
         }
         if (nf != nfields || strchr(p, ','))
             return fail(d, "line %zu: expected %zu comma-separated fields", lineno, nfields);
-        if (csv_row_add(d, st, f, v2, lineno) != 0)
+        if (csv_row_add(d, st, f, version, lineno) != 0)
             return -1;
     }
     if (st->n_rows == 0)

@@ -32,6 +32,10 @@ typedef struct analyze_data {
     char names[STATS_MAX_VARIANTS][ANALYZE_NAME];
     stats_variant_input v[STATS_MAX_VARIANTS];  /* totals and weights */
     bool has_orders;                            /* orders[] given for every variant */
+    bool capped;                                /* v[] holds capped revenue (a CSV with a cap) */
+    double cap;                                 /* then: the cap */
+    double uncapped_sum[STATS_MAX_VARIANTS];    /* then: the uncapped sums, for the report */
+    double uncapped_sumsq[STATS_MAX_VARIANTS];
     uint64_t orders[STATS_MAX_VARIANTS];        /* distinct orders (shown, not tested) */
     stats_experiment_input in;                  /* settings; pointers set later */
     size_t n_looks;

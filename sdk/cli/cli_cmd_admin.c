@@ -321,9 +321,12 @@ static const cli_optspec admin_export_opts[] = {
 };
 
 /* The CSV export's header; `upshot analyze` reads it (analyze_input.c),
- * and also the header without the last two columns, of older exports. */
+ * and also the headers of older exports, without the columns after
+ * weight or without the last two before them. */
 #define ADMIN_EXPORT_HEADER                                                                \
-    "day,region,variant,visitors,conversions,revenue_sum,revenue_sumsq,declines,orders,weight"
+    "day,region,variant,visitors,conversions,revenue_sum,revenue_sumsq,declines,orders,weight," \
+    "revenue_sum_capped,revenue_sumsq_capped,cap,cart_visitors,cart_sum,cart_sumsq,"          \
+    "cart_revenue_sum,cart_revenue_sum_capped"
 
 /* Shortest decimal that reads back as the same double. */
 static void admin_fmt_num(double v, char *out, size_t cap)
@@ -384,24 +387,37 @@ static int admin_export(cli_ctx *ctx, const cli_args *a)
             for (size_t j = 0; j < r.nvariants; j++) {
                 size_t v = order[j];
                 const decide_counts *c = &r.regions[g].daily[d * r.nvariants + v];
+                const cli_cell_extra *x = &r.regions[g].daily_extra[d * r.nvariants + v];
+                /* revenue_sum is the uncapped sum whatever decides: the
+                 * capped sums have their own columns (cli_results.h). */
+                double rs = x->uncapped_sum, rq = x->uncapped_sumsq;
                 if (as_json) {
                     json_array_append_new(rows, json_pack(
-                        "{s:s, s:s, s:s, s:I, s:I, s:f, s:f, s:I, s:I, s:f}", "day", r.days[d],
-                        "region", r.regions[g].name, "variant", r.variants[v], "visitors",
-                        (json_int_t)c->visitors, "conversions", (json_int_t)c->conversions,
-                        "revenue_sum", c->revenue_sum, "revenue_sumsq", c->revenue_sumsq,
+                        "{s:s, s:s, s:s, s:I, s:I, s:f, s:f, s:I, s:I, s:f, s:f, s:f, s:f, s:I, "
+                        "s:f, s:f, s:f, s:f}",
+                        "day", r.days[d], "region", r.regions[g].name, "variant", r.variants[v],
+                        "visitors", (json_int_t)c->visitors, "conversions",
+                        (json_int_t)c->conversions, "revenue_sum", rs, "revenue_sumsq", rq,
                         "declines", (json_int_t)c->decliners, "orders", (json_int_t)c->orders,
-                        "weight", r.weights[v]));
+                        "weight", r.weights[v], "revenue_sum_capped", x->capped_sum,
+                        "revenue_sumsq_capped", x->capped_sumsq, "cap", r.cap, "cart_visitors",
+                        (json_int_t)x->cart_visitors, "cart_sum", x->cart_sum, "cart_sumsq",
+                        x->cart_sumsq, "cart_revenue_sum", x->cart_cross,
+                        "cart_revenue_sum_capped", x->cart_cross_capped));
                     continue;
                 }
-                char s1[40], s2[40], s3[40];
-                admin_fmt_num(c->revenue_sum, s1, sizeof s1);
-                admin_fmt_num(c->revenue_sumsq, s2, sizeof s2);
-                admin_fmt_num(r.weights[v], s3, sizeof s3);
-                fprintf(f, "%s,%s,%s,%llu,%llu,%s,%s,%llu,%llu,%s\n", r.days[d],
-                        r.regions[g].name, r.variants[v], (unsigned long long)c->visitors,
-                        (unsigned long long)c->conversions, s1, s2,
-                        (unsigned long long)c->decliners, (unsigned long long)c->orders, s3);
+                char n[10][40];
+                const double nums[10] = {rs, rq, r.weights[v], x->capped_sum, x->capped_sumsq,
+                                         r.cap, x->cart_sum, x->cart_sumsq, x->cart_cross,
+                                         x->cart_cross_capped};
+                for (int i = 0; i < 10; i++)
+                    admin_fmt_num(nums[i], n[i], sizeof n[i]);
+                fprintf(f, "%s,%s,%s,%llu,%llu,%s,%s,%llu,%llu,%s,%s,%s,%s,%llu,%s,%s,%s,%s\n",
+                        r.days[d], r.regions[g].name, r.variants[v],
+                        (unsigned long long)c->visitors, (unsigned long long)c->conversions, n[0],
+                        n[1], (unsigned long long)c->decliners, (unsigned long long)c->orders,
+                        n[2], n[3], n[4], n[5], (unsigned long long)x->cart_visitors, n[6], n[7],
+                        n[8], n[9]);
             }
         }
     if (as_json) {
@@ -426,9 +442,9 @@ const cli_command cli_cmd_export = {
     "export", "EXP", "daily counts per region x variant as CSV",
     "One row per day x region x variant, randomized traffic only (promoted traffic is\n"
     "left out, as in the statistics), days in UTC as YYYY-MM-DD, the control first.\n"
-    "Header:\n"
-    "  " ADMIN_EXPORT_HEADER "\n"
-    "Counts are that day's, not cumulative; declines counts decliners; weight is the\n"
-    "variant's configured weight. `upshot export EXP | upshot analyze -` gives the\n"
-    "numbers of the results endpoint.",
+    "Columns: day, region, variant, visitors, conversions, revenue_sum, revenue_sumsq,\n"
+    "declines, orders, weight, then the capped revenue sums and the cap, and the cart\n"
+    "value's sums (docs/cli.md has the header). Counts are that day's, not cumulative;\n"
+    "declines counts decliners; weight is the variant's configured weight.\n"
+    "`upshot export EXP | upshot analyze -` gives the numbers of the results endpoint.",
     admin_export_opts, 4, 1, 1, admin_export};

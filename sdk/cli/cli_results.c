@@ -28,7 +28,7 @@ static void res_str(json_t *o, const char *k, char *dst, size_t cap)
 
 /* COUNTS object -> decide_counts. "decliners" is the API's name; "declines"
  * is accepted too (the CSV column). */
-static decide_counts res_counts(json_t *o)
+static decide_counts res_counts_as(json_t *o, bool capped)
 {
     decide_counts c;
     c.visitors = res_u64(o, "visitors");
@@ -36,9 +36,35 @@ static decide_counts res_counts(json_t *o)
     c.orders = res_u64(o, "orders");
     c.decliners = json_object_get(o, "decliners") ? res_u64(o, "decliners")
                                                   : res_u64(o, "declines");
-    c.revenue_sum = res_num(o, "revenue_sum");
-    c.revenue_sumsq = res_num(o, "revenue_sumsq");
+    /* With capping on, upshotd decides on the capped sums: so does the
+     * dashboard (the uncapped ones stay in the server's analysis). */
+    c.revenue_sum = res_num(o, capped ? "revenue_sum_capped" : "revenue_sum");
+    c.revenue_sumsq = res_num(o, capped ? "revenue_sumsq_capped" : "revenue_sumsq");
     return c;
+}
+
+/* The capping of the results being parsed: set once per parse, read by
+ * res_counts (the CLI is single-threaded). */
+static bool res_capped;
+
+static decide_counts res_counts(json_t *o)
+{
+    return res_counts_as(o, res_capped);
+}
+
+static cli_cell_extra res_extra(json_t *o)
+{
+    return (cli_cell_extra){
+        .uncapped_sum = res_num(o, "revenue_sum"),
+        .uncapped_sumsq = res_num(o, "revenue_sumsq"),
+        .capped_sum = res_num(o, "revenue_sum_capped"),
+        .capped_sumsq = res_num(o, "revenue_sumsq_capped"),
+        .cart_visitors = res_u64(o, "cart_visitors"),
+        .cart_sum = res_num(o, "cart_sum"),
+        .cart_sumsq = res_num(o, "cart_sumsq"),
+        .cart_cross = res_num(o, "cart_revenue_sum"),
+        .cart_cross_capped = res_num(o, "cart_revenue_sum_capped"),
+    };
 }
 
 static void res_add(decide_counts *a, const decide_counts *b)
@@ -105,6 +131,9 @@ int cli_results_parse(json_t *root, cli_results *r, char *err, size_t errcap)
         snprintf(err, errcap, "results: not a JSON object");
         return -1;
     }
+    json_t *capv = json_object_get(json_object_get(root, "capping"), "value");
+    r->cap = json_is_number(capv) && json_number_value(capv) > 0 ? json_number_value(capv) : 0;
+    res_capped = r->cap > 0;
     res_str(root, "experiment", r->experiment, sizeof r->experiment);
     res_str(root, "status", r->status, sizeof r->status);
     res_str(root, "generated_at", r->generated_at, sizeof r->generated_at);
@@ -199,7 +228,10 @@ int cli_results_parse(json_t *root, cli_results *r, char *err, size_t errcap)
     for (size_t g = 0; g < r->nregions; g++) {
         r->regions[g].looks = calloc(r->ndays ? r->ndays * nv : 1, sizeof(decide_counts));
         r->regions[g].daily = calloc(r->ndays ? r->ndays * nv : 1, sizeof(decide_counts));
-        if (r->regions[g].looks == NULL || r->regions[g].daily == NULL) goto oom;
+        r->regions[g].daily_extra = calloc(r->ndays ? r->ndays * nv : 1, sizeof(cli_cell_extra));
+        if (r->regions[g].looks == NULL || r->regions[g].daily == NULL ||
+            r->regions[g].daily_extra == NULL)
+            goto oom;
     }
     json_array_foreach(daily, i, c) {
         const char *reg_name = json_string_value(json_object_get(c, "region"));
@@ -213,11 +245,16 @@ int cli_results_parse(json_t *root, cli_results *r, char *err, size_t errcap)
             if (gi < 0) goto oom;
             r->regions[gi].looks = calloc(r->ndays * nv, sizeof(decide_counts));
             r->regions[gi].daily = calloc(r->ndays * nv, sizeof(decide_counts));
-            if (r->regions[gi].looks == NULL || r->regions[gi].daily == NULL) goto oom;
+            r->regions[gi].daily_extra = calloc(r->ndays * nv, sizeof(cli_cell_extra));
+            if (r->regions[gi].looks == NULL || r->regions[gi].daily == NULL ||
+                r->regions[gi].daily_extra == NULL)
+                goto oom;
         }
         decide_counts inc = res_counts(c);
         res_add(&r->regions[gi].looks[(size_t)d * nv + (size_t)vi], &inc);
         res_add(&r->regions[gi].daily[(size_t)d * nv + (size_t)vi], &inc);
+        /* One row per (day, region, variant): set, not summed. */
+        r->regions[gi].daily_extra[(size_t)d * nv + (size_t)vi] = res_extra(c);
     }
     r->total_looks = calloc(r->ndays ? r->ndays * nv : 1, sizeof(decide_counts));
     if (r->total_looks == NULL) goto oom;
@@ -277,6 +314,7 @@ void cli_results_free(cli_results *r)
         free(r->regions[g].counts);
         free(r->regions[g].looks);
         free(r->regions[g].daily);
+        free(r->regions[g].daily_extra);
     }
     free(r->regions);
     free(r->days);

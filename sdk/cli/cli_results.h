@@ -27,10 +27,20 @@ typedef struct cli_promotion {
     decide_counts counts;         /* promoted traffic, never in the stats */
 } cli_promotion;
 
+/* What a daily row carries beyond decide_counts, for the export: the
+ * capped revenue sums and the cart value's sums (docs/api.md, COUNTS). */
+typedef struct cli_cell_extra {
+    double uncapped_sum, uncapped_sumsq; /* "revenue_sum", "revenue_sumsq" as sent */
+    double capped_sum, capped_sumsq;
+    uint64_t cart_visitors;
+    double cart_sum, cart_sumsq, cart_cross, cart_cross_capped;
+} cli_cell_extra;
+
 typedef struct cli_region {
     char name[CLI_KEY_MAX + 1];
     decide_counts *counts;        /* nvariants: region totals */
     decide_counts *daily;         /* ndays * nvariants: that day's counts */
+    cli_cell_extra *daily_extra;  /* ndays * nvariants: the same rows' extra sums */
     decide_counts *looks;         /* ndays * nvariants, cumulative */
     cli_promotion promotion;
 } cli_region;
@@ -50,6 +60,9 @@ typedef struct cli_results {
     char (*days)[11];                          /* "YYYY-MM-DD" */
     decide_counts *total_looks;                /* ndays * nvariants */
     unsigned long long duplicates, unexposed;  /* "integrity" */
+    double cap;                                /* "capping.value"; 0: revenue is not capped,
+                                                  else every decide_counts revenue is the
+                                                  capped one, as upshotd decides with */
     /* upshotd's own settings and verdicts, when the results carry them
      * (regions[].analysis and "decisions"); NaN / -1 / NULL when absent */
     double server_alpha, server_tau2;

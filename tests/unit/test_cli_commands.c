@@ -191,7 +191,8 @@ Test(cli_commands, export_writes_the_agreed_csv)
     run_out r = run((const char *[]){"export", "checkout-tiers", "--csv", NULL});
     cr_assert_eq(r.rc, 0, "%s", r.err);
     const char *hdr = "day,region,variant,visitors,conversions,revenue_sum,revenue_sumsq,declines,"
-                      "orders,weight\n";
+                      "orders,weight,revenue_sum_capped,revenue_sumsq_capped,cap,cart_visitors,"
+                      "cart_sum,cart_sumsq,cart_revenue_sum,cart_revenue_sum_capped\n";
     cr_assert_eq(strncmp(r.out, hdr, strlen(hdr)), 0, "%s", r.out);
     int lines = 0, commas = 0;
     for (const char *p = r.out; *p; p++) {
@@ -199,7 +200,7 @@ Test(cli_commands, export_writes_the_agreed_csv)
         commas += *p == ',';
     }
     cr_assert_eq(lines, 1 + 3 * 2 * 3, "3 days x 2 regions x 3 variants");
-    cr_assert_eq(commas, lines * 9, "10 fields on every line");
+    cr_assert_eq(commas, lines * 17, "18 fields on every line");
     /* the control's row comes first: analyze takes the first variant as control */
     cr_assert_eq(strncmp(r.out + strlen(hdr), "2026-11-18,gr,control,", 22), 0, "%s", r.out);
     run_free(&r);
