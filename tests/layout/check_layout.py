@@ -38,7 +38,8 @@ FORBIDDEN_CORE_HEADERS = re.compile(
     r"signal\.h|syslog\.h)$")
 
 # The I/O side's headers: the core may not reach up into them.
-IO_MODULES = ("api", "api_admin", "api_public", "audit", "autopromote", "http", "http_guard", "log_limit",
+IO_MODULES = ("api", "api_admin", "api_public", "audit", "autopromote", "capping", "http", "http_guard",
+              "log_limit",
               "journal", "main", "metrics", "redis_link", "registry", "router", "server",
               "shared_state", "store")
 
@@ -76,7 +77,8 @@ FORBIDDEN_SYMBOL_PREFIXES = ("event_", "evhttp_", "evbuffer_", "bufferevent_",
 # store's adapter, the metrics page written into an evbuffer, the guard in
 # front of evhttp and the worker threads' completion event.
 EVENT_LOOP_MODULES = ("main", "server", "router", "http", "http_guard", "api_admin", "api_public",
-                      "autopromote", "store", "metrics", "worker", "redis_link", "shared_state")
+                      "autopromote", "capping", "store", "metrics", "worker", "redis_link",
+                      "shared_state")
 # The files that speak hiredis: redis_link.c owns the connections, store.c
 # and shared_state.c send commands through it. store.h and shared_state.h
 # offer typed calls, so no hiredis type reaches the handlers.
