@@ -403,6 +403,8 @@ json_t *cli_view_build(const json_t *exp, const cli_results *r, const cli_view_o
     json_object_set_new(view, "mde", json_real(cfg.mde));
     json_object_set_new(view, "guardrails", cfg.guard_decline ? json_pack("[s]", "decline_rate")
                                                               : json_array());
+    /* Revenue figures and decisions are on the capped sums when capped. */
+    json_object_set_new(view, "revenue_cap", r->cap > 0 ? json_real(r->cap) : json_null());
     json_t *bmetrics = json_array();
     if (cfg.breaker_decline) json_array_append_new(bmetrics, json_string("decline_rate"));
     if (cfg.breaker_aov) json_array_append_new(bmetrics, json_string("aov"));

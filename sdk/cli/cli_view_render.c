@@ -493,6 +493,10 @@ void cli_view_render(const json_t *view, FILE *f, int color, int width)
     {
         json_t *bm = json_object_get(json_object_get(view, "breaker"), "metrics");
         size_t nbm = json_array_size(bm);
+        json_t *cap = json_object_get(view, "revenue_cap");
+        if (json_is_number(cap))
+            fprintf(f, "revenue capped at %.10g per visitor (revenue figures and decisions use "
+                    "the capped sums)\n", json_number_value(cap));
         fprintf(f, "circuit breaker %s%s%s\n",
                 nbm == 0 ? "off" : strcmp(json_string_value(json_array_get(bm, 0)), "aov") == 0
                                        ? "on AOV" : "on decline rate",

@@ -584,3 +584,7 @@ def test_export_of_a_capped_experiment_with_cart_values_and_refunds_reproduces_t
         text = subprocess.run([UPSHOT_CLI, "analyze", "-"], input=export.stdout,
                               capture_output=True, text=True, env=env, timeout=60)
         assert text.returncode == 0 and "Revenue capped at 90" in text.stdout, text.stdout
+        show = cli(up, "show", key)
+        assert show.returncode == 0 and "revenue capped at 90 per visitor" in show.stdout, show.stdout
+        view = json.loads(cli(up, "show", key, "--json").stdout)
+        assert view["revenue_cap"] == 90
