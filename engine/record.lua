@@ -28,7 +28,8 @@
 -- KEYS[1] {x:EXP:G:N}:cnt    the group's counters (docs/redis.md); its
 --                            field "cap" is the revenue cap in force
 -- KEYS[2] {x:EXP:G:N}:ev     event id -> acknowledgment token of its counting
---                            line (and, for an order, " " and its amount)
+--                            line, " ", and the value: an order's amount, a
+--                            refund's (negative), "-" for a decline
 -- KEYS[3..] {x:EXP:G:N}:v:S  the visitor record shard of each event, in the
 --                            order the events appear in ARGV below
 -- ARGV, in four sections. Exposures dominate, so they are sent compactly:
@@ -140,8 +141,16 @@ if a <= n then
     local refund = order ~= ''
     local rec = call('HGET', vkey, visitor)
     local ordered -- a refund's order entry in ev
-    if refund and rec then ordered = call('HGET', ev, order) end
-    if not rec then
+    if refund and rec then
+      ordered = call('HGET', ev, order)
+      -- a decline's entry ("TOKEN -") names no order
+      if ordered and sub(ordered, -2) == ' -' then ordered = nil end
+    end
+    if refund and token ~= '' and call('HEXISTS', ev, ' ' .. token) == 1 then
+      -- this very line was refused (or not attributable) before: a replay
+      -- must not count it now that its order may have landed
+      status = '3'
+    elseif not rec then
       -- Not attributable; the id is not consumed, so a retry after the
       -- exposure has landed still counts.
       if first_time(token) then
@@ -159,7 +168,7 @@ if a <= n then
       else
         status = '3'
       end
-    elseif call('HSETNX', ev, id, value == '-' and token or token .. ' ' .. value) == 0 then
+    elseif call('HSETNX', ev, id, token .. ' ' .. value) == 0 then
       if token ~= '' and same_token(call('HGET', ev, id), token) then
         status = '3' -- this very line counted the id before
       elseif first_time(token) then
@@ -280,11 +289,11 @@ if a <= n then
           incf[pre .. 's' .. suffix] = g[G_SUM]
           incf[pre .. 'q' .. suffix] = g[G_SQ]
           if g[G_XY] ~= 0 then incf[pre .. 'xy' .. suffix] = g[G_XY] end
-          if g[G_KS] ~= 0 then
-            incf[pre .. 'ks' .. suffix] = g[G_KS]
-            incf[pre .. 'kq' .. suffix] = g[G_KQ]
-            if g[G_KX] ~= 0 then incf[pre .. 'kx' .. suffix] = g[G_KX] end
-          end
+          -- each on its own: several visitors' differences can cancel in
+          -- one sum and not in another
+          if g[G_KS] ~= 0 then incf[pre .. 'ks' .. suffix] = g[G_KS] end
+          if g[G_KQ] ~= 0 then incf[pre .. 'kq' .. suffix] = g[G_KQ] end
+          if g[G_KX] ~= 0 then incf[pre .. 'kx' .. suffix] = g[G_KX] end
         end
         if g[G_REF] > 0 then
           inc[pre .. 'r' .. suffix] = g[G_REF]

@@ -1602,8 +1602,10 @@ typedef struct recap_pass {
     char cap[DECIMAL_G17_MAX + 1];
     char day[JOURNAL_DAY_LEN + 1];
     uint32_t next;                 /* the next shard to send */
-    int outstanding;
+    int outstanding;               /* script calls, then WAITs, not yet answered */
     bool failed;
+    bool waiting;                  /* the calls are done; WAITs are out */
+    uint64_t nodes[(REDIS_LINK_MAX_NODES + 63) / 64]; /* masters the calls went to */
     uint64_t capped;
     store_recap_fn *done;
     void *arg;
@@ -1611,23 +1613,57 @@ typedef struct recap_pass {
 
 static void recap_send(recap_pass *p);
 
+static void on_recap_wait(void *arg, int node, const redisReply *reply);
+
+/* Once every call has answered: with redis.wait_replicas, the pass is
+ * done only when WAIT on every master it wrote to counted that many
+ * replicas, as for a batch of events (a failover must not undo a pass
+ * that the caller then records as done). */
 static void recap_finish_if_done(recap_pass *p)
 {
     if (p->outstanding > 0 || (!p->failed && p->next < KEYS_SHARDS))
         return;
+    store *s = p->s;
+    if (!p->failed && !p->waiting && s->wait_replicas > 0) {
+        p->waiting = true;
+        for (int node = 0; node < REDIS_LINK_MAX_NODES; node++) {
+            if (!(p->nodes[node / 64] >> (node % 64) & 1))
+                continue;
+            if (redis_link_wait(s->link, node, s->wait_replicas, s->wait_timeout_ms,
+                                on_recap_wait, p) != 0) {
+                p->failed = true;
+                break;
+            }
+            p->outstanding++;
+        }
+        if (p->outstanding > 0)
+            return;
+    }
     p->done(p->arg, !p->failed, p->capped);
     free(p);
 }
 
-static void on_recap_reply(void *arg, int node, const redisReply *reply)
+static void on_recap_wait(void *arg, int node, const redisReply *reply)
 {
     (void)node;
     recap_pass *p = arg;
     p->outstanding--;
-    if (!reply || reply->type != REDIS_REPLY_INTEGER || p->epoch != p->s->epoch)
+    if (!reply || reply->type != REDIS_REPLY_INTEGER || reply->integer < p->s->wait_replicas)
+        p->failed = true; /* the next tick runs the (idempotent) pass again */
+    recap_finish_if_done(p);
+}
+
+static void on_recap_reply(void *arg, int node, const redisReply *reply)
+{
+    recap_pass *p = arg;
+    p->outstanding--;
+    if (!reply || reply->type != REDIS_REPLY_INTEGER || p->epoch != p->s->epoch) {
         p->failed = true;
-    else
+    } else {
         p->capped += (uint64_t)reply->integer;
+        if (node >= 0 && node < REDIS_LINK_MAX_NODES)
+            p->nodes[node / 64] |= (uint64_t)1 << (node % 64);
+    }
     if (!p->failed)
         recap_send(p);
     recap_finish_if_done(p);

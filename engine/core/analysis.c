@@ -16,12 +16,10 @@ void analysis_settings_from(analysis_settings *out, const upshot_config *cfg)
                                .min_sample = cfg->min_sample, .correction = cfg->correction};
 }
 
-/* Whether the experiment caps revenue: then every decision and test of
- * revenue uses the capped sums (docs/stats.md, "Capping"). The cap Redis
- * holds counts even when the definition no longer names one. */
+/* Whether revenue is tested and decided on the capped sums (results.h). */
 static bool capping_on(const results_table *t, const experiment *e)
 {
-    return t->cap > 0 || e->revenue_cap > 0;
+    return results_capping_applied(t, e);
 }
 
 static decide_counts to_decide(const results_counts *c, bool capped)
@@ -378,7 +376,7 @@ int analysis_learn_cap(const results_table *t, const experiment *e, double *cap,
     /* Non-converters add 0 to both sums, so these are the converters'. */
     stats_value v = stats_revenue_learned_cap((double)c, sum, sumsq, e->cap_k,
                                               (double)e->cap_min_converters);
-    if (!v.defined)
+    if (!v.defined || !(v.value > 0)) /* every converter at 0 (or refunded): nothing to cap */
         return -1;
     *cap = v.value;
     *mean = sum / (double)c;

@@ -57,7 +57,7 @@ typedef enum journal_type {
 #define JOURNAL_ACK_LEN 16 /* hex digits of an acknowledgment token */
 
 /* The longest line is a refund's: type + exp + visitor + event id + amount
- * + day + token + order id, with 7 tabs and the newline: 529. */
+ * + day + token + order id, with 7 tabs and the newline: 507. */
 #define JOURNAL_LINE_MAX                                                                       \
     (1 + VALIDATE_KEY_MAX + 3 * VALIDATE_ID_MAX + DECIMAL_G17_MAX + JOURNAL_DAY_LEN +            \
      JOURNAL_ACK_LEN + 8)

@@ -255,6 +255,13 @@ void results_sum(const results_table *t, int region, int upto_day, results_count
     }
 }
 
+bool results_capping_applied(const results_table *t, const experiment *e)
+{
+    if (e->cap_learn)
+        return e->revenue_cap > 0 && e->cap_recapped;
+    return t->cap > 0 || e->revenue_cap > 0;
+}
+
 json_t *results_counts_json(const char *variant, const results_counts *c)
 {
     json_t *o = json_pack("{s:s, s:I, s:I, s:f, s:f, s:I, s:I, s:I}", "variant", variant,
@@ -363,9 +370,10 @@ json_t *results_json(const results_table *t, const experiment *e, const char *re
     if (e->revenue_cap > 0 || t->cap > 0 || e->cap_learn) {
         double v = t->cap > 0 ? t->cap : e->revenue_cap;
         json_t *learned = json_object_get(e->def, "capping_learned");
-        cap = json_pack("{s:o, s:s, s:O?, s:b}", "value", v > 0 ? json_real(v) : json_null(),
+        cap = json_pack("{s:o, s:s, s:O?, s:b, s:b}", "value", v > 0 ? json_real(v) : json_null(),
                         "mode", e->cap_learn ? "learned" : "fixed", "learned", learned,
-                        "recapped", !e->cap_learn || e->cap_recapped);
+                        "recapped", !e->cap_learn || e->cap_recapped, "applied",
+                        results_capping_applied(t, e));
     }
     json_object_set_new(root, "capping", cap);
     free(sum);

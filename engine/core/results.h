@@ -74,6 +74,12 @@ void results_sum(const results_table *t, int region, int upto_day, results_count
  * Analysis objects are added by the caller. */
 json_t *results_json(const results_table *t, const experiment *e, const char *region_filter);
 
+/* Whether the statistics and decisions of e use the capped revenue sums:
+ * a fixed cap (configured, or held in Redis), or a learned one once the
+ * visitors recorded before it are capped too (until then the capped sums
+ * would mix capped and uncapped visitors). */
+bool results_capping_applied(const results_table *t, const experiment *e);
+
 /* COUNTS object of one variant. */
 json_t *results_counts_json(const char *variant, const results_counts *c);
 

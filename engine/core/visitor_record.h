@@ -18,8 +18,8 @@
  *            when FLAGS holds c
  *   CAPPED   what the total counts for under the experiment's revenue cap,
  *            present only when below TOTAL
- *   (numbers are the shortest text that reads back exactly, "%.17g" at
- *   most)
+ *   (a cart value and a first order's total are the shortest text that
+ *   reads back exactly; later totals and capped totals "%.17g")
  *
  * e.g. "2|gr|" (just exposed), "0|pl|pc|12.5", "1|se|d", "0|gr|xc|35|900|500".
  * This is the one

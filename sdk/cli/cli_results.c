@@ -131,8 +131,13 @@ int cli_results_parse(json_t *root, cli_results *r, char *err, size_t errcap)
         snprintf(err, errcap, "results: not a JSON object");
         return -1;
     }
-    json_t *capv = json_object_get(json_object_get(root, "capping"), "value");
-    r->cap = json_is_number(capv) && json_number_value(capv) > 0 ? json_number_value(capv) : 0;
+    /* The cap counts only where upshotd applies it ("applied"; results
+     * from before that field: wherever there is a value). */
+    json_t *capping = json_object_get(root, "capping");
+    json_t *capv = json_object_get(capping, "value"), *applied = json_object_get(capping, "applied");
+    r->cap = json_is_number(capv) && json_number_value(capv) > 0 && !json_is_false(applied)
+                 ? json_number_value(capv)
+                 : 0;
     res_capped = r->cap > 0;
     res_str(root, "experiment", r->experiment, sizeof r->experiment);
     res_str(root, "status", r->status, sizeof r->status);

@@ -312,3 +312,41 @@ def test_recap_caps_earlier_visitors_once_and_record_lua_agrees_after():
         c = redis.counters("rc")
         assert c[f"s|0|gr|{DAY}"] + c[f"ks|0|gr|{DAY}"] == 150 + 200
         assert c[f"xy|0|gr|{DAY}"] + c[f"kx|0|gr|{DAY}"] == 10 * 150
+
+
+def test_capping_differences_that_cancel_in_ks_still_write_kq_and_kx():
+    """In one call, one visitor's refund raises ks by 100 while two first
+    orders lower it by 50 each: ks nets to 0, but kq and kx do not, and
+    must still be written."""
+    with RedisServer() as redis:
+        ex = [("a", "0", "gr", False, "2"), ("b", "0", "gr", False, "3"), ("c", "0", "gr")]
+        assert run(redis, ex, [], exp="kc", cap="100") == "000"
+        assert run(redis, [], [("C", "a", "o1", "200")], exp="kc", cap="100") == "0"
+        more = [("R", "a", "r1", "-100", token(), "o1"), ("C", "b", "o2", "150"),
+                ("C", "c", "o3", "150")]
+        assert run(redis, [], more, exp="kc", cap="100") == "000"
+        c = redis.counters("kc")
+        totals, x = {"a": 100, "b": 150, "c": 150}, {"a": 2, "b": 3, "c": 0}
+        assert c[f"s|0|gr|{DAY}"] == sum(totals.values())
+        assert c[f"s|0|gr|{DAY}"] + c.get(f"ks|0|gr|{DAY}", 0) == 300
+        assert c[f"q|0|gr|{DAY}"] + c.get(f"kq|0|gr|{DAY}", 0) == 3 * 100 ** 2
+        assert c[f"xy|0|gr|{DAY}"] + c.get(f"kx|0|gr|{DAY}", 0) == 2 * 100 + 3 * 100
+
+
+def test_a_refund_of_a_decline_is_refused_and_a_refused_refund_stays_refused_on_replay():
+    with RedisServer() as redis:
+        assert run(redis, [("a", "0", "gr")], [], exp="rr") == "0"
+        # a refund naming a decline's id: no order there
+        assert run(redis, [], [("C", "a", "o1", "50"), ("D", "a", "d1", "-")], exp="rr") == "00"
+        assert run(redis, [], [("R", "a", "r1", "-5", token(), "d1")], exp="rr") == "4"
+        # refused because its order had not landed; replayed after it did
+        line = ("R", "a", "r2", "-5", token(), "o9")
+        assert run(redis, [], [line], exp="rr") == "4"
+        assert run(redis, [], [("C", "a", "o9", "20")], exp="rr") == "0"
+        before = redis.counters("rr")
+        assert run(redis, [], [line], exp="rr") == "3"
+        assert redis.counters("rr") == before
+        assert before["refund|rejected"] == 2
+        # the same refund sent again by a client (a new line) now counts
+        assert run(redis, [], [("R", "a", "r2", "-5", token(), "o9")], exp="rr") == "0"
+        assert redis.counters("rr")[f"s|0|gr|{DAY}"] == 65

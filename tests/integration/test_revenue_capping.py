@@ -6,8 +6,9 @@ capping.value counts each visitor's total at most that. The results
 endpoint must report, per variant, exactly the sums computed here from
 the events alone, and its revenue statistics must use the capped sums."""
 import random
+import time
 
-from harness import experiment, totals_by_variant
+from harness import experiment, totals_by_variant, wait_until
 
 CAP = 200.0
 
@@ -71,7 +72,8 @@ def test_cart_values_refunds_and_the_cap_give_exact_results(upshot):
     upshot.wait_applied()
 
     res = upshot.results("capped")
-    assert res["capping"] == {"value": CAP, "mode": "fixed", "learned": None, "recapped": True}
+    assert res["capping"] == {"value": CAP, "mode": "fixed", "learned": None, "recapped": True,
+                              "applied": True}
     assert res["integrity"]["refused_refunds"] == 2
     got = totals_by_variant(res)
     assert any(t > CAP for t in total.values()), "the cap must bind for the test to mean anything"
@@ -143,65 +145,110 @@ def test_a_learned_cap_is_frozen_once_and_caps_every_visitor_before_and_after(re
     and the visitors recorded before it are capped by the pass over the
     shards; orders after it are capped as they are recorded. The capped
     sums must then be exactly Σ min(total, cap) over every visitor."""
-    import statistics
-    from harness import Upshotd, wait_until
+    from harness import Upshotd
     exp = experiment("learned", goal="revenue",
                      capping={"learn": "mean_sd", "k": 2, "min_converters": 60})
-    rnd = random.Random(11)
     with Upshotd(redis, [exp], auto_promote_interval_s=1) as up:
-        variant, total = {}, {}
-        for i in range(150):
-            v = f"l-{i}"
-            r = up.assign(v, experiment="learned")
-            assert r.json()["exposure"] == "recorded", r
-            variant[v], total[v] = r.json()["variant"], 0.0
-        up.wait_applied()
-        # 60 converters, one order each (so the cap, learned once the 60th
-        # is in, sees every order): mostly modest, a few huge.
-        buyers = sorted(variant)[:60]
-        events = []
-        for j, v in enumerate(buyers):
-            amount = round(rnd.uniform(10, 80), 2) if j % 12 else round(rnd.uniform(2000, 5000), 2)
-            events.append({"id": f"lo-{j}", "type": "conversion", "experiment": "learned",
-                           "visitor": v, "value": amount})
-            total[v] += amount
-        assert up.events(events).json()["accepted"] == 60
-        up.wait_applied()
+        learned_cap_scenario(up, exp)
 
-        def learned():
-            d = up.admin("GET", "/v1/experiments/learned").json()
-            got = d.get("capping_learned")
-            return got if got and got.get("recapped") else None
-        got = wait_until(learned, timeout=30, what="the cap learned and applied")
-        paid = [total[v] for v in buyers]
-        want = statistics.mean(paid) + 2 * statistics.stdev(paid)
-        assert close(got["value"], want), (got, want)
-        assert got["converters"] == 60
-        cap = got["value"]
-        assert sum(1 for t in paid if t > cap) >= 3, "the cap must bind"
-        assert got["recapped_visitors"] == sum(1 for t in paid if t > cap)
 
-        # After the cap: a visitor below it crosses it with a new order.
-        v = min(buyers, key=lambda b: total[b])
-        up.events([{"id": "lo-after", "type": "conversion", "experiment": "learned", "visitor": v,
-                    "value": round(cap, 2)}])
-        total[v] += round(cap, 2)
-        up.wait_applied()
+def test_with_wait_replicas_the_pass_counts_as_done_only_once_a_replica_has_it(redis):
+    """redis.wait_replicas 1: while the only replica is stopped (SIGSTOP),
+    the pass over earlier visitors cannot be confirmed, so capping_learned
+    stays recapped false; once the replica runs again, the next pass is
+    confirmed and recapped becomes true, with exact capped sums."""
+    import signal
+    from harness import RedisServer, Upshotd
+    exp = experiment("learned", goal="revenue",
+                     capping={"learn": "mean_sd", "k": 2, "min_converters": 60})
+    with RedisServer() as replica:
+        replica.command("REPLICAOF", "127.0.0.1", str(redis.port))
+        wait_until(lambda: replica.command("INFO", "replication").find("master_link_status:up") >= 0,
+                   timeout=20, what="the replica in sync")
+        up = Upshotd(redis, [exp], auto_promote_interval_s=1)
+        up.config["redis"].update({"wait_replicas": 1, "wait_timeout_ms": 300})
+        up.write_config()
+        with up:
+            learned_cap_scenario(up, exp, pause=lambda on: replica.proc.send_signal(
+                signal.SIGSTOP if on else signal.SIGCONT))
 
-        res = up.results("learned")
-        assert res["capping"]["mode"] == "learned" and res["capping"]["recapped"] is True
-        assert close(res["capping"]["value"], cap)
-        for name, counts in totals_by_variant(res).items():
-            mine = [x for x in variant if variant[x] == name]
-            assert close(counts["revenue_sum"], sum(total[x] for x in mine))
-            assert close(counts["revenue_sum_capped"], sum(min(total[x], cap) for x in mine))
-            assert close(counts["revenue_sumsq_capped"], sum(min(total[x], cap) ** 2 for x in mine))
-        log = up.admin("GET", "/v1/experiments/learned/log").json()
-        actions = [e["action"] for e in (log["entries"] if isinstance(log, dict) else log)]
-        assert "learn_cap" in actions and "recap" in actions, actions
-        # The learned cap is part of the definition now: a user's PUT keeps it.
+
+def learned_cap_scenario(up, exp, pause=None):
+    import statistics
+    rnd = random.Random(11)
+    variant, total = {}, {}
+    for i in range(150):
+        v = f"l-{i}"
+        r = up.assign(v, experiment="learned")
+        assert r.json()["exposure"] == "recorded", r
+        variant[v], total[v] = r.json()["variant"], 0.0
+    up.wait_applied()
+    # 60 converters, one order each (so the cap, learned once the 60th
+    # is in, sees every order): mostly modest, a few huge.
+    buyers = sorted(variant)[:60]
+    events = []
+    for j, v in enumerate(buyers):
+        amount = round(rnd.uniform(10, 80), 2) if j % 12 else round(rnd.uniform(2000, 5000), 2)
+        events.append({"id": f"lo-{j}", "type": "conversion", "experiment": "learned",
+                       "visitor": v, "value": amount})
+        total[v] += amount
+    assert up.events(events).json()["accepted"] == 60
+    up.wait_applied()
+
+    if pause:
+        # The cap gets learned, but the pass over earlier visitors cannot be
+        # confirmed by the stopped replica: not recapped, not applied.
+        pause(True)
+        try:
+            wait_until(lambda: up.admin("GET", "/v1/experiments/learned").json().get(
+                "capping_learned"), timeout=30, what="the cap learned")
+            time.sleep(3)  # several passes, each unconfirmed
+            assert up.admin("GET", "/v1/experiments/learned").json()[
+                "capping_learned"]["recapped"] is False
+            res = up.results("learned")
+            assert res["capping"]["applied"] is False and res["capping"]["recapped"] is False
+            assert "revenue_capped" not in res["total"]["analysis"]
+        finally:
+            pause(False)
+
+    def learned():
         d = up.admin("GET", "/v1/experiments/learned").json()
-        d.pop("capping_learned")
-        r = up.admin("PUT", "/v1/experiments/learned", {k: d[k] for k in exp})
-        assert r.status == 200, r
-        assert close(r.json()["capping_learned"]["value"], cap)
+        got = d.get("capping_learned")
+        return got if got and got.get("recapped") else None
+    got = wait_until(learned, timeout=30, what="the cap learned and applied")
+    paid = [total[v] for v in buyers]
+    want = statistics.mean(paid) + 2 * statistics.stdev(paid)
+    assert close(got["value"], want), (got, want)
+    assert got["converters"] == 60
+    cap = got["value"]
+    assert sum(1 for t in paid if t > cap) >= 3, "the cap must bind"
+    # What the confirming pass capped: an unconfirmed pass before it may
+    # have capped them already (the pass is idempotent).
+    capped_now = got["recapped_visitors"]
+    assert capped_now == sum(1 for t in paid if t > cap) if not pause else capped_now >= 0
+
+    # After the cap: a visitor below it crosses it with a new order.
+    v = min(buyers, key=lambda b: total[b])
+    up.events([{"id": "lo-after", "type": "conversion", "experiment": "learned", "visitor": v,
+                "value": round(cap, 2)}])
+    total[v] += round(cap, 2)
+    up.wait_applied()
+
+    res = up.results("learned")
+    assert res["capping"]["mode"] == "learned" and res["capping"]["recapped"] is True
+    assert res["capping"]["applied"] is True and res["total"]["analysis"]["revenue_capped"] is True
+    assert close(res["capping"]["value"], cap)
+    for name, counts in totals_by_variant(res).items():
+        mine = [x for x in variant if variant[x] == name]
+        assert close(counts["revenue_sum"], sum(total[x] for x in mine))
+        assert close(counts["revenue_sum_capped"], sum(min(total[x], cap) for x in mine))
+        assert close(counts["revenue_sumsq_capped"], sum(min(total[x], cap) ** 2 for x in mine))
+    log = up.admin("GET", "/v1/experiments/learned/log").json()
+    actions = [e["action"] for e in (log["entries"] if isinstance(log, dict) else log)]
+    assert "learn_cap" in actions and "recap" in actions, actions
+    # The learned cap is part of the definition now: a user's PUT keeps it.
+    d = up.admin("GET", "/v1/experiments/learned").json()
+    d.pop("capping_learned")
+    r = up.admin("PUT", "/v1/experiments/learned", {k: d[k] for k in exp})
+    assert r.status == 200, r
+    assert close(r.json()["capping_learned"]["value"], cap)
