@@ -262,7 +262,7 @@ bool results_capping_applied(const results_table *t, const experiment *e)
     return t->cap > 0 || e->revenue_cap > 0;
 }
 
-json_t *results_counts_json(const char *variant, const results_counts *c)
+json_t *results_counts_json_fields(const char *variant, const results_counts *c, unsigned fields)
 {
     json_t *o = json_pack("{s:s, s:I, s:I, s:f, s:f, s:I, s:I, s:I}", "variant", variant,
                           "visitors", (json_int_t)c->visitors, "conversions",
@@ -270,21 +270,50 @@ json_t *results_counts_json(const char *variant, const results_counts *c)
                           "revenue_sumsq", c->revenue_sumsq, "orders", (json_int_t)c->orders,
                           "decliners", (json_int_t)c->decliners, "decline_events",
                           (json_int_t)c->decline_events);
-    json_object_update_new(
-        o, json_pack("{s:f, s:f, s:I, s:f, s:f, s:f, s:f, s:I, s:f}", "revenue_sum_capped",
-                     c->capped_sum, "revenue_sumsq_capped", c->capped_sumsq, "cart_visitors",
-                     (json_int_t)c->covariate_visitors, "cart_sum", c->covariate_sum,
-                     "cart_sumsq", c->covariate_sumsq, "cart_revenue_sum", c->cross_sum,
-                     "cart_revenue_sum_capped", c->capped_cross_sum, "refunds",
-                     (json_int_t)c->refunds, "refund_sum", c->refund_sum));
+    if (fields & RESULTS_JSON_CAPPED)
+        json_object_update_new(o, json_pack("{s:f, s:f}", "revenue_sum_capped", c->capped_sum,
+                                            "revenue_sumsq_capped", c->capped_sumsq));
+    if (fields & RESULTS_JSON_CART)
+        json_object_update_new(
+            o, json_pack("{s:I, s:f, s:f, s:f, s:f}", "cart_visitors",
+                         (json_int_t)c->covariate_visitors, "cart_sum", c->covariate_sum,
+                         "cart_sumsq", c->covariate_sumsq, "cart_revenue_sum", c->cross_sum,
+                         "cart_revenue_sum_capped", c->capped_cross_sum));
+    if (fields & RESULTS_JSON_REFUNDS)
+        json_object_update_new(o, json_pack("{s:I, s:f}", "refunds", (json_int_t)c->refunds,
+                                            "refund_sum", c->refund_sum));
     return o;
+}
+
+json_t *results_counts_json(const char *variant, const results_counts *c)
+{
+    return results_counts_json_fields(variant, c, RESULTS_JSON_ALL);
+}
+
+/* Which optional groups of COUNTS fields an experiment's results carry:
+ * each only where it has something to say (a body of many regions x days
+ * is mostly these rows, and their size is the cost of the endpoint). */
+static unsigned optional_fields(const results_table *t, const experiment *e)
+{
+    unsigned f = e->revenue_cap > 0 || e->cap_learn || t->cap > 0 ? RESULTS_JSON_CAPPED : 0;
+    size_t ncells = (size_t)t->nregions * (size_t)t->ndays * (size_t)t->nvariants;
+    size_t nprom = (size_t)t->nregions * (size_t)t->nvariants;
+    for (size_t i = 0; i < ncells + nprom; i++) {
+        const results_counts *c = i < ncells ? &t->cells[i] : &t->promoted[i - ncells];
+        if (c->covariate_visitors > 0)
+            f |= RESULTS_JSON_CART;
+        if (c->refunds > 0)
+            f |= RESULTS_JSON_REFUNDS;
+    }
+    return f;
 }
 
 static json_t *variants_json(const results_table *t, const experiment *e, const results_counts *c)
 {
+    unsigned fields = optional_fields(t, e);
     json_t *a = json_array();
     for (int v = 0; v < t->nvariants; v++)
-        json_array_append_new(a, results_counts_json(e->variants[v].key, &c[v]));
+        json_array_append_new(a, results_counts_json_fields(e->variants[v].key, &c[v], fields));
     return a;
 }
 
@@ -343,6 +372,7 @@ json_t *results_json(const results_table *t, const experiment *e, const char *re
     json_object_set_new(root, "regions", regions);
 
     json_t *daily = json_array();
+    unsigned fields = optional_fields(t, e);
     for (int r = 0; r < t->nregions; r++) {
         if (region_filter && strcmp(region_filter, t->regions[r]) != 0)
             continue;
@@ -350,7 +380,7 @@ json_t *results_json(const results_table *t, const experiment *e, const char *re
             for (int v = 0; v < k; v++) {
                 const results_counts *c =
                     &t->cells[((size_t)r * (size_t)t->ndays + (size_t)d) * (size_t)k + (size_t)v];
-                json_t *row = results_counts_json(e->variants[v].key, c);
+                json_t *row = results_counts_json_fields(e->variants[v].key, c, fields);
                 json_object_set_new(row, "day", json_string(t->days[d]));
                 json_object_set_new(row, "region", json_string(t->regions[r]));
                 json_array_append_new(daily, row);

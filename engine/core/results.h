@@ -80,7 +80,18 @@ json_t *results_json(const results_table *t, const experiment *e, const char *re
  * would mix capped and uncapped visitors). */
 bool results_capping_applied(const results_table *t, const experiment *e);
 
-/* COUNTS object of one variant. */
+/* COUNTS object of one variant, with every field. */
 json_t *results_counts_json(const char *variant, const results_counts *c);
+
+/* The same with only the optional groups in `fields` (results_json adds
+ * each group only when the experiment caps revenue, has cart values, or
+ * has refunds: docs/api.md, COUNTS). */
+enum {
+    RESULTS_JSON_CAPPED = 1,  /* revenue_sum_capped, revenue_sumsq_capped */
+    RESULTS_JSON_CART = 2,    /* cart_visitors, cart_sum, cart_sumsq, cart_revenue_sum(_capped) */
+    RESULTS_JSON_REFUNDS = 4, /* refunds, refund_sum */
+    RESULTS_JSON_ALL = 7,
+};
+json_t *results_counts_json_fields(const char *variant, const results_counts *c, unsigned fields);
 
 #endif

@@ -52,18 +52,26 @@ static decide_counts res_counts(json_t *o)
     return res_counts_as(o, res_capped);
 }
 
+/* The optional COUNTS fields are absent where the experiment has no use
+ * for them (docs/api.md): uncapped, the capped sums are the plain ones. */
+static double res_num_or(json_t *o, const char *k, double fallback)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_number(v) ? json_number_value(v) : fallback;
+}
+
 static cli_cell_extra res_extra(json_t *o)
 {
     return (cli_cell_extra){
         .uncapped_sum = res_num(o, "revenue_sum"),
         .uncapped_sumsq = res_num(o, "revenue_sumsq"),
-        .capped_sum = res_num(o, "revenue_sum_capped"),
-        .capped_sumsq = res_num(o, "revenue_sumsq_capped"),
+        .capped_sum = res_num_or(o, "revenue_sum_capped", res_num(o, "revenue_sum")),
+        .capped_sumsq = res_num_or(o, "revenue_sumsq_capped", res_num(o, "revenue_sumsq")),
         .cart_visitors = res_u64(o, "cart_visitors"),
         .cart_sum = res_num(o, "cart_sum"),
         .cart_sumsq = res_num(o, "cart_sumsq"),
         .cart_cross = res_num(o, "cart_revenue_sum"),
-        .cart_cross_capped = res_num(o, "cart_revenue_sum_capped"),
+        .cart_cross_capped = res_num_or(o, "cart_revenue_sum_capped", res_num(o, "cart_revenue_sum")),
     };
 }
 

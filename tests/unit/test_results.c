@@ -510,3 +510,30 @@ Test(results, json_of_an_empty_table)
     experiment_release(e);
     results_free(&t);
 }
+
+Test(results, optional_counts_fields_appear_only_where_they_have_something_to_say)
+{
+    experiment *e = two_variant_experiment();
+    const char *f[] = {"e|0|gr|2026-11-20", "s|0|gr|2026-11-20", "xn|1|gr|2026-11-20",
+                       "xs|1|gr|2026-11-20"};
+    const char *v[] = {"3", "90", "2", "50"};
+    results_table t;
+    cr_assert_eq(results_build(&t, 2, 2, f, v), 0); /* no cart value, no refund */
+    json_t *j = results_json(&t, e, NULL);
+    json_t *row = json_array_get(json_object_get(j, "daily"), 0);
+    cr_expect_null(json_object_get(row, "cart_sum"));
+    cr_expect_null(json_object_get(row, "refunds"));
+    cr_expect_null(json_object_get(row, "revenue_sum_capped"), "the experiment caps nothing");
+    cr_expect(json_is_null(json_object_get(j, "capping")));
+    json_decref(j);
+    results_free(&t);
+    cr_assert_eq(results_build(&t, 2, 4, f, v), 0); /* a cart value somewhere */
+    j = results_json(&t, e, NULL);
+    json_t *total = json_object_get(json_object_get(j, "total"), "variants");
+    cr_expect_eq(json_integer_value(json_object_get(json_array_get(total, 1), "cart_visitors")), 2);
+    cr_expect_not_null(json_object_get(json_array_get(total, 0), "cart_sum"), "every row has the group");
+    cr_expect_null(json_object_get(json_array_get(total, 0), "refunds"));
+    json_decref(j);
+    results_free(&t);
+    experiment_release(e);
+}
