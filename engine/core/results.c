@@ -308,9 +308,9 @@ static unsigned optional_fields(const results_table *t, const experiment *e)
     return f;
 }
 
-static json_t *variants_json(const results_table *t, const experiment *e, const results_counts *c)
+static json_t *variants_json(const results_table *t, const experiment *e, const results_counts *c,
+                             unsigned fields)
 {
-    unsigned fields = optional_fields(t, e);
     json_t *a = json_array();
     for (int v = 0; v < t->nvariants; v++)
         json_array_append_new(a, results_counts_json_fields(e->variants[v].key, &c[v], fields));
@@ -320,6 +320,7 @@ static json_t *variants_json(const results_table *t, const experiment *e, const 
 json_t *results_json(const results_table *t, const experiment *e, const char *region_filter)
 {
     int k = t->nvariants;
+    unsigned fields = optional_fields(t, e); /* once: it reads the whole table */
     results_counts *sum = calloc((size_t)k, sizeof *sum);
     if (!sum)
         return NULL;
@@ -331,7 +332,8 @@ json_t *results_json(const results_table *t, const experiment *e, const char *re
     json_object_set_new(root, "variants", vs);
 
     results_sum(t, -1, t->ndays - 1, sum);
-    json_object_set_new(root, "total", json_pack("{s:o}", "variants", variants_json(t, e, sum)));
+    json_object_set_new(root, "total",
+                        json_pack("{s:o}", "variants", variants_json(t, e, sum, fields)));
 
     json_t *regions = json_array();
     /* Every region with data, plus every promoted or targeted region. */
@@ -340,13 +342,13 @@ json_t *results_json(const results_table *t, const experiment *e, const char *re
             continue;
         results_sum(t, r, t->ndays - 1, sum);
         json_t *reg = json_pack("{s:s, s:o}", "region", t->regions[r], "variants",
-                                variants_json(t, e, sum));
+                                variants_json(t, e, sum, fields));
         const exp_promotion *p = experiment_promotion(e, t->regions[r]);
         if (p) {
             json_object_set_new(reg, "promotion",
                 json_pack("{s:s, s:f, s:s, s:o}", "variant", e->variants[p->variant].key,
                           "holdback", p->holdback, "since", p->since, "counts",
-                          variants_json(t, e, &t->promoted[(size_t)r * (size_t)k])));
+                          variants_json(t, e, &t->promoted[(size_t)r * (size_t)k], fields)));
         } else {
             bool any = false;
             for (int v = 0; v < k; v++)
@@ -354,7 +356,7 @@ json_t *results_json(const results_table *t, const experiment *e, const char *re
             json_object_set_new(reg, "promotion", json_null());
             if (any) /* promoted traffic from a promotion since undone */
                 json_object_set_new(reg, "formerly_promoted",
-                                    variants_json(t, e, &t->promoted[(size_t)r * (size_t)k]));
+                                    variants_json(t, e, &t->promoted[(size_t)r * (size_t)k], fields));
         }
         json_array_append_new(regions, reg);
     }
@@ -366,13 +368,12 @@ json_t *results_json(const results_table *t, const experiment *e, const char *re
         memset(sum, 0, (size_t)k * sizeof *sum);
         json_array_append_new(regions,
             json_pack("{s:s, s:o, s:{s:s, s:f, s:s, s:o}}", "region", p->region, "variants",
-                      variants_json(t, e, sum), "promotion", "variant", e->variants[p->variant].key,
-                      "holdback", p->holdback, "since", p->since, "counts", variants_json(t, e, sum)));
+                      variants_json(t, e, sum, fields), "promotion", "variant", e->variants[p->variant].key,
+                      "holdback", p->holdback, "since", p->since, "counts", variants_json(t, e, sum, fields)));
     }
     json_object_set_new(root, "regions", regions);
 
     json_t *daily = json_array();
-    unsigned fields = optional_fields(t, e);
     for (int r = 0; r < t->nregions; r++) {
         if (region_filter && strcmp(region_filter, t->regions[r]) != 0)
             continue;
