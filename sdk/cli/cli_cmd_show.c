@@ -118,7 +118,6 @@ static int show_view_opts(cli_ctx *ctx, const cli_args *a, cli_view_opts *vo)
 
 static const cli_optspec show_opts[] = {
     SHOW_OPTS,
-    {"json", 0, 0, NULL, "print the report as JSON"},
 };
 
 static int show_run(cli_ctx *ctx, const cli_args *a)
@@ -153,7 +152,6 @@ static const cli_optspec watch_opts[] = {
     SHOW_OPTS,
     {"interval", 'i', 1, "SECONDS", "refresh every SECONDS (default 10)"},
     {"count", 'n', 1, "N", "stop after N refreshes (default: until interrupted)"},
-    {"json", 0, 0, NULL, "one JSON report per line at each refresh"},
 };
 
 static volatile sig_atomic_t watch_stop;
@@ -244,7 +242,6 @@ const cli_command cli_cmd_watch = {
 /* ---- ls --------------------------------------------------------------- */
 
 static const cli_optspec ls_opts[] = {
-    {"json", 0, 0, NULL, "print the list as JSON"},
     {"status", 's', 1, "STATUS", "only draft, running or stopped experiments"},
 };
 
@@ -577,11 +574,15 @@ static int promote_run(cli_ctx *ctx, const cli_args *a)
     char path[200], what[160];
     cli_cmd_exp_path(key, "/promotions", path, sizeof path);
     snprintf(what, sizeof what, "experiment \"%s\"", key);
-    rc = cli_api_call(ctx, "POST", path, body, what, NULL);
+    json_t *resp = NULL;
+    rc = cli_api_call(ctx, "POST", path, body, what, &resp);
     json_decref(body);
-    if (rc == CLI_EXIT_OK)
+    if (rc == CLI_EXIT_OK && cli_args_has(a, "json"))
+        cli_cmd_print_answer(ctx, resp, key);
+    else if (rc == CLI_EXIT_OK)
         fprintf(ctx->out, "%s: %s promoted in %s; %.0f%% of its visitors stay randomized "
                 "(holdback)\n", key, variant, region, holdback * 100);
+    json_decref(resp);
     json_decref(exp);
     json_decref(view);
     return rc;
