@@ -34,7 +34,7 @@ typedef struct cli_command {
 
 extern const cli_command cli_cmd_ls, cli_cmd_show, cli_cmd_watch, cli_cmd_promote,
     cli_cmd_unpromote, cli_cmd_start, cli_cmd_stop, cli_cmd_create, cli_cmd_log,
-    cli_cmd_export, cli_cmd_breaker;
+    cli_cmd_export, cli_cmd_breaker, cli_cmd_report;
 
 /* Checks an experiment (or region, variant) key the way upshotd does and
  * prints a usage error when it is not one. Returns CLI_EXIT_OK or

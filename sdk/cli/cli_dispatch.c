@@ -23,7 +23,7 @@
 static const cli_command *const dispatch_commands[] = {
     &cli_cmd_ls, &cli_cmd_show, &cli_cmd_watch, &cli_cmd_promote, &cli_cmd_unpromote,
     &cli_cmd_breaker, &cli_cmd_start, &cli_cmd_stop, &cli_cmd_create, &cli_cmd_log,
-    &cli_cmd_export,
+    &cli_cmd_export, &cli_cmd_report,
 };
 #define DISPATCH_N (sizeof dispatch_commands / sizeof dispatch_commands[0])
 
