@@ -336,7 +336,7 @@ Test(cli_commands, analyze_bad_file_is_not_the_unreachable_code)
 Test(cli_commands, help_everywhere)
 {
     const char *cmds[] = {"ls", "show", "watch", "promote", "unpromote", "start", "stop",
-                          "create", "log", "export", NULL};
+                          "create", "log", "export", "breaker", "report", NULL};
     for (int i = 0; cmds[i]; i++) {
         run_out r = run((const char *[]){cmds[i], "--help", NULL});
         cr_assert_eq(r.rc, 0);
