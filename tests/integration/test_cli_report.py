@@ -6,7 +6,6 @@ and its audit trail holds what was done, hostile text included, as text.
 import json
 import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -31,9 +30,8 @@ def world():
         yield up
 
 
-def report(up, *extra):
-    d = tempfile.mkdtemp(prefix="upshot-report-")
-    path = os.path.join(d, "report.html")
+def report(up, tmp_path, *extra):
+    path = str(tmp_path / "report.html")
     p = cli(up, "report", EXP, "--html", path, *extra)
     return p, path
 
@@ -45,8 +43,8 @@ def parse(path):
     return text, ET.fromstring(text[len("<!DOCTYPE html>\n"):])
 
 
-def test_the_report_is_well_formed_and_self_contained(world):
-    p, path = report(world)
+def test_the_report_is_well_formed_and_self_contained(world, tmp_path):
+    p, path = report(world, tmp_path)
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith(f"{EXP}: report written to {path}")
     text, root = parse(path)
@@ -68,10 +66,10 @@ def table_rows(root, section):
     return rows
 
 
-def test_the_report_says_what_show_says(world):
+def test_the_report_says_what_show_says(world, tmp_path):
     up = world
     view = cli_json(up, "show", EXP)
-    p, path = report(up)
+    p, path = report(up, tmp_path)
     assert p.returncode == 0, p.stderr
     _, root = parse(path)
     decisions = {r[0]: r for r in table_rows(root, "decisions")}
@@ -95,8 +93,8 @@ def test_the_report_says_what_show_says(world):
     assert exposure[("gr", "control")][4] == "34.0%"
 
 
-def test_the_audit_trail_holds_the_promotion_as_text(world):
-    p, path = report(world)
+def test_the_audit_trail_holds_the_promotion_as_text(world, tmp_path):
+    p, path = report(world, tmp_path)
     text, root = parse(path)
     audit = table_rows(root, "audit")
     promo = [r for r in audit if r[2] == "promote"]
@@ -105,9 +103,9 @@ def test_the_audit_trail_holds_the_promotion_as_text(world):
     assert "&lt;script&gt;" in text and "<script>" not in text
 
 
-def test_report_json_and_errors(world):
+def test_report_json_and_errors(world, tmp_path):
     up = world
-    p, path = report(up, "--json")
+    p, path = report(up, tmp_path, "--json")
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert doc["experiment"] == EXP and doc["html"] == path
