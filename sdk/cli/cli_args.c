@@ -11,6 +11,7 @@ const cli_optspec cli_global_opts[] = {
     {"timeout", 0, 1, "SECONDS", "request timeout (default 10)"},
     {"color", 0, 1, "WHEN", "auto (default), always or never"},
     {"no-color", 0, 0, NULL, "never write colour (also: NO_COLOR=1)"},
+    {"json", 0, 0, NULL, "print JSON: the answer on stdout, an error as JSON on stderr"},
     {"help", 'h', 0, NULL, "show this help"},
 };
 const size_t cli_global_nopts = sizeof cli_global_opts / sizeof cli_global_opts[0];

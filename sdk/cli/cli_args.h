@@ -3,7 +3,7 @@
  * Options may come before or after positional arguments, as --name value,
  * --name=value, or -x value for those with a short letter; `--` ends
  * options. A command lists its own options; the global ones (--url,
- * --token, --actor, --timeout, --color, --no-color, --help) are accepted by
+ * --token, --actor, --timeout, --color, --no-color, --json, --help) are accepted by
  * every command. Reentrant: no getopt state, so tests can call commands
  * repeatedly in one process.
  */

@@ -4,8 +4,10 @@
  * that gets a ready context (server, token, colour, width) and the parsed
  * arguments. cli_run (cli_dispatch.c) finds the command, parses, prints
  * --help, builds the context and calls run; run returns an exit code of
- * cli.h. Read commands accept --json and then print exactly one JSON
- * document on out and nothing else.
+ * cli.h. Every command accepts --json (a global option) and then prints
+ * exactly one JSON document on out and nothing else: reads their report,
+ * writes upshotd's answer (cli_cmd_print_answer); cli_run turns a failure
+ * into one JSON object on err (docs/cli.md, "JSON output").
  */
 #ifndef UPSHOT_CLI_CMD_H
 #define UPSHOT_CLI_CMD_H
@@ -27,9 +29,12 @@ typedef struct cli_command {
     int (*run)(cli_ctx *ctx, const cli_args *a);
 } cli_command;
 
+/* A command's option table and its length, for cli_command's opts, nopts. */
+#define CLI_OPTS(table) (table), (sizeof (table) / sizeof (table)[0])
+
 extern const cli_command cli_cmd_ls, cli_cmd_show, cli_cmd_watch, cli_cmd_promote,
     cli_cmd_unpromote, cli_cmd_start, cli_cmd_stop, cli_cmd_create, cli_cmd_log,
-    cli_cmd_export, cli_cmd_breaker;
+    cli_cmd_export, cli_cmd_breaker, cli_cmd_report;
 
 /* Checks an experiment (or region, variant) key the way upshotd does and
  * prints a usage error when it is not one. Returns CLI_EXIT_OK or
@@ -41,6 +46,11 @@ void cli_cmd_exp_path(const char *key, const char *suffix, char *out, size_t cap
 
 /* Prints j to ctx->out, indented, followed by a newline. */
 void cli_cmd_print_json(cli_ctx *ctx, json_t *j);
+
+/* What a write command prints under --json: upshotd's answer resp
+ * (borrowed) as it came, or, when the answer had no body,
+ * {"experiment": key, "ok": true}. */
+void cli_cmd_print_answer(cli_ctx *ctx, json_t *resp, const char *key);
 
 /* Parses "5%", "5 %", "0.05" into a share in [0, 1). Returns 0 or -1. */
 int cli_cmd_parse_share(const char *s, double *out);

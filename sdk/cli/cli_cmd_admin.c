@@ -31,7 +31,9 @@ static int admin_lifecycle(cli_ctx *ctx, const cli_args *a, const char *verb)
     json_t *resp = NULL;
     rc = cli_api_call(ctx, "POST", path, body, what, &resp);
     json_decref(body);
-    if (rc == CLI_EXIT_OK) {
+    if (rc == CLI_EXIT_OK && cli_args_has(a, "json")) {
+        cli_cmd_print_answer(ctx, resp, key);
+    } else if (rc == CLI_EXIT_OK) {
         const char *st = json_string_value(json_object_get(resp, "status"));
         fprintf(ctx->out, "%s: %s\n", key, st ? st : (verb[2] == 'a' ? "running" : "stopped"));
     }
@@ -46,13 +48,13 @@ const cli_command cli_cmd_start = {
     "start", "EXP", "start an experiment (status running)",
     "Sets the experiment's status to running: visitors are assigned and counted from\n"
     "now on. The audit log records who started it and --reason.",
-    admin_reason_opts, 1, 1, 1, admin_start};
+    CLI_OPTS(admin_reason_opts), 1, 1, admin_start};
 
 const cli_command cli_cmd_stop = {
     "stop", "EXP", "stop an experiment (every visitor gets the control)",
     "Sets the experiment's status to stopped: every visitor gets the control offer and\n"
     "nothing more is counted. Results stay readable. Promotions stop applying too.",
-    admin_reason_opts, 1, 1, 1, admin_stop};
+    CLI_OPTS(admin_reason_opts), 1, 1, admin_stop};
 
 /* ---- unpromote ------------------------------------------------------- */
 
@@ -79,11 +81,15 @@ static int admin_unpromote(cli_ctx *ctx, const cli_args *a)
              region);
     /* A DELETE has no body: upshotd takes its reason from X-Upshot-Reason. */
     ctx->target.reason = cli_args_get(a, "reason");
-    rc = cli_api_call(ctx, "DELETE", path, NULL, what, NULL);
+    json_t *resp = NULL;
+    rc = cli_api_call(ctx, "DELETE", path, NULL, what, &resp);
     ctx->target.reason = NULL;
-    if (rc == CLI_EXIT_OK)
+    if (rc == CLI_EXIT_OK && cli_args_has(a, "json"))
+        cli_cmd_print_answer(ctx, resp, key);
+    else if (rc == CLI_EXIT_OK)
         fprintf(ctx->out, "%s: promotion in %s undone; the region is randomized again\n", key,
                 region);
+    json_decref(resp);
     return rc;
 }
 
@@ -91,7 +97,7 @@ const cli_command cli_cmd_unpromote = {
     "unpromote", "EXP", "undo the promotion of a region",
     "Removes the promoted variant of a region: its visitors are randomized across all\n"
     "variants again (each visitor's variant is the one the hash gives, as before).",
-    admin_unpromote_opts, 2, 1, 1, admin_unpromote};
+    CLI_OPTS(admin_unpromote_opts), 1, 1, admin_unpromote};
 
 /* ---- breaker --------------------------------------------------------- */
 
@@ -99,7 +105,6 @@ static const cli_optspec admin_breaker_opts[] = {
     {"reset", 0, 0, NULL, "let --region randomize again (a new test starts after today)"},
     {"region", 'r', 1, "REGION", "the region to reset"},
     {"reason", 'm', 1, "TEXT", "why, for the audit log"},
-    {"json", 0, 0, NULL, "print upshotd's answer as JSON"},
 };
 
 static int admin_breaker(cli_ctx *ctx, const cli_args *a)
@@ -121,11 +126,15 @@ static int admin_breaker(cli_ctx *ctx, const cli_args *a)
         json_t *body = json_pack("{s:s}", "region", region);
         const char *reason = cli_args_get(a, "reason");
         if (reason) json_object_set_new(body, "reason", json_string(reason));
-        rc = cli_api_call(ctx, "POST", path, body, what, NULL);
+        json_t *resp = NULL;
+        rc = cli_api_call(ctx, "POST", path, body, what, &resp);
         json_decref(body);
-        if (rc == CLI_EXIT_OK)
+        if (rc == CLI_EXIT_OK && cli_args_has(a, "json"))
+            cli_cmd_print_answer(ctx, resp, key);
+        else if (rc == CLI_EXIT_OK)
             fprintf(ctx->out, "%s: circuit breaker reset in %s; the region is randomized again "
                     "and tested on the days after today\n", key, region);
+        json_decref(resp);
         return rc;
     }
     cli_cmd_exp_path(key, "/breaker", path, sizeof path);
@@ -172,7 +181,7 @@ const cli_command cli_cmd_breaker = {
     "always-valid test; docs/promotion.md), with when and the evidence. Those regions\n"
     "get the control. --reset --region R lets R randomize again; the breaker then tests\n"
     "only the days after today.",
-    admin_breaker_opts, 4, 1, 1, admin_breaker};
+    CLI_OPTS(admin_breaker_opts), 1, 1, admin_breaker};
 
 /* ---- create ---------------------------------------------------------- */
 
@@ -204,7 +213,9 @@ static int admin_create(cli_ctx *ctx, const cli_args *a)
     json_t *resp = NULL;
     int rc = cli_api_call(ctx, "POST", "/v1/experiments", def, NULL, &resp);
     json_decref(def);
-    if (rc == CLI_EXIT_OK) {
+    if (rc == CLI_EXIT_OK && cli_args_has(a, "json")) {
+        cli_cmd_print_answer(ctx, resp, key);
+    } else if (rc == CLI_EXIT_OK) {
         const char *st = json_string_value(json_object_get(resp, "status"));
         fprintf(ctx->out, "%s: created (status %s)%s\n", key, st ? st : "draft",
                 st && strcmp(st, "running") == 0 ? "" : "; `upshot start` runs it");
@@ -220,12 +231,11 @@ const cli_command cli_cmd_create = {
     "existing key is refused (409, exit 6). A file that cannot be read or is not\n"
     "JSON exits 8 before anything is sent. The new experiment is a draft unless the\n"
     "file says \"status\": \"running\".",
-    admin_create_opts, 1, 0, 0, admin_create};
+    CLI_OPTS(admin_create_opts), 0, 0, admin_create};
 
 /* ---- log ------------------------------------------------------------- */
 
 static const cli_optspec admin_log_opts[] = {
-    {"json", 0, 0, NULL, "print the entries as JSON"},
     {"limit", 'n', 1, "N", "only the last N entries"},
 };
 
@@ -309,13 +319,12 @@ const cli_command cli_cmd_log = {
     "log", "EXP", "the audit log: starts, stops, promotions, changes",
     "Every change to the experiment, oldest first: when, who (the actor the CLI sends\n"
     "as X-Upshot-Actor, or \"auto-promote\" for upshotd's own decisions), what, and why.",
-    admin_log_opts, 2, 1, 1, admin_log};
+    CLI_OPTS(admin_log_opts), 1, 1, admin_log};
 
 /* ---- export ---------------------------------------------------------- */
 
 static const cli_optspec admin_export_opts[] = {
     {"csv", 0, 0, NULL, "CSV (the default format)"},
-    {"json", 0, 0, NULL, "the same rows as a JSON array"},
     {"region", 'r', 1, "REGION", "only this region"},
     {"output", 'o', 1, "FILE", "write to FILE instead of standard output"},
 };
@@ -447,4 +456,4 @@ const cli_command cli_cmd_export = {
     "value's sums (docs/cli.md has the header). Counts are that day's, not cumulative;\n"
     "declines counts decliners; weight is the variant's configured weight.\n"
     "`upshot export EXP | upshot analyze -` gives the numbers of the results endpoint.",
-    admin_export_opts, 4, 1, 1, admin_export};
+    CLI_OPTS(admin_export_opts), 1, 1, admin_export};

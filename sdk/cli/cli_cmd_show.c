@@ -10,6 +10,7 @@
 #include "cli_cmd.h"
 #include "cli_results.h"
 #include "cli_table.h"
+#include "cli_term.h"
 #include "cli_view.h"
 
 /* ---- loading ---------------------------------------------------------- */
@@ -118,7 +119,6 @@ static int show_view_opts(cli_ctx *ctx, const cli_args *a, cli_view_opts *vo)
 
 static const cli_optspec show_opts[] = {
     SHOW_OPTS,
-    {"json", 0, 0, NULL, "print the report as JSON"},
 };
 
 static int show_run(cli_ctx *ctx, const cli_args *a)
@@ -153,14 +153,46 @@ static const cli_optspec watch_opts[] = {
     SHOW_OPTS,
     {"interval", 'i', 1, "SECONDS", "refresh every SECONDS (default 10)"},
     {"count", 'n', 1, "N", "stop after N refreshes (default: until interrupted)"},
-    {"json", 0, 0, NULL, "one JSON report per line at each refresh"},
 };
 
-static volatile sig_atomic_t watch_stop;
+static volatile sig_atomic_t watch_stop, watch_resized;
 static void watch_on_signal(int sig)
 {
-    (void)sig;
-    watch_stop = 1;
+    if (sig == SIGWINCH) watch_resized = 1;
+    else watch_stop = 1;
+}
+
+/* One load for the full screen: what show_load prints on failure is kept
+ * in *msg (owned by the caller, may be NULL) instead of landing on the
+ * alternate screen, where the next frame would erase it unread. */
+static int watch_load_quiet(cli_ctx *ctx, const char *key, const cli_view_opts *vo,
+                            json_t **view, char **msg)
+{
+    size_t len = 0;
+    free(*msg);
+    *msg = NULL;
+    FILE *cap = open_memstream(msg, &len);
+    if (cap == NULL) return show_load(ctx, key, vo, NULL, view);
+    cli_ctx quiet = *ctx;
+    quiet.err = cap;
+    quiet.color_err = 0;
+    int rc = show_load(&quiet, key, vo, NULL, view);
+    fclose(cap);
+    return rc;
+}
+
+/* Draws the last view on the screen of cols x rows. */
+static void watch_draw(cli_ctx *ctx, const json_t *view, const char *status, int cols, int rows)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (m == NULL) return;
+    if (view) cli_view_render(view, m, ctx->color, cols);
+    fclose(m);
+    cli_term_frame(ctx->out, text ? text : "", cols, rows, status);
+    free(text);
+    fflush(ctx->out);
 }
 
 static int watch_run(cli_ctx *ctx, const cli_args *a)
@@ -191,42 +223,81 @@ static int watch_run(cli_ctx *ctx, const cli_args *a)
         }
     }
     int json = cli_args_has(a, "json");
-    int clear = ctx->color && !json; /* redraw in place only on a terminal */
+    /* Full screen only on a terminal: a pipe or a file gets one report
+     * after another, as before. */
+    int cols = 0, rows = 0;
+    int screen = !json && cli_term_size(fileno(ctx->out), &cols, &rows) == 0;
     watch_stop = 0;
-    struct sigaction sa, old_int, old_term;
+    watch_resized = 0;
+    struct sigaction sa, old_int, old_term, old_winch;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = watch_on_signal;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    if (screen) {
+        sigaction(SIGWINCH, &sa, &old_winch);
+        fputs(CLI_TERM_ALT_ENTER, ctx->out);
+        fflush(ctx->out);
+    }
     int last_rc = CLI_EXIT_OK;
+    char *msg = NULL;
+    json_t *shown = NULL;
+    char status[300] = "";
     for (long i = 0; !watch_stop && (count < 0 || i < count); i++) {
         json_t *view = NULL;
-        last_rc = show_load(ctx, key, &vo, NULL, &view);
+        last_rc = screen ? watch_load_quiet(ctx, key, &vo, &view, &msg)
+                         : show_load(ctx, key, &vo, NULL, &view);
         if (last_rc == CLI_EXIT_AUTH || last_rc == CLI_EXIT_NOT_FOUND ||
             last_rc == CLI_EXIT_USAGE)
             break; /* these do not heal by waiting */
-        if (view) {
-            if (json) {
-                json_dumpf(view, ctx->out, JSON_COMPACT | JSON_REAL_PRECISION(17));
-                fputc('\n', ctx->out);
+        time_t now = time(NULL);
+        char ts[32];
+        strftime(ts, sizeof ts, "%H:%M:%S", localtime(&now));
+        if (json && view) {
+            json_dumpf(view, ctx->out, JSON_COMPACT | JSON_REAL_PRECISION(17));
+            fputc('\n', ctx->out);
+        } else if (screen) {
+            if (view) {
+                json_decref(shown);
+                shown = json_incref(view);
+                snprintf(status, sizeof status, "refreshed %s, every %gs; ^C to quit", ts,
+                         interval);
             } else {
-                if (clear) fputs("\033[H\033[2J", ctx->out);
-                cli_view_render(view, ctx->out, ctx->color, ctx->width);
-                time_t now = time(NULL);
-                char ts[32];
-                strftime(ts, sizeof ts, "%H:%M:%S", localtime(&now));
-                fprintf(ctx->out, "\nrefreshed %s, every %gs; ^C to quit\n", ts, interval);
+                /* keep the last good frame; say why it is not fresh */
+                char *nl = msg ? strchr(msg, '\n') : NULL;
+                if (nl) *nl = '\0';
+                snprintf(status, sizeof status, "%s: retrying every %gs; %s", ts, interval,
+                         msg && strncmp(msg, "upshot: ", 8) == 0 ? msg + 8 : msg ? msg : "");
             }
-            fflush(ctx->out);
-            json_decref(view);
+            watch_draw(ctx, shown, status, cols, rows);
+        } else if (view) {
+            cli_view_render(view, ctx->out, ctx->color, ctx->width);
+            fprintf(ctx->out, "\nrefreshed %s, every %gs; ^C to quit\n", ts, interval);
         }
+        fflush(ctx->out);
+        json_decref(view);
         if (count >= 0 && i + 1 >= count) break;
-        /* sleep in small steps so ^C ends the wait promptly */
+        /* sleep in small steps so ^C ends the wait promptly and a resize
+         * is redrawn at once */
         for (double slept = 0; slept < interval && !watch_stop; slept += 0.1) {
-            struct timespec ts = {0, 100000000L};
-            nanosleep(&ts, NULL);
+            struct timespec tsl = {0, 100000000L};
+            nanosleep(&tsl, NULL);
+            if (screen && watch_resized) {
+                watch_resized = 0;
+                if (cli_term_size(fileno(ctx->out), &cols, &rows) == 0)
+                    watch_draw(ctx, shown, status, cols, rows);
+            }
         }
     }
+    if (screen) {
+        fputs(CLI_TERM_ALT_LEAVE, ctx->out);
+        fflush(ctx->out);
+        sigaction(SIGWINCH, &old_winch, NULL);
+        /* the error that ended the watch, now on the user's own screen */
+        if (last_rc != CLI_EXIT_OK && msg) fputs(msg, ctx->err);
+    }
+    free(msg);
+    json_decref(shown);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     return last_rc;
@@ -235,6 +306,8 @@ static int watch_run(cli_ctx *ctx, const cli_args *a)
 const cli_command cli_cmd_watch = {
     "watch", "EXP", "show, refreshed live",
     "Redraws `upshot show` every --interval seconds until ^C (or --count times).\n"
+    "On a terminal it uses the alternate screen and redraws in place, cut to the\n"
+    "terminal's size (resizes are followed); ^C gives the shell screen back as it was.\n"
     "A server that is briefly unreachable is retried at the next refresh; a refused\n"
     "token or an unknown experiment ends the watch with its exit code. Watching is\n"
     "safe: the p-values are always-valid, so looking often does not inflate false\n"
@@ -244,7 +317,6 @@ const cli_command cli_cmd_watch = {
 /* ---- ls --------------------------------------------------------------- */
 
 static const cli_optspec ls_opts[] = {
-    {"json", 0, 0, NULL, "print the list as JSON"},
     {"status", 's', 1, "STATUS", "only draft, running or stopped experiments"},
 };
 
@@ -577,11 +649,15 @@ static int promote_run(cli_ctx *ctx, const cli_args *a)
     char path[200], what[160];
     cli_cmd_exp_path(key, "/promotions", path, sizeof path);
     snprintf(what, sizeof what, "experiment \"%s\"", key);
-    rc = cli_api_call(ctx, "POST", path, body, what, NULL);
+    json_t *resp = NULL;
+    rc = cli_api_call(ctx, "POST", path, body, what, &resp);
     json_decref(body);
-    if (rc == CLI_EXIT_OK)
+    if (rc == CLI_EXIT_OK && cli_args_has(a, "json"))
+        cli_cmd_print_answer(ctx, resp, key);
+    else if (rc == CLI_EXIT_OK)
         fprintf(ctx->out, "%s: %s promoted in %s; %.0f%% of its visitors stay randomized "
                 "(holdback)\n", key, variant, region, holdback * 100);
+    json_decref(resp);
     json_decref(exp);
     json_decref(view);
     return rc;

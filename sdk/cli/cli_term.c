@@ -1,4 +1,5 @@
-/* cli_term.c: TTY detection, NO_COLOR, widths of UTF-8 text. */
+/* cli_term.c: TTY detection, NO_COLOR, widths of UTF-8 text, and the
+ * full-screen frame of `upshot watch`. */
 #include "cli_term.h"
 
 #include <stdlib.h>
@@ -105,4 +106,72 @@ void cli_term_fit(const char *s, size_t width, char *out, size_t cap)
     }
     if (o + 2 < cap) out[o++] = '~';
     out[o] = '\0';
+}
+
+int cli_term_size(int fd, int *cols, int *rows)
+{
+    struct winsize ws;
+    if (!isatty(fd) || ioctl(fd, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0 || ws.ws_row == 0)
+        return -1;
+    *cols = ws.ws_col;
+    *rows = ws.ws_row;
+    return 0;
+}
+
+void cli_term_put_cut(FILE *f, const char *line, size_t len, size_t width)
+{
+    const unsigned char *p = (const unsigned char *)line, *end = p + len;
+    size_t col = 0;
+    int painted = 0;
+    while (p < end) {
+        if (*p == 0x1b && p + 1 < end && p[1] == '[') { /* CSI ... final byte, whole */
+            const unsigned char *q = p + 2;
+            while (q < end && !(*q >= 0x40 && *q <= 0x7e)) q++;
+            if (q < end) q++;
+            fwrite(p, 1, (size_t)(q - p), f);
+            painted = !(q - p == 4 && p[2] == '0' && p[3] == 'm');
+            p = q;
+            continue;
+        }
+        size_t n = 1;
+        while (p + n < end && (p[n] & 0xc0) == 0x80) n++;
+        if (col >= width) break;
+        if (*p >= 0x20 || *p == 0x1b) fwrite(p, 1, n, f); /* no tab or CR moves the cursor */
+        else fputc(' ', f);
+        col++;
+        p += n;
+    }
+    if (painted && p < end) fputs("\033[0m", f);
+}
+
+size_t cli_term_frame(FILE *f, const char *text, int cols, int rows, const char *footer)
+{
+    if (cols < 1) cols = 1;
+    if (rows < 2) rows = 2;
+    size_t room = (size_t)rows - 1, total = 0;
+    for (const char *p = text; *p; p++) total += *p == '\n';
+    if (*text && text[strlen(text) - 1] != '\n') total++;
+    /* when cut, the last text row says how much is below */
+    size_t shown = total <= room ? total : room - 1;
+    fputs("\033[H", f);
+    const char *p = text;
+    for (size_t i = 0; i < shown; i++) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        cli_term_put_cut(f, p, len, (size_t)cols);
+        fputs("\033[K\r\n", f);
+        p = nl ? nl + 1 : p + len;
+    }
+    if (shown < total) {
+        char more[96];
+        snprintf(more, sizeof more, "+%zu lines below; try --region or a taller terminal",
+                 total - shown);
+        cli_term_put_cut(f, more, strlen(more), (size_t)cols);
+        fputs("\033[K\r\n", f);
+        shown++;
+    }
+    for (size_t i = shown; i < room; i++) fputs("\033[K\r\n", f);
+    cli_term_put_cut(f, footer, strlen(footer), (size_t)cols);
+    fputs("\033[K\033[J", f);
+    return total > room ? total - (room - 1) : 0;
 }

@@ -114,16 +114,22 @@ static void render_variant_tables(FILE *f, int color, int width, const json_t *a
     int conv = strcmp(metric, "conversion") == 0;
     char ci_title[16];
     snprintf(ci_title, sizeof ci_title, "%.4g%% CI", (1 - alpha) * 100);
-    cli_table *t = cli_table_new(9);
+    /* Below 100 columns (an 80-column terminal, `upshot watch`) the rate's
+     * own interval and the Bayesian P(beat) go, so the variant's name and
+     * the columns the decision reads (lift, its always-valid interval, p)
+     * stay whole. */
+    int narrow = width < 100;
+    size_t k = narrow ? 1 : 0; /* columns after the rate shift left by k */
+    cli_table *t = cli_table_new(narrow ? 7 : 9);
     cli_table_column(t, 0, "variant", 0);
     cli_table_column(t, 1, "visitors", 1);
     cli_table_column(t, 2, "conv", 1);
     cli_table_column(t, 3, conv ? "rate" : strcmp(metric, "revenue") == 0 ? "rev/vis" : "AOV", 1);
-    cli_table_column(t, 4, conv ? ci_title : "", 1);
-    cli_table_column(t, 5, "lift", 1);
-    cli_table_column(t, 6, "always-valid CI", 1);
-    cli_table_column(t, 7, "p (a-v)", 1);
-    cli_table_column(t, 8, "P(beat)", 1);
+    if (!narrow) cli_table_column(t, 4, conv ? ci_title : "", 1);
+    cli_table_column(t, 5 - k, "lift", 1);
+    cli_table_column(t, 6 - k, "always-valid CI", 1);
+    cli_table_column(t, 7 - k, "p (a-v)", 1);
+    if (!narrow) cli_table_column(t, 8 - k, "P(beat)", 1);
     size_t i;
     json_t *a;
     char b[64];
@@ -141,17 +147,18 @@ static void render_variant_tables(FILE *f, int color, int width, const json_t *a
         cli_table_cell(t, r, 3, b, CLI_PAINT_NONE);
         if (conv) fmt_ci(json_object_get(a, "conversion_rate_ci"), 0, b, sizeof b);
         else b[0] = '\0';
-        cli_table_cell(t, r, 4, b, CLI_PAINT_DIM);
+        if (!narrow) cli_table_cell(t, r, 4, b, CLI_PAINT_DIM);
         if (is_ctl) {
-            cli_table_cell(t, r, 5, "control", CLI_PAINT_DIM);
+            cli_table_cell(t, r, 5 - k, "control", CLI_PAINT_DIM);
             continue;
         }
         fmt_pct(rget(a, "lift"), 1, b, sizeof b);
-        cli_table_cell(t, r, 5, b, verdict_paint(verdict));
+        cli_table_cell(t, r, 5 - k, b, verdict_paint(verdict));
         fmt_ci(json_object_get(a, "lift_ci"), 1, b, sizeof b);
-        cli_table_cell(t, r, 6, b, CLI_PAINT_NONE);
+        cli_table_cell(t, r, 6 - k, b, CLI_PAINT_NONE);
         fmt_p(rget(a, "p_adjusted"), b, sizeof b);
-        cli_table_cell(t, r, 7, b, verdict_paint(verdict));
+        cli_table_cell(t, r, 7 - k, b, verdict_paint(verdict));
+        if (narrow) continue;
         double beat = rget(a, "chance_to_beat");
         if (isfinite(beat)) snprintf(b, sizeof b, "%.1f%%", beat * 100);
         else snprintf(b, sizeof b, "-");
@@ -485,10 +492,10 @@ void cli_view_render(const json_t *view, FILE *f, int color, int width)
     json_t *days = json_object_get(view, "days");
     size_t nd = json_array_size(days);
     fmt_count(rget(view, "min_sample"), c1, sizeof c1);
-    fprintf(f, "goal %s  alpha %.3g (%s over %.0f tests)  min sample %s/arm  guardrail %s\n",
+    fprintf(f, "goal %s  alpha %.3g (%s over %.0f tests)%smin sample %s/arm  guardrail %s\n",
             sget(view, "goal"), rget(view, "alpha"),
             strcmp(sget(view, "correction"), "bh") == 0 ? "Benjamini-Hochberg" : "Holm",
-            rget(view, "family_size"), c1,
+            rget(view, "family_size"), width < 100 ? "\n" : "  ", c1,
             json_array_size(json_object_get(view, "guardrails")) ? "decline rate" : "none");
     {
         json_t *bm = json_object_get(json_object_get(view, "breaker"), "metrics");

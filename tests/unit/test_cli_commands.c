@@ -336,7 +336,7 @@ Test(cli_commands, analyze_bad_file_is_not_the_unreachable_code)
 Test(cli_commands, help_everywhere)
 {
     const char *cmds[] = {"ls", "show", "watch", "promote", "unpromote", "start", "stop",
-                          "create", "log", "export", NULL};
+                          "create", "log", "export", "breaker", "report", NULL};
     for (int i = 0; cmds[i]; i++) {
         run_out r = run((const char *[]){cmds[i], "--help", NULL});
         cr_assert_eq(r.rc, 0);
@@ -356,5 +356,98 @@ Test(cli_commands, watch_refreshes_count_times)
     int lines = 0;
     for (const char *p = r.out; *p; p++) lines += *p == '\n';
     cr_assert_eq(lines, 2, "one JSON line per refresh");
+    run_free(&r);
+}
+
+Test(cli_commands, writes_print_the_server_answer_with_json)
+{
+    run_out r = run((const char *[]){"stop", "checkout-tiers", "--json", NULL});
+    cr_assert_eq(r.rc, 0, "%s", r.err);
+    json_t *v = json_loads(r.out, 0, NULL);
+    cr_assert_not_null(v, "one JSON document: %s", r.out);
+    cr_assert_str_eq(json_string_value(json_object_get(v, "status")), "stopped");
+    json_decref(v);
+    run_free(&r);
+
+    r = run((const char *[]){"promote", "checkout-tiers", "--region", "gr", "--variant",
+                             "three-tiers", "--json", NULL});
+    cr_assert_eq(r.rc, 0, "%s", r.err);
+    v = json_loads(r.out, 0, NULL);
+    cr_assert_not_null(v, "%s", r.out);
+    cr_assert_str_eq(json_string_value(json_object_get(v, "key")), "checkout-tiers");
+    json_decref(v);
+    run_free(&r);
+}
+
+/* The error document of --json: one JSON object on err, nothing on out. */
+static json_t *json_error_of(const run_out *r)
+{
+    cr_assert_str_eq(r->out, "", "nothing on stdout after a failure: %s", r->out);
+    json_error_t je;
+    json_t *v = json_loads(r->err, 0, &je);
+    cr_assert_not_null(v, "stderr is one JSON document: %s (%s)", r->err, je.text);
+    json_t *e = json_object_get(v, "error");
+    cr_assert(json_is_object(e), "%s", r->err);
+    cr_assert_eq(json_integer_value(json_object_get(e, "exit_code")), r->rc);
+    return v;
+}
+
+Test(cli_commands, json_errors_are_one_object_on_stderr_with_the_exit_code)
+{
+    run_out r = run((const char *[]){"create", "-f", "/nonexistent/x.json", "--json", NULL});
+    cr_assert_eq(r.rc, 8);
+    json_t *v = json_error_of(&r);
+    json_t *e = json_object_get(v, "error");
+    cr_assert_str_eq(json_string_value(json_object_get(e, "kind")), "bad_input");
+    cr_assert(strstr(json_string_value(json_object_get(e, "message")), "x.json") != NULL);
+    json_decref(v);
+    run_free(&r);
+
+    r = run((const char *[]){"promote", "checkout-tiers", "--region", "pl", "--variant",
+                             "urgency", "--json", NULL});
+    cr_assert_eq(r.rc, 7, "%s", r.err);
+    v = json_error_of(&r);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(v, "error"), "kind")),
+                     "not_advised");
+    json_decref(v);
+    run_free(&r);
+
+    r = run((const char *[]){"create", "-f", "-", "--jsn", NULL});
+    cr_assert_eq(r.rc, 2);
+    cr_assert_eq(r.err[0] != '{', 1, "without --json the error stays text");
+    run_free(&r);
+}
+
+Test(cli_commands, a_mistyped_command_gets_did_you_mean)
+{
+    run_out r = run((const char *[]){"shwo", "checkout-tiers", NULL});
+    cr_assert_eq(r.rc, 2);
+    cr_assert(strstr(r.err, "did you mean \"show\"") != NULL, "%s", r.err);
+    run_free(&r);
+    r = run((const char *[]){"shwo", "--json", NULL});
+    json_t *v = json_error_of(&r);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(v, "error"),
+                                                       "did_you_mean")), "show");
+    json_decref(v);
+    run_free(&r);
+    r = run((const char *[]){"deploy", NULL});
+    cr_assert(strstr(r.err, "did you mean") == NULL, "no wild guess: %s", r.err);
+    run_free(&r);
+}
+
+Test(cli_commands, an_unknown_experiment_gets_did_you_mean_from_the_list)
+{
+    run_out r = run((const char *[]){"show", "chekout-tiers", NULL});
+    cr_assert_eq(r.rc, 5, "%s", r.err);
+    cr_assert(strstr(r.err, "(404)") != NULL, "%s", r.err);
+    cr_assert(strstr(r.err, "did you mean \"checkout-tiers\"") != NULL, "%s", r.err);
+    run_free(&r);
+    r = run((const char *[]){"log", "chekout-tiers", "--json", NULL});
+    cr_assert_eq(r.rc, 5, "%s", r.err);
+    json_t *v = json_error_of(&r);
+    json_t *e = json_object_get(v, "error");
+    cr_assert_str_eq(json_string_value(json_object_get(e, "kind")), "not_found");
+    cr_assert_str_eq(json_string_value(json_object_get(e, "did_you_mean")), "checkout-tiers");
+    json_decref(v);
     run_free(&r);
 }
