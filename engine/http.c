@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "access_log.h"
 #include "decimal.h"
 #include "validate.h"
 
@@ -87,11 +88,21 @@ void http_reply_raw(http_exchange *x, int status, const char *content_type, cons
     struct evbuffer *out = evhttp_request_get_output_buffer(x->req);
     if (len)
         evbuffer_add(out, body, len);
-    add_date_and_length(h, status, evbuffer_get_length(out));
+    size_t body_len = evbuffer_get_length(out);
+    add_date_and_length(h, status, body_len);
+    /* HEAD answers as GET would, Content-Length included, without the
+     * body: evhttp keeps the Content-Length set above for a HEAD and
+     * would send whatever the buffer holds. */
+    if (evhttp_request_get_command(x->req) == EVHTTP_REQ_HEAD) {
+        evbuffer_drain(out, body_len);
+        body_len = 0;
+    }
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - x->t0.tv_sec) + (double)(t1.tv_nsec - x->t0.tv_nsec) / 1e9;
     metrics_observe_request(x->route, status, secs);
+    if (access_log_on())
+        access_log_write(x->req, status, body_len, secs);
     evhttp_send_reply(x->req, status, reason_phrase(status), NULL);
     x->req = NULL;
 }
