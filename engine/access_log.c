@@ -2,7 +2,6 @@
 #include "access_log.h"
 
 #include <errno.h>
-#include <event2/http.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -108,21 +107,8 @@ bool access_log_on(void)
     return log_fd >= 0;
 }
 
-static const char *method_name(enum evhttp_cmd_type m)
-{
-    switch (m) {
-    case EVHTTP_REQ_GET: return "GET";
-    case EVHTTP_REQ_HEAD: return "HEAD";
-    case EVHTTP_REQ_POST: return "POST";
-    case EVHTTP_REQ_PUT: return "PUT";
-    case EVHTTP_REQ_DELETE: return "DELETE";
-    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-    case EVHTTP_REQ_PATCH: return "PATCH";
-    default: return "OTHER";
-    }
-}
-
-void access_log_write(struct evhttp_request *req, int status, size_t body_bytes, double seconds)
+void access_log_write(const char *peer, const char *method, const char *target, int status,
+                      size_t body_bytes, double seconds)
 {
     if (log_fd < 0)
         return;
@@ -130,18 +116,11 @@ void access_log_write(struct evhttp_request *req, int status, size_t body_bytes,
     clock_gettime(CLOCK_REALTIME, &now);
     char ts[25];
     log_format_time(&now, ts);
-    char *peer = NULL;
-    ev_uint16_t port = 0;
-    struct evhttp_connection *conn = evhttp_request_get_connection(req);
-    if (conn)
-        evhttp_connection_get_peer(conn, &peer, &port);
-    const char *uri = evhttp_request_get_uri(req);
-    char target[1024];
-    access_log_redact(uri ? uri : "-", target, sizeof target);
+    char cut[1024];
+    access_log_redact(target ? target : "-", cut, sizeof cut);
     char line[1400];
     int n = snprintf(line, sizeof line, "%s %s %s %s %d %zu %.6f\n", ts, peer && *peer ? peer : "-",
-                     method_name(evhttp_request_get_command(req)), target, status, body_bytes,
-                     seconds);
+                     method, cut, status, body_bytes, seconds);
     if (n < 0)
         return;
     if ((size_t)n >= sizeof line) { /* cut, but still one line */

@@ -21,8 +21,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct evhttp_request;
-
 /* Opens path ("-": stderr; NULL or "": off), closing any open before.
  * Returns 0, or -1 with err set (the log is then off). */
 int access_log_open(const char *path, char *err, size_t errlen);
@@ -35,8 +33,11 @@ void access_log_close(void);
 /* Whether lines are written: the one test on the hot path. */
 bool access_log_on(void);
 
-/* Writes the line of one reply to req (not yet sent). */
-void access_log_write(struct evhttp_request *req, int status, size_t body_bytes, double seconds);
+/* Writes the line of one reply: peer the client's address (NULL: "-"),
+ * method its name, target the request line's (secrets are cut here). No
+ * libevent type crosses this header; http.c reads them off the request. */
+void access_log_write(const char *peer, const char *method, const char *target, int status,
+                      size_t body_bytes, double seconds);
 
 /* Copies target into out (cap bytes) with the secret parameters' values
  * replaced by "-" and non-printable bytes as %XX; cut when too long.
