@@ -6,7 +6,6 @@ import re
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 
 import pytest
@@ -39,8 +38,8 @@ def test_version_names_the_project_version():
     assert re.fullmatch(rf"upshotd {re.escape(version)}( \(\S+\))?\n", r.stdout), r.stdout
 
 
-def test_check_config_says_ok_or_names_the_error():
-    d = tempfile.mkdtemp(prefix="upshot-check-")
+def test_check_config_says_ok_or_names_the_error(tmp_path):
+    d = str(tmp_path)
     good = os.path.join(d, "good.json")
     cfg = servers.upshotd_config(8080, 6379, "data", ADMIN_TOKEN, SDK_KEY, [], cors_origins=[])
     servers.write_json(good, cfg)
