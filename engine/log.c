@@ -1,31 +1,15 @@
 /* log.c: one parseable line per log entry on stderr (see log.h). */
 #include "log.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-static atomic_int min_level = LOG_INFO;
 
 static const char *const names[] = {"debug", "info", "warn", "error"};
 
 const char *log_level_name(log_level lv)
 {
     return lv >= LOG_DEBUG && lv <= LOG_ERROR ? names[lv] : "error";
-}
-
-int log_level_parse(const char *name)
-{
-    for (int i = 0; i < 4; i++)
-        if (strcmp(name, names[i]) == 0)
-            return i;
-    return -1;
-}
-
-void log_set_level(log_level min)
-{
-    atomic_store(&min_level, min);
 }
 
 void log_format_time(const struct timespec *t, char out[25])
@@ -61,8 +45,6 @@ size_t log_format_line(char out[LOG_LINE_MAX], const struct timespec *t, log_lev
 
 void log_vmsg(log_level lv, const char *fmt, va_list ap)
 {
-    if ((int)lv < atomic_load(&min_level))
-        return;
     char msg[LOG_LINE_MAX];
     vsnprintf(msg, sizeof msg, fmt, ap);
     struct timespec now;

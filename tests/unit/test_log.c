@@ -31,16 +31,16 @@ Test(log, a_line_has_time_level_prefix_message)
     expect_parses(out);
 }
 
-Test(log, every_level_parses_and_names_round_trip)
+Test(log, every_level_parses)
 {
+    static const char *const want[] = {"debug", "info", "warn", "error"};
     struct timespec t = {0};
     char out[LOG_LINE_MAX];
     for (int lv = LOG_DEBUG; lv <= LOG_ERROR; lv++) {
         log_format_line(out, &t, (log_level)lv, "x");
         expect_parses(out);
-        cr_expect_eq(log_level_parse(log_level_name((log_level)lv)), lv);
+        cr_expect_str_eq(log_level_name((log_level)lv), want[lv]);
     }
-    cr_expect_eq(log_level_parse("warning"), -1);
 }
 
 Test(log, control_bytes_cannot_split_a_line)
