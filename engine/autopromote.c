@@ -32,6 +32,7 @@
 #include "analysis.h"
 #include "api.h"
 #include "audit.h"
+#include "log.h"
 #include "shared_state.h"
 
 struct autopromote {
@@ -62,10 +63,10 @@ static void on_tripped(void *arg, registry_status st, const char *err)
 {
     promotion_ctx *p = arg;
     if (st == REGISTRY_OK)
-        fprintf(stderr, "upshotd: circuit breaker tripped for %s in %s (variant %s): the region "
-                        "gets the control\n", p->key, p->region, p->variant);
+        log_msg(LOG_WARN, "circuit breaker tripped for %s in %s (variant %s): the region "
+                        "gets the control", p->key, p->region, p->variant);
     else
-        fprintf(stderr, "upshotd: circuit breaker trip of %s in %s not recorded: %s\n", p->key,
+        log_msg(LOG_ERROR, "circuit breaker trip of %s in %s not recorded: %s", p->key,
                 p->region, err ? err : "?");
     free(p);
 }
@@ -99,9 +100,9 @@ static void on_promoted(void *arg, registry_status st, const char *err)
     promotion_ctx *p = arg;
     if (st == REGISTRY_OK) {
         g_metrics.promotions_auto++;
-        fprintf(stderr, "upshotd: auto-promoted %s in %s for %s\n", p->variant, p->region, p->key);
+        log_msg(LOG_INFO, "auto-promoted %s in %s for %s", p->variant, p->region, p->key);
     } else {
-        fprintf(stderr, "upshotd: auto-promotion of %s failed: %s\n", p->key, err ? err : "?");
+        log_msg(LOG_ERROR, "auto-promotion of %s failed: %s", p->key, err ? err : "?");
     }
     free(p);
 }
@@ -225,7 +226,7 @@ static void on_lease(void *arg, bool held)
     autopromote *a = arg;
     a->lease_pending = false;
     if (held != a->held)
-        fprintf(stderr, "upshotd: auto-promotion: this instance %s the lease\n",
+        log_msg(LOG_INFO, "auto-promotion: this instance %s the lease",
                 held ? "holds" : "no longer holds");
     a->held = held;
     if (held && !a->in_pass)

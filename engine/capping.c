@@ -12,6 +12,7 @@
 
 #include "analysis.h"
 #include "api.h"
+#include "log.h"
 #include "shared_state.h"
 #include "store.h"
 
@@ -49,7 +50,7 @@ static void on_committed(void *arg, registry_status st, const char *err)
 {
     capping_job *job = arg;
     if (st != REGISTRY_OK)
-        fprintf(stderr, "upshotd: capping %s: the change was not made: %s\n", job->key,
+        log_msg(LOG_ERROR, "capping %s: the change was not made: %s", job->key,
                 err ? err : "?");
     next_step(job);
 }
@@ -85,8 +86,8 @@ static void learn_done(void *arg, experiment *e, bool ok)
     }
     char now[32];
     registry_now_rfc3339(now);
-    fprintf(stderr, "upshotd: learned the revenue cap of %s: %.17g (mean %.17g + k sd %.17g, "
-            "%llu converters)\n", job->key, job->cap, job->mean, job->sd,
+    log_msg(LOG_INFO, "learned the revenue cap of %s: %.17g (mean %.17g + k sd %.17g, "
+            "%llu converters)", job->key, job->cap, job->mean, job->sd,
             (unsigned long long)job->converters);
     commit(job, json_pack("{s:f, s:s, s:I, s:f, s:f, s:b}", "value", job->cap, "learned_at", now,
                           "converters", (json_int_t)job->converters, "mean", job->mean, "sd",
@@ -99,8 +100,8 @@ static void recap_done(void *arg, bool ok, uint64_t capped)
     capping_job *job = arg;
     if (!job->c || !ok || !job->c->held) {
         if (job->c && !ok)
-            fprintf(stderr, "upshotd: capping %s: the pass over earlier visitors stopped; it "
-                    "runs again at the next tick\n", job->key);
+            log_msg(LOG_WARN, "capping %s: the pass over earlier visitors stopped; it "
+                    "runs again at the next tick", job->key);
         next_step(job);
         return;
     }
@@ -110,7 +111,7 @@ static void recap_done(void *arg, bool ok, uint64_t capped)
         next_step(job);
         return;
     }
-    fprintf(stderr, "upshotd: capped %llu earlier visitors of %s\n", (unsigned long long)capped,
+    log_msg(LOG_INFO, "capped %llu earlier visitors of %s", (unsigned long long)capped,
             job->key);
     json_object_set_new(learned, "recapped", json_true());
     json_object_set_new(learned, "recapped_visitors", json_integer((json_int_t)capped));

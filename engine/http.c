@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "access_log.h"
 #include "decimal.h"
 #include "validate.h"
 
@@ -67,6 +68,32 @@ static void add_date_and_length(struct evkeyvalq *h, int status, size_t body_len
     evhttp_add_header(h, "Content-Length", digits);
 }
 
+static const char *method_name(enum evhttp_cmd_type m)
+{
+    switch (m) {
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_HEAD: return "HEAD";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_DELETE: return "DELETE";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    case EVHTTP_REQ_PATCH: return "PATCH";
+    default: return "OTHER";
+    }
+}
+
+/* The access log's line of this reply (access_log.h). */
+static void log_access(struct evhttp_request *req, int status, size_t body_len, double secs)
+{
+    char *peer = NULL;
+    ev_uint16_t port = 0;
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    if (conn)
+        evhttp_connection_get_peer(conn, &peer, &port);
+    access_log_write(peer, method_name(evhttp_request_get_command(req)),
+                     evhttp_request_get_uri(req), status, body_len, secs);
+}
+
 void http_reply_raw(http_exchange *x, int status, const char *content_type, const char *body,
                     size_t len)
 {
@@ -87,11 +114,21 @@ void http_reply_raw(http_exchange *x, int status, const char *content_type, cons
     struct evbuffer *out = evhttp_request_get_output_buffer(x->req);
     if (len)
         evbuffer_add(out, body, len);
-    add_date_and_length(h, status, evbuffer_get_length(out));
+    size_t body_len = evbuffer_get_length(out);
+    add_date_and_length(h, status, body_len);
+    /* HEAD answers as GET would, Content-Length included, without the
+     * body: evhttp keeps the Content-Length set above for a HEAD and
+     * would send whatever the buffer holds. */
+    if (evhttp_request_get_command(x->req) == EVHTTP_REQ_HEAD) {
+        evbuffer_drain(out, body_len);
+        body_len = 0;
+    }
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - x->t0.tv_sec) + (double)(t1.tv_nsec - x->t0.tv_nsec) / 1e9;
     metrics_observe_request(x->route, status, secs);
+    if (access_log_on())
+        log_access(x->req, status, body_len, secs);
     evhttp_send_reply(x->req, status, reason_phrase(status), NULL);
     x->req = NULL;
 }

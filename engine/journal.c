@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
+
 /* Compact (truncate) an applied log once it exceeds this many bytes, so
  * that in the steady state it stays small and in the page cache. */
 #define JOURNAL_COMPACT_BYTES (4u << 20)
@@ -119,7 +121,7 @@ static int drop_torn_tail(journal *j)
     if (pos != j->end) {
         if (ftruncate(j->log_fd, (off_t)pos) != 0)
             return -1;
-        fprintf(stderr, "journal: dropped a torn tail of %" PRIu64 " bytes (never acknowledged)\n",
+        log_msg(LOG_WARN, "journal: dropped a torn tail of %" PRIu64 " bytes (never acknowledged)",
                 j->end - pos);
         j->end = pos;
     }

@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "log.h"
+
 void log_limited(log_limit *l, const char *fmt, ...)
 {
     struct timespec now;
@@ -20,9 +22,9 @@ void log_limited(log_limit *l, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (l->dropped)
-        fprintf(stderr, "upshotd: %s (%lu similar lines suppressed)\n", msg, l->dropped);
+        log_msg(LOG_WARN, "%s (%lu similar lines suppressed)", msg, l->dropped);
     else
-        fprintf(stderr, "upshotd: %s\n", msg);
+        log_msg(LOG_WARN, "%s", msg);
     l->last = sec;
     l->dropped = 0;
 }

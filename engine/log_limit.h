@@ -5,8 +5,9 @@
  * megabytes of log. Each call site keeps a `log_limit` (static storage,
  * zeroed); log_limited prints the line when a second has passed since the
  * last one it printed there, with the count of lines suppressed in
- * between, and otherwise only counts. Lines go to stderr, like the rest
- * of upshotd's log. Event loop thread only (no lock). */
+ * between, and otherwise only counts. Lines go through log_msg (log.h)
+ * at level warn, like the rest of upshotd's log. Event loop thread only
+ * (no lock). */
 #ifndef UPSHOT_LOG_LIMIT_H
 #define UPSHOT_LOG_LIMIT_H
 
@@ -17,7 +18,7 @@ typedef struct log_limit {
     unsigned long dropped; /* lines suppressed since */
 } log_limit;
 
-/* Prints "upshotd: <formatted>" (and " (N similar lines suppressed)")
+/* Logs <formatted> at level warn (and " (N similar lines suppressed)")
  * unless l printed one less than a second ago. */
 void log_limited(log_limit *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -1,33 +1,44 @@
 /* main.c: upshotd's entry point: arguments, signals, the event loop.
  *
  *   upshotd --config FILE
+ *   upshotd --check-config FILE   exit 0: valid ("OK"), 1: invalid (the error), 2: usage
+ *   upshotd --version
  *
- * SIGHUP reloads the config file; SIGTERM and SIGINT drain the journal
- * into Redis (at most 5 s) and exit 0. Everything else is in server.c. */
+ * SIGHUP reloads the config file and reopens the access log (after
+ * logrotate moved it); SIGTERM and SIGINT drain the journal into Redis
+ * (at most 5 s) and exit 0. Everything else is in server.c. */
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "access_log.h"
+#include "log.h"
 #include "server.h"
+#include "version.h"
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: upshotd --config FILE\n"
+                 "       upshotd --check-config FILE\n"
+                 "       upshotd --version\n"
                  "  Serves offer variants and records exposures, conversions and declines\n"
                  "  in Redis. docs/config.md describes FILE; docs/api.md the HTTP API.\n"
-                 "  SIGHUP reloads FILE; SIGTERM drains and exits.\n");
+                 "  SIGHUP reloads FILE; SIGTERM drains and exits. --check-config prints OK\n"
+                 "  and exits 0 when FILE is valid, else the error and exits 1.\n");
 }
 
 static void on_reloaded(void *arg, registry_status st, const char *err)
 {
     if (st != REGISTRY_OK)
-        fprintf(stderr, "upshotd: reload failed, keeping the running config: %s\n", err);
+        log_msg(LOG_ERROR, "reload failed, keeping the running config: %s", err);
 }
 
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
     char err[512];
+    if (access_log_reopen(err, sizeof err) != 0)
+        log_msg(LOG_ERROR, "%s; the access log is off", err);
     registry_status st = upshotd_reload(arg, "sighup", on_reloaded, NULL, err, sizeof err);
     if (st != REGISTRY_OK)
         on_reloaded(NULL, st, err);
@@ -44,7 +55,19 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < argc)
             config = argv[++i];
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+        else if (strcmp(argv[i], "--version") == 0 && argc == 2) {
+            printf("upshotd %s%s%s%s\n", UPSHOT_VERSION, UPSHOT_GIT_DESCRIBE[0] ? " (" : "",
+                   UPSHOT_GIT_DESCRIBE, UPSHOT_GIT_DESCRIBE[0] ? ")" : "");
+            return 0;
+        } else if (strcmp(argv[i], "--check-config") == 0 && argc == 3) {
+            char err[1024];
+            if (upshotd_check_config(argv[2], err, sizeof err) != 0) {
+                fprintf(stderr, "%s\n", err);
+                return 1;
+            }
+            printf("OK\n");
+            return 0;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
         } else {
@@ -72,13 +95,13 @@ int main(int argc, char **argv)
     if (!base)
         base = event_base_new();
     if (!base) {
-        fprintf(stderr, "upshotd: cannot create the event loop\n");
+        log_msg(LOG_ERROR, "cannot create the event loop");
         return 1;
     }
     static upshotd d;
     char err[1024];
     if (upshotd_init(&d, base, config, err, sizeof err) != 0) {
-        fprintf(stderr, "upshotd: %s\n", err);
+        log_msg(LOG_ERROR, "%s", err);
         upshotd_free(&d);
         event_base_free(base);
         return 1;
@@ -97,6 +120,6 @@ int main(int argc, char **argv)
     event_free(intr);
     upshotd_free(&d);
     event_base_free(base);
-    fprintf(stderr, "upshotd: stopped\n");
+    log_msg(LOG_INFO, "stopped");
     return 0;
 }

@@ -1,9 +1,14 @@
 /* metrics.c: Prometheus text rendering of the counters (see metrics.h). */
 #include "metrics.h"
 
+#include <dirent.h>
 #include <event2/buffer.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "assign.h"
+#include "version.h"
 
 metrics g_metrics;
 
@@ -22,6 +27,8 @@ static const char *const event_outcomes[EVT_OUTCOME_COUNT] = {
     "accepted", "rejected", "duplicate_recent", "applied", "duplicate", "unexposed", "replayed",
     "refused",
 };
+
+static void render_process(struct evbuffer *out);
 
 void metrics_observe_request(metrics_route route, int status, double seconds)
 {
@@ -150,4 +157,78 @@ void metrics_render(struct evbuffer *out, const metrics_gauges *g)
         (unsigned long long)g_metrics.redis_map_refreshes,
         (unsigned long long)g_metrics.redis_wait_short, g->redis_nodes_connected,
         g->redis_masters);
+    render_process(out);
+}
+
+/* The standard process metrics, read from /proc/self at each scrape (a
+ * few small reads; a scrape comes every few seconds at most). On a system
+ * without /proc a metric that cannot be read is left out. */
+static void render_process(struct evbuffer *out)
+{
+    evbuffer_add_printf(out,
+        "# HELP upshot_build_info The version of upshotd (the value is always 1).\n"
+        "# TYPE upshot_build_info gauge\n"
+        "upshot_build_info{version=\"%s\",revision=\"%s\"} 1\n",
+        UPSHOT_VERSION, UPSHOT_GIT_DESCRIBE);
+    long ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    FILE *f = fopen("/proc/self/stat", "r");
+    char buf[1024];
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    /* Fields after the command name, which is in parentheses and may hold
+     * spaces: state is field 3, utime 14, stime 15, starttime 22. */
+    char *p = strrchr(buf, ')');
+    unsigned long utime = 0, stime = 0;
+    unsigned long long start = 0;
+    if (p && ticks > 0 &&
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d "
+                      "%*d %llu", &utime, &stime, &start) == 3) {
+        evbuffer_add_printf(out,
+            "# HELP process_cpu_seconds_total User and system CPU time spent, in seconds.\n"
+            "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %.2f\n",
+            (double)(utime + stime) / (double)ticks);
+        unsigned long long btime = 0;
+        FILE *st = fopen("/proc/stat", "r");
+        char line[256];
+        while (st && fgets(line, sizeof line, st))
+            if (sscanf(line, "btime %llu", &btime) == 1)
+                break;
+        if (st)
+            fclose(st);
+        if (btime)
+            evbuffer_add_printf(out,
+                "# HELP process_start_time_seconds Start time of the process since the Unix epoch, in seconds.\n"
+                "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %.2f\n",
+                (double)btime + (double)start / (double)ticks);
+    }
+    unsigned long size = 0, resident = 0;
+    FILE *m = fopen("/proc/self/statm", "r");
+    if (m && fscanf(m, "%lu %lu", &size, &resident) == 2 && page > 0)
+        evbuffer_add_printf(out,
+            "# HELP process_resident_memory_bytes Resident memory size, in bytes.\n"
+            "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %llu\n"
+            "# HELP process_virtual_memory_bytes Virtual memory size, in bytes.\n"
+            "# TYPE process_virtual_memory_bytes gauge\nprocess_virtual_memory_bytes %llu\n",
+            (unsigned long long)resident * (unsigned long long)page,
+            (unsigned long long)size * (unsigned long long)page);
+    if (m)
+        fclose(m);
+    DIR *dir = opendir("/proc/self/fd");
+    if (dir) {
+        long fds = 0;
+        for (struct dirent *e; (e = readdir(dir));)
+            if (e->d_name[0] != '.')
+                fds++;
+        closedir(dir);
+        evbuffer_add_printf(out,
+            "# HELP process_open_fds Open file descriptors.\n"
+            "# TYPE process_open_fds gauge\nprocess_open_fds %ld\n", fds - 1 /* opendir's own */);
+        long max = sysconf(_SC_OPEN_MAX);
+        if (max > 0)
+            evbuffer_add_printf(out,
+                "# HELP process_max_fds Limit on open file descriptors.\n"
+                "# TYPE process_max_fds gauge\nprocess_max_fds %ld\n", max);
+    }
 }

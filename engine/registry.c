@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
+
 struct registry {
     char path[1100];      /* data_dir/state.json */
     char dir[1024];
@@ -410,6 +412,6 @@ int registry_install(registry *r, experiment *const *list, size_t n, bool comple
     r->version++;
     char err[REGISTRY_ERR_MAX];
     if (save(r, err) != 0)
-        fprintf(stderr, "upshotd: the cached copy of the shared state was not written: %s\n", err);
+        log_msg(LOG_WARN, "the cached copy of the shared state was not written: %s", err);
     return 0;
 }

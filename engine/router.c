@@ -25,27 +25,29 @@ static void preflight(upshotd *d, http_exchange *x, const http_query *q, const r
 #define ADMIN(methods, path, metric, handler) {{methods, path}, ROUTER_AUTH_ADMIN, metric, handler}
 
 /* Rows are tried in order, so the hot path comes first: GET /v1/assign is
- * answered by the first row after about ten character comparisons. */
+ * answered by the first row after about ten character comparisons. Every
+ * GET row takes HEAD too: http_reply_raw drops the body and keeps the
+ * headers GET would send. */
 static const router_row rows[] = {
-    PUBLIC(ROUTE_GET, "/v1/assign", ROUTE_ASSIGN, api_assign),
-    PUBLIC(ROUTE_GET, "/v1/assignments", ROUTE_ASSIGNMENTS, api_assignments),
+    PUBLIC(ROUTE_GET | ROUTE_HEAD, "/v1/assign", ROUTE_ASSIGN, api_assign),
+    PUBLIC(ROUTE_GET | ROUTE_HEAD, "/v1/assignments", ROUTE_ASSIGNMENTS, api_assignments),
     PUBLIC(ROUTE_POST, "/v1/events", ROUTE_EVENTS, api_events),
-    PUBLIC(ROUTE_GET, "/v1/sdk/config", ROUTE_SDK_CONFIG, api_sdk_config),
+    PUBLIC(ROUTE_GET | ROUTE_HEAD, "/v1/sdk/config", ROUTE_SDK_CONFIG, api_sdk_config),
     {{ROUTE_GET | ROUTE_HEAD, "/healthz"}, ROUTER_AUTH_NONE, ROUTE_HEALTHZ, upshotd_healthz},
-    {{ROUTE_GET, "/metrics"}, ROUTER_AUTH_NONE, ROUTE_METRICS, upshotd_metrics},
-    ADMIN(ROUTE_GET, "/v1/experiments", ROUTE_ADMIN, api_admin_list),
+    {{ROUTE_GET | ROUTE_HEAD, "/metrics"}, ROUTER_AUTH_NONE, ROUTE_METRICS, upshotd_metrics},
+    ADMIN(ROUTE_GET | ROUTE_HEAD, "/v1/experiments", ROUTE_ADMIN, api_admin_list),
     ADMIN(ROUTE_POST, "/v1/experiments", ROUTE_ADMIN, api_admin_create),
-    ADMIN(ROUTE_GET, "/v1/experiments/{key}", ROUTE_ADMIN, api_admin_get),
+    ADMIN(ROUTE_GET | ROUTE_HEAD, "/v1/experiments/{key}", ROUTE_ADMIN, api_admin_get),
     ADMIN(ROUTE_PUT, "/v1/experiments/{key}", ROUTE_ADMIN, api_admin_replace),
     ADMIN(ROUTE_POST, "/v1/experiments/{key}/start", ROUTE_ADMIN, api_admin_start),
     ADMIN(ROUTE_POST, "/v1/experiments/{key}/stop", ROUTE_ADMIN, api_admin_stop),
-    ADMIN(ROUTE_GET, "/v1/experiments/{key}/results", ROUTE_RESULTS, api_admin_results),
-    ADMIN(ROUTE_GET, "/v1/experiments/{key}/log", ROUTE_ADMIN, api_admin_log),
-    ADMIN(ROUTE_GET, "/v1/experiments/{key}/promotions", ROUTE_ADMIN, api_admin_promotions),
+    ADMIN(ROUTE_GET | ROUTE_HEAD, "/v1/experiments/{key}/results", ROUTE_RESULTS, api_admin_results),
+    ADMIN(ROUTE_GET | ROUTE_HEAD, "/v1/experiments/{key}/log", ROUTE_ADMIN, api_admin_log),
+    ADMIN(ROUTE_GET | ROUTE_HEAD, "/v1/experiments/{key}/promotions", ROUTE_ADMIN, api_admin_promotions),
     ADMIN(ROUTE_POST, "/v1/experiments/{key}/promotions", ROUTE_ADMIN, api_admin_promote),
     ADMIN(ROUTE_DELETE, "/v1/experiments/{key}/promotions/{region}", ROUTE_ADMIN,
           api_admin_unpromote),
-    ADMIN(ROUTE_GET, "/v1/experiments/{key}/breaker", ROUTE_ADMIN, api_admin_breaker),
+    ADMIN(ROUTE_GET | ROUTE_HEAD, "/v1/experiments/{key}/breaker", ROUTE_ADMIN, api_admin_breaker),
     ADMIN(ROUTE_POST, "/v1/experiments/{key}/breaker/reset", ROUTE_ADMIN,
           api_admin_breaker_reset),
     ADMIN(ROUTE_POST, "/v1/admin/reload", ROUTE_ADMIN, api_admin_reload),

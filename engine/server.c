@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "access_log.h"
 #include "api.h"
 #include "audit.h"
 #include "entropy.h"
@@ -27,6 +28,7 @@
 #include "capping.h"
 #include "decimal.h"
 #include "http_guard.h"
+#include "log.h"
 #include "router.h"
 #include "shared_state.h"
 #include "stats_core.h"
@@ -326,7 +328,7 @@ static long raise_fd_limit(void)
             rl.rlim_cur = was;
     }
     long got = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1L << 20) ? 1L << 20 : (long)rl.rlim_cur;
-    fprintf(stderr, "upshotd: open files limit %ld (was %ld, hard limit %ld)\n", got,
+    log_msg(LOG_INFO, "open files limit %ld (was %ld, hard limit %ld)", got,
             was == RLIM_INFINITY ? -1L : (long)was,
             rl.rlim_max == RLIM_INFINITY ? -1L : (long)rl.rlim_max);
     return got;
@@ -340,7 +342,7 @@ static http_guard_limits guard_limits(const upshotd *d)
     long cap = d->cfg.max_connections;
     if (cap == 0 || cap > room) {
         if (cap > room)
-            fprintf(stderr, "upshotd: limits.max_connections %ld exceeds what %ld open files allow; using %ld\n",
+            log_msg(LOG_WARN, "limits.max_connections %ld exceeds what %ld open files allow; using %ld",
                     cap, d->fd_limit, room);
         cap = room;
     }
@@ -417,6 +419,8 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
         snprintf(err, errlen, "data_dir %s: %s", d->cfg.data_dir, strerror(errno));
         return -1;
     }
+    if (access_log_open(d->cfg.access_log, err, errlen) != 0)
+        return -1;
     char rerr[REGISTRY_ERR_MAX];
     if (!(d->reg = registry_new(d->cfg.data_dir, rerr))) {
         snprintf(err, errlen, "%s", rerr);
@@ -459,7 +463,7 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
         return -1;
     }
     set_http_limits(d);
-    fprintf(stderr, "upshotd: at most %d connections\n", gl.max_connections);
+    log_msg(LOG_INFO, "at most %d connections", gl.max_connections);
     evhttp_set_timeout(d->http, HTTP_TIMEOUT_S);
     evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                             EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
@@ -494,7 +498,7 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
 
     store_start(d->store);
     shared_state_start(d->shared);
-    fprintf(stderr, "upshotd: listening on %s:%d with %zu experiments; data in %s; %llu journaled events to apply\n",
+    log_msg(LOG_INFO, "listening on %s:%d with %zu experiments; data in %s; %llu journaled events to apply",
             d->cfg.listen_host, d->bound_port, registry_count(d->reg), d->cfg.data_dir,
             (unsigned long long)journal_pending_lines(d->journal));
     return 0;
@@ -523,7 +527,7 @@ static void on_seeded(void *arg, shared_status st, const char *detail)
         config_free(&old);
         set_http_limits(d);
         d->config_generation++;
-        fprintf(stderr, "upshotd: configuration reloaded (%s experiments written to the shared state)\n",
+        log_msg(LOG_INFO, "configuration reloaded (%s experiments written to the shared state)",
                 detail ? detail : "0");
     } else {
         config_free(&job->next);
@@ -565,7 +569,7 @@ registry_status upshotd_reload(upshotd *d, const char *actor, upshotd_reload_fn 
         next->redis_wait_replicas != d->cfg.redis_wait_replicas ||
         next->redis_wait_timeout_ms != d->cfg.redis_wait_timeout_ms ||
         strcmp(next->data_dir, d->cfg.data_dir))
-        fprintf(stderr, "upshotd: reload: listen, redis and data_dir changes apply after a restart\n");
+        log_msg(LOG_WARN, "reload: listen, redis and data_dir changes apply after a restart");
     snprintf(next->listen_host, sizeof next->listen_host, "%s", d->cfg.listen_host);
     next->listen_port = d->cfg.listen_port;
     snprintf(next->redis_host, sizeof next->redis_host, "%s", d->cfg.redis_host);
@@ -609,7 +613,7 @@ static void on_drained(void *arg)
     upshotd *d = arg;
     if (journal_sync(d->journal) != 0)
         g_metrics.journal_errors++;
-    fprintf(stderr, "upshotd: drained (%llu events left in the journal for the next start)\n",
+    log_msg(LOG_INFO, "drained (%llu events left in the journal for the next start)",
             (unsigned long long)journal_pending_lines(d->journal));
     event_base_loopexit(d->base, NULL);
 }
@@ -619,7 +623,7 @@ void upshotd_begin_shutdown(upshotd *d)
     if (d->draining)
         return;
     d->draining = true;
-    fprintf(stderr, "upshotd: shutting down: applying %llu journaled events\n",
+    log_msg(LOG_INFO, "shutting down: applying %llu journaled events",
             (unsigned long long)journal_pending_lines(d->journal));
     store_drain(d->store, 5000, on_drained, d);
 }
@@ -649,4 +653,19 @@ void upshotd_free(upshotd *d)
     registry_free(d->reg);
     api_public_free(d->pub);
     config_free(&d->cfg);
+    access_log_close();
+}
+
+int upshotd_check_config(const char *path, char *err, size_t errlen)
+{
+    upshot_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    if (load_config(path, &cfg, err, errlen) != 0)
+        return -1;
+    char cerr[CONFIG_ERR_MAX];
+    bool ok = config_check_experiment_set(cfg.experiments, cfg.nexperiments, cerr);
+    if (!ok)
+        snprintf(err, errlen, "%s: %s", path, cerr);
+    config_free(&cfg);
+    return ok ? 0 : -1;
 }

@@ -67,6 +67,12 @@ typedef struct upshotd {
 int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, char *err,
                  size_t errlen);
 
+/* Reads and validates the config file at path as upshotd_init would
+ * (every field, every experiment, layers and keys across experiments),
+ * without touching data_dir, the network or Redis. 0 when valid, or -1
+ * with err naming the file and the problem. */
+int upshotd_check_config(const char *path, char *err, size_t errlen);
+
 /* Re-reads the config file and seeds its experiments into the shared state
  * (docs/config.md, "The config file is a seed"); the running config stays
  * on error. Returns REGISTRY_INVALID (err) for a config that does not parse

@@ -24,6 +24,7 @@
 
 #include "audit.h"
 #include "keyslot.h"
+#include "log.h"
 #include "redis_link.h"
 #include "entropy.h"
 #include "validate.h"
@@ -249,7 +250,7 @@ static void link_drop_cmd(shared_state *ss, const char *why)
     ss->sync_inflight = ss->poll_inflight = false;
     ss->gen++;
     ss_set_error(ss, why, NULL);
-    fprintf(stderr, "upshotd: shared state: %s; serving the cached copy\n", why);
+    log_msg(LOG_WARN, "shared state: %s; serving the cached copy", why);
     redis_link_reset(ss->link, why);
 }
 
@@ -309,7 +310,7 @@ static void on_link_down(void *arg, const char *why)
 {
     shared_state *ss = arg;
     if (ss->ready)
-        fprintf(stderr, "upshotd: shared state: %s; serving the cached copy\n", why);
+        log_msg(LOG_WARN, "shared state: %s; serving the cached copy", why);
     ss->ready = ss->up = ss->starting = false;
     ss->sync_inflight = ss->poll_inflight = false;
     ss->gen++;
@@ -401,7 +402,7 @@ static experiment *experiment_from_text(shared_state *ss, const char *key, const
     experiment *e = def ? experiment_parse(def, EXP_FROM_STATE, err) : NULL;
     json_decref(def);
     if (!e || strcmp(e->key, key) != 0) {
-        fprintf(stderr, "upshotd: shared state: experiment %s in Redis does not load: %s\n", key,
+        log_msg(LOG_ERROR, "shared state: experiment %s in Redis does not load: %s", key,
                 e ? "its key differs" : err);
         experiment_release(e);
         return NULL;
@@ -495,7 +496,7 @@ static void on_read_reply(ss_op *op, redisReply *reply)
     bool empty = false;
     long long audit_len = 0;
     if (reply->type == REDIS_REPLY_ERROR || install_all(ss, reply, &empty, &audit_len) != 0) {
-        fprintf(stderr, "upshotd: shared state: read failed: %s\n",
+        log_msg(LOG_ERROR, "shared state: read failed: %s",
                 reply->type == REDIS_REPLY_ERROR ? reply->str : "a reply of the wrong shape");
         fail_op(op, SHARED_ERROR, "the shared state could not be read");
         bool sequence = ro->sequence;
@@ -511,8 +512,8 @@ static void on_read_reply(ss_op *op, redisReply *reply)
         if (empty && registry_count(ss->reg) > 0 && !ss->starting) {
             /* Redis lost the shared state (restarted empty, flushed): ours
              * is the newest copy there is; put it back. */
-            fprintf(stderr, "upshotd: shared state: Redis has no experiments; "
-                            "importing the cached copy\n");
+            log_msg(LOG_WARN, "shared state: Redis has no experiments; "
+                            "importing the cached copy");
             ss->up = false;
             start_sequence(ss);
         }
@@ -528,7 +529,7 @@ static void on_read_reply(ss_op *op, redisReply *reply)
         ss->starting = false;
         ss->up = true;
         ss->last_error[0] = '\0';
-        fprintf(stderr, "upshotd: shared state up at version %lld with %zu experiments\n",
+        log_msg(LOG_INFO, "shared state up at version %lld with %zu experiments",
                 ss->version, registry_count(ss->reg));
     }
 }
@@ -608,7 +609,7 @@ static void installed_commit(shared_state *ss, commit_op *co)
                 json_object_set_new(seeds, co->puts[i]->key, json_integer(co->fps[i]));
         }
     if (registry_install(ss->reg, co->puts, co->n, false, seeds) != 0)
-        fprintf(stderr, "upshotd: shared state: out of memory installing a change\n");
+        log_msg(LOG_ERROR, "shared state: out of memory installing a change");
     json_decref(seeds);
     if (co->version == ss->version + 1)
         ss->version = co->version; /* nothing else happened in between */
@@ -874,7 +875,7 @@ static void seed_try(seed_job *job)
     registry_status rs = registry_plan_config(ss->reg, job->cfg, registry_seeds(ss->reg), &plan,
                                               &fps, &n, err);
     if (rs != REGISTRY_OK) {
-        fprintf(stderr, "upshotd: shared state: the config's experiments were not imported: %s\n", err);
+        log_msg(LOG_ERROR, "shared state: the config's experiments were not imported: %s", err);
         seed_finish(job, SHARED_ERROR, err);
         return;
     }
@@ -935,7 +936,7 @@ static void on_import(void *arg, shared_status st, const char *detail)
 {
     shared_state *ss = arg;
     if (st == SHARED_OK) {
-        fprintf(stderr, "upshotd: shared state: imported the cached copy into Redis\n");
+        log_msg(LOG_INFO, "shared state: imported the cached copy into Redis");
         ss->phase = PH_SEED;
         seed_at_start(ss);
     } else if (st == SHARED_CONFLICT && ss->ready) {

@@ -16,6 +16,7 @@
 #include "journal_line.h"
 #include "keys.h"
 #include "keyslot.h"
+#include "log.h"
 #include "metrics.h"
 #include "migrate_lua.h"
 #include "record_lua.h"
@@ -185,7 +186,7 @@ static void check_drained(store *s)
 static void connection_lost(store *s, const char *why)
 {
     if (s->up)
-        fprintf(stderr, "upshotd: redis unavailable (%s); events are spooled in the journal\n", why);
+        log_msg(LOG_WARN, "redis unavailable (%s); events are spooled in the journal", why);
     if (why != s->last_error)
         set_error(s, why, NULL);
     s->up = false;
@@ -795,7 +796,7 @@ static void flush(store *s)
                     sorted = false;
                 nrec++;
             } else {
-                fprintf(stderr, "upshotd: skipping a malformed journal line\n");
+                log_msg(LOG_WARN, "skipping a malformed journal line");
             }
             p = nl + 1;
         }
@@ -868,7 +869,7 @@ static void on_layout_set(void *privdata, int node, const redisReply *reply)
         return;
     }
     if (s->migrated)
-        fprintf(stderr, "upshotd: moved %llu keys of the single-tag layout into shard groups\n",
+        log_msg(LOG_INFO, "moved %llu keys of the single-tag layout into shard groups",
                 (unsigned long long)s->migrated);
     go_up(s);
 }
@@ -1098,7 +1099,7 @@ static void dataset_save(store *s, const char *id)
         ok = close(fd) == 0 && ok;
     }
     if (!ok || rename(tmp, path) != 0)
-        fprintf(stderr, "upshotd: could not save %s: %s\n", path, strerror(errno));
+        log_msg(LOG_ERROR, "could not save %s: %s", path, strerror(errno));
 }
 
 static void dataset_lost(store *s, const char *what)
@@ -1107,7 +1108,7 @@ static void dataset_lost(store *s, const char *what)
     s->data_lost = true;
     snprintf(s->data_lost_why, sizeof s->data_lost_why,
              "redis lost its data set (%s); see docs/operations.md, \"Redis lost its data\"", what);
-    fprintf(stderr, "upshotd: %s\n", s->data_lost_why);
+    log_msg(LOG_ERROR, "%s", s->data_lost_why);
     seen_clear(s->seen); /* the records it remembered are gone */
 }
 
@@ -1207,7 +1208,7 @@ static void go_up(store *s)
     s->read_pos = journal_applied(s->j);
     char where[300];
     redis_link_describe(s->link, where, sizeof where);
-    fprintf(stderr, "upshotd: redis up (%s); %llu spooled events to apply\n", where,
+    log_msg(LOG_INFO, "redis up (%s); %llu spooled events to apply", where,
             (unsigned long long)journal_pending_lines(s->j));
     s->marker_pending = false; /* any earlier check went with the old connection */
     check_marker(s);           /* sent before the first batch, so it sees Redis as it came */
@@ -1570,7 +1571,7 @@ static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 {
     store *s = arg;
     if (s->drain_done) {
-        fprintf(stderr, "upshotd: drain deadline reached\n");
+        log_msg(LOG_WARN, "drain deadline reached");
         void (*done)(void *) = s->drain_done;
         s->drain_done = NULL;
         done(s->drain_arg);

@@ -20,7 +20,7 @@ static bool cfail(char err[CONFIG_ERR_MAX], const char *fmt, ...)
 static const char *const known_top[] = {
     "listen", "redis", "data_dir", "admin_token", "sdk_keys", "cors_origins", "regions",
     "limits", "pipeline", "stats", "auto_promote_interval_s", "experiments", "worker", "state",
-    NULL,
+    "access_log", NULL,
 };
 
 /* Known sub-fields per section, so that a typo is an error, not a default. */
@@ -264,6 +264,14 @@ static bool parse_server(json_t *root, const char *base_dir, char *(*getenv_fn)(
         snprintf(c->data_dir, sizeof c->data_dir, "%s", data_dir);
     else
         snprintf(c->data_dir, sizeof c->data_dir, "%s/%s", base_dir, data_dir);
+
+    char access[1024] = "";
+    if (!get_str(root, NULL, "access_log", access, sizeof access, err))
+        return false;
+    if (access[0] == '\0' || strcmp(access, "-") == 0 || access[0] == '/' || !base_dir || !*base_dir)
+        snprintf(c->access_log, sizeof c->access_log, "%s", access);
+    else
+        snprintf(c->access_log, sizeof c->access_log, "%s/%s", base_dir, access);
 
     char token[256] = "";
     if (!get_str(root, NULL, "admin_token", token, sizeof token, err))

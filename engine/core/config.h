@@ -38,6 +38,7 @@ typedef struct upshot_config {
     int redis_wait_timeout_ms;  /* each WAIT's own timeout */
     int state_poll_ms;          /* how often the shared state version is checked (shared_state.h) */
     char data_dir[1024];      /* absolute or relative to the process cwd */
+    char access_log[1100];    /* "": off; "-": stderr; else a file (access_log.h) */
     char admin_token[256];
     int nsdk_keys;
     char sdk_keys[CONFIG_MAX_LIST][129];

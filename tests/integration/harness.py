@@ -5,8 +5,9 @@ free loopback ports, each in its own temporary directory.
         up.get("/v1/assign", visitor="v1", ...)
 
 Nothing here is faked: the tests speak HTTP to the real binary and read
-the real Redis. Every wait is bounded, and every process is killed on
-exit. Paths come from the environment ctest sets (UPSHOTD, UPSHOT_CLI);
+the real Redis, and every reply Upshotd.request receives is checked
+against docs/openapi.yaml (contract.py) before the test sees it. Every
+wait is bounded, and every process is killed on exit. Paths come from the environment ctest sets (UPSHOTD, UPSHOT_CLI);
 the defaults fit a build in ./build. Starting, waiting and the RESP client
 are tests/lib/upshot_testlib's, shared with the benchmark suite.
 """
@@ -21,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 import urllib.parse
+
+import contract
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from upshot_testlib import keys, resp, servers  # noqa: E402
@@ -188,10 +191,13 @@ class Upshotd:
         try:
             conn.request(method, path, body=data, headers=hdrs)
             r = conn.getresponse()
-            return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
+            resp = Response(r.status, {k.lower(): v for k, v in r.getheaders()},
                             r.read().decode(errors="replace"))
         finally:
             conn.close()
+        # Every reply a test sees is held to docs/openapi.yaml.
+        contract.check(method, path, resp.status, resp.headers, resp.body)
+        return resp
 
     def get(self, path, **params):
         return self.request("GET", path, params=params or None)

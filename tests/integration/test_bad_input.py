@@ -323,21 +323,22 @@ def test_the_table_holds_at_least_a_hundred_bad_requests():
 
 
 # A known path with a method none of its routes answers: 405, and Allow
-# lists exactly the methods the path has (router.c's table).
+# lists exactly the methods the path has (router.c's table; every GET
+# row takes HEAD too).
 # (method, path, headers, Allow)
 WRONG_METHODS = [
-    ("POST", "/v1/assign", KEY, "GET, OPTIONS"),
-    ("DELETE", "/v1/assignments", KEY, "GET, OPTIONS"),
+    ("POST", "/v1/assign", KEY, "GET, HEAD, OPTIONS"),
+    ("DELETE", "/v1/assignments", KEY, "GET, HEAD, OPTIONS"),
     ("GET", "/v1/events", KEY, "POST, OPTIONS"),
-    ("PUT", "/v1/sdk/config", KEY, "GET, OPTIONS"),
+    ("PUT", "/v1/sdk/config", KEY, "GET, HEAD, OPTIONS"),
     ("POST", "/healthz", {}, "GET, HEAD"),
-    ("POST", "/metrics", {}, "GET"),
-    ("DELETE", "/v1/experiments", ADMIN, "GET, POST"),
-    ("DELETE", "/v1/experiments/checkout-tiers", ADMIN, "GET, PUT"),
-    ("DELETE", "/v1/experiments/no-such-experiment", ADMIN, "GET, PUT"),
+    ("POST", "/metrics", {}, "GET, HEAD"),
+    ("DELETE", "/v1/experiments", ADMIN, "GET, HEAD, POST"),
+    ("DELETE", "/v1/experiments/checkout-tiers", ADMIN, "GET, HEAD, PUT"),
+    ("DELETE", "/v1/experiments/no-such-experiment", ADMIN, "GET, HEAD, PUT"),
     ("GET", "/v1/experiments/checkout-tiers/start", ADMIN, "POST"),
-    ("PUT", "/v1/experiments/checkout-tiers/results", ADMIN, "GET"),
-    ("DELETE", "/v1/experiments/checkout-tiers/promotions", ADMIN, "GET, POST"),
+    ("PUT", "/v1/experiments/checkout-tiers/results", ADMIN, "GET, HEAD"),
+    ("DELETE", "/v1/experiments/checkout-tiers/promotions", ADMIN, "GET, HEAD, POST"),
     ("GET", "/v1/experiments/checkout-tiers/promotions/gr", ADMIN, "DELETE"),
     ("GET", "/v1/admin/reload", ADMIN, "POST"),
 ]

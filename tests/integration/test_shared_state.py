@@ -186,6 +186,9 @@ def test_concurrent_changes_of_different_fields_are_both_applied(redis):
                 lambda: b.admin("POST", "/v1/experiments/checkout-tiers/promotions",
                                 body={"region": "gr", "variant": "three-tiers"}))
             assert ra.status == 200 and rb.status == 200, (ra, rb)
+            # b's reply means Redis has its change; a serves it within a
+            # second (when the promotion came second, it was made on b).
+            wait_until(lambda: get_exp(a)["revision"] >= rev + 2, what="a to have both changes")
             after = get_exp(a)
             assert after["status"] == "stopped" and after["promotions"]["gr"]["variant"] == "three-tiers"
             assert after["revision"] == rev + 2, (rev, after["revision"])
