@@ -23,8 +23,8 @@ typedef void api_handler(upshotd *d, http_exchange *x, const http_query *q,
 /* server.c */
 api_handler upshotd_healthz, upshotd_metrics;
 
-/* api_public.c: the shop's pages. */
-api_handler api_assign, api_assignments, api_sdk_config, api_events;
+/* api_public.c: the shop's pages, and the SDK bundle they load. */
+api_handler api_assign, api_assignments, api_sdk_config, api_events, api_sdk_bundle;
 
 /* api_public.c keeps caches of the live set (the page index, the SDK
  * snapshot), each valid for one registry_version. Owned by the upshotd;

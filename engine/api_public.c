@@ -18,10 +18,12 @@
 
 #include "api.h"
 #include "assign.h"
+#include "etag.h"
 #include "event_check.h"
 #include "journal_line.h"
 #include "page_index.h"
 #include "region_set.h"
+#include "sdk_bundle.h" /* generated: the minified SDK (cmake/EmbedBytes.cmake) */
 #include "validate.h"
 
 #define STICKY_BUDGET_MS 50
@@ -32,6 +34,7 @@
 struct api_public {
     char *sdk_snapshot;            /* the /v1/sdk/config body */
     uint64_t sdk_snapshot_version;
+    char sdk_etag[ETAG_FINGERPRINT_LEN + 1]; /* its ETag: the experiments' fingerprint */
     page_index *page_index;        /* running experiments by page and placement */
     uint64_t page_index_version;
     region_set *regions;           /* the regions counted by; also follows config reloads */
@@ -533,18 +536,79 @@ void api_sdk_config(upshotd *d, http_exchange *x, const http_query *q, const rou
         for (size_t i = 0; i < registry_count(d->reg); i++)
             if (registry_at(d->reg, i)->status != EXP_DRAFT)
                 json_array_append_new(exps, snapshot_of(registry_at(d->reg, i)));
+        /* The ETag is the fingerprint of the experiments alone, not of
+         * generated_at or the generation, which differ between instances
+         * and restarts serving the same definitions: so a page's cached
+         * snapshot revalidates with a 304 on any instance behind the load
+         * balancer as long as the experiments are the same, and a change
+         * of any of them changes the tag. */
+        char *exps_text = json_dumps(exps, JSON_COMPACT | JSON_REAL_PRECISION(15));
         json_t *root = json_pack("{s:s, s:I, s:o}", "generated_at", now, "generation",
                                  (json_int_t)registry_version(d->reg), "experiments", exps);
         free(pub->sdk_snapshot);
-        pub->sdk_snapshot = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        pub->sdk_snapshot = exps_text ? json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(15))
+                                      : NULL;
+        if (exps_text)
+            etag_format_weak(etag_fnv1a64(exps_text, strlen(exps_text)), pub->sdk_etag);
         pub->sdk_snapshot_version = registry_version(d->reg);
+        free(exps_text);
         json_decref(root);
     }
     if (!pub->sdk_snapshot) {
         http_reply_error(x, 500, "internal", "out of memory");
         return;
     }
+    /* no-cache: a browser (or a CDN) may keep the snapshot, but asks
+     * upshotd before each use, so a change reaches the next page load. */
+    struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
+    evhttp_add_header(h, "ETag", pub->sdk_etag);
+    evhttp_add_header(h, "Cache-Control", "no-cache");
+    if (etag_none_match(evhttp_find_header(evhttp_request_get_input_headers(x->req),
+                                           "If-None-Match"),
+                        pub->sdk_etag)) {
+        http_reply_raw(x, 304, NULL, NULL, 0);
+        return;
+    }
     http_reply_raw(x, 200, "application/json", pub->sdk_snapshot, strlen(pub->sdk_snapshot));
+}
+
+/* GET /v1/sdk/upshot.js: the SDK as one minified ES module, embedded in
+ * upshotd at build time (engine/CMakeLists.txt), so the bundle a page
+ * loads always speaks this upshotd's API, and installing upshotd installs
+ * it. Its ETag is the start of its SHA-256 (computed by the build).
+ *
+ * Caching: at the versioned URL, ?v=<the ETag's digits>, the bytes can
+ * never change, so caches keep it a year (immutable). At the plain URL
+ * they keep it five minutes and then revalidate (a 304 while upshotd is
+ * unchanged): an upgrade reaches every page within five minutes. Any
+ * origin may load it (Access-Control-Allow-Origin: *; a module script is
+ * fetched with CORS): it is public code and carries no credentials.
+ * No SDK key is asked: a <script> tag cannot send one. */
+void api_sdk_bundle(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
+{
+    if (sdk_bundle_LEN == 0) {
+        http_reply_error(x, 404, "sdk_not_built",
+                         "this upshotd was built without the SDK bundle (UPSHOT_SDK_BUNDLE=OFF)");
+        return;
+    }
+    static const char etag[] = "\"" sdk_bundle_SHA256 "\"";
+    char v[sizeof sdk_bundle_SHA256];
+    bool versioned = http_query_value(q, "v", v, sizeof v) == (int)sizeof v - 1 &&
+                     strcmp(v, sdk_bundle_SHA256) == 0;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(x->req);
+    evhttp_add_header(h, "ETag", etag);
+    evhttp_add_header(h, "Cache-Control", versioned ? "public, max-age=31536000, immutable"
+                                                    : "public, max-age=300");
+    evhttp_add_header(h, "Access-Control-Allow-Origin", "*");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    if (etag_none_match(evhttp_find_header(evhttp_request_get_input_headers(x->req),
+                                           "If-None-Match"),
+                        etag)) {
+        http_reply_raw(x, 304, NULL, NULL, 0);
+        return;
+    }
+    http_reply_raw(x, 200, "text/javascript; charset=utf-8", (const char *)sdk_bundle,
+                   sdk_bundle_LEN);
 }
 
 /* ---- events -------------------------------------------------------------- */

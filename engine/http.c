@@ -101,9 +101,12 @@ void http_reply_raw(http_exchange *x, int status, const char *content_type, cons
     if (content_type)
         evhttp_add_header(h, "Content-Type", content_type);
     /* Assign replies carry no validators or expiry, so no cache may keep
-     * them; on every other route say so explicitly. Each header costs a
-     * formatted line in evhttp, which shows on the assign hot path. */
-    if (x->route != ROUTE_ASSIGN && x->route != ROUTE_ASSIGNMENTS)
+     * them; on every other route say so explicitly, unless the handler
+     * set a policy of its own (the SDK's routes, which carry ETags).
+     * Each header costs a formatted line in evhttp, which shows on the
+     * assign hot path. */
+    if (x->route != ROUTE_ASSIGN && x->route != ROUTE_ASSIGNMENTS &&
+        !evhttp_find_header(h, "Cache-Control")) /* a handler's own policy stands */
         evhttp_add_header(h, "Cache-Control", "no-store");
     if (x->cors_origin[0]) {
         evhttp_add_header(h, "Access-Control-Allow-Origin", x->cors_origin);

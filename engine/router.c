@@ -33,6 +33,7 @@ static const router_row rows[] = {
     PUBLIC(ROUTE_GET | ROUTE_HEAD, "/v1/assignments", ROUTE_ASSIGNMENTS, api_assignments),
     PUBLIC(ROUTE_POST, "/v1/events", ROUTE_EVENTS, api_events),
     PUBLIC(ROUTE_GET | ROUTE_HEAD, "/v1/sdk/config", ROUTE_SDK_CONFIG, api_sdk_config),
+    {{ROUTE_GET | ROUTE_HEAD, "/v1/sdk/upshot.js"}, ROUTER_AUTH_NONE, ROUTE_OTHER, api_sdk_bundle},
     {{ROUTE_GET | ROUTE_HEAD, "/healthz"}, ROUTER_AUTH_NONE, ROUTE_HEALTHZ, upshotd_healthz},
     {{ROUTE_GET | ROUTE_HEAD, "/metrics"}, ROUTER_AUTH_NONE, ROUTE_METRICS, upshotd_metrics},
     ADMIN(ROUTE_GET | ROUTE_HEAD, "/v1/experiments", ROUTE_ADMIN, api_admin_list),

@@ -55,10 +55,13 @@ export declare class Upshot {
    * On failure, the experiments named in `expect` (and in `defaults`) get control.
    */
   getVariants(where: { page: string } | { placement: string }, expect?: string[]): Promise<Record<string, Assignment>>
-  /** The offer was shown: records an exposure once per visitor (not for control fallbacks, forced or out-of-experiment answers). */
-  expose(assignment: Assignment | string, options?: { cartValue?: number }): Promise<boolean>
+  /**
+   * The offer was shown: records an exposure once per visitor (not for control fallbacks, forced or out-of-experiment answers).
+   * Generic in the payload, so an assignment whose payload the shop declared as an interface is accepted as it is.
+   */
+  expose<P = Payload>(assignment: Assignment<P> | string, options?: { cartValue?: number }): Promise<boolean>
   /** Expose once at least half of element is on screen; returns a function that stops watching. */
-  exposeOnView(element: Element, assignment: Assignment, options?: { cartValue?: number }): () => void
+  exposeOnView<P = Payload>(element: Element, assignment: Assignment<P>, options?: { cartValue?: number }): () => void
   /** A conversion with its order value; the same orderId is counted once. */
   convert(experiment: string, order: { value: number; orderId?: string }): boolean
   /** One conversion for every experiment this visitor was exposed to; returns their keys. */

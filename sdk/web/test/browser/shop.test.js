@@ -10,11 +10,16 @@ import { evaluate } from '../../src/assign.js'
 import { murmur3 } from '../../src/hash.js'
 import { T, PRICES } from '../../demo/assets/i18n.js'
 
-// Screenshots go to a scratch folder, so a test run leaves the tree as it
-// found it; UPSHOT_UPDATE_SCREENSHOTS=1 writes the ones docs/sdk.md shows.
-const SHOTS = process.env.UPSHOT_UPDATE_SCREENSHOTS === '1'
+// Screenshots go outside the source tree, so a test run leaves it as it
+// found it: to UPSHOT_SCREENSHOT_DIR (ctest sets build/sdk/web/screenshots,
+// kept for a look after the run), else to a scratch folder removed at the
+// end. Only UPSHOT_UPDATE_SCREENSHOTS=1 (tools/screenshots) writes the
+// ones docs/sdk.md shows.
+const UPDATE = process.env.UPSHOT_UPDATE_SCREENSHOTS === '1'
+const SCRATCH = !UPDATE && !process.env.UPSHOT_SCREENSHOT_DIR
+const SHOTS = UPDATE
   ? join(REPO, 'docs/screenshots')
-  : join(tmpdir(), `upshot-screenshots-${process.pid}`)
+  : process.env.UPSHOT_SCREENSHOT_DIR || join(tmpdir(), `upshot-screenshots-${process.pid}`)
 const stack = new Stack()
 
 // Redis, read directly (key layout of engine/core/keys.h, docs/redis.md):
@@ -65,7 +70,7 @@ describe('demo shop + SDK against real upshotd and Redis', { timeout: 300000 }, 
     await stack.start()
   })
   after(async () => {
-    if (process.env.UPSHOT_UPDATE_SCREENSHOTS !== '1') rmSync(SHOTS, { recursive: true, force: true })
+    if (SCRATCH) rmSync(SHOTS, { recursive: true, force: true })
     await stack.stop()
   })
 
