@@ -83,11 +83,16 @@ def test_documented_headers_are_checked(c):
                 body({"error": "busy", "message": "busy"}))
 
 
-def test_a_results_body_without_the_capped_sums_fails(upshot):
+def test_a_results_body_without_a_required_count_or_with_a_stray_one_fails(upshot):
     r = upshot.admin("GET", "/v1/experiments/checkout-tiers/results")
     assert r.status == 200, r  # checked by the harness against the description
     res = r.json()
-    del res["total"]["variants"][0]["revenue_sum_capped"]
-    with pytest.raises(ContractError, match="revenue_sum_capped"):
+    del res["total"]["variants"][0]["decline_events"]
+    with pytest.raises(ContractError, match="decline_events"):
+        Contract().check("GET", "/v1/experiments/checkout-tiers/results", 200, r.headers,
+                         json.dumps(res))
+    res = r.json()
+    res["total"]["variants"][0]["revenue_sum_capd"] = 1.0
+    with pytest.raises(ContractError, match="revenue_sum_capd"):
         Contract().check("GET", "/v1/experiments/checkout-tiers/results", 200, r.headers,
                          json.dumps(res))
