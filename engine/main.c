@@ -1,6 +1,7 @@
 /* main.c: upshotd's entry point: arguments, signals, the event loop.
  *
  *   upshotd --config FILE
+ *   upshotd --hash-token < token     the "sha256" line of an admin_tokens entry
  *
  * SIGHUP reloads the config file; SIGTERM and SIGINT drain the journal
  * into Redis (at most 5 s) and exit 0. Everything else is in server.c. */
@@ -10,13 +11,39 @@
 #include <string.h>
 
 #include "server.h"
+#include "sha256.h"
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: upshotd --config FILE\n"
                  "  Serves offer variants and records exposures, conversions and declines\n"
                  "  in Redis. docs/config.md describes FILE; docs/api.md the HTTP API.\n"
-                 "  SIGHUP reloads FILE; SIGTERM drains and exits.\n");
+                 "  SIGHUP reloads FILE; SIGTERM drains and exits.\n"
+                 "       upshotd --hash-token < TOKEN_FILE\n"
+                 "  Prints the \"sha256\" field of an admin_tokens entry for the token on\n"
+                 "  the first line of standard input.\n");
+}
+
+/* --hash-token: the token is the first line of stdin (its line end
+ * dropped), so it never shows in a process list or a shell history. */
+static int hash_token(void)
+{
+    char line[1024];
+    if (!fgets(line, sizeof line, stdin)) {
+        fprintf(stderr, "upshotd: --hash-token reads the token from standard input\n");
+        return 2;
+    }
+    size_t n = strcspn(line, "\r\n");
+    line[n] = '\0';
+    if (n < 16) {
+        fprintf(stderr, "upshotd: an admin token needs at least 16 characters\n");
+        return 2;
+    }
+    char hex[SHA256_HEX_LEN + 1];
+    sha256_hex(line, n, hex);
+    memset(line, 0, sizeof line);
+    printf("\"sha256\": \"%s\"\n", hex);
+    return 0;
 }
 
 static void on_reloaded(void *arg, registry_status st, const char *err)
@@ -44,6 +71,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < argc)
             config = argv[++i];
+        else if (strcmp(argv[i], "--hash-token") == 0)
+            return hash_token();
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
