@@ -190,8 +190,19 @@ static void refuse(guard_conn *c, int status, const char *code, const char *mess
          * TLS the reply must go through the bufferevent to be encrypted;
          * the socket is then shut only when the linger ends, as a TLS
          * stream cannot be half-closed under OpenSSL's feet. */
-        if (c->g->make_bev)
+        if (c->g->make_bev) {
+            /* evhttp keeps writing disabled while it reads a request, and
+             * its write callback would take our reply's end for the end of
+             * its own last reply (and finish a request it never read): it
+             * is unhooked, the connection being closed after the linger. */
+            bufferevent_data_cb rcb;
+            bufferevent_event_cb ecb;
+            void *cbarg;
+            bufferevent_getcb(c->bev, &rcb, NULL, &ecb, &cbarg);
+            bufferevent_setcb(c->bev, rcb, NULL, ecb, cbarg);
             bufferevent_write(c->bev, reply, n > 0 ? (size_t)n : 0);
+            bufferevent_enable(c->bev, EV_WRITE);
+        }
         else if (n > 0 && send(fd, reply, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
             (void)0;
     }

@@ -62,6 +62,35 @@ def served(up):
                 s.compression()
 
 
+def refused_over_tls(up, after_a_request):
+    """What the server answers, over TLS, to a body larger than allowed."""
+    with socket.create_connection(("127.0.0.1", up.port), timeout=5) as raw:
+        with up.tls.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            if after_a_request:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += s.recv(4096)
+                length = int([l.split(b":")[1] for l in head.split(b"\r\n")
+                              if l.lower().startswith(b"content-length:")][0])
+                body = head.split(b"\r\n\r\n", 1)[1]
+                while len(body) < length:
+                    body += s.recv(4096)
+                assert head.startswith(b"HTTP/1.1 200"), head
+            s.sendall(b"POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      b"Content-Type: application/json\r\nContent-Length: 999999999\r\n\r\n")
+            got = b""
+            try:
+                while True:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    got += chunk
+            except (ssl.SSLError, ConnectionError, socket.timeout):
+                pass
+            return got
+
+
 @pytest.fixture
 def tls_up(pki):
     with RedisServer() as redis:
@@ -89,6 +118,13 @@ def test_https_serves_the_api(tls_up, pki):
     assert up.results()["experiment"] == "checkout-tiers"
     assert up.admin("GET", "/v1/experiments").status == 200
     assert up.admin("POST", "/v1/experiments/checkout-tiers/stop").status == 200
+
+    # The connection guard's own refusals reach the client over TLS too,
+    # on a fresh connection and after a first request on a kept-alive one.
+    for first in (False, True):
+        got = refused_over_tls(up, first)
+        assert got.startswith(b"HTTP/1.1 413") and b'"error":' in got, (first, got[:300])
+    assert up.get("/healthz").status == 200
 
     # A client that does not trust the CA gets no answer.
     with pytest.raises(ssl.SSLCertVerificationError):
