@@ -195,7 +195,7 @@ class Upshotd:
     def request(self, method, path, body=None, headers=None, params=None, raw_body=None):
         if params:
             path = path + "?" + urllib.parse.urlencode(params)
-        if self.tls:
+        if getattr(self, "tls", None):  # bed.Endpoint borrows this method
             conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=10, context=self.tls)
         else:
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
