@@ -27,14 +27,18 @@
 
 #define RESULTS_BUDGET_MS 5000
 
-/* The actor named by X-Upshot-Actor, or "admin-api". */
-static void actor_of(struct evhttp_request *req, char out[65])
+/* The actor: the name of the admin token that authenticated the request
+ * (the router set it). What a client says of itself in X-Upshot-Actor is
+ * not trusted as the actor; it goes in *behalf ("" when absent, invalid or
+ * the same name) and the audit entry keeps it as "on_behalf_of". */
+static void actor_of(const http_exchange *x, char out[65], char behalf[65])
 {
-    const char *a = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Upshot-Actor");
-    if (a && validate_id(a) && strlen(a) <= 64)
-        snprintf(out, 65, "%s", a);
+    snprintf(out, 65, "%s", x->actor[0] ? x->actor : "admin-api");
+    const char *a = evhttp_find_header(evhttp_request_get_input_headers(x->req), "X-Upshot-Actor");
+    if (a && validate_id(a) && strlen(a) <= 64 && strcmp(a, out) != 0)
+        snprintf(behalf, 65, "%s", a);
     else
-        snprintf(out, 65, "admin-api");
+        behalf[0] = '\0';
 }
 
 /* Parses an optional JSON object body. NULL body: *out = empty object.
@@ -172,6 +176,7 @@ typedef struct change_job {
     change_op op;
     char key[VALIDATE_KEY_MAX + 1];
     char actor[65];
+    char on_behalf[65];        /* X-Upshot-Actor, when it names someone else */
     char reason[501];
     bool has_reason;
     json_t *def;               /* OP_CREATE, OP_UPDATE: the request's definition;
@@ -490,6 +495,12 @@ static void change_run(change_job *job)
         change_finish(job, st, err);
         return;
     }
+    if (job->on_behalf[0]) {
+        if (!details)
+            details = json_object();
+        if (details && json_is_object(details))
+            json_object_set_new(details, "on_behalf_of", json_string(job->on_behalf));
+    }
     char *line = audit_entry(job->actor, job->action, next->key,
                              job->has_reason ? job->reason : NULL, details);
     json_t *audit = json_array();
@@ -522,7 +533,7 @@ static change_job *change_new(upshotd *d, http_exchange *x, change_op op, const 
     snprintf(job->key, sizeof job->key, "%s", key);
     if (x) {
         job->x = *x;
-        actor_of(x->req, job->actor);
+        actor_of(x, job->actor, job->on_behalf);
         job->if_match = if_match_of(x->req);
     }
     job->has_reason = reason && *reason;
@@ -1040,8 +1051,8 @@ static void on_reloaded(void *arg, registry_status st, const char *err)
 
 void api_admin_reload(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
 {
-    char actor[65], err[CONFIG_ERR_MAX];
-    actor_of(x->req, actor);
+    char actor[65], behalf[65], err[CONFIG_ERR_MAX];
+    actor_of(x, actor, behalf);
     reload_reply *rr = calloc(1, sizeof *rr);
     if (!rr) {
         http_reply_error(x, 500, "internal", "out of memory");

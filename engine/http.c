@@ -19,6 +19,7 @@ void http_exchange_begin(http_exchange *x, struct evhttp_request *req, metrics_r
     x->req = req;
     x->route = route;
     x->cors_origin[0] = '\0';
+    x->actor[0] = '\0';
     clock_gettime(CLOCK_MONOTONIC, &x->t0);
 }
 
@@ -217,13 +218,12 @@ bool http_cors_allowed(const upshot_config *cfg, struct evhttp_request *req, htt
     return ok && x->cors_origin[0];
 }
 
-bool http_admin_authorized(const upshot_config *cfg, struct evhttp_request *req)
+const token_entry *http_admin_token(const upshot_config *cfg, struct evhttp_request *req)
 {
     const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
-        return false;
-    const char *tok = auth + 7;
-    return validate_equal_const_time(tok, strlen(tok), cfg->admin_token, strlen(cfg->admin_token));
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || !auth[7])
+        return NULL;
+    return token_table_find(&cfg->admin_tokens, auth + 7, strlen(auth + 7));
 }
 
 bool http_sdk_key_ok(const upshot_config *cfg, struct evhttp_request *req, const http_query *q)

@@ -29,6 +29,8 @@ typedef struct http_exchange {
     metrics_route route;
     struct timespec t0;
     char cors_origin[256]; /* echoed in Access-Control-Allow-Origin when set */
+    char actor[VALIDATE_KEY_MAX + 1]; /* admin routes: the token's name (the
+                                         audit log's actor); "" elsewhere */
 } http_exchange;
 
 void http_exchange_begin(http_exchange *x, struct evhttp_request *req, metrics_route route);
@@ -59,8 +61,10 @@ bool http_content_type_is(struct evhttp_request *req, const char *const *types);
  * header, or an allowed one, which is then recorded in x->cors_origin). */
 bool http_cors_allowed(const upshot_config *cfg, struct evhttp_request *req, http_exchange *x);
 
-/* Admin bearer token check (constant time). */
-bool http_admin_authorized(const upshot_config *cfg, struct evhttp_request *req);
+/* The admin token named by "Authorization: Bearer TOKEN" (config.h's
+ * admin_tokens, compared in constant time), or NULL when there is none or
+ * it is unknown. Points into cfg: valid until the next reload. */
+const token_entry *http_admin_token(const upshot_config *cfg, struct evhttp_request *req);
 
 /* Public SDK key check: true when no keys are configured or the
  * X-Upshot-Key header / key query parameter holds one of them. */

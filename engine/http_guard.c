@@ -81,6 +81,8 @@ struct http_guard {
     unsigned long refused;
     struct evconnlistener *listener;
     struct event *resume; /* re-enables accepting after a failure */
+    http_guard_bev_fn *make_bev; /* NULL: plain socket bufferevents */
+    void *make_arg;
 };
 
 static log_limit refusal_log, cap_log, accept_log;
@@ -184,11 +186,27 @@ static void refuse(guard_conn *c, int status, const char *code, const char *mess
                          "Content-Length: %d\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n%s",
                          status, reason_phrase(status), bn, body);
         /* A fresh socket's send buffer takes a few hundred bytes; if it
-         * does not, the client is not reading and loses the answer. */
-        if (n > 0 && send(fd, reply, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+         * does not, the client is not reading and loses the answer. Over
+         * TLS the reply must go through the bufferevent to be encrypted;
+         * the socket is then shut only when the linger ends, as a TLS
+         * stream cannot be half-closed under OpenSSL's feet. */
+        if (c->g->make_bev) {
+            /* evhttp keeps writing disabled while it reads a request, and
+             * its write callback would take our reply's end for the end of
+             * its own last reply (and finish a request it never read): it
+             * is unhooked, the connection being closed after the linger. */
+            bufferevent_data_cb rcb;
+            bufferevent_event_cb ecb;
+            void *cbarg;
+            bufferevent_getcb(c->bev, &rcb, NULL, &ecb, &cbarg);
+            bufferevent_setcb(c->bev, rcb, NULL, ecb, cbarg);
+            bufferevent_write(c->bev, reply, n > 0 ? (size_t)n : 0);
+            bufferevent_enable(c->bev, EV_WRITE);
+        }
+        else if (n > 0 && send(fd, reply, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
             (void)0;
     }
-    if (fd >= 0)
+    if (fd >= 0 && !c->g->make_bev)
         shutdown(fd, SHUT_WR);
     log_limited(&refusal_log, "refused a request with %d %s: %s", status, code, message);
     struct timeval tv = {LINGER_MS / 1000, (LINGER_MS % 1000) * 1000};
@@ -389,7 +407,8 @@ static struct bufferevent *on_new_bev(struct event_base *base, void *arg)
         log_limited(&cap_log, "at the connection limit (%d) with no idle connection to close",
                     g->lim.max_connections);
     }
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = g->make_bev ? g->make_bev(base, g->make_arg)
+                                          : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     guard_conn *c = bev ? calloc(1, sizeof *c) : NULL;
     if (c)
         c->timer = event_new(base, -1, 0, on_timer, c);
@@ -457,6 +476,12 @@ http_guard *http_guard_new(struct event_base *base, struct evhttp *http,
     }
     evhttp_set_bevcb(http, on_new_bev, g);
     return g;
+}
+
+void http_guard_set_bev_factory(http_guard *g, http_guard_bev_fn *make, void *arg)
+{
+    g->make_bev = make;
+    g->make_arg = arg;
 }
 
 void http_guard_set_limits(http_guard *g, const http_guard_limits *lim)

@@ -52,6 +52,14 @@ http_guard *http_guard_new(struct event_base *base, struct evhttp *http,
  * they are reading under the old ones. */
 void http_guard_set_limits(http_guard *g, const http_guard_limits *lim);
 
+/* Makes each new connection's bufferevent: the default is a plain socket
+ * one; tls.h's makes an OpenSSL one (HTTPS). make returns NULL when out of
+ * memory; it must leave the socket unset (evhttp sets it). The guard reads
+ * the bufferevent's input as evhttp does, so on HTTPS it checks the
+ * decrypted bytes, and it writes its refusals through the bufferevent. */
+typedef struct bufferevent *http_guard_bev_fn(struct event_base *base, void *arg);
+void http_guard_set_bev_factory(http_guard *g, http_guard_bev_fn *make, void *arg);
+
 /* Watches accept errors on l (evhttp's listener). */
 void http_guard_watch_listener(http_guard *g, struct evconnlistener *l);
 

@@ -3,6 +3,7 @@
  *   upshotd --config FILE
  *   upshotd --check-config FILE   exit 0: valid ("OK"), 1: invalid (the error), 2: usage
  *   upshotd --version
+ *   upshotd --hash-token < token     the "sha256" line of an admin_tokens entry
  *
  * SIGHUP reloads the config file and reopens the access log (after
  * logrotate moved it); SIGTERM and SIGINT drain the journal into Redis
@@ -16,6 +17,7 @@
 #include "log.h"
 #include "server.h"
 #include "version.h"
+#include "sha256.h"
 
 static void usage(FILE *out)
 {
@@ -25,7 +27,32 @@ static void usage(FILE *out)
                  "  Serves offer variants and records exposures, conversions and declines\n"
                  "  in Redis. docs/config.md describes FILE; docs/api.md the HTTP API.\n"
                  "  SIGHUP reloads FILE; SIGTERM drains and exits. --check-config prints OK\n"
-                 "  and exits 0 when FILE is valid, else the error and exits 1.\n");
+                 "  and exits 0 when FILE is valid, else the error and exits 1.\n"
+                 "       upshotd --hash-token < TOKEN_FILE\n"
+                 "  Prints the \"sha256\" field of an admin_tokens entry for the token on\n"
+                 "  the first line of standard input.\n");
+}
+
+/* --hash-token: the token is the first line of stdin (its line end
+ * dropped), so it never shows in a process list or a shell history. */
+static int hash_token(void)
+{
+    char line[1024];
+    if (!fgets(line, sizeof line, stdin)) {
+        fprintf(stderr, "upshotd: --hash-token reads the token from standard input\n");
+        return 2;
+    }
+    size_t n = strcspn(line, "\r\n");
+    line[n] = '\0';
+    if (n < 16) {
+        fprintf(stderr, "upshotd: an admin token needs at least 16 characters\n");
+        return 2;
+    }
+    char hex[SHA256_HEX_LEN + 1];
+    sha256_hex(line, n, hex);
+    memset(line, 0, sizeof line);
+    printf("\"sha256\": \"%s\"\n", hex);
+    return 0;
 }
 
 static void on_reloaded(void *arg, registry_status st, const char *err)
@@ -67,6 +94,8 @@ int main(int argc, char **argv)
             }
             printf("OK\n");
             return 0;
+        } else if (strcmp(argv[i], "--hash-token") == 0) {
+            return hash_token();
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;

@@ -2,6 +2,7 @@
 #include "router.h"
 
 #include <event2/http.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Answers a browser's CORS preflight: the page may then send its request
@@ -91,15 +92,27 @@ static bool authorized(upshotd *d, const router_row *r, http_exchange *x, const 
             return false;
         }
         return true;
-    case ROUTER_AUTH_ADMIN:
-        if (!http_admin_authorized(&d->cfg, x->req)) {
+    case ROUTER_AUTH_ADMIN: {
+        const token_entry *t = http_admin_token(&d->cfg, x->req);
+        if (!t) {
             evhttp_add_header(evhttp_request_get_output_headers(x->req), "WWW-Authenticate",
                               "Bearer");
             http_reply_error(x, 401, "unauthorized",
-                             "admin endpoints need Authorization: Bearer <admin_token>");
+                             "admin endpoints need Authorization: Bearer <admin token>");
             return false;
         }
+        /* A row that only reads (GET, HEAD) needs a read token; any other
+         * row changes something and needs a write token. */
+        token_role need = (r->spec.methods & ~(unsigned)(ROUTE_GET | ROUTE_HEAD))
+                              ? TOKEN_ROLE_WRITE : TOKEN_ROLE_READ;
+        if (!token_role_allows(t->role, need)) {
+            http_reply_error(x, 403, "forbidden", "this endpoint needs a %s token; token %s has role %s",
+                             token_role_name(need), t->name, token_role_name(t->role));
+            return false;
+        }
+        snprintf(x->actor, sizeof x->actor, "%s", t->name);
         return true;
+    }
     }
     return false;
 }

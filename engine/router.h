@@ -8,6 +8,7 @@
  *   more than HTTP_QUERY_MAX_PARAMS query parameters   400
  *   a path no row's pattern fits                      404 not_found
  *   admin rows: no valid bearer token                 401 (any method)
+ *   admin rows that change something: a read token    403 forbidden
  *   a {key} that is not a valid key                   404 unknown_experiment
  *   another parameter that is not a valid key         404 not_found
  *   a known path, a method none of its rows has        405, Allow: its rows' methods
@@ -30,7 +31,9 @@ struct evhttp_request;
 typedef enum {
     ROUTER_AUTH_NONE,    /* anyone (health, metrics, CORS preflight) */
     ROUTER_AUTH_SDK_KEY, /* the shop's pages: CORS origin, then SDK key */
-    ROUTER_AUTH_ADMIN,   /* the growth team: Authorization: Bearer admin_token */
+    ROUTER_AUTH_ADMIN,   /* the growth team: Authorization: Bearer <admin token>;
+                            a GET/HEAD row takes a read or write token, any
+                            other row a write token (token_table.h) */
 } router_auth;
 
 typedef struct router_row {

@@ -32,6 +32,7 @@
 #include "router.h"
 #include "shared_state.h"
 #include "stats_core.h"
+#include "tls.h"
 #include "worker.h"
 
 /* evhttp's own limits are a backstop behind the guard (http_guard.h),
@@ -463,6 +464,14 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
         return -1;
     }
     set_http_limits(d);
+    if (d->cfg.tls_cert[0]) {
+        if (!(d->tls = tls_new(d->cfg.tls_cert, d->cfg.tls_key, err, errlen)))
+            return -1;
+        http_guard_set_bev_factory(d->guard, tls_bufferevent_new, d->tls);
+        char fp[65];
+        tls_fingerprint(d->tls, fp);
+        log_msg(LOG_INFO, "serving HTTPS with %s (sha256 %s)", d->cfg.tls_cert, fp);
+    }
     log_msg(LOG_INFO, "at most %d connections", gl.max_connections);
     evhttp_set_timeout(d->http, HTTP_TIMEOUT_S);
     evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
@@ -498,8 +507,9 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
 
     store_start(d->store);
     shared_state_start(d->shared);
-    log_msg(LOG_INFO, "listening on %s:%d with %zu experiments; data in %s; %llu journaled events to apply",
-            d->cfg.listen_host, d->bound_port, registry_count(d->reg), d->cfg.data_dir,
+    log_msg(LOG_INFO, "listening (%s) on %s:%d with %zu experiments; data in %s; %llu journaled events to apply",
+            d->tls ? "https" : "http", d->cfg.listen_host, d->bound_port, registry_count(d->reg),
+            d->cfg.data_dir,
             (unsigned long long)journal_pending_lines(d->journal));
     return 0;
 }
@@ -541,9 +551,33 @@ static void on_seeded(void *arg, shared_status st, const char *detail)
     free(job);
 }
 
+/* The certificate and key are read again on every reload, so a renewed
+ * certificate is served without a restart, whatever becomes of the rest
+ * of the reload (Redis may be down). Files that do not load leave the
+ * running certificate in place, and say why. Turning TLS on or off needs
+ * a restart (the listener's clients would all break at once). */
+static void reload_tls(upshotd *d)
+{
+    char err[512];
+    upshot_config next;
+    if (!d->tls || load_config(d->config_path, &next, err, sizeof err) != 0)
+        return; /* a file that does not parse is reported by the reload itself */
+    if (!next.tls_cert[0]) {
+        log_msg(LOG_WARN, "reload: tls was removed from the file; HTTPS goes on until a restart");
+    } else if (tls_reload(d->tls, next.tls_cert, next.tls_key, err, sizeof err) != 0) {
+        log_msg(LOG_ERROR, "reload: keeping the running certificate: %s", err);
+    } else {
+        char fp[65];
+        tls_fingerprint(d->tls, fp);
+        log_msg(LOG_INFO, "reload: serving the certificate %s (sha256 %s)", next.tls_cert, fp);
+    }
+    config_free(&next);
+}
+
 registry_status upshotd_reload(upshotd *d, const char *actor, upshotd_reload_fn *cb, void *arg,
                                char *err, size_t errlen)
 {
+    reload_tls(d);
     if (!shared_state_is_up(d->shared)) {
         snprintf(err, errlen, "Redis is unreachable (%s): a reload writes the file's experiments "
                  "to the shared state, so it waits until Redis is back",
@@ -568,8 +602,13 @@ registry_status upshotd_reload(upshotd *d, const char *actor, upshotd_reload_fn 
         memcmp(next->redis_nodes, d->cfg.redis_nodes, sizeof next->redis_nodes) != 0 ||
         next->redis_wait_replicas != d->cfg.redis_wait_replicas ||
         next->redis_wait_timeout_ms != d->cfg.redis_wait_timeout_ms ||
-        strcmp(next->data_dir, d->cfg.data_dir))
-        log_msg(LOG_WARN, "reload: listen, redis and data_dir changes apply after a restart");
+        strcmp(next->data_dir, d->cfg.data_dir) || !next->tls_cert[0] != !d->cfg.tls_cert[0])
+        log_msg(LOG_WARN, "reload: listen, redis, data_dir and turning tls on or off apply after "
+                          "a restart");
+    if (!next->tls_cert[0] != !d->cfg.tls_cert[0]) {
+        snprintf(next->tls_cert, sizeof next->tls_cert, "%s", d->cfg.tls_cert);
+        snprintf(next->tls_key, sizeof next->tls_key, "%s", d->cfg.tls_key);
+    }
     snprintf(next->listen_host, sizeof next->listen_host, "%s", d->cfg.listen_host);
     next->listen_port = d->cfg.listen_port;
     snprintf(next->redis_host, sizeof next->redis_host, "%s", d->cfg.redis_host);
@@ -648,6 +687,7 @@ void upshotd_free(upshotd *d)
     if (d->http)
         evhttp_free(d->http);
     http_guard_free(d->guard); /* after evhttp_free, which closes its connections */
+    tls_free(d->tls);          /* after the connections, though each holds its own reference */
     journal_close(d->journal);
     recent_free(d->recent_ids);
     registry_free(d->reg);

@@ -32,6 +32,7 @@ typedef struct upshotd {
     struct event_base *base;
     struct evhttp *http;
     struct http_guard *guard; /* framing, deadlines and the connection cap */
+    struct upshot_tls *tls;   /* HTTPS (tls.h); NULL serves plain HTTP */
     long fd_limit;            /* RLIMIT_NOFILE's soft limit after start-up */
     char config_path[1024];
     upshot_config cfg;

@@ -18,7 +18,7 @@ static bool cfail(char err[CONFIG_ERR_MAX], const char *fmt, ...)
 }
 
 static const char *const known_top[] = {
-    "listen", "redis", "data_dir", "admin_token", "sdk_keys", "cors_origins", "regions",
+    "listen", "redis", "data_dir", "admin_token", "admin_tokens", "tls", "sdk_keys", "cors_origins", "regions",
     "limits", "pipeline", "stats", "auto_promote_interval_s", "experiments", "worker", "state",
     "access_log", NULL,
 };
@@ -105,6 +105,31 @@ static bool get_str_list(json_t *root, const char *name, char (*out)[129], int *
         memcpy((char *)out + i * cap, json_string_value(v), json_string_length(v) + 1);
         (*n)++;
     }
+    return true;
+}
+
+/* "tls": {"cert": PATH, "key": PATH}, both or neither; a relative path is
+ * taken from the config file's directory, like data_dir. */
+static bool get_tls(json_t *root, const char *base_dir, upshot_config *c, char err[CONFIG_ERR_MAX])
+{
+    static const char *const tls_f[] = {"cert", "key", NULL};
+    json_t *tls = NULL;
+    if (!get_object(root, "tls", &tls, err))
+        return false;
+    if (!tls)
+        return true;
+    char cert[1024] = "", key[1024] = "";
+    if (!check_fields(tls, "tls", tls_f, err) ||
+        !get_str(tls, "tls", "cert", cert, sizeof cert - 512, err) ||
+        !get_str(tls, "tls", "key", key, sizeof key - 512, err))
+        return false;
+    if (!cert[0] || !key[0])
+        return cfail(err, "tls: needs both cert and key (PEM file paths)");
+    const char *b = base_dir && *base_dir ? base_dir : NULL;
+    snprintf(c->tls_cert, sizeof c->tls_cert, "%s%s%s", cert[0] != '/' && b ? b : "",
+             cert[0] != '/' && b ? "/" : "", cert);
+    snprintf(c->tls_key, sizeof c->tls_key, "%s%s%s", key[0] != '/' && b ? b : "",
+             key[0] != '/' && b ? "/" : "", key);
     return true;
 }
 
@@ -282,9 +307,24 @@ static bool parse_server(json_t *root, const char *base_dir, char *(*getenv_fn)(
             return cfail(err, "admin_token: environment variable %s is not set", token + 4);
         snprintf(token, sizeof token, "%s", v);
     }
-    if (strlen(token) < 16)
-        return cfail(err, "admin_token: required, at least 16 characters");
-    memcpy(c->admin_token, token, sizeof token);
+    json_t *tokens = json_object_get(root, "admin_tokens");
+    if (token[0] || !tokens) {
+        if (strlen(token) < 16)
+            return cfail(err, "admin_token: required, at least 16 characters (or admin_tokens)");
+        memcpy(c->admin_token, token, sizeof token);
+        /* The older single token: one write token named "admin". */
+        if (!token_table_add_plain(&c->admin_tokens, "admin", TOKEN_ROLE_WRITE, token,
+                                   strlen(token), err, CONFIG_ERR_MAX))
+            return false;
+    }
+    if (tokens) {
+        if (!token_table_parse(tokens, &c->admin_tokens, err, CONFIG_ERR_MAX))
+            return false;
+        if (c->admin_tokens.n == 0)
+            return cfail(err, "admin_tokens: at least one token (or admin_token)");
+    }
+    if (!get_tls(root, base_dir, c, err))
+        return false;
 
     if (!get_str_list(root, "sdk_keys", c->sdk_keys, &c->nsdk_keys, sizeof c->sdk_keys[0], err))
         return false;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "experiment.h"
+#include "token_table.h"
 
 #define CONFIG_ERR_MAX 320
 #define CONFIG_MAX_LIST 64
@@ -39,7 +40,11 @@ typedef struct upshot_config {
     int state_poll_ms;          /* how often the shared state version is checked (shared_state.h) */
     char data_dir[1024];      /* absolute or relative to the process cwd */
     char access_log[1100];    /* "": off; "-": stderr; else a file (access_log.h) */
-    char admin_token[256];
+    char admin_token[256];    /* the older single token ("" when not set): it is
+                                 also admin_tokens' entry "admin", role write */
+    token_table admin_tokens; /* every admin token, hashed (token_table.h) */
+    char tls_cert[1024];      /* tls.cert: PEM chain; "" serves plain HTTP */
+    char tls_key[1024];       /* tls.key: its PEM private key */
     int nsdk_keys;
     char sdk_keys[CONFIG_MAX_LIST][129];
     int ncors;

@@ -1,7 +1,9 @@
 /* cli_api.c: admin API calls with one readable error each (cli_api.h). */
 #include "cli_api.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +51,29 @@ int cli_ctx_init(cli_ctx *ctx, const cli_args *a, FILE *out, FILE *err)
     ctx->target.token = ctx->settings.token;
     ctx->target.actor = ctx->settings.actor;
     ctx->target.timeout_s = ctx->settings.timeout_s;
+
+    /* https: the CA to trust (a private one, as upshotd's certificates
+     * often are), checked here so a typo is a usage error, not an
+     * "unreachable" server. */
+    const char *ca = cli_args_get(a, "cacert");
+    if (ca == NULL) ca = getenv("UPSHOT_CACERT");
+    if (ca != NULL && ca[0] != '\0') {
+        FILE *f = fopen(ca, "r");
+        if (f == NULL) {
+            cli_errorf(ctx, "cannot read the CA file %s (--cacert or UPSHOT_CACERT): %s", ca,
+                       strerror(errno));
+            return CLI_EXIT_USAGE;
+        }
+        fclose(f);
+        snprintf(ctx->cacert, sizeof ctx->cacert, "%s", ca);
+        ctx->target.cacert = ctx->cacert;
+    }
+    if (cli_args_has(a, "insecure")) {
+        ctx->target.insecure = 1;
+        cli_errorf(ctx, "WARNING: --insecure: upshotd's certificate is not verified, so anyone "
+                   "between here and %s can read the admin token and change experiments",
+                   ctx->settings.url);
+    }
     return CLI_EXIT_OK;
 }
 

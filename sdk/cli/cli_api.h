@@ -24,7 +24,8 @@
 typedef struct cli_ctx {
     FILE *out, *err;
     cli_settings settings;
-    cli_http_target target;   /* points into settings */
+    cli_http_target target;   /* points into settings and cacert */
+    char cacert[1024];        /* --cacert or UPSHOT_CACERT; "" for the system's CAs */
     int color;                /* colour on out */
     int color_err;            /* colour on err */
     int width;                /* columns available on out */

@@ -9,6 +9,8 @@ const cli_optspec cli_global_opts[] = {
     {"token", 0, 1, "TOKEN", "admin bearer token (env UPSHOT_TOKEN)"},
     {"actor", 0, 1, "NAME", "who acts, for the audit log (env UPSHOT_ACTOR)"},
     {"timeout", 0, 1, "SECONDS", "request timeout (default 10)"},
+    {"cacert", 0, 1, "FILE", "https: trust the CAs in FILE (env UPSHOT_CACERT)"},
+    {"insecure", 0, 0, NULL, "https: do not verify the certificate (unsafe)"},
     {"color", 0, 1, "WHEN", "auto (default), always or never"},
     {"no-color", 0, 0, NULL, "never write colour (also: NO_COLOR=1)"},
     {"json", 0, 0, NULL, "print JSON: the answer on stdout, an error as JSON on stderr"},

@@ -293,8 +293,14 @@ static int admin_log(cli_ctx *ctx, const cli_args *a)
             if (strlen(tsb) > 10 && tsb[10] == 'T') tsb[10] = ' ';
         }
         cli_table_cell(t, r, 0, tsb, CLI_PAINT_NONE);
+        /* The token's name, and who the client said it acted for. */
         const char *actor = json_string_value(json_object_get(e, "actor"));
-        cli_table_cell(t, r, 1, actor ? actor : "-", CLI_PAINT_NONE);
+        const char *behalf = json_string_value(
+            json_object_get(json_object_get(e, "details"), "on_behalf_of"));
+        char who[160];
+        snprintf(who, sizeof who, "%s%s%s", actor ? actor : "-", behalf ? " for " : "",
+                 behalf ? behalf : "");
+        cli_table_cell(t, r, 1, who, CLI_PAINT_NONE);
         const char *act = json_string_value(json_object_get(e, "action"));
         cli_table_cell(t, r, 2, act ? act : "?",
                        act && strstr(act, "promot") ? CLI_PAINT_GOOD : CLI_PAINT_NONE);
@@ -317,8 +323,9 @@ static int admin_log(cli_ctx *ctx, const cli_args *a)
 
 const cli_command cli_cmd_log = {
     "log", "EXP", "the audit log: starts, stops, promotions, changes",
-    "Every change to the experiment, oldest first: when, who (the actor the CLI sends\n"
-    "as X-Upshot-Actor, or \"auto-promote\" for upshotd's own decisions), what, and why.",
+    "Every change to the experiment, oldest first: when, who (the name of the admin\n"
+    "token used, \"for\" the --actor the CLI sent, or \"auto-promote\" for upshotd's own\n"
+    "decisions), what, and why.",
     CLI_OPTS(admin_log_opts), 1, 1, admin_log};
 
 /* ---- export ---------------------------------------------------------- */

@@ -1,76 +1,46 @@
-/* cli_http.c: blocking request/response over libevent's evhttp client.
+/* cli_http.c: blocking request/response over libcurl's easy interface.
  *
- * A request is: parse the base URL, create an event_base and an
- * evhttp_connection, queue one request whose completion callback copies
- * the status and body, dispatch until the callback breaks the loop, free
- * in reverse order. Transport failures arrive through the error callback
- * (libevent 2.1) and are turned into a sentence for the user.
+ * A request is: check the base URL's scheme, build the full URL and the
+ * header list, set the options (method, body, timeouts, TLS checks), run
+ * curl_easy_perform, read the status, free in reverse order. The body is
+ * gathered by a write callback that stops the transfer past
+ * CLI_HTTP_MAX_BODY. Transport failures are curl's own sentence (its
+ * error buffer), with a hint when it is the certificate that failed.
  */
 #include "cli_http.h"
 
-#include <stdint.h>
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
-#include <event2/buffer.h>
-#include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-
-/* State shared with the callbacks of one request. */
-struct http_call {
-    struct event_base *base;   /* loop to break when done */
-    cli_http_response *resp;   /* where the answer goes */
-    int done;                  /* completion callback ran */
-    int failed;                /* error callback ran */
+/* The body being received. */
+struct http_sink {
+    char *buf;        /* NUL-terminated so far */
+    size_t len, cap;
+    int too_large;    /* stopped at CLI_HTTP_MAX_BODY */
 };
 
-static const char *http_error_text(enum evhttp_request_error e)
+static size_t http_on_data(char *data, size_t size, size_t n, void *arg)
 {
-    switch (e) {
-    case EVREQ_HTTP_TIMEOUT: return "timed out";
-    case EVREQ_HTTP_EOF: return "connection refused or closed before an answer";
-    case EVREQ_HTTP_INVALID_HEADER: return "invalid HTTP answer";
-    case EVREQ_HTTP_BUFFER_ERROR: return "I/O error";
-    case EVREQ_HTTP_REQUEST_CANCEL: return "request cancelled";
-    case EVREQ_HTTP_DATA_TOO_LONG: return "answer too large";
+    struct http_sink *s = arg;
+    size_t add = size * n;
+    if (add > CLI_HTTP_MAX_BODY - s->len) {
+        s->too_large = 1;
+        return 0; /* curl ends the transfer with CURLE_WRITE_ERROR */
     }
-    return "unknown transport error";
-}
-
-static void http_on_error(enum evhttp_request_error e, void *arg)
-{
-    struct http_call *c = arg;
-    c->failed = 1;
-    snprintf(c->resp->error, sizeof c->resp->error, "%s", http_error_text(e));
-}
-
-/* Completion callback: req is NULL or has code 0 when nothing came back. */
-static void http_on_done(struct evhttp_request *req, void *arg)
-{
-    struct http_call *c = arg;
-    c->done = 1;
-    if (req == NULL || evhttp_request_get_response_code(req) == 0) {
-        if (c->resp->error[0] == '\0')
-            snprintf(c->resp->error, sizeof c->resp->error, "no answer");
-        event_base_loopbreak(c->base);
-        return;
+    if (s->len + add + 1 > s->cap) {
+        size_t cap = s->cap ? s->cap : 4096;
+        while (cap < s->len + add + 1) cap *= 2;
+        char *b = realloc(s->buf, cap);
+        if (b == NULL) return 0;
+        s->buf = b;
+        s->cap = cap;
     }
-    c->resp->status = evhttp_request_get_response_code(req);
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t n = evbuffer_get_length(in);
-    if (n > CLI_HTTP_MAX_BODY) n = CLI_HTTP_MAX_BODY;
-    char *b = malloc(n + 1);
-    if (b != NULL) {
-        evbuffer_remove(in, b, n);
-        b[n] = '\0';
-        free(c->resp->body);
-        c->resp->body = b;
-        c->resp->body_len = n;
-    }
-    event_base_loopbreak(c->base);
+    memcpy(s->buf + s->len, data, add);
+    s->len += add;
+    s->buf[s->len] = '\0';
+    return add;
 }
 
 void cli_http_response_free(cli_http_response *resp)
@@ -104,12 +74,30 @@ int cli_http_escape(const char *s, char *out, size_t cap)
     return 0;
 }
 
-static enum evhttp_cmd_type http_method(const char *m)
+/* Whether url is http:// or https:// followed by a host. */
+static int http_url_ok(const char *url)
 {
-    if (strcmp(m, "POST") == 0) return EVHTTP_REQ_POST;
-    if (strcmp(m, "PUT") == 0) return EVHTTP_REQ_PUT;
-    if (strcmp(m, "DELETE") == 0) return EVHTTP_REQ_DELETE;
-    return EVHTTP_REQ_GET;
+    const char *rest = strncmp(url, "http://", 7) == 0    ? url + 7
+                       : strncmp(url, "https://", 8) == 0 ? url + 8
+                                                          : NULL;
+    return rest != NULL && *rest != '\0' && *rest != '/' && *rest != ':';
+}
+
+/* Appends "name: value" to *list; an empty value removes a header curl
+ * would add itself; a value with a line break is not sent (it would end
+ * the header). 0, or -1 out of memory. */
+static int http_header(struct curl_slist **list, const char *name, const char *value)
+{
+    if (strpbrk(value, "\r\n") != NULL) return 0;
+    size_t n = strlen(name) + strlen(value) + 3;
+    char *line = malloc(n);
+    if (line == NULL) return -1;
+    snprintf(line, n, value[0] ? "%s: %s" : "%s:%s", name, value);
+    struct curl_slist *next = curl_slist_append(*list, line);
+    free(line);
+    if (next == NULL) return -1;
+    *list = next;
+    return 0;
 }
 
 int cli_http_request(const cli_http_target *t, const char *method,
@@ -122,103 +110,109 @@ int cli_http_request(const cli_http_target *t, const char *method,
         snprintf(resp->error, sizeof resp->error, "out of memory");
         return -1;
     }
-    if (strncmp(t->url, "https://", 8) == 0) {
+    if (!http_url_ok(t->url)) {
         snprintf(resp->error, sizeof resp->error,
-                 "https:// is not supported; reach upshotd over http:// "
-                 "(loopback, an SSH tunnel, or a TLS-terminating proxy)");
+                 "invalid server URL \"%s\" (expected http://HOST:PORT or https://HOST:PORT)",
+                 t->url);
         return -1;
     }
-    struct evhttp_uri *uri = evhttp_uri_parse(t->url);
-    const char *host = uri ? evhttp_uri_get_host(uri) : NULL;
-    const char *scheme = uri ? evhttp_uri_get_scheme(uri) : NULL;
-    if (uri == NULL || host == NULL || host[0] == '\0' ||
-        (scheme != NULL && strcmp(scheme, "http") != 0)) {
-        snprintf(resp->error, sizeof resp->error,
-                 "invalid server URL \"%s\" (expected http://HOST:PORT)", t->url);
-        if (uri) evhttp_uri_free(uri);
-        return -1;
-    }
-    int port = evhttp_uri_get_port(uri);
-    if (port < 0) port = 80;
-
     /* The base URL may carry a path prefix (a proxy mount point). */
-    const char *prefix = evhttp_uri_get_path(uri);
-    if (prefix == NULL) prefix = "";
-    size_t plen = strlen(prefix);
-    while (plen > 0 && prefix[plen - 1] == '/') plen--;
-    size_t full_cap = plen + strlen(path) + 1;
+    size_t blen = strlen(t->url);
+    while (blen > 0 && t->url[blen - 1] == '/') blen--;
+    size_t full_cap = blen + strlen(path) + 1;
     char *full = malloc(full_cap);
-    struct event_base *base = event_base_new();
-    struct evhttp_connection *conn =
-        base ? evhttp_connection_base_new(base, NULL, host, (uint16_t)port) : NULL;
-    struct http_call call = {base, resp, 0, 0};
-    struct evhttp_request *req = NULL;
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdrs = NULL;
+    struct http_sink sink = {0};
+    char errbuf[CURL_ERROR_SIZE] = "";
     int rc = -1;
-
-    if (full == NULL || base == NULL || conn == NULL) {
-        snprintf(resp->error, sizeof resp->error, "cannot set up a connection to %s:%d",
-                 host, port);
-        goto done;
-    }
-    memcpy(full, prefix, plen);
-    strcpy(full + plen, path);
-
-    struct timeval tv;
-    tv.tv_sec = (time_t)t->timeout_s;
-    tv.tv_usec = (suseconds_t)((t->timeout_s - (double)tv.tv_sec) * 1e6);
-    evhttp_connection_set_timeout_tv(conn, &tv);
-    evhttp_connection_set_retries(conn, 0);
-
-    req = evhttp_request_new(http_on_done, &call);
-    if (req == NULL) {
+    if (full == NULL || h == NULL) {
         snprintf(resp->error, sizeof resp->error, "out of memory");
         goto done;
     }
-    evhttp_request_set_error_cb(req, http_on_error);
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    char hostport[300];
-    snprintf(hostport, sizeof hostport, "%s:%d", host, port);
-    evhttp_add_header(h, "Host", hostport);
-    evhttp_add_header(h, "Accept", "application/json");
-    evhttp_add_header(h, "User-Agent", "upshot-cli/0.1");
-    evhttp_add_header(h, "Connection", "close");
-    if (t->token != NULL && t->token[0] != '\0') {
+    memcpy(full, t->url, blen);
+    strcpy(full + blen, path);
+
+    int bad = http_header(&hdrs, "Accept", "application/json") ||
+              http_header(&hdrs, "User-Agent", "upshot-cli/0.1") ||
+              /* curl would add its own for POST; a JSON body says so itself */
+              http_header(&hdrs, "Content-Type", body ? "application/json" : "") ||
+              http_header(&hdrs, "Expect", ""); /* no 100-continue round trip */
+    if (!bad && t->token != NULL && t->token[0] != '\0') {
         size_t n = strlen(t->token) + 8;
         char *auth = malloc(n);
-        if (auth == NULL) {
-            evhttp_request_free(req);
-            snprintf(resp->error, sizeof resp->error, "out of memory");
-            goto done;
+        bad = auth == NULL;
+        if (auth) {
+            snprintf(auth, n, "Bearer %s", t->token);
+            bad = http_header(&hdrs, "Authorization", auth);
+            memset(auth, 0, n);
+            free(auth);
         }
-        snprintf(auth, n, "Bearer %s", t->token);
-        evhttp_add_header(h, "Authorization", auth);
-        free(auth);
     }
-    if (t->actor != NULL && t->actor[0] != '\0')
-        evhttp_add_header(h, "X-Upshot-Actor", t->actor);
-    if (t->reason != NULL && t->reason[0] != '\0')
-        evhttp_add_header(h, "X-Upshot-Reason", t->reason); /* refused if it holds CR/LF */
-    if (body != NULL) {
-        evhttp_add_header(h, "Content-Type", "application/json");
-        evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
-    }
-    /* evhttp_make_request owns req from here on, even when it fails. */
-    if (evhttp_make_request(conn, req, http_method(method), full) != 0) {
-        snprintf(resp->error, sizeof resp->error, "cannot send the request to %s:%d",
-                 host, port);
+    if (!bad && t->actor != NULL && t->actor[0] != '\0')
+        bad = http_header(&hdrs, "X-Upshot-Actor", t->actor);
+    if (!bad && t->reason != NULL && t->reason[0] != '\0')
+        bad = http_header(&hdrs, "X-Upshot-Reason", t->reason);
+    if (bad) {
+        snprintf(resp->error, sizeof resp->error, "out of memory");
         goto done;
     }
-    event_base_dispatch(base);
-    if (resp->status > 0) {
+
+    long ms = (long)(t->timeout_s * 1000.0);
+    if (ms < 1) ms = 1;
+    curl_easy_setopt(h, CURLOPT_URL, full);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    if (t->cacert != NULL && t->cacert[0] != '\0') {
+        curl_easy_setopt(h, CURLOPT_CAINFO, t->cacert);
+        curl_easy_setopt(h, CURLOPT_CAPATH, NULL); /* only this file's CAs */
+    }
+    if (t->insecure) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
+        if (strcmp(method, "PUT") == 0) curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+    } else if (strcmp(method, "DELETE") == 0) {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
+    }
+
+    CURLcode cc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (cc == CURLE_OK && status > 0) {
+        resp->status = (int)status;
+        if (sink.buf != NULL) {
+            free(resp->body);
+            resp->body = sink.buf;
+            resp->body_len = sink.len;
+            sink.buf = NULL;
+        }
         rc = 0;
-    } else if (resp->error[0] == '\0') {
-        snprintf(resp->error, sizeof resp->error, "no answer");
+    } else if (sink.too_large) {
+        snprintf(resp->error, sizeof resp->error, "answer too large (over %u bytes)",
+                 CLI_HTTP_MAX_BODY);
+    } else {
+        const char *why = errbuf[0] ? errbuf : curl_easy_strerror(cc);
+        int cert = cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE;
+        snprintf(resp->error, sizeof resp->error, "%s%s", why,
+                 cert ? "; if upshotd's certificate is from a private CA, pass it with "
+                        "--cacert FILE or UPSHOT_CACERT" : "");
     }
 
 done:
-    if (conn) evhttp_connection_free(conn);
-    if (base) event_base_free(base);
+    free(sink.buf);
+    curl_slist_free_all(hdrs);
+    if (h) curl_easy_cleanup(h);
     free(full);
-    evhttp_uri_free(uri);
     return rc;
 }

@@ -1,12 +1,14 @@
-/* cli_http.h: one blocking HTTP/1.1 request to upshotd, on libevent's
- * evhttp client.
+/* cli_http.h: one blocking HTTP/1.1 request to upshotd, on libcurl.
  *
  * The dashboard makes a handful of requests per command, so each request
- * gets its own event_base and connection, runs to completion and tears
- * everything down: no state survives between calls. Only plain http:// is
- * spoken (upshotd listens on loopback or behind a TLS-terminating proxy);
- * an https:// URL is refused with a readable message rather than sent in
- * the clear. Response bodies are capped at CLI_HTTP_MAX_BODY bytes.
+ * gets its own easy handle, runs to completion and is torn down: no state
+ * survives between calls. http:// and https:// are spoken; https verifies
+ * the server's certificate against the system's CAs, or only against the
+ * file given as cacert, and skips verification only when insecure is set
+ * (the caller warns). libcurl's own environment handling applies as
+ * usual: http_proxy, https_proxy and no_proxy are honoured. Redirects are
+ * not followed (upshotd sends none). Response bodies are capped at
+ * CLI_HTTP_MAX_BODY bytes.
  */
 #ifndef UPSHOT_CLI_HTTP_H
 #define UPSHOT_CLI_HTTP_H
@@ -23,6 +25,9 @@ typedef struct cli_http_target {
     const char *reason;   /* sent as X-Upshot-Reason (for DELETE, which has
                              no body to carry it), or NULL */
     double timeout_s;     /* whole-request timeout in seconds (>0) */
+    const char *cacert;   /* https: PEM file of the CAs to trust instead of
+                             the system's, or NULL */
+    int insecure;         /* https: do not verify the certificate at all */
 } cli_http_target;
 
 /* What came back. status is 0 when no HTTP answer arrived; then error

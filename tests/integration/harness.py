@@ -129,6 +129,7 @@ class Upshotd:
         self.config_path = os.path.join(self.dir, "upshotd.json")
         self.log_path = os.path.join(self.dir, "upshotd.log")
         self.proc = None
+        self.tls = None  # an ssl.SSLContext: speak https (the config's "tls" is the test's)
         self.config = servers.upshotd_config(
             self.port, redis.port, "data", ADMIN_TOKEN, SDK_KEY,
             experiments if experiments is not None else [experiment()],
@@ -142,18 +143,33 @@ class Upshotd:
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def write_config(self):
         servers.write_json(self.config_path, self.config)
 
     def start(self, wait_redis=True):
-        self.proc = servers.start_upshotd(lambda name, argv: Proc(name, argv, self.log_path),
-                                          UPSHOTD, self.config_path, self.port, timeout=10.0)
+        if self.tls:
+            self.proc = Proc("upshotd", [UPSHOTD, "--config", self.config_path], self.log_path)
+            try:
+                wait_until(lambda: self.proc.check_alive() or self._answers(), timeout=10.0,
+                           what="upshotd over https")
+            except BaseException:
+                self.proc.stop()
+                raise
+        else:
+            self.proc = servers.start_upshotd(lambda name, argv: Proc(name, argv, self.log_path),
+                                              UPSHOTD, self.config_path, self.port, timeout=10.0)
         if wait_redis and self.redis.proc:
             wait_until(lambda: self.health().get("redis") == "up" and
                        self.health().get("shared_state") == "up", what="upshotd's redis link")
         return self
+
+    def _answers(self):
+        try:
+            return self.get("/healthz").status == 200
+        except OSError:
+            return False
 
     def read_log(self):
         with open(self.log_path, "rb") as f:
@@ -182,7 +198,10 @@ class Upshotd:
     def request(self, method, path, body=None, headers=None, params=None, raw_body=None):
         if params:
             path = path + "?" + urllib.parse.urlencode(params)
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        if getattr(self, "tls", None):  # bed.Endpoint borrows this method
+            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=10, context=self.tls)
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         hdrs = dict(headers or {})
         data = raw_body
         if body is not None:

@@ -477,18 +477,20 @@ def test_promotion_changes_only_that_region():
         log = cli_json(up, "log", EXP)
         promos = [e for e in log["entries"] if "promot" in e["action"]]
         assert promos, log
-        assert promos[-1]["actor"] == "maria"
+        assert promos[-1]["actor"] == "admin"  # the token's name
+        assert promos[-1]["details"]["on_behalf_of"] == "maria"
         assert "clear winner" in promos[-1]["reason"]
         assert "recommended by upshot" in promos[-1]["reason"]
         text = cli(up, "log", EXP)
-        assert text.returncode == 0 and "maria" in text.stdout
+        assert text.returncode == 0 and "admin for maria" in text.stdout
 
         p = cli(up, "unpromote", EXP, "--region", "gr", "--reason", "re-test",
                 "--actor", "maria")
         assert p.returncode == 0, p.stderr
         assert assignments(up, "gr", 200, "new") == before["gr"]
         last = cli_json(up, "log", EXP)["entries"][-1]
-        assert "promot" in last["action"] and last["actor"] == "maria", last
+        assert "promot" in last["action"] and last["actor"] == "admin", last
+        assert last["details"]["on_behalf_of"] == "maria", last
         assert last["reason"] == "re-test", last
 
 

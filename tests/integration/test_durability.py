@@ -216,7 +216,8 @@ def test_state_survives_restart(redis):
         assert promo["variant"] == "three-tiers" and promo["holdback"] == 0.1
         log = up.admin("GET", "/v1/experiments/checkout-tiers/log").json()["entries"]
         assert any(e["action"] == "promote" and e["reason"] == "won in pl" and
-                   e["actor"] == "integration-test" for e in log), log
+                   e["actor"] == "admin" and e["details"]["on_behalf_of"] == "integration-test"
+                   for e in log), log
     finally:
         up.__exit__(None, None, None)
 

@@ -41,7 +41,7 @@ FORBIDDEN_CORE_HEADERS = re.compile(
 IO_MODULES = ("api", "api_admin", "api_public", "audit", "autopromote", "capping", "http", "http_guard",
               "log_limit",
               "journal", "main", "metrics", "redis_link", "registry", "router", "server",
-              "shared_state", "store")
+              "shared_state", "store", "tls")
 
 # Functions the core may not call, after normalisation (see base_symbol).
 FORBIDDEN_SYMBOLS = {
@@ -75,10 +75,11 @@ FORBIDDEN_SYMBOL_PREFIXES = ("event_", "evhttp_", "evbuffer_", "bufferevent_",
 
 # Modules of engine/ that may include libevent: the event loop, HTTP, the
 # store's adapter, the metrics page written into an evbuffer, the guard in
-# front of evhttp and the worker threads' completion event.
+# front of evhttp, its TLS bufferevents and the worker threads' completion
+# event.
 EVENT_LOOP_MODULES = ("main", "server", "router", "http", "http_guard", "api_admin", "api_public",
                       "autopromote", "capping", "store", "metrics", "worker", "redis_link",
-                      "shared_state")
+                      "shared_state", "tls")
 # The files that speak hiredis: redis_link.c owns the connections, store.c
 # and shared_state.c send commands through it. store.h and shared_state.h
 # offer typed calls, so no hiredis type reaches the handlers.

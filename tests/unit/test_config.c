@@ -561,3 +561,60 @@ Test(config, the_shared_state_poll_and_its_bounds)
     expect_error("{" MINIMAL ", \"state\": {\"pol_ms\": 50}}", "state: unknown field \"pol_ms\"");
     expect_error("{" MINIMAL ", \"state\": 3}", "state");
 }
+
+#define HEX_A "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+Test(config, the_older_admin_token_is_a_write_token_named_admin)
+{
+    upshot_config c;
+    parse_ok("{" MINIMAL "}", NULL, &c);
+    cr_assert_eq(c.admin_tokens.n, 1);
+    cr_expect_str_eq(c.admin_tokens.e[0].name, "admin");
+    cr_expect_eq(c.admin_tokens.e[0].role, TOKEN_ROLE_WRITE);
+    cr_expect(token_table_find(&c.admin_tokens, TOKEN, strlen(TOKEN)));
+    config_free(&c);
+}
+
+Test(config, named_admin_tokens_alone_or_beside_the_older_one)
+{
+    upshot_config c;
+    parse_ok("{\"data_dir\": \"/d\", \"admin_tokens\": [{\"name\": \"growth-bot\", \"role\": \"read\","
+             " \"sha256\": \"" HEX_A "\"}]}", NULL, &c);
+    cr_assert_eq(c.admin_tokens.n, 1);
+    cr_expect_str_eq(c.admin_tokens.e[0].name, "growth-bot");
+    cr_expect_eq(c.admin_tokens.e[0].role, TOKEN_ROLE_READ);
+    cr_expect_str_eq(c.admin_token, "");
+    config_free(&c);
+
+    parse_ok("{" MINIMAL ", \"admin_tokens\": [{\"name\": \"growth-bot\", \"role\": \"read\","
+             " \"sha256\": \"" HEX_A "\"}]}", NULL, &c);
+    cr_assert_eq(c.admin_tokens.n, 2);
+    cr_expect_str_eq(c.admin_tokens.e[0].name, "admin");
+    cr_expect_str_eq(c.admin_tokens.e[1].name, "growth-bot");
+    config_free(&c);
+
+    /* "admin" is taken by the older token when both are given. */
+    expect_error("{" MINIMAL ", \"admin_tokens\": [{\"name\": \"admin\", \"role\": \"read\","
+                 " \"sha256\": \"" HEX_A "\"}]}",
+                 "admin_tokens[0].name: \"admin\" is used by two tokens");
+    expect_error("{\"data_dir\": \"/d\", \"admin_tokens\": []}", "admin_tokens: at least one token");
+    expect_error("{\"data_dir\": \"/d\", \"admin_tokens\": [{\"name\": \"x\", \"role\": \"owner\","
+                 " \"sha256\": \"" HEX_A "\"}]}", "admin_tokens[0].role: must be read or write");
+}
+
+Test(config, tls_cert_and_key)
+{
+    upshot_config c;
+    parse_ok("{" MINIMAL "}", NULL, &c);
+    cr_expect_str_eq(c.tls_cert, "", "plain HTTP by default");
+    config_free(&c);
+    parse_ok("{" MINIMAL ", \"tls\": {\"cert\": \"/etc/upshot/cert.pem\", \"key\": \"key.pem\"}}",
+             "/etc/upshot", &c);
+    cr_expect_str_eq(c.tls_cert, "/etc/upshot/cert.pem");
+    cr_expect_str_eq(c.tls_key, "/etc/upshot/key.pem", "relative to the config file's folder");
+    config_free(&c);
+    expect_error("{" MINIMAL ", \"tls\": {\"cert\": \"c.pem\"}}", "tls: needs both cert and key");
+    expect_error("{" MINIMAL ", \"tls\": {\"cert\": \"c.pem\", \"key\": \"k.pem\", \"ca\": \"x\"}}",
+                 "tls: unknown field \"ca\"");
+    expect_error("{" MINIMAL ", \"tls\": \"on\"}", "tls: must be an object");
+}
