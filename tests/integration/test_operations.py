@@ -82,7 +82,7 @@ def test_every_log_line_parses(redis):
         assert m, f"does not parse: {line!r}"
         levels.add(m.group(2))
     assert {"info", "warn"} <= levels, lines
-    assert any("listening on" in line for line in lines) and lines[-1].endswith("upshotd: stopped")
+    assert any("listening (http) on" in line for line in lines) and lines[-1].endswith("upshotd: stopped")
 
 
 def test_the_access_log_is_off_unless_configured(redis):
