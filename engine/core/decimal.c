@@ -76,3 +76,14 @@ size_t decimal_amount(char *out, double v)
     }
     return n > 0 ? (size_t)n : 0;
 }
+
+int decimal_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

@@ -38,6 +38,9 @@ int decimal_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out);
  * '+', hex, inf and nan. 0 with *out set, else -1. */
 int decimal_parse_amount(const char *s, size_t len, double *out);
 
+/* The value 0..15 of a hexadecimal digit (either case), or -1. */
+int decimal_hex_digit(char c);
+
 /* Writes v (finite) as the shortest of "%.15g", "%.16g" and "%.17g" that
  * reads back as v, with a NUL, into out (DECIMAL_G17_MAX + 1 bytes), and
  * returns its length: 19.99 stays "19.99" where "%.17g" alone would write

@@ -4,16 +4,7 @@
 
 #include <string.h>
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "decimal.h"
 
 void http_query_parse(http_query *q, const char *query)
 {
@@ -55,8 +46,8 @@ int http_query_value(const http_query *q, const char *name, char *out, size_t ca
             if (c == '+')
                 c = ' ';
             else if (c == '%') {
-                int hi = v < end ? hexval(v[0]) : -1;
-                int lo = v + 1 < end ? hexval(v[1]) : -1;
+                int hi = v < end ? decimal_hex_digit(v[0]) : -1;
+                int lo = v + 1 < end ? decimal_hex_digit(v[1]) : -1;
                 if (hi < 0 || lo < 0)
                     return -2;
                 c = (char)(hi * 16 + lo);

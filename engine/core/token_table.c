@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "decimal.h"
+
 bool token_role_parse(const char *s, token_role *out)
 {
     if (s && strcmp(s, "read") == 0)
@@ -23,17 +25,6 @@ const char *token_role_name(token_role r)
 bool token_role_allows(token_role have, token_role need)
 {
     return have == TOKEN_ROLE_WRITE || need == TOKEN_ROLE_READ;
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* The checks every new entry passes; the entry to fill, or NULL (err). */
@@ -75,7 +66,7 @@ bool token_table_add_hex(token_table *t, const char *name, token_role role, cons
     }
     uint8_t d[SHA256_DIGEST_LEN];
     for (int i = 0; i < SHA256_DIGEST_LEN; i++) {
-        int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+        int hi = decimal_hex_digit(hex[2 * i]), lo = decimal_hex_digit(hex[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             snprintf(err, errcap, "sha256: must be %d hex digits (upshotd --hash-token prints them)",
                      SHA256_HEX_LEN);
