@@ -70,7 +70,7 @@ static const experiment *lookup(const char *key)
 static const char *const codes[] = {
     "invalid_event", "unknown_field", "invalid_id", "invalid_type", "invalid_experiment",
     "invalid_visitor", "invalid_region", "invalid_variant", "invalid_value", "invalid_ts",
-    "unknown_variant", "not_running", NULL};
+    "invalid_cart_value", "invalid_order", "unknown_variant", "not_running", NULL};
 
 static void check_refusal(const char *code, const char *msg)
 {
@@ -89,8 +89,9 @@ static void check_refusal(const char *code, const char *msg)
 
 static void check_accepted(json_t *ev, const experiment *e, const event_checked *c, double max_value)
 {
-    static const char *const known[] = {"id", "type", "experiment", "visitor", "region",
-                                        "variant", "value", "ts", NULL};
+    static const char *const known[] = {"id",      "type",  "experiment", "visitor",
+                                        "region",  "variant", "value",    "ts",
+                                        "cart_value", "order", NULL};
     const char *f;
     json_t *v;
     json_object_foreach(ev, f, v) {
@@ -106,8 +107,8 @@ static void check_accepted(json_t *ev, const experiment *e, const event_checked 
         c->experiment != json_string_value(json_object_get(ev, "experiment")))
         abort();
     const char *t = json_string_value(json_object_get(ev, "type"));
-    static const char *const names[] = {"exposure", "conversion", "decline"};
-    if (!t || (unsigned)c->type > 2 || strcmp(t, names[c->type]) != 0)
+    static const char *const names[] = {"exposure", "conversion", "decline", "refund"};
+    if (!t || (unsigned)c->type > 3 || strcmp(t, names[c->type]) != 0)
         abort();
     if (c->region ? !validate_key(c->region) : c->type == EVENT_EXPOSURE)
         abort();
@@ -124,9 +125,26 @@ static void check_accepted(json_t *ev, const experiment *e, const event_checked 
         if (!json_is_number(val) || c->value != json_number_value(val) || !isfinite(c->value) ||
             c->value < 0 || c->value > max_value)
             abort();
+    } else if (c->type == EVENT_REFUND) {
+        /* a refund: a value below 0 down to -max_value, and the order it
+         * takes from, a valid id other than its own */
+        const char *order = json_string_value(json_object_get(ev, "order"));
+        if (!json_is_number(val) || c->value != json_number_value(val) || !isfinite(c->value) ||
+            !(c->value < 0) || c->value < -max_value || !order || c->order != order ||
+            !validate_id(order) || strcmp(order, c->id) == 0)
+            abort();
     } else if (val || c->value != 0) {
         abort();
     }
+    if (c->type != EVENT_REFUND && (json_object_get(ev, "order") || c->order))
+        abort();
+    /* a cart value only on an exposure, in [0, max_value] */
+    json_t *cart = json_object_get(ev, "cart_value");
+    if (cart ? c->type != EVENT_EXPOSURE || !json_is_number(cart) ||
+                   c->cart_value != json_number_value(cart) || !(c->cart_value >= 0) ||
+                   c->cart_value > max_value
+             : c->cart_value != -1)
+        abort();
     if (c->type != EVENT_EXPOSURE && e->status == EXP_DRAFT)
         abort();
 }
