@@ -52,6 +52,13 @@ void cli_cmd_print_json(cli_ctx *ctx, json_t *j);
  * {"experiment": key, "ok": true}. */
 void cli_cmd_print_answer(cli_ctx *ctx, json_t *resp, const char *key);
 
+/* The view settings of show, watch and report from their options
+ * (--metric, --alpha, --min-sample, --correction, --mde, --region; one a
+ * command does not take reads as absent). CLI_EXIT_OK, or
+ * CLI_EXIT_USAGE with the error printed. */
+struct cli_view_opts;
+int cli_cmd_view_opts(cli_ctx *ctx, const cli_args *a, struct cli_view_opts *vo);
+
 /* Parses "5%", "5 %", "0.05" into a share in [0, 1). Returns 0 or -1. */
 int cli_cmd_parse_share(const char *s, double *out);
 

@@ -36,47 +36,8 @@ static int report_run(cli_ctx *ctx, const cli_args *a)
         cli_errorf(ctx, "report needs --html FILE (the page to write; - for standard output)");
         return CLI_EXIT_USAGE;
     }
-    cli_view_opts vo;
-    memset(&vo, 0, sizeof vo);
-    vo.metric = -1;
-    vo.min_sample = -1;
-    vo.correction = -1;
-    const char *m = cli_args_get(a, "metric");
-    if (m) {
-        decide_goal g;
-        if (decide_parse_goal(m, &g) != 0) {
-            cli_errorf(ctx, "--metric must be conversion, revenue or aov");
-            return CLI_EXIT_USAGE;
-        }
-        vo.metric = (int)g;
-    }
-    const char *c = cli_args_get(a, "correction");
-    if (c) {
-        decide_correction dc;
-        if (decide_parse_correction(c, &dc) != 0) {
-            cli_errorf(ctx, "--correction must be holm or bh");
-            return CLI_EXIT_USAGE;
-        }
-        vo.correction = (int)dc;
-    }
-    const char *al = cli_args_get(a, "alpha");
-    if (al) {
-        char *end;
-        vo.alpha = strtod(al, &end);
-        if (*end || !(vo.alpha > 0 && vo.alpha < 0.5)) {
-            cli_errorf(ctx, "--alpha must be a number in (0, 0.5)");
-            return CLI_EXIT_USAGE;
-        }
-    }
-    const char *ms = cli_args_get(a, "min-sample");
-    if (ms) {
-        char *end;
-        vo.min_sample = strtoll(ms, &end, 10);
-        if (*end || vo.min_sample < 0) {
-            cli_errorf(ctx, "--min-sample must be a whole number >= 0");
-            return CLI_EXIT_USAGE;
-        }
-    }
+    cli_view_opts vo; /* --metric, --alpha, --min-sample, --correction, as show reads them */
+    if ((rc = cli_cmd_view_opts(ctx, a, &vo)) != 0) return rc;
 
     json_t *exp = NULL, *res = NULL, *log = NULL;
     if ((rc = report_get(ctx, key, "", &exp)) != 0) return rc;

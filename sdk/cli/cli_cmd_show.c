@@ -54,8 +54,9 @@ static int show_load(cli_ctx *ctx, const char *key, const cli_view_opts *vo, jso
     return CLI_EXIT_OK;
 }
 
-/* Reads --metric, --alpha, --min-sample, --correction, --mde, --region. */
-static int show_view_opts(cli_ctx *ctx, const cli_args *a, cli_view_opts *vo)
+/* Reads --metric, --alpha, --min-sample, --correction, --mde, --region
+ * (those a command does not take read as absent). */
+int cli_cmd_view_opts(cli_ctx *ctx, const cli_args *a, cli_view_opts *vo)
 {
     memset(vo, 0, sizeof *vo);
     vo->metric = -1;
@@ -127,7 +128,7 @@ static int show_run(cli_ctx *ctx, const cli_args *a)
     int rc = cli_cmd_check_key(ctx, "experiment", key);
     if (rc) return rc;
     cli_view_opts vo;
-    if ((rc = show_view_opts(ctx, a, &vo)) != 0) return rc;
+    if ((rc = cli_cmd_view_opts(ctx, a, &vo)) != 0) return rc;
     json_t *view = NULL;
     if ((rc = show_load(ctx, key, &vo, NULL, &view)) != 0) return rc;
     if (cli_args_has(a, "json")) cli_cmd_print_json(ctx, view);
@@ -201,7 +202,7 @@ static int watch_run(cli_ctx *ctx, const cli_args *a)
     int rc = cli_cmd_check_key(ctx, "experiment", key);
     if (rc) return rc;
     cli_view_opts vo;
-    if ((rc = show_view_opts(ctx, a, &vo)) != 0) return rc;
+    if ((rc = cli_cmd_view_opts(ctx, a, &vo)) != 0) return rc;
     double interval = 10;
     const char *is = cli_args_get(a, "interval");
     if (is) {
@@ -562,7 +563,7 @@ static int promote_run(cli_ctx *ctx, const cli_args *a)
     if (rc == 0) rc = cli_cmd_check_key(ctx, "variant", variant);
     if (rc) return rc;
     cli_view_opts vo;
-    if ((rc = show_view_opts(ctx, a, &vo)) != 0) return rc;
+    if ((rc = cli_cmd_view_opts(ctx, a, &vo)) != 0) return rc;
     vo.region = NULL; /* the decision needs every region of the family */
     json_t *exp = NULL, *view = NULL;
     if ((rc = show_load(ctx, key, &vo, &exp, &view)) != 0) return rc;
