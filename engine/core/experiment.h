@@ -22,7 +22,11 @@
 #include "hash.h"
 #include "validate.h"
 
-#define EXP_MAX_VARIANTS 16
+/* Variants of a plain experiment, or cells (level combinations) of a
+ * factorial one. */
+#define EXP_MAX_VARIANTS 16 /* raised to 64 with the factorial cells */
+#define EXP_MAX_FACTORS 6
+#define EXP_MAX_LEVELS 8
 #define EXP_MAX_REGIONS 256
 #define EXP_ERR_MAX 256
 
@@ -35,6 +39,24 @@ typedef struct exp_variant {
     uint32_t start, end;   /* owns variant buckets [start, end) of 10,000 */
     char *payload_json;    /* compact JSON of the payload, for replies */
 } exp_variant;
+
+/* One level of a factor of a factorial experiment (docs/config.md,
+ * "factors"). Level 0 of every factor is its control level. */
+typedef struct exp_level {
+    char key[VALIDATE_KEY_MAX + 1];
+    double weight;
+    uint32_t start, end;   /* owns factor buckets [start, end) of 10,000 */
+} exp_level;
+
+/* A factor: decided by its own hash ("salt|factor:KEY|visitor"), so the
+ * factors are independent of each other (docs/assignment.md). */
+typedef struct exp_factor {
+    char key[VALIDATE_KEY_MAX + 1];
+    exp_level levels[EXP_MAX_LEVELS];
+    int nlevels;           /* 2..EXP_MAX_LEVELS */
+    int stride;            /* cell index = sum over factors of level * stride */
+    hash_prefix prefix;    /* MurmurHash3 state after "salt|factor:KEY|" */
+} exp_factor;
 
 typedef struct exp_promotion {
     char region[VALIDATE_KEY_MAX + 1];
@@ -61,9 +83,17 @@ typedef struct experiment {
     exp_status status;
     exp_goal goal;
 
-    exp_variant variants[EXP_MAX_VARIANTS];
+    exp_variant variants[EXP_MAX_VARIANTS]; /* a factorial's cells, in cell index order */
     int nvariants;
-    int control;               /* index of the control variant */
+    int control;               /* index of the control variant (cell 0 of a factorial) */
+
+    /* A factorial experiment ("factors" instead of "variants"): each
+     * factor's level is drawn independently, and the variants above are
+     * the compiled cells (key: level keys joined by "-", weight: product
+     * of level weights, payload: the levels' fragments merged). The first
+     * factor varies slowest: cell = sum_f level_f * factors[f].stride. */
+    int nfactors;              /* 0: a plain experiment */
+    exp_factor factors[EXP_MAX_FACTORS];
 
     bool all_regions;
     int nregions;
@@ -136,6 +166,19 @@ bool experiment_check_update(const experiment *prev, const experiment *next,
 
 /* Index of the variant with this key, or -1. */
 int experiment_variant_index(const experiment *e, const char *key);
+
+/* Whether e is a factorial experiment (nfactors > 0). */
+bool experiment_is_factorial(const experiment *e);
+
+/* The level of each factor in cell (levels[0..nfactors-1]). */
+void experiment_cell_levels(const experiment *e, int cell, int levels[EXP_MAX_FACTORS]);
+
+/* The cell of a level combination (levels[0..nfactors-1] in range). */
+int experiment_cell_index(const experiment *e, const int *levels);
+
+/* Index of the factor with this key, or -1; of its level with this key, or -1. */
+int experiment_factor_index(const experiment *e, const char *key);
+int experiment_level_index(const exp_factor *f, const char *key);
 
 /* Whether the experiment runs in region (true for "all"). */
 bool experiment_targets_region(const experiment *e, const char *region);
