@@ -14,6 +14,7 @@
 #include "cli_table.h"
 #include "cli_term.h"
 #include "cli_view.h"
+#include "cli_view_factorial.h"
 
 static const char *metric_title(const char *m)
 {
@@ -341,7 +342,16 @@ static void render_recommendation(FILE *f, int color, const json_t *g, const jso
     cli_term_paint(f, color, p, line);
     fputc('\n', f);
     const char *srv = json_string_value(json_object_get(g, "server_recommendation"));
-    if (srv && strcmp(srv, rec) != 0) {
+    const json_t *fd = json_object_get(g, "factorial_decision");
+    if (srv && strcmp(srv, rec) != 0 &&
+        strcmp(cli_fmt_str(fd, "kind"), "factor_level") == 0) {
+        /* the factor-level step needs upshotd's models: not a disagreement */
+        snprintf(line, sizeof line, "upshotd promotes the level %s=%s (factorial, above)",
+                 cli_fmt_str(fd, "factor"), cli_fmt_str(fd, "level"));
+        fprintf(f, "  %-8s ", "");
+        cli_term_paint(f, color, CLI_PAINT_GOOD, line);
+        fputc('\n', f);
+    } else if (srv && strcmp(srv, rec) != 0) {
         snprintf(line, sizeof line, "upshotd's own evaluation says %s (different settings "
                  "were given here?)", srv);
         fprintf(f, "  %-8s ", "");
@@ -499,6 +509,8 @@ void cli_view_render(const json_t *view, FILE *f, int color, int width)
         cli_fmt_heading(f, color, b);
         render_matrix(f, color, width, view, only);
     }
+
+    cli_view_render_factorial(view, f, color, width);
 
     snprintf(b, sizeof b, "Cumulative lift by day: %s, %s", metric_title(metric),
              only ? only : "all regions");
