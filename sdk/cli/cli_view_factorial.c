@@ -207,11 +207,11 @@ static void fact_render_design(const fact_ctx *c, FILE *f)
  * and p-values marked below alpha. */
 static void fact_render_terms(const fact_ctx *c, FILE *f, const json_t *model)
 {
-    int narrow = c->width < 100;
-    int wide_ci = c->logit && !narrow; /* the log-odds interval goes first */
-    char ci_title[24];
-    snprintf(ci_title, sizeof ci_title, "%.4g%% CI", (1 - cli_fmt_num(c->view, "alpha")) * 100);
-    size_t ncols = c->logit ? (wide_ci ? 7 : 6) : 5;
+    /* below 100 columns the log-odds interval goes, below 80 the odds
+     * ratio's too: the term's name must stay readable */
+    int wide_ci = c->logit && c->width >= 100;
+    int or_ci = c->logit && c->width >= 80;
+    size_t ncols = c->logit ? 5 + (size_t)wide_ci + (size_t)or_ci : 5;
     cli_table *t = cli_table_new(ncols);
     size_t k = 0;
     cli_table_column(t, k++, "term", 0);
@@ -219,7 +219,7 @@ static void fact_render_terms(const fact_ctx *c, FILE *f, const json_t *model)
     if (wide_ci || !c->logit) cli_table_column(t, k++, c->logit ? "log-odds CI" : "CI", 1);
     if (c->logit) {
         cli_table_column(t, k++, "odds ratio", 1);
-        cli_table_column(t, k++, "OR CI", 1);
+        if (or_ci) cli_table_column(t, k++, "OR CI", 1);
     }
     cli_table_column(t, k++, "p", 1);
     cli_table_column(t, k, "", 0);
@@ -253,8 +253,10 @@ static void fact_render_terms(const fact_ctx *c, FILE *f, const json_t *model)
             if (isfinite(est)) snprintf(b, sizeof b, "%.2f", exp(est));
             else snprintf(b, sizeof b, "-");
             cli_table_cell(t, r, k++, b, paint);
-            fact_fmt_pair(0, 2, exp(lo), exp(hi), b, sizeof b);
-            cli_table_cell(t, r, k++, b, CLI_PAINT_NONE);
+            if (or_ci) {
+                fact_fmt_pair(0, 2, exp(lo), exp(hi), b, sizeof b);
+                cli_table_cell(t, r, k++, b, CLI_PAINT_NONE);
+            }
         }
         cli_fmt_p(p, b, sizeof b);
         cli_table_cell(t, r, k++, b, paint);
@@ -689,12 +691,12 @@ static void fact_render_decision(const fact_ctx *c, FILE *f, const json_t *g)
     } else if (strcmp(rec, "promote") == 0 &&
                strcmp(cli_fmt_str(dec, "kind"), "factor_level") == 0) {
         p = CLI_PAINT_GOOD;
-        snprintf(line, sizeof line, "W promote %s: the level %s=%s (%s interacts with no factor)",
+        snprintf(line, sizeof line, "W promote %s: the level %s=%s (no interaction)",
                  cli_fmt_str(dec, "variant"), cli_fmt_str(dec, "factor"),
-                 cli_fmt_str(dec, "level"), cli_fmt_str(dec, "factor"));
+                 cli_fmt_str(dec, "level"));
     } else if (strcmp(rec, "promote") == 0) {
         p = CLI_PAINT_GOOD;
-        snprintf(line, sizeof line, "W promote %s: the combination beats the control cell",
+        snprintf(line, sizeof line, "W promote %s: the combination wins",
                  cli_fmt_str(dec, "variant"));
     } else {
         snprintf(line, sizeof line, "%s: %s",
