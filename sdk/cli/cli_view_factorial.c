@@ -218,7 +218,7 @@ static void fact_render_terms(const fact_ctx *c, FILE *f, const json_t *model)
     cli_table_column(t, k++, c->logit ? "log-odds" : "per visitor", 1);
     if (wide_ci || !c->logit) cli_table_column(t, k++, c->logit ? "log-odds CI" : "CI", 1);
     if (c->logit) {
-        cli_table_column(t, k++, "odds ratio", 1);
+        cli_table_column(t, k++, "OR", 1);
         if (or_ci) cli_table_column(t, k++, "OR CI", 1);
     }
     cli_table_column(t, k++, "p", 1);
@@ -266,7 +266,7 @@ static void fact_render_terms(const fact_ctx *c, FILE *f, const json_t *model)
     cli_table_free(t);
     char note[200];
     snprintf(note, sizeof note, "  %s; * p < %.3g (Wald, each term alone)\n",
-             c->logit ? "odds ratio = e^log-odds, the multiplier on the odds"
+             c->logit ? "OR: odds ratio = e^log-odds, the multiplier on the odds"
                       : "money per visitor against the control level",
              c->alpha);
     char cut[256];
