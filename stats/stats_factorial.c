@@ -177,10 +177,11 @@ static size_t merge_cells(const stats_fact_design *d, const layout *L,
                           const stats_fact_cell *s, size_t ncells, mcell *mc)
 {
     size_t m = 0;
+    const stats_fact_cell *last = NULL; /* the source of mc[m - 1] */
     for (size_t i = 0; i < ncells; i++) {
         if (s[i].n == 0.0)
             continue;
-        if (m > 0 && i > 0 && s[i - 1].n > 0.0 && cell_cmp(&s[i - 1], &s[i]) == 0) {
+        if (last && cell_cmp(last, &s[i]) == 0) {
             mc[m - 1].n += s[i].n;
             mc[m - 1].x += s[i].conversions;
             mc[m - 1].sum += s[i].sum;
@@ -192,6 +193,7 @@ static size_t merge_cells(const stats_fact_design *d, const layout *L,
         mc[m].x = s[i].conversions;
         mc[m].sum = s[i].sum;
         mc[m].sumsq = s[i].sumsq;
+        last = &s[i];
         m++;
     }
     return m;
@@ -322,13 +324,14 @@ static bool boundary_rate(double mu) { return mu < SEP_MU || mu > 1.0 - SEP_MU; 
  * fitted rate around 1e-8 for a thousand-visitor cell), so from the
  * fitted point keep taking Newton steps: with a finite maximum they
  * settle at once; with separation the fitted rate of a boundary cell falls
- * by a factor e per step and crosses SEP_MU. eta and beta are scratch. */
-static bool separated(const mcell *mc, size_t m, double *eta, double *beta, gsl_matrix *A,
-                      gsl_vector *b)
+ * by a factor e per step and crosses SEP_MU. The fitted eta0 and beta0
+ * are left as they are (the fit reports them); A and b are scratch. */
+static bool separated(const mcell *mc, size_t m, const double *eta0, const double *beta0,
+                      gsl_matrix *A, gsl_vector *b)
 {
     bool boundary = false;
     for (size_t c = 0; c < m; c++) {
-        if (boundary_rate(logit_mu(eta[c])))
+        if (boundary_rate(logit_mu(eta0[c])))
             return true;
         if (mc[c].x == 0.0 || mc[c].x == mc[c].n)
             boundary = true;
@@ -336,11 +339,13 @@ static bool separated(const mcell *mc, size_t m, double *eta, double *beta, gsl_
     if (!boundary) /* every cell strictly inside (0,1): strictly concave, finite */
         return false;
     size_t p = A->size1;
-    double *prev = malloc(p * sizeof *prev);
-    if (!prev)
-        return false;
-    memcpy(prev, beta, p * sizeof *prev);
+    double *prev = malloc(p * sizeof *prev), *beta = malloc(p * sizeof *beta);
+    double *eta = malloc(m * sizeof *eta);
     bool sep = false;
+    if (!prev || !beta || !eta)
+        goto done; /* out of memory: cannot tell, report the fit as it is */
+    memcpy(prev, beta0, p * sizeof *prev);
+    memcpy(eta, eta0, m * sizeof *eta);
     for (int it = 0; it < SEP_STEPS && !sep; it++) {
         if (irls_step(mc, m, eta, A, b, beta) != 0) {
             sep = true; /* the boundary cells' weights vanished */
@@ -359,7 +364,10 @@ static bool separated(const mcell *mc, size_t m, double *eta, double *beta, gsl_
         if (moved < 1e-12)
             break;
     }
+done:
     free(prev);
+    free(beta);
+    free(eta);
     return sep;
 }
 
