@@ -78,11 +78,27 @@ static int row_of(char rows[16][64], size_t n, size_t col, char g)
     return -1;
 }
 
-static int has_char(char rows[16][64], size_t n, char g)
+/* Where the lines stand at both ends of the grid: the rows of '*' (B=b0)
+ * and '+' (B=b1) in the first and the last of its 28 columns, and whether
+ * the two lines meet anywhere ('X'). */
+typedef struct chart_ends {
+    int star_left, plus_left, star_right, plus_right;
+    int meet;
+} chart_ends;
+
+static chart_ends chart_read(const char *text)
 {
+    char rows[16][64];
+    size_t n = chart_rows(text, rows);
+    cr_assert_eq(n, 8, "%s", text);
+    cr_assert_not_null(strstr(text, "B: * b0 + b1"), "the legend:\n%s", text);
+    chart_ends e = {row_of(rows, n, 0, '*'), row_of(rows, n, 0, '+'), row_of(rows, n, 27, '*'),
+                    row_of(rows, n, 27, '+'), 0};
+    cr_assert(e.star_left >= 0 && e.plus_left >= 0 && e.star_right >= 0 && e.plus_right >= 0,
+              "both lines at both ends:\n%s", text);
     for (size_t r = 0; r < n; r++)
-        if (strchr(rows[r], g)) return 1;
-    return 0;
+        if (strchr(rows[r], 'X')) e.meet = 1;
+    return e;
 }
 
 Test(cli_view_factorial, crossing_lines_swap_order)
@@ -91,17 +107,9 @@ Test(cli_view_factorial, crossing_lines_swap_order)
     const double eta[2][2] = {{-3.2, -2.6}, {-2.6, -3.2}};
     json_t *v = view_2x2(eta, 0.001);
     char *text = render(v, 100);
-    char rows[16][64];
-    size_t n = chart_rows(text, rows);
-    cr_assert_eq(n, 8, "%s", text);
-    size_t last = 27; /* the grid is 28 columns */
-    /* '*' is b0, '+' is b1 (the legend says so) */
-    cr_assert_not_null(strstr(text, "B: * b0 + b1"), "%s", text);
-    int star_left = row_of(rows, n, 0, '*'), plus_left = row_of(rows, n, 0, '+');
-    int star_right = row_of(rows, n, last, '*'), plus_right = row_of(rows, n, last, '+');
-    cr_assert(star_left >= 0 && plus_left >= 0 && star_right >= 0 && plus_right >= 0, "%s", text);
-    cr_assert_gt(star_left, plus_left, "at a0, b1 is above b0:\n%s", text);
-    cr_assert_lt(star_right, plus_right, "at a1, b0 is above b1:\n%s", text);
+    chart_ends e = chart_read(text);
+    cr_assert_gt(e.star_left, e.plus_left, "at a0, b1 is above b0:\n%s", text);
+    cr_assert_lt(e.star_right, e.plus_right, "at a1, b0 is above b1:\n%s", text);
     cr_assert_not_null(strstr(text, "interaction"), "%s", text);
     free(text);
     json_decref(v);
@@ -113,17 +121,12 @@ Test(cli_view_factorial, parallel_lines_keep_order_and_never_meet)
     const double eta[2][2] = {{-3.2, -2.6}, {-2.9, -2.3}};
     json_t *v = view_2x2(eta, 0.9);
     char *text = render(v, 100);
-    char rows[16][64];
-    size_t n = chart_rows(text, rows);
-    size_t last = 27;
-    int star_left = row_of(rows, n, 0, '*'), plus_left = row_of(rows, n, 0, '+');
-    int star_right = row_of(rows, n, last, '*'), plus_right = row_of(rows, n, last, '+');
-    cr_assert(star_left >= 0 && plus_left >= 0 && star_right >= 0 && plus_right >= 0, "%s", text);
-    cr_assert_gt(star_left, plus_left, "%s", text);
-    cr_assert_gt(star_right, plus_right, "b1 stays above b0:\n%s", text);
+    chart_ends e = chart_read(text);
+    cr_assert_gt(e.star_left, e.plus_left, "%s", text);
+    cr_assert_gt(e.star_right, e.plus_right, "b1 stays above b0:\n%s", text);
     /* and by the same number of rows: parallel on the log-odds scale */
-    cr_assert_eq(star_left - plus_left, star_right - plus_right, "%s", text);
-    cr_assert_not(has_char(rows, n, 'X'), "the lines never meet:\n%s", text);
+    cr_assert_eq(e.star_left - e.plus_left, e.star_right - e.plus_right, "%s", text);
+    cr_assert_not(e.meet, "the lines never meet:\n%s", text);
     free(text);
     json_decref(v);
 }
