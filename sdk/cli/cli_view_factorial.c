@@ -405,7 +405,8 @@ static int fact_chart(const fact_ctx *c, FILE *f, const json_t *model, const jso
     const json_t *fs = json_object_get(test, "factors");
     const char *fa = json_string_value(json_array_get(fs, 0));
     const char *fb = json_string_value(json_array_get(fs, 1));
-    int ia = fa ? fact_factor_index(factors, fa) : -1, ib = fb ? fact_factor_index(factors, fb) : -1;
+    int ia = fa ? fact_factor_index(factors, fa) : -1,
+        ib = fb ? fact_factor_index(factors, fb) : -1;
     if (ia < 0 || ib < 0) return -1;
     const json_t *la = json_object_get(json_array_get(factors, (size_t)ia), "levels");
     const json_t *lb = json_object_get(json_array_get(factors, (size_t)ib), "levels");
@@ -596,7 +597,8 @@ static void fact_render_cells(const fact_ctx *c, FILE *f, const json_t *g)
         int r = cli_table_row(t);
         char b[64];
         k = 0;
-        cli_table_cell(t, r, k++, v, is_ctl ? CLI_PAINT_DIM : win ? CLI_PAINT_GOOD : CLI_PAINT_NONE);
+        cli_paint name_paint = is_ctl ? CLI_PAINT_DIM : win ? CLI_PAINT_GOOD : CLI_PAINT_NONE;
+        cli_table_cell(t, r, k++, v, name_paint);
         if (!narrow) {
             cli_fmt_count(cli_fmt_num(a, "visitors"), b, sizeof b);
             cli_table_cell(t, r, k++, b, CLI_PAINT_NONE);

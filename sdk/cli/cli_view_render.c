@@ -182,7 +182,8 @@ static void render_matrix(FILE *f, int color, int width, const json_t *view,
         cli_table_column(t, 1, "min/arm", 1);
         for (size_t c = 0; c < nc; c++) {
             char name[20];
-            cli_term_fit(cli_fmt_str(json_array_get(arms, cols[c]), "variant"), 13, name, sizeof name);
+            cli_term_fit(cli_fmt_str(json_array_get(arms, cols[c]), "variant"), 13, name,
+                         sizeof name);
             cli_table_column(t, c + 2, name, 1);
         }
         size_t i;
@@ -363,7 +364,8 @@ static void render_recommendation(FILE *f, int color, const json_t *g, const jso
         char v[32];
         cli_fmt_count(cli_fmt_num(promo, "visitors"), v, sizeof v);
         fprintf(f, "  %-8s promoted now: %s since %.10s, holdback %.0f%%, %s visitors served it\n",
-                "", cli_fmt_str(promo, "variant"), cli_fmt_str(promo, "since"), cli_fmt_num(promo, "holdback") * 100, v);
+                "", cli_fmt_str(promo, "variant"), cli_fmt_str(promo, "since"),
+                cli_fmt_num(promo, "holdback") * 100, v);
     }
 }
 
@@ -476,16 +478,18 @@ void cli_view_render(const json_t *view, FILE *f, int color, int width)
         if (aov) cli_fmt_money(diff, d1, sizeof d1);
         else cli_fmt_pct(diff, 1, d1, sizeof d1);
         cli_fmt_p(cli_fmt_num(trip, "p"), p1, sizeof p1);
-        snprintf(b, sizeof b, "!! CIRCUIT BREAKER tripped in %s since %.16s: %s %s %s vs "
-                 "control (always-valid p %s, e-value %.3g)", cli_fmt_str(g, "region"),
-                 cli_fmt_str(trip, "since"), cli_fmt_str(trip, "variant"), aov ? "AOV" : "decline rate", d1, p1,
-                 cli_fmt_num(trip, "e_value"));
+        snprintf(b, sizeof b,
+                 "!! CIRCUIT BREAKER tripped in %s since %.16s: %s %s %s vs "
+                 "control (always-valid p %s, e-value %.3g)",
+                 cli_fmt_str(g, "region"), cli_fmt_str(trip, "since"), cli_fmt_str(trip, "variant"),
+                 aov ? "AOV" : "decline rate", d1, p1, cli_fmt_num(trip, "e_value"));
         fputc('\n', f);
         cli_term_paint(f, color, CLI_PAINT_BAD, b);
         fputc('\n', f);
-        snprintf(b, sizeof b, "   Its visitors see the control and are not counted; `upshot "
-                 "breaker %s --reset --region %s` resumes the test.", cli_fmt_str(view, "experiment"),
-                 cli_fmt_str(g, "region"));
+        snprintf(b, sizeof b,
+                 "   Its visitors see the control and are not counted; `upshot "
+                 "breaker %s --reset --region %s` resumes the test.",
+                 cli_fmt_str(view, "experiment"), cli_fmt_str(g, "region"));
         cli_term_paint(f, color, CLI_PAINT_BAD, b);
         fputc('\n', f);
     }

@@ -261,7 +261,8 @@ Test(cli_commands, show_factorial_prints_effects_tests_charts_cells_and_power)
     char want_est[32], want_or[32];
     snprintf(want_est, sizeof want_est, "%+.3f", json_real_value(json_object_get(t, "estimate")));
     snprintf(want_or, sizeof want_or, "%.2f", exp(json_real_value(json_object_get(t, "estimate"))));
-    cr_assert(strstr(l, want_est) && strstr(l, want_or), "%s / %s not in: %s", want_est, want_or, l);
+    cr_assert(strstr(l, want_est) && strstr(l, want_or), "%s / %s not in: %s", want_est, want_or,
+              l);
     cr_assert(ends_with(l, "*"), "significant at 0.05: %s", l);
     free(l);
     /* interactions are named with both factors; the stratum terms are listed */
@@ -290,7 +291,8 @@ Test(cli_commands, show_factorial_prints_effects_tests_charts_cells_and_power)
     size_t marks = 0;
     for (const char *p = gr; (p = strstr(p, "  W\n")) != NULL; p++) marks++;
     cr_assert_eq(marks, 1, "one W in gr (a combination: no level marked):\n%s", gr);
-    cr_assert(strstr(gr, "W promote checkout-benefit-one-timer: the combination wins") != NULL, "%s", gr);
+    cr_assert(strstr(gr, "W promote checkout-benefit-one-timer: the combination wins") != NULL,
+              "%s", gr);
     free(gr);
     /* pl: a factor level; its cell and its level are marked */
     char *pl = section(r.out, "Region pl:", "Region se:");
