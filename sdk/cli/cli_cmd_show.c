@@ -145,7 +145,9 @@ const cli_command cli_cmd_show = {
     "does not match the weights, a regions x variants matrix, the cumulative lift by\n"
     "day, and per region: promote V, keep running, stop (no effect likely) or check\n"
     "SRM first. The rules are in docs/promotion.md; upshotd's auto-promotion uses the\n"
-    "same function.",
+    "same function. A factorial experiment adds its main effects and interactions,\n"
+    "the interaction tests, a chart per pair of factors, the cells and factor levels\n"
+    "of each region with what upshotd promotes marked W, and the power line.",
     show_opts, sizeof show_opts / sizeof show_opts[0], 1, 1, show_run};
 
 /* ---- watch ------------------------------------------------------------ */

@@ -296,6 +296,8 @@ int cli_results_parse(json_t *root, cli_results *r, char *err, size_t errcap)
     x = json_object_get(dec, "min_sample");
     if (json_is_integer(x)) r->server_min_sample = (long long)json_integer_value(x);
     if (json_is_object(dec)) r->server_decisions = json_incref(dec);
+    json_t *fact = json_object_get(root, "factorial");
+    if (json_is_object(fact)) r->server_factorial = json_incref(fact);
     json_t *tvars = json_object_get(json_object_get(json_object_get(root, "total"), "analysis"),
                                     "variants");
     size_t ti;
@@ -333,6 +335,7 @@ void cli_results_free(cli_results *r)
     free(r->days);
     free(r->total_looks);
     json_decref(r->server_decisions);
+    json_decref(r->server_factorial);
     memset(r, 0, sizeof *r);
 }
 

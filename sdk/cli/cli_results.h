@@ -69,6 +69,8 @@ typedef struct cli_results {
     int server_correction;                     /* decide_correction, -1 */
     long long server_min_sample;               /* -1 */
     json_t *server_decisions;                  /* "decisions", owned ref */
+    json_t *server_factorial;                  /* "factorial" of a factorial experiment
+                                                  (docs/api.md), owned ref; NULL else */
     /* CUPED revenue lift and its p per variant, from the pooled total's
      * analysis (total.analysis.variants[].cuped, matched by name); NaN
      * when absent or null (no covariate recorded, an older upshotd) */

@@ -100,12 +100,17 @@ void cli_table_render(const cli_table *t, FILE *f, int color, size_t max_width,
         w[shrink_col] = w[shrink_col] > floor_w + over ? w[shrink_col] - over
                         : (w[shrink_col] > floor_w ? floor_w : w[shrink_col]);
     }
-    size_t line = 0;
+    size_t line = 0, last_title = 0;
+    for (size_t c = 0; c < t->ncols; c++)
+        if (t->titles[c] && *t->titles[c]) last_title = c;
     for (size_t i = 0; i < indent; i++) fputc(' ', f);
     for (size_t c = 0; c < t->ncols; c++) {
-        if (c) fputs("  ", f);
-        table_put(f, color, t->titles[c], CLI_PAINT_BOLD, w[c], t->right[c],
-                  c + 1 == t->ncols);
+        /* untitled columns at the end (marks) leave no trailing blanks */
+        if (c <= last_title) {
+            if (c) fputs("  ", f);
+            table_put(f, color, t->titles[c], CLI_PAINT_BOLD, w[c], t->right[c],
+                      c == last_title);
+        }
         line += w[c] + (c ? 2 : 0);
     }
     fputc('\n', f);

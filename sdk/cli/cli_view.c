@@ -279,6 +279,27 @@ static json_t *view_breaker(const json_t *exp, const cli_results *r, const cli_r
     return o;
 }
 
+/* A factorial experiment's promotion comes from upshotd's decision: its
+ * factor-level step needs the models and the marginal counts, which only
+ * the server's analysis has (docs/promotion.md). The region's entry of
+ * "decisions", reduced to what says which cell or level is promoted;
+ * null when the results carry no decision for the region. */
+static json_t *view_fact_decision(const cli_results *r, const cli_region *g)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(r->server_decisions, "regions"), i, d) {
+        const char *rn = json_string_value(json_object_get(d, "region"));
+        if (rn == NULL || strcmp(rn, g->name) != 0) continue;
+        return json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}", "recommendation",
+                         json_object_get(d, "recommendation"), "variant",
+                         json_object_get(d, "variant"), "kind", json_object_get(d, "kind"),
+                         "factor", json_object_get(d, "factor"), "level",
+                         json_object_get(d, "level"), "why", json_object_get(d, "why"));
+    }
+    return json_null();
+}
+
 static json_t *view_region(const json_t *exp, const cli_results *r, const cli_region *g,
                            const decide_result *dg, const decide_result *dm, size_t gi,
                            int metric, double alpha, const double *weights,
@@ -304,6 +325,7 @@ static json_t *view_region(const json_t *exp, const cli_results *r, const cli_re
         }
     }
     json_object_set_new(o, "server_recommendation", srv);
+    if (r->server_factorial) json_object_set_new(o, "factorial_decision", view_fact_decision(r, g));
     json_object_set_new(o, "srm_p", jnum(rr->srm_p));
     json_object_set_new(o, "srm_p_always_valid", jnum(rr->srm_p_always_valid));
     json_object_set_new(o, "srm_failed", json_boolean(rr->srm_failed));
@@ -442,6 +464,9 @@ json_t *cli_view_build(const json_t *exp, const cli_results *r, const cli_view_o
         json_array_append_new(jregs, view_region(exp, r, &r->regions[gi], &dg, &dm, gi, metric,
                                                  cfg.alpha, weights, ws));
     json_object_set_new(view, "regions", jregs);
+
+    /* upshotd's factorial analysis, as it sent it (docs/api.md) */
+    if (r->server_factorial) json_object_set(view, "factorial", r->server_factorial);
 
     int gsel = o && o->region ? cli_results_region(r, o->region) : -1;
     json_object_set_new(view, "chart", view_chart(r, gsel >= 0 ? r->regions[gsel].looks

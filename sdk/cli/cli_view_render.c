@@ -9,70 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_fmt.h"
+#include "cli_plot.h"
 #include "cli_table.h"
 #include "cli_term.h"
 #include "cli_view.h"
-
-static double rget(const json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-static const char *sget(const json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
-/* 1234567 -> "1,234,567" */
-static void fmt_count(double v, char *out, size_t cap)
-{
-    if (!isfinite(v)) {
-        snprintf(out, cap, "-");
-        return;
-    }
-    char raw[32];
-    snprintf(raw, sizeof raw, "%.0f", v);
-    size_t n = strlen(raw), o = 0;
-    for (size_t i = 0; i < n && o + 2 < cap; i++) {
-        if (i > 0 && (n - i) % 3 == 0 && raw[i - 1] != '-') out[o++] = ',';
-        out[o++] = raw[i];
-    }
-    out[o] = '\0';
-}
-
-static void fmt_pct(double v, int sign, char *out, size_t cap)
-{
-    if (!isfinite(v)) snprintf(out, cap, "-");
-    else if (sign) snprintf(out, cap, "%+.1f%%", v * 100);
-    else snprintf(out, cap, "%.2f%%", v * 100);
-}
-
-static void fmt_ci(const json_t *pair, int sign, char *out, size_t cap)
-{
-    if (!json_is_array(pair) || json_array_size(pair) != 2) {
-        snprintf(out, cap, "-");
-        return;
-    }
-    double lo = json_number_value(json_array_get(pair, 0));
-    double hi = json_number_value(json_array_get(pair, 1));
-    if (sign) snprintf(out, cap, "[%+.1f, %+.1f]", lo * 100, hi * 100);
-    else snprintf(out, cap, "[%.1f, %.1f]", lo * 100, hi * 100);
-}
-
-static void fmt_p(double p, char *out, size_t cap)
-{
-    if (!isfinite(p)) snprintf(out, cap, "-");
-    else if (p < 0.0001) snprintf(out, cap, "<0.0001");
-    else snprintf(out, cap, "%.4f", p);
-}
-
-static void fmt_money(double v, char *out, size_t cap)
-{
-    if (!isfinite(v)) snprintf(out, cap, "-");
-    else snprintf(out, cap, "%.2f", v);
-}
+#include "cli_view_factorial.h"
 
 static const char *metric_title(const char *m)
 {
@@ -98,13 +40,6 @@ static const char *verdict_mark(const char *v)
     if (strcmp(v, "srm") == 0) return "S";
     if (strcmp(v, "no_data") == 0) return "-";
     return "?";
-}
-
-static void heading(FILE *f, int color, const char *text)
-{
-    fputc('\n', f);
-    cli_term_paint(f, color, CLI_PAINT_BOLD, text);
-    fputc('\n', f);
 }
 
 /* The two per-variant tables of one slice (total or one region). */
@@ -136,30 +71,30 @@ static void render_variant_tables(FILE *f, int color, int width, const json_t *a
     json_array_foreach(arms, i, a) {
         int r = cli_table_row(t);
         int is_ctl = json_is_true(json_object_get(a, "control"));
-        const char *verdict = sget(a, "verdict");
-        cli_table_cell(t, r, 0, sget(a, "variant"), is_ctl ? CLI_PAINT_DIM : CLI_PAINT_NONE);
-        fmt_count(rget(a, "visitors"), b, sizeof b);
+        const char *verdict = cli_fmt_str(a, "verdict");
+        cli_table_cell(t, r, 0, cli_fmt_str(a, "variant"), is_ctl ? CLI_PAINT_DIM : CLI_PAINT_NONE);
+        cli_fmt_count(cli_fmt_num(a, "visitors"), b, sizeof b);
         cli_table_cell(t, r, 1, b, CLI_PAINT_NONE);
-        fmt_count(rget(a, "conversions"), b, sizeof b);
+        cli_fmt_count(cli_fmt_num(a, "conversions"), b, sizeof b);
         cli_table_cell(t, r, 2, b, CLI_PAINT_NONE);
-        if (conv) fmt_pct(rget(a, "metric_value"), 0, b, sizeof b);
-        else fmt_money(rget(a, "metric_value"), b, sizeof b);
+        if (conv) cli_fmt_pct(cli_fmt_num(a, "metric_value"), 0, b, sizeof b);
+        else cli_fmt_money(cli_fmt_num(a, "metric_value"), b, sizeof b);
         cli_table_cell(t, r, 3, b, CLI_PAINT_NONE);
-        if (conv) fmt_ci(json_object_get(a, "conversion_rate_ci"), 0, b, sizeof b);
+        if (conv) cli_fmt_ci(json_object_get(a, "conversion_rate_ci"), 0, b, sizeof b);
         else b[0] = '\0';
         if (!narrow) cli_table_cell(t, r, 4, b, CLI_PAINT_DIM);
         if (is_ctl) {
             cli_table_cell(t, r, 5 - k, "control", CLI_PAINT_DIM);
             continue;
         }
-        fmt_pct(rget(a, "lift"), 1, b, sizeof b);
+        cli_fmt_pct(cli_fmt_num(a, "lift"), 1, b, sizeof b);
         cli_table_cell(t, r, 5 - k, b, verdict_paint(verdict));
-        fmt_ci(json_object_get(a, "lift_ci"), 1, b, sizeof b);
+        cli_fmt_ci(json_object_get(a, "lift_ci"), 1, b, sizeof b);
         cli_table_cell(t, r, 6 - k, b, CLI_PAINT_NONE);
-        fmt_p(rget(a, "p_adjusted"), b, sizeof b);
+        cli_fmt_p(cli_fmt_num(a, "p_adjusted"), b, sizeof b);
         cli_table_cell(t, r, 7 - k, b, verdict_paint(verdict));
         if (narrow) continue;
-        double beat = rget(a, "chance_to_beat");
+        double beat = cli_fmt_num(a, "chance_to_beat");
         if (isfinite(beat)) snprintf(b, sizeof b, "%.1f%%", beat * 100);
         else snprintf(b, sizeof b, "-");
         cli_table_cell(t, r, 8, b, CLI_PAINT_NONE);
@@ -180,21 +115,21 @@ static void render_variant_tables(FILE *f, int color, int width, const json_t *a
     json_array_foreach(arms, i, a) {
         int r = cli_table_row(t);
         int is_ctl = json_is_true(json_object_get(a, "control"));
-        cli_table_cell(t, r, 0, sget(a, "variant"), is_ctl ? CLI_PAINT_DIM : CLI_PAINT_NONE);
-        fmt_money(rget(a, "revenue_per_visitor"), b, sizeof b);
+        cli_table_cell(t, r, 0, cli_fmt_str(a, "variant"), is_ctl ? CLI_PAINT_DIM : CLI_PAINT_NONE);
+        cli_fmt_money(cli_fmt_num(a, "revenue_per_visitor"), b, sizeof b);
         cli_table_cell(t, r, 1, b, CLI_PAINT_NONE);
-        fmt_pct(is_ctl ? NAN : rget(a, "revenue_lift"), 1, b, sizeof b);
+        cli_fmt_pct(is_ctl ? NAN : cli_fmt_num(a, "revenue_lift"), 1, b, sizeof b);
         cli_table_cell(t, r, 2, is_ctl ? "" : b, CLI_PAINT_NONE);
-        fmt_money(rget(a, "aov"), b, sizeof b);
+        cli_fmt_money(cli_fmt_num(a, "aov"), b, sizeof b);
         cli_table_cell(t, r, 3, b, CLI_PAINT_NONE);
-        fmt_pct(is_ctl ? NAN : rget(a, "aov_lift"), 1, b, sizeof b);
+        cli_fmt_pct(is_ctl ? NAN : cli_fmt_num(a, "aov_lift"), 1, b, sizeof b);
         cli_table_cell(t, r, 4, is_ctl ? "" : b, CLI_PAINT_NONE);
-        fmt_count(rget(a, "orders"), b, sizeof b);
+        cli_fmt_count(cli_fmt_num(a, "orders"), b, sizeof b);
         cli_table_cell(t, r, 5, b, CLI_PAINT_NONE);
-        fmt_pct(rget(a, "decline_rate"), 0, b, sizeof b);
+        cli_fmt_pct(cli_fmt_num(a, "decline_rate"), 0, b, sizeof b);
         cli_table_cell(t, r, 6, b, CLI_PAINT_NONE);
         if (is_ctl) continue;
-        double dd = rget(a, "decline_diff");
+        double dd = cli_fmt_num(a, "decline_diff");
         int bad = json_is_true(json_object_get(a, "guardrail_failed"));
         if (isfinite(dd))
             snprintf(b, sizeof b, "%+.2f pp%s", dd * 100, bad ? " !" : "");
@@ -208,16 +143,16 @@ static void render_variant_tables(FILE *f, int color, int width, const json_t *a
     /* CUPED, only when upshotd computed it (a covariate was recorded) */
     int any = 0;
     json_array_foreach(arms, i, a)
-        any = any || isfinite(rget(a, "revenue_lift_cuped"));
+        any = any || isfinite(cli_fmt_num(a, "revenue_lift_cuped"));
     if (!any) return;
     fprintf(f, "\n  rev/visitor lift adjusted for cart value at exposure (CUPED):\n");
     json_array_foreach(arms, i, a) {
-        double l = rget(a, "revenue_lift_cuped");
+        double l = cli_fmt_num(a, "revenue_lift_cuped");
         if (!isfinite(l)) continue;
         char p[32];
-        fmt_pct(l, 1, b, sizeof b);
-        fmt_p(rget(a, "revenue_cuped_p"), p, sizeof p);
-        fprintf(f, "    %-24.24s %8s  p %s\n", sget(a, "variant"), b, p);
+        cli_fmt_pct(l, 1, b, sizeof b);
+        cli_fmt_p(cli_fmt_num(a, "revenue_cuped_p"), p, sizeof p);
+        fprintf(f, "    %-24.24s %8s  p %s\n", cli_fmt_str(a, "variant"), b, p);
     }
 }
 
@@ -247,25 +182,26 @@ static void render_matrix(FILE *f, int color, int width, const json_t *view,
         cli_table_column(t, 1, "min/arm", 1);
         for (size_t c = 0; c < nc; c++) {
             char name[20];
-            cli_term_fit(sget(json_array_get(arms, cols[c]), "variant"), 13, name, sizeof name);
+            cli_term_fit(cli_fmt_str(json_array_get(arms, cols[c]), "variant"), 13, name,
+                         sizeof name);
             cli_table_column(t, c + 2, name, 1);
         }
         size_t i;
         json_t *g;
         json_array_foreach(regs, i, g) {
-            if (only && strcmp(only, sget(g, "region")) != 0) continue;
+            if (only && strcmp(only, cli_fmt_str(g, "region")) != 0) continue;
             int r = cli_table_row(t);
-            cli_table_cell(t, r, 0, sget(g, "region"), CLI_PAINT_NONE);
+            cli_table_cell(t, r, 0, cli_fmt_str(g, "region"), CLI_PAINT_NONE);
             char b[48];
-            fmt_count(rget(g, "min_visitors"), b, sizeof b);
+            cli_fmt_count(cli_fmt_num(g, "min_visitors"), b, sizeof b);
             cli_table_cell(t, r, 1, b, json_is_true(json_object_get(g, "min_sample_met"))
                                            ? CLI_PAINT_NONE : CLI_PAINT_WARN);
             json_t *ga = json_object_get(g, "variants");
             for (size_t c = 0; c < nc; c++) {
                 json_t *a = json_array_get(ga, cols[c]);
-                const char *vd = sget(a, "goal_verdict");
+                const char *vd = cli_fmt_str(a, "goal_verdict");
                 char lift[24];
-                fmt_pct(rget(a, "goal_lift"), 1, lift, sizeof lift);
+                cli_fmt_pct(cli_fmt_num(a, "goal_lift"), 1, lift, sizeof lift);
                 snprintf(b, sizeof b, "%s %s", lift, verdict_mark(vd));
                 cli_table_cell(t, r, c + 2, b, verdict_paint(vd));
             }
@@ -282,7 +218,6 @@ static void render_matrix(FILE *f, int color, int width, const json_t *view,
 /* Cumulative lift by day: one glyph per variant, 0 line marked. */
 static void render_chart(FILE *f, int color, int width, const json_t *chart)
 {
-    static const char glyphs[] = "*+ox#@%&=~";
     json_t *days = json_object_get(chart, "days");
     json_t *series = json_object_get(chart, "series");
     size_t nd = json_array_size(days), ns = json_array_size(series);
@@ -302,7 +237,6 @@ static void render_chart(FILE *f, int color, int width, const json_t *chart)
         }
     }
     if (hi - lo < 0.02) { hi += 0.01; lo -= 0.01; }
-    enum { ROWS = 10 };
     size_t plot_w = (size_t)width - 12;
     if (plot_w > 80) plot_w = 80;
     size_t cols = nd <= plot_w ? nd : plot_w;
@@ -310,42 +244,28 @@ static void render_chart(FILE *f, int color, int width, const json_t *chart)
     if (step < 1) step = 1;
     if (step > 8) step = 8;
     size_t gw = (cols - 1) * step + 1;
-    char grid[ROWS][128];
-    for (int r = 0; r < ROWS; r++) {
-        memset(grid[r], ' ', gw);
-        grid[r][gw] = '\0';
-    }
-    int zero_row = (int)lround((hi - 0) / (hi - lo) * (ROWS - 1));
-    if (zero_row >= 0 && zero_row < ROWS) memset(grid[zero_row], '-', gw);
+    cli_plot *p = cli_plot_new(10, gw, lo, hi);
+    if (p == NULL) return;
+    int zero_row = cli_plot_hline(p, 0);
     for (size_t s = 0; s < ns; s++) {
         json_t *pts = json_object_get(json_array_get(series, s), "lift");
         for (size_t c = 0; c < cols; c++) {
             size_t d = cols == nd ? c : c * (nd - 1) / (cols - 1);
-            json_t *p = json_array_get(pts, d);
-            if (!json_is_number(p)) continue;
-            int row = (int)lround((hi - json_number_value(p)) / (hi - lo) * (ROWS - 1));
-            if (row < 0) row = 0;
-            if (row >= ROWS) row = ROWS - 1;
-            grid[row][c * step] = glyphs[s % (sizeof glyphs - 1)];
+            json_t *pt = json_array_get(pts, d);
+            if (!json_is_number(pt)) continue;
+            cli_plot_put(p, c * step, json_number_value(pt),
+                         CLI_PLOT_GLYPHS[s % CLI_PLOT_NGLYPHS], 0);
         }
     }
-    for (int r = 0; r < ROWS; r++) {
-        char label[16] = "";
-        if (r == 0) snprintf(label, sizeof label, "%+.1f%%", hi * 100);
-        else if (r == ROWS - 1) snprintf(label, sizeof label, "%+.1f%%", lo * 100);
-        else if (r == zero_row) snprintf(label, sizeof label, "0%%");
-        fprintf(f, "  %8s |", label);
-        size_t end = gw;
-        while (end > 0 && grid[r][end - 1] == ' ') end--;
-        for (size_t c = 0; c < end; c++) {
-            char ch[2] = {grid[r][c], '\0'};
-            cli_term_paint(f, color, ch[0] == '-' ? CLI_PAINT_DIM : CLI_PAINT_NONE, ch);
-        }
-        fputc('\n', f);
-    }
-    fprintf(f, "  %8s +", "");
-    for (size_t c = 0; c < gw; c++) fputc('-', f);
-    fputc('\n', f);
+    char label[16];
+    snprintf(label, sizeof label, "%+.1f%%", hi * 100);
+    cli_plot_label(p, 0, label);
+    snprintf(label, sizeof label, "%+.1f%%", lo * 100);
+    cli_plot_label(p, cli_plot_rows(p) - 1, label);
+    if (zero_row > 0 && (size_t)zero_row < cli_plot_rows(p) - 1)
+        cli_plot_label(p, (size_t)zero_row, "0%");
+    cli_plot_render(p, f, color);
+    cli_plot_free(p);
     const char *d0 = json_string_value(json_array_get(days, 0));
     const char *d1 = json_string_value(json_array_get(days, nd - 1));
     size_t pad = gw > 10 ? gw - 10 : 1;
@@ -354,8 +274,8 @@ static void render_chart(FILE *f, int color, int width, const json_t *chart)
     fputs("  ", f);
     for (size_t s = 0; s < ns; s++) {
         char name[48], item[64];
-        cli_term_fit(sget(json_array_get(series, s), "variant"), 30, name, sizeof name);
-        snprintf(item, sizeof item, "%c %s", glyphs[s % (sizeof glyphs - 1)], name);
+        cli_term_fit(cli_fmt_str(json_array_get(series, s), "variant"), 30, name, sizeof name);
+        snprintf(item, sizeof item, "%c %s", CLI_PLOT_GLYPHS[s % CLI_PLOT_NGLYPHS], name);
         size_t iw = cli_term_display_width(item);
         if (s > 0 && col + 3 + iw > (size_t)width) {
             fputs("\n  ", f);
@@ -372,58 +292,67 @@ static void render_chart(FILE *f, int color, int width, const json_t *chart)
 
 static void render_recommendation(FILE *f, int color, const json_t *g, const json_t *view)
 {
-    const char *rec = sget(g, "recommendation");
+    const char *rec = cli_fmt_str(g, "recommendation");
     char line[512], b1[32], b2[32];
     cli_paint p = CLI_PAINT_WARN;
-    const char *why = sget(g, "why");
+    const char *why = cli_fmt_str(g, "why");
     if (strcmp(rec, "promote") == 0) {
         p = CLI_PAINT_GOOD;
-        const char *pv = sget(g, "promote_variant");
+        const char *pv = cli_fmt_str(g, "promote_variant");
         json_t *a = NULL, *x;
         size_t i;
         json_array_foreach(json_object_get(g, "variants"), i, x)
-            if (strcmp(sget(x, "variant"), pv) == 0) a = x;
-        fmt_pct(rget(a, "goal_lift"), 1, b1, sizeof b1);
-        fmt_p(rget(a, "goal_p_adjusted"), b2, sizeof b2);
+            if (strcmp(cli_fmt_str(x, "variant"), pv) == 0) a = x;
+        cli_fmt_pct(cli_fmt_num(a, "goal_lift"), 1, b1, sizeof b1);
+        cli_fmt_p(cli_fmt_num(a, "goal_p_adjusted"), b2, sizeof b2);
         char name[40];
         cli_term_fit(pv, 28, name, sizeof name);
         snprintf(line, sizeof line, "promote %s: lift %s, adjusted p %s, declines ok", name, b1,
                  b2);
     } else if (strcmp(rec, "check_srm") == 0) {
         p = CLI_PAINT_BAD;
-        fmt_p(rget(g, "srm_p_always_valid"), b1, sizeof b1);
+        cli_fmt_p(cli_fmt_num(g, "srm_p_always_valid"), b1, sizeof b1);
         snprintf(line, sizeof line, "check SRM first: visitors do not match the weights "
                  "(p %s); fix assignment before reading", b1);
     } else if (strcmp(rec, "breaker") == 0) {
         p = CLI_PAINT_BAD;
         json_t *br = json_object_get(g, "breaker");
-        fmt_p(rget(br, "p"), b1, sizeof b1);
+        cli_fmt_p(cli_fmt_num(br, "p"), b1, sizeof b1);
         snprintf(line, sizeof line, "circuit breaker: %s worse than control on the %s "
-                 "(always-valid p %s); route to control", sget(br, "variant"),
-                 strcmp(sget(br, "metric"), "aov") == 0 ? "AOV" : "decline rate", b1);
+                 "(always-valid p %s); route to control", cli_fmt_str(br, "variant"),
+                 strcmp(cli_fmt_str(br, "metric"), "aov") == 0 ? "AOV" : "decline rate", b1);
     } else if (strcmp(rec, "stop") == 0) {
         p = CLI_PAINT_DIM;
         snprintf(line, sizeof line, "stop, no effect likely: %s", why);
     } else {
-        double ms = rget(view, "min_sample"), mv = rget(g, "min_visitors");
+        double ms = cli_fmt_num(view, "min_sample"), mv = cli_fmt_num(g, "min_visitors");
         if (!json_is_true(json_object_get(g, "min_sample_met"))) {
-            fmt_count(mv, b1, sizeof b1);
-            fmt_count(ms, b2, sizeof b2);
+            cli_fmt_count(mv, b1, sizeof b1);
+            cli_fmt_count(ms, b2, sizeof b2);
             snprintf(line, sizeof line, "keep running: fewest visitors in an arm %s of %s needed",
                      b1, b2);
         } else {
             snprintf(line, sizeof line, "keep running: %s", why);
         }
-        double dtg = rget(g, "days_to_go");
+        double dtg = cli_fmt_num(g, "days_to_go");
         if (isfinite(dtg) && dtg > 0)
             snprintf(line + strlen(line), sizeof line - strlen(line),
                      "; ~%.0f more day%s for the MDE", dtg, dtg == 1 ? "" : "s");
     }
-    fprintf(f, "  %-8s ", sget(g, "region"));
+    fprintf(f, "  %-8s ", cli_fmt_str(g, "region"));
     cli_term_paint(f, color, p, line);
     fputc('\n', f);
     const char *srv = json_string_value(json_object_get(g, "server_recommendation"));
-    if (srv && strcmp(srv, rec) != 0) {
+    const json_t *fd = json_object_get(g, "factorial_decision");
+    if (srv && strcmp(srv, rec) != 0 &&
+        strcmp(cli_fmt_str(fd, "kind"), "factor_level") == 0) {
+        /* the factor-level step needs upshotd's models: not a disagreement */
+        snprintf(line, sizeof line, "upshotd promotes the level %s=%s (factorial, above)",
+                 cli_fmt_str(fd, "factor"), cli_fmt_str(fd, "level"));
+        fprintf(f, "  %-8s ", "");
+        cli_term_paint(f, color, CLI_PAINT_GOOD, line);
+        fputc('\n', f);
+    } else if (srv && strcmp(srv, rec) != 0) {
         snprintf(line, sizeof line, "upshotd's own evaluation says %s (different settings "
                  "were given here?)", srv);
         fprintf(f, "  %-8s ", "");
@@ -433,9 +362,10 @@ static void render_recommendation(FILE *f, int color, const json_t *g, const jso
     json_t *promo = json_object_get(g, "promotion");
     if (json_is_object(promo)) {
         char v[32];
-        fmt_count(rget(promo, "visitors"), v, sizeof v);
+        cli_fmt_count(cli_fmt_num(promo, "visitors"), v, sizeof v);
         fprintf(f, "  %-8s promoted now: %s since %.10s, holdback %.0f%%, %s visitors served it\n",
-                "", sget(promo, "variant"), sget(promo, "since"), rget(promo, "holdback") * 100, v);
+                "", cli_fmt_str(promo, "variant"), cli_fmt_str(promo, "since"),
+                cli_fmt_num(promo, "holdback") * 100, v);
     }
 }
 
@@ -452,22 +382,22 @@ static void render_sample_size(FILE *f, int color, int width, const json_t *view
     size_t i;
     json_t *g;
     json_array_foreach(json_object_get(view, "regions"), i, g) {
-        if (only && strcmp(only, sget(g, "region")) != 0) continue;
+        if (only && strcmp(only, cli_fmt_str(g, "region")) != 0) continue;
         int r = cli_table_row(t);
         char b[48];
-        cli_table_cell(t, r, 0, sget(g, "region"), CLI_PAINT_NONE);
+        cli_table_cell(t, r, 0, cli_fmt_str(g, "region"), CLI_PAINT_NONE);
         json_t *ctl = json_array_get(json_object_get(g, "variants"), 0);
         size_t j;
         json_t *a;
         json_array_foreach(json_object_get(g, "variants"), j, a)
             if (json_is_true(json_object_get(a, "control"))) ctl = a;
-        fmt_pct(rget(ctl, "conversion_rate"), 0, b, sizeof b);
+        cli_fmt_pct(cli_fmt_num(ctl, "conversion_rate"), 0, b, sizeof b);
         cli_table_cell(t, r, 1, b, CLI_PAINT_NONE);
-        fmt_count(rget(g, "needed_per_arm"), b, sizeof b);
+        cli_fmt_count(cli_fmt_num(g, "needed_per_arm"), b, sizeof b);
         cli_table_cell(t, r, 2, b, CLI_PAINT_NONE);
-        fmt_count(rget(g, "min_visitors"), b, sizeof b);
+        cli_fmt_count(cli_fmt_num(g, "min_visitors"), b, sizeof b);
         cli_table_cell(t, r, 3, b, CLI_PAINT_NONE);
-        double d = rget(g, "days_to_go");
+        double d = cli_fmt_num(g, "days_to_go");
         if (!isfinite(d)) snprintf(b, sizeof b, "-");
         else if (d <= 0) snprintf(b, sizeof b, "reached");
         else snprintf(b, sizeof b, "%.0f", d);
@@ -481,21 +411,21 @@ void cli_view_render(const json_t *view, FILE *f, int color, int width)
 {
     if (width > 100) width = 100; /* tables are designed for 100 columns */
     const char *only = json_string_value(json_object_get(view, "region_filter"));
-    const char *metric = sget(view, "metric");
+    const char *metric = cli_fmt_str(view, "metric");
     char b[256], c1[32];
 
-    snprintf(b, sizeof b, "%s", sget(view, "experiment"));
+    snprintf(b, sizeof b, "%s", cli_fmt_str(view, "experiment"));
     cli_term_paint(f, color, CLI_PAINT_BOLD, b);
-    const char *name = sget(view, "name");
-    if (strcmp(name, sget(view, "experiment")) != 0) fprintf(f, "  %s", name);
-    fprintf(f, "  [%s]\n", sget(view, "status"));
+    const char *name = cli_fmt_str(view, "name");
+    if (strcmp(name, cli_fmt_str(view, "experiment")) != 0) fprintf(f, "  %s", name);
+    fprintf(f, "  [%s]\n", cli_fmt_str(view, "status"));
     json_t *days = json_object_get(view, "days");
     size_t nd = json_array_size(days);
-    fmt_count(rget(view, "min_sample"), c1, sizeof c1);
+    cli_fmt_count(cli_fmt_num(view, "min_sample"), c1, sizeof c1);
     fprintf(f, "goal %s  alpha %.3g (%s over %.0f tests)%smin sample %s/arm  guardrail %s\n",
-            sget(view, "goal"), rget(view, "alpha"),
-            strcmp(sget(view, "correction"), "bh") == 0 ? "Benjamini-Hochberg" : "Holm",
-            rget(view, "family_size"), width < 100 ? "\n" : "  ", c1,
+            cli_fmt_str(view, "goal"), cli_fmt_num(view, "alpha"),
+            strcmp(cli_fmt_str(view, "correction"), "bh") == 0 ? "Benjamini-Hochberg" : "Holm",
+            cli_fmt_num(view, "family_size"), width < 100 ? "\n" : "  ", c1,
             json_array_size(json_object_get(view, "guardrails")) ? "decline rate" : "none");
     {
         json_t *bm = json_object_get(json_object_get(view, "breaker"), "metrics");
@@ -513,9 +443,9 @@ void cli_view_render(const json_t *view, FILE *f, int color, int width)
         fprintf(f, "data %s .. %s (%zu day%s, UTC)  generated %s\n",
                 json_string_value(json_array_get(days, 0)),
                 json_string_value(json_array_get(days, nd - 1)), nd, nd == 1 ? "" : "s",
-                sget(view, "generated_at"));
+                cli_fmt_str(view, "generated_at"));
     else
-        fprintf(f, "no data yet  generated %s\n", sget(view, "generated_at"));
+        fprintf(f, "no data yet  generated %s\n", cli_fmt_str(view, "generated_at"));
 
     /* SRM banners */
     json_t *regs = json_object_get(view, "regions");
@@ -523,10 +453,10 @@ void cli_view_render(const json_t *view, FILE *f, int color, int width)
     json_t *g;
     json_array_foreach(regs, i, g) {
         if (!json_is_true(json_object_get(g, "srm_failed"))) continue;
-        if (only && strcmp(only, sget(g, "region")) != 0) continue;
-        fmt_p(rget(g, "srm_p_always_valid"), c1, sizeof c1);
+        if (only && strcmp(only, cli_fmt_str(g, "region")) != 0) continue;
+        cli_fmt_p(cli_fmt_num(g, "srm_p_always_valid"), c1, sizeof c1);
         snprintf(b, sizeof b, "!! SAMPLE RATIO MISMATCH in %s: visitors per variant do not "
-                 "match the weights (always-valid p %s)", sget(g, "region"), c1);
+                 "match the weights (always-valid p %s)", cli_fmt_str(g, "region"), c1);
         fputc('\n', f);
         cli_term_paint(f, color, CLI_PAINT_BAD, b);
         fputc('\n', f);
@@ -540,24 +470,26 @@ void cli_view_render(const json_t *view, FILE *f, int color, int width)
         json_t *br = json_object_get(g, "breaker");
         json_t *trip = json_object_get(br, "trip");
         if (!json_is_true(json_object_get(br, "active")) || !json_is_object(trip)) continue;
-        if (only && strcmp(only, sget(g, "region")) != 0) continue;
-        const char *metric_b = sget(trip, "metric");
+        if (only && strcmp(only, cli_fmt_str(g, "region")) != 0) continue;
+        const char *metric_b = cli_fmt_str(trip, "metric");
         bool aov = strcmp(metric_b, "aov") == 0;
-        double diff = rget(trip, "diff");
+        double diff = cli_fmt_num(trip, "diff");
         char d1[32], p1[32];
-        if (aov) fmt_money(diff, d1, sizeof d1);
-        else fmt_pct(diff, 1, d1, sizeof d1);
-        fmt_p(rget(trip, "p"), p1, sizeof p1);
-        snprintf(b, sizeof b, "!! CIRCUIT BREAKER tripped in %s since %.16s: %s %s %s vs "
-                 "control (always-valid p %s, e-value %.3g)", sget(g, "region"),
-                 sget(trip, "since"), sget(trip, "variant"), aov ? "AOV" : "decline rate", d1, p1,
-                 rget(trip, "e_value"));
+        if (aov) cli_fmt_money(diff, d1, sizeof d1);
+        else cli_fmt_pct(diff, 1, d1, sizeof d1);
+        cli_fmt_p(cli_fmt_num(trip, "p"), p1, sizeof p1);
+        snprintf(b, sizeof b,
+                 "!! CIRCUIT BREAKER tripped in %s since %.16s: %s %s %s vs "
+                 "control (always-valid p %s, e-value %.3g)",
+                 cli_fmt_str(g, "region"), cli_fmt_str(trip, "since"), cli_fmt_str(trip, "variant"),
+                 aov ? "AOV" : "decline rate", d1, p1, cli_fmt_num(trip, "e_value"));
         fputc('\n', f);
         cli_term_paint(f, color, CLI_PAINT_BAD, b);
         fputc('\n', f);
-        snprintf(b, sizeof b, "   Its visitors see the control and are not counted; `upshot "
-                 "breaker %s --reset --region %s` resumes the test.", sget(view, "experiment"),
-                 sget(g, "region"));
+        snprintf(b, sizeof b,
+                 "   Its visitors see the control and are not counted; `upshot "
+                 "breaker %s --reset --region %s` resumes the test.",
+                 cli_fmt_str(view, "experiment"), cli_fmt_str(g, "region"));
         cli_term_paint(f, color, CLI_PAINT_BAD, b);
         fputc('\n', f);
     }
@@ -565,43 +497,45 @@ void cli_view_render(const json_t *view, FILE *f, int color, int width)
     const json_t *arms = json_object_get(json_object_get(view, "total"), "variants");
     if (only) {
         json_array_foreach(regs, i, g)
-            if (strcmp(only, sget(g, "region")) == 0) arms = json_object_get(g, "variants");
+            if (strcmp(only, cli_fmt_str(g, "region")) == 0) arms = json_object_get(g, "variants");
         snprintf(b, sizeof b, "Region %s: %s (p adjusted across all regions x variants)", only,
                  metric_title(metric));
     } else {
         snprintf(b, sizeof b, "All regions: %s (pooled, for reading; decisions are per region)",
                  metric_title(metric));
     }
-    heading(f, color, b);
-    render_variant_tables(f, color, width, arms, metric, rget(view, "alpha"));
+    cli_fmt_heading(f, color, b);
+    render_variant_tables(f, color, width, arms, metric, cli_fmt_num(view, "alpha"));
 
     if (json_array_size(regs) > 0) {
         snprintf(b, sizeof b, "Regions x variants: lift on the goal (%s)",
-                 metric_title(sget(view, "goal")));
-        heading(f, color, b);
+                 metric_title(cli_fmt_str(view, "goal")));
+        cli_fmt_heading(f, color, b);
         render_matrix(f, color, width, view, only);
     }
 
+    cli_view_render_factorial(view, f, color, width);
+
     snprintf(b, sizeof b, "Cumulative lift by day: %s, %s", metric_title(metric),
              only ? only : "all regions");
-    heading(f, color, b);
+    cli_fmt_heading(f, color, b);
     render_chart(f, color, width, json_object_get(view, "chart"));
 
-    heading(f, color, "Recommendations");
+    cli_fmt_heading(f, color, "Recommendations");
     if (json_array_size(regs) == 0) fputs("  no region has data yet\n", f);
     json_array_foreach(regs, i, g) {
-        if (only && strcmp(only, sget(g, "region")) != 0) continue;
+        if (only && strcmp(only, cli_fmt_str(g, "region")) != 0) continue;
         render_recommendation(f, color, g, view);
     }
     if (json_array_size(regs) > 0) {
         snprintf(b, sizeof b, "Sample size: a %.0f%% relative lift in conversion, 80%% power, "
-                 "alpha %.3g", rget(view, "mde") * 100, rget(view, "alpha"));
-        heading(f, color, b);
+                 "alpha %.3g", cli_fmt_num(view, "mde") * 100, cli_fmt_num(view, "alpha"));
+        cli_fmt_heading(f, color, b);
         render_sample_size(f, color, width, view, only);
     }
     json_t *integ = json_object_get(view, "integrity");
-    if (rget(integ, "unexposed_conversions") > 0) {
-        fmt_count(rget(integ, "unexposed_conversions"), c1, sizeof c1);
+    if (cli_fmt_num(integ, "unexposed_conversions") > 0) {
+        cli_fmt_count(cli_fmt_num(integ, "unexposed_conversions"), c1, sizeof c1);
         fprintf(f, "\nnote: %s conversions came from visitors never exposed (not attributed)\n",
                 c1);
     }

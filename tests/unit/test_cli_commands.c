@@ -4,6 +4,7 @@
  * exercised by tests/integration/test_cli.py. */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -68,6 +69,8 @@ static void setup(void)
     add_fixture("GET", "/v1/experiments/checkout-tiers/results", "results_checkout_tiers.json");
     add_fixture("GET", "/v1/experiments/cart-bundle/results", "results_cart_bundle.json");
     add_fixture("GET", "/v1/experiments/checkout-tiers/log", "log_checkout_tiers.json");
+    add_fixture("GET", "/v1/experiments/offer-strategy", "experiment_offer_strategy.json");
+    add_fixture("GET", "/v1/experiments/offer-strategy/results", "results_offer_strategy.json");
     fake_route_add(srv, "POST", "/v1/experiments/checkout-tiers/promotions", 200,
                    "{\"key\":\"checkout-tiers\"}");
     fake_route_add(srv, "POST", "/v1/experiments/checkout-tiers/stop", 200,
@@ -163,6 +166,284 @@ Test(cli_commands, colour_only_when_asked_and_never_with_no_color)
     run_free(&r);
     r = run((const char *[]){"show", "checkout-tiers", NULL});
     cr_assert_null(strchr(r.out, '\033'), "auto on a non-terminal: none");
+    run_free(&r);
+}
+
+/* ---- a factorial experiment (fixtures/make_offer_strategy.py) ---------- */
+
+/* The text of out from the first line starting with `from` up to (not
+ * including) the first line after it starting with `to`; owned by the
+ * caller. */
+static char *section(const char *out, const char *from, const char *to)
+{
+    const char *a = strstr(out, from);
+    cr_assert_not_null(a, "no \"%s\" in:\n%s", from, out);
+    const char *b = strstr(a + 1, to);
+    size_t n = b ? (size_t)(b - a) : strlen(a);
+    char *s = malloc(n + 1);
+    memcpy(s, a, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* The line of text starting with prefix (after any indentation). */
+static char *line_of(const char *text, const char *prefix)
+{
+    for (const char *p = text; p && *p;) {
+        const char *q = p;
+        while (*q == ' ') q++;
+        const char *nl = strchr(p, '\n');
+        if (strncmp(q, prefix, strlen(prefix)) == 0) {
+            size_t n = nl ? (size_t)(nl - p) : strlen(p);
+            char *l = malloc(n + 1);
+            memcpy(l, p, n);
+            l[n] = '\0';
+            return l;
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    cr_assert_fail("no line starting \"%s\" in:\n%s", prefix, text);
+    return NULL;
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), m = strlen(tail);
+    return n >= m && strcmp(s + n - m, tail) == 0;
+}
+
+static json_t *offer_results(void)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/unit/fixtures/results_offer_strategy.json",
+             UPSHOT_SOURCE_DIR);
+    json_t *j = json_load_file(path, 0, NULL);
+    cr_assert_not_null(j);
+    return j;
+}
+
+/* The fixture's term of a model ("overall"/region, "conversion"/"revenue"). */
+static json_t *offer_term(json_t *res, const char *scope, const char *model, const char *term)
+{
+    size_t i, k;
+    json_t *m, *t;
+    json_array_foreach(json_object_get(json_object_get(res, "factorial"), "models"), i, m) {
+        if (strcmp(json_string_value(json_object_get(m, "scope")), scope) != 0) continue;
+        json_array_foreach(json_object_get(json_object_get(m, model), "terms"), k, t)
+            if (strcmp(json_string_value(json_object_get(t, "term")), term) == 0) return t;
+    }
+    cr_assert_fail("no term %s in %s/%s", term, scope, model);
+    return NULL;
+}
+
+Test(cli_commands, show_factorial_prints_effects_tests_charts_cells_and_power)
+{
+    run_out r = run((const char *[]){"show", "offer-strategy", NULL});
+    cr_assert_eq(r.rc, 0, "%s", r.err);
+    cr_assert_leq(widest(r.out), 100, "%s", r.out);
+    cr_assert_null(strchr(r.out, '\033'), "NO_COLOR: no escapes");
+    const char *want[] = {"Factorial design: 4 factors, 16 cells",
+                          "placement    cart (control), checkout",
+                          "Factorial effects: conversion, all regions",
+                          "By region: odds ratios", "Interaction tests: conversion, overall",
+                          "Interactions: predicted conversion rate, overall",
+                          "Region gr: cells and factor levels", "Region pl:", "Region se:",
+                          "Power of the interaction tests", "needs 14,104 visitors per cell",
+                          "801 per cell per day", "~13 days to go", NULL};
+    for (int i = 0; want[i]; i++)
+        cr_assert(strstr(r.out, want[i]) != NULL, "missing \"%s\" in:\n%s", want[i], r.out);
+
+    /* the effects table prints the fixture's numbers: log-odds and e^them */
+    json_t *res = offer_results();
+    char *eff = section(r.out, "Factorial effects", "By region");
+    char *l = line_of(eff, "placement=checkout ");
+    json_t *t = offer_term(res, "overall", "conversion", "placement=checkout");
+    char want_est[32], want_or[32];
+    snprintf(want_est, sizeof want_est, "%+.3f", json_real_value(json_object_get(t, "estimate")));
+    snprintf(want_or, sizeof want_or, "%.2f", exp(json_real_value(json_object_get(t, "estimate"))));
+    cr_assert(strstr(l, want_est) && strstr(l, want_or), "%s / %s not in: %s", want_est, want_or,
+              l);
+    cr_assert(ends_with(l, "*"), "significant at 0.05: %s", l);
+    free(l);
+    /* interactions are named with both factors; the stratum terms are listed */
+    l = line_of(eff, "wording=benefit x urgency=timer");
+    cr_assert(ends_with(l, "*"), "%s", l);
+    free(l);
+    l = line_of(eff, "region=pl");
+    free(l);
+    free(eff);
+
+    /* the joint tests: the crossing pair is an interaction, in every region */
+    char *tests = section(r.out, "Interaction tests", "Interactions:");
+    l = line_of(tests, "wording x urgency");
+    cr_assert(strstr(l, "interaction") && strstr(l, "0.0023*"), "%s", l);
+    free(l);
+    l = line_of(tests, "placement x tiers");
+    cr_assert(strstr(l, "none detected"), "%s", l);
+    free(l);
+    free(tests);
+
+    /* gr: the combination upshotd promotes is marked W, and only it */
+    char *gr = section(r.out, "Region gr:", "Region pl:");
+    l = line_of(gr, "checkout-benefit-one-timer ");
+    cr_assert(ends_with(l, "  W"), "%s", l);
+    free(l);
+    size_t marks = 0;
+    for (const char *p = gr; (p = strstr(p, "  W\n")) != NULL; p++) marks++;
+    cr_assert_eq(marks, 1, "one W in gr (a combination: no level marked):\n%s", gr);
+    cr_assert(strstr(gr, "W promote checkout-benefit-one-timer: the combination wins") != NULL,
+              "%s", gr);
+    free(gr);
+    /* pl: a factor level; its cell and its level are marked */
+    char *pl = section(r.out, "Region pl:", "Region se:");
+    l = line_of(pl, "checkout-plain-one-none ");
+    cr_assert(ends_with(l, "  W"), "%s", l);
+    free(l);
+    l = line_of(pl, "placement=checkout vs cart");
+    cr_assert(ends_with(l, "  W"), "%s", l);
+    free(l);
+    l = line_of(pl, "wording=benefit vs plain");
+    cr_assert_not(ends_with(l, "W"), "%s", l);
+    free(l);
+    cr_assert(strstr(pl, "the level placement=checkout") != NULL, "%s", pl);
+    free(pl);
+    /* the general recommendations know it is upshotd's factor-level step */
+    cr_assert(strstr(r.out, "upshotd promotes the level placement=checkout") != NULL, "%s", r.out);
+    json_decref(res);
+    run_free(&r);
+}
+
+Test(cli_commands, show_factorial_two_charts_a_row_when_they_fit)
+{
+    run_out r = run((const char *[]){"show", "offer-strategy", NULL});
+    cr_assert_eq(r.rc, 0, "%s", r.err);
+    char *ch = section(r.out, "Interactions:", "Region gr:");
+    char *l = line_of(ch, "placement x wording (p");
+    cr_assert(strstr(l, "placement x tiers (p") != NULL, "side by side at 100: %s", l);
+    free(l);
+    free(ch);
+    run_free(&r);
+}
+
+Test(cli_commands, show_factorial_fits_a_narrow_terminal)
+{
+    const char *widths[] = {"80", "60"};
+    for (int i = 0; i < 2; i++) {
+        setenv("COLUMNS", widths[i], 1);
+        run_out r = run((const char *[]){"show", "offer-strategy", NULL});
+        cr_assert_eq(r.rc, 0, "%s", r.err);
+        char *fact = section(r.out, "Factorial design", "Cumulative lift");
+        cr_assert_leq(widest(fact), (size_t)atoi(widths[i]), "%s", fact);
+        /* one chart a row: the second pair starts its own line */
+        char *l = line_of(fact, "placement x wording (p");
+        cr_assert_null(strstr(l, "placement x tiers"), "%s", l);
+        free(l);
+        l = line_of(fact, "placement x tiers (p");
+        free(l);
+        /* the decision's columns stay: lift, its interval, the mark (the
+         * cell's name may be cut in the middle) */
+        char *gr = section(fact, "Region gr:", "Region pl:");
+        l = strstr(gr, "+89.4%");
+        cr_assert_not_null(l, "%s", gr);
+        cr_assert(strncmp(strchr(l, '\n') - 3, "  W", 3) == 0, "%s", gr);
+        free(gr);
+        free(fact);
+        run_free(&r);
+    }
+    setenv("COLUMNS", "100", 1);
+}
+
+Test(cli_commands, show_factorial_colour_only_when_asked)
+{
+    run_out r = run((const char *[]){"show", "offer-strategy", "--color", "always", NULL});
+    cr_assert_eq(r.rc, 0);
+    char *fact = section(r.out, "Factorial design", "Cumulative lift");
+    cr_assert_not_null(strstr(fact, "\033[32mW\033[0m"), "the winner mark is green");
+    free(fact);
+    run_free(&r);
+    r = run((const char *[]){"show", "offer-strategy", NULL});
+    cr_assert_null(strchr(r.out, '\033'), "NO_COLOR");
+    run_free(&r);
+}
+
+Test(cli_commands, show_factorial_region_metric_and_alpha)
+{
+    /* --region: that region's model, its tests, its cells only */
+    run_out r = run((const char *[]){"show", "offer-strategy", "--region", "pl", NULL});
+    cr_assert_eq(r.rc, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "Factorial effects: conversion, pl") != NULL, "%s", r.out);
+    cr_assert(strstr(r.out, "Interaction tests: conversion, pl") != NULL, "%s", r.out);
+    cr_assert_null(strstr(r.out, "By region"));
+    cr_assert_null(strstr(r.out, "Region gr:"));
+    cr_assert_not_null(strstr(r.out, "Region pl:"));
+    json_t *res = offer_results();
+    char *eff = section(r.out, "Factorial effects", "Interaction tests");
+    char *l = line_of(eff, "placement=checkout ");
+    char want[32];
+    snprintf(want, sizeof want, "%+.3f", json_real_value(json_object_get(
+        offer_term(res, "pl", "conversion", "placement=checkout"), "estimate")));
+    cr_assert(strstr(l, want) != NULL, "pl's estimate %s in: %s", want, l);
+    free(l);
+    free(eff);
+    run_free(&r);
+
+    /* --metric revenue: the least-squares model, money per visitor */
+    r = run((const char *[]){"show", "offer-strategy", "--metric", "revenue", NULL});
+    cr_assert_eq(r.rc, 0, "%s", r.err);
+    eff = section(r.out, "Factorial effects: revenue per visitor", "By region");
+    cr_assert(strstr(eff, "per visitor") && !strstr(eff, "odds ratio") && !strstr(eff, " OR "),
+              "%s", eff);
+    l = line_of(eff, "tiers=three ");
+    snprintf(want, sizeof want, "%+.2f", json_real_value(json_object_get(
+        offer_term(res, "overall", "revenue", "tiers=three"), "estimate")));
+    cr_assert(strstr(l, want) && ends_with(l, "*"), "three tiers raise revenue %s: %s", want, l);
+    free(l);
+    free(eff);
+    cr_assert_not_null(strstr(r.out, "Interactions: predicted revenue per visitor"));
+    run_free(&r);
+
+    /* --alpha: which p-values are marked (wording=benefit has p 0.0393) */
+    r = run((const char *[]){"show", "offer-strategy", "--alpha", "0.01", NULL});
+    cr_assert_eq(r.rc, 0, "%s", r.err);
+    eff = section(r.out, "Factorial effects", "By region");
+    l = line_of(eff, "wording=benefit ");
+    cr_assert(strstr(l, "0.0393") && !ends_with(l, "*"), "not marked at 0.01: %s", l);
+    free(l);
+    l = line_of(eff, "placement=checkout ");
+    cr_assert(ends_with(l, "*"), "%s", l);
+    free(l);
+    free(eff);
+    json_decref(res);
+    run_free(&r);
+}
+
+Test(cli_commands, show_factorial_json_passes_the_server_object_through)
+{
+    run_out r = run((const char *[]){"show", "offer-strategy", "--json", NULL});
+    cr_assert_eq(r.rc, 0, "%s", r.err);
+    json_error_t je;
+    json_t *v = json_loads(r.out, 0, &je);
+    cr_assert_not_null(v, "%s", je.text);
+    json_t *res = offer_results();
+    cr_assert(json_equal(json_object_get(v, "factorial"), json_object_get(res, "factorial")),
+              "every number of the server's factorial object");
+    json_t *regs = json_object_get(v, "regions");
+    cr_assert_eq(json_array_size(regs), 3);
+    json_t *pl = json_object_get(json_array_get(regs, 1), "factorial_decision");
+    cr_assert_str_eq(json_string_value(json_object_get(pl, "kind")), "factor_level");
+    cr_assert_str_eq(json_string_value(json_object_get(pl, "factor")), "placement");
+    cr_assert_str_eq(json_string_value(json_object_get(pl, "level")), "checkout");
+    cr_assert_str_eq(json_string_value(json_object_get(pl, "variant")), "checkout-plain-one-none");
+    json_decref(res);
+    json_decref(v);
+    run_free(&r);
+    /* a plain experiment's document has no factorial fields */
+    r = run((const char *[]){"show", "checkout-tiers", "--json", NULL});
+    v = json_loads(r.out, 0, &je);
+    cr_assert_null(json_object_get(v, "factorial"));
+    cr_assert_null(json_object_get(json_array_get(json_object_get(v, "regions"), 0),
+                                   "factorial_decision"));
+    json_decref(v);
     run_free(&r);
 }
 

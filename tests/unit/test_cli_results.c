@@ -167,3 +167,23 @@ Test(cli_results, cuped_from_the_server_analysis_is_shown)
     cli_results_free(&r);
     json_decref(j);
 }
+
+Test(cli_results, a_factorial_body_keeps_the_factorial_object)
+{
+    json_t *j = load("results_offer_strategy.json");
+    cli_results r;
+    char err[256];
+    cr_assert_eq(cli_results_parse(j, &r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(r.nvariants, 16, "the cells are the variants");
+    cr_assert_str_eq(r.variants[r.control], "cart-plain-one-none");
+    cr_assert_eq(r.server_factorial, json_object_get(j, "factorial"));
+    cli_results_free(&r);
+    cr_assert_null(r.server_factorial);
+    json_decref(j);
+
+    j = load("results_checkout_tiers.json");
+    cr_assert_eq(cli_results_parse(j, &r, err, sizeof err), 0, "%s", err);
+    cr_assert_null(r.server_factorial, "a plain experiment has none");
+    cli_results_free(&r);
+    json_decref(j);
+}

@@ -100,3 +100,31 @@ Test(cli_table, fits_the_width_by_cutting_the_name_column_only)
     free(buf);
     cli_table_free(t);
 }
+
+Test(cli_table, untitled_last_columns_leave_no_trailing_blanks)
+{
+    /* a mark column ("W", "*") has no title: the header line stops at the
+     * last title, and rows without the mark stop at their last cell */
+    cli_table *t = cli_table_new(3);
+    cli_table_column(t, 0, "cell", 0);
+    cli_table_column(t, 1, "lift", 1);
+    cli_table_column(t, 2, "", 0);
+    int r = cli_table_row(t);
+    cli_table_cell(t, r, 0, "a", CLI_PAINT_NONE);
+    cli_table_cell(t, r, 1, "+1.0%", CLI_PAINT_NONE);
+    cli_table_cell(t, r, 2, "W", CLI_PAINT_NONE);
+    r = cli_table_row(t);
+    cli_table_cell(t, r, 0, "b", CLI_PAINT_NONE);
+    cli_table_cell(t, r, 1, "-2.0%", CLI_PAINT_NONE);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cli_table_render(t, f, 0, 100, 0, 0);
+    fclose(f);
+    cr_assert_str_eq(buf, "cell   lift\n"
+                          "--------------\n"
+                          "a     +1.0%  W\n"
+                          "b     -2.0%\n");
+    free(buf);
+    cli_table_free(t);
+}
