@@ -578,6 +578,12 @@ static int promote_run(cli_ctx *ctx, const cli_args *a)
         const char *k = json_string_value(json_object_get(v, "key"));
         if (k && strcmp(k, variant) == 0) found = 1;
     }
+    /* A factorial definition lists factors, not variants: its variants are
+     * the cells the results name. */
+    json_array_foreach(json_object_get(json_object_get(view, "total"), "variants"), i, v) {
+        const char *k = json_string_value(json_object_get(v, "variant"));
+        if (json_object_get(exp, "factors") && k && strcmp(k, variant) == 0) found = 1;
+    }
     const char *ctl = json_string_value(json_object_get(view, "control"));
     if (ctl && strcmp(ctl, variant) == 0) is_control = 1;
     if (!found) {
@@ -606,9 +612,29 @@ static int promote_run(cli_ctx *ctx, const cli_args *a)
     }
     const char *rec = g ? json_string_value(json_object_get(g, "recommendation")) : NULL;
     const char *pv = g ? json_string_value(json_object_get(g, "promote_variant")) : NULL;
+    /* A factorial's rule has a second step (a factor's level, when the
+     * factor has no interaction worth keeping) that needs the cell tables
+     * only upshotd holds: the region's decision is the server's run of
+     * the same pure function (docs/promotion.md). */
+    const json_t *fd = g ? json_object_get(g, "factorial_decision") : NULL;
+    if (json_is_object(fd)) {
+        rec = json_string_value(json_object_get(fd, "recommendation"));
+        pv = json_string_value(json_object_get(fd, "variant"));
+    }
     int advised = rec && strcmp(rec, "promote") == 0 && pv && strcmp(pv, variant) == 0;
     char evidence[300];
-    if (advised) {
+    if (advised && json_is_object(fd)) {
+        const char *kind = json_string_value(json_object_get(fd, "kind"));
+        const char *fk = json_string_value(json_object_get(fd, "factor"));
+        const char *lk = json_string_value(json_object_get(fd, "level"));
+        if (kind && strcmp(kind, "factor_level") == 0 && fk && lk)
+            snprintf(evidence, sizeof evidence,
+                     "recommended by upshot: factor %s at level %s (no interaction worth "
+                     "keeping), %s", fk, lk, json_string_value(json_object_get(fd, "why")));
+        else
+            snprintf(evidence, sizeof evidence, "recommended by upshot: combination, %s",
+                     json_string_value(json_object_get(fd, "why")));
+    } else if (advised) {
         json_t *arm = NULL;
         json_array_foreach(json_object_get(g, "variants"), i, x)
             if (strcmp(json_string_value(json_object_get(x, "variant")), variant) == 0) arm = x;
@@ -620,9 +646,10 @@ static int promote_run(cli_ctx *ctx, const cli_args *a)
                  json_string_value(json_object_get(view, "correction")),
                  (long long)json_integer_value(json_object_get(view, "family_size")));
     } else {
+        const json_t *why_from = json_is_object(fd) ? fd : g;
         snprintf(evidence, sizeof evidence, "manual promotion against the rules' advice (%s: %s)",
-                 rec ? rec : "no data", g ? json_string_value(json_object_get(g, "why"))
-                                          : "the region has no results");
+                 rec ? rec : "no data", why_from ? json_string_value(json_object_get(why_from, "why"))
+                                                 : "the region has no results");
     }
     if (is_control && !cli_args_has(a, "force")) {
         /* promoting the control is a legitimate "ship nothing" decision, but
@@ -636,7 +663,8 @@ static int promote_run(cli_ctx *ctx, const cli_args *a)
     if (!advised && !is_control && !cli_args_has(a, "force")) {
         cli_errorf(ctx, "the rules do not recommend promoting %s in %s: %s; %s", variant,
                    region, rec ? rec : "no data",
-                   g ? json_string_value(json_object_get(g, "why")) : "the region has no results");
+                   json_is_object(fd) ? json_string_value(json_object_get(fd, "why"))
+                   : g ? json_string_value(json_object_get(g, "why")) : "the region has no results");
         fprintf(ctx->err, "        (see `upshot show %s --region %s`; --force promotes anyway "
                 "and the audit log records that)\n", key, region);
         json_decref(exp);

@@ -183,3 +183,33 @@ def test_show_for_one_region_and_a_narrow_terminal(world):
     pl = next(m for m in res["factorial"]["models"] if m["scope"] == "pl")["conversion"]
     term = next(t for t in pl["terms"] if t["term"] == "placement=checkout")
     assert "%+.3f" % term["estimate"] in line_of(fact, "placement=checkout "), fact
+
+
+def cli_rc(up, *args):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UPSHOT_")}
+    env.update({"UPSHOT_URL": up.url, "UPSHOT_TOKEN": ADMIN_TOKEN,
+                "UPSHOT_CONFIG": os.devnull, "NO_COLOR": "1"})
+    return subprocess.run([UPSHOT_CLI, *args], capture_output=True, text=True, env=env,
+                          timeout=60)
+
+
+def test_promote_follows_the_servers_factorial_decision(world):
+    """`upshot promote` takes the factor-level step's cell as advised (the
+    server's run of the rule), refuses a cell the rule does not pick, and
+    knows the cells although the definition lists factors. Runs last: it
+    changes the experiment."""
+    up, _ = world
+    p = cli_rc(up, "promote", EXP, "--region", "pl", "--variant", "cart-benefit")
+    assert p.returncode == 7, (p.returncode, p.stderr)
+    assert "do not recommend" in p.stderr, p.stderr
+    p = cli_rc(up, "promote", EXP, "--region", "pl", "--variant", "checkout-nothing")
+    assert p.returncode != 0 and "no variant" in p.stderr, p.stderr
+
+    p = cli_rc(up, "promote", EXP, "--region", "pl", "--variant", "checkout-plain")
+    assert p.returncode == 0, p.stderr
+    assert "checkout-plain promoted in pl" in p.stdout, p.stdout
+    log = json.loads(cli(up, "log", EXP, "--json"))
+    entries = log if isinstance(log, list) else log.get("entries", [])
+    promo = [e for e in entries if e.get("action") == "promote"]
+    assert promo, log
+    assert "factor placement at level checkout" in json.dumps(promo[-1]), promo[-1]
