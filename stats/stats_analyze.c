@@ -35,7 +35,7 @@ const char *stats_validate_input(const stats_experiment_input *in, int *variant)
     if (in->k < 2)
         return "at least two variants are needed (a control and a treatment)";
     if (in->k > STATS_MAX_VARIANTS)
-        return "too many variants (at most 16)";
+        return "too many variants (at most 64)";
     if (isnan(in->alpha) || in->alpha >= 1.0)
         return "alpha must be between 0 and 1";
     for (size_t i = 0; i < in->k; i++) {

@@ -31,7 +31,9 @@
 #include "stats_revenue.h"
 #include "stats_srm.h"
 
-#define STATS_MAX_VARIANTS 16
+/* Arms of one analysis: an experiment's variants, or a factorial one's
+ * cells (engine/core/experiment.h, EXP_MAX_VARIANTS). */
+#define STATS_MAX_VARIANTS 64
 
 /* One arm's sufficient statistics. */
 typedef struct stats_variant_input {

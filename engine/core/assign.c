@@ -12,11 +12,30 @@ static assign_result out_of_experiment(const experiment *e, assign_reason why)
 
 int assign_variant_for_bucket(const experiment *e, unsigned b)
 {
-    /* At most 16 variants: a linear scan beats a binary search here. */
+    /* A plain experiment has a handful of variants: a linear scan beats a
+     * binary search here. (A factorial one's up to 64 cells are never
+     * scanned: its cell comes from the factors' levels.) */
     for (int i = 0; i < e->nvariants; i++)
         if (b < e->variants[i].end)
             return i;
     return e->nvariants - 1;
+}
+
+/* Step 7 of a factorial experiment: each factor's level from its own
+ * bucket ("salt|factor:KEY|visitor"), so that the levels of different
+ * factors are independent; the cell is the combination. */
+static int assign_cell(const experiment *e, const char *visitor)
+{
+    int cell = 0;
+    for (int f = 0; f < e->nfactors; f++) {
+        const exp_factor *fa = &e->factors[f];
+        uint32_t b = hash_prefix_bucket(&fa->prefix, visitor);
+        int l = 0;
+        while (l < fa->nlevels - 1 && b >= fa->levels[l].end)
+            l++;
+        cell += l * fa->stride;
+    }
+    return cell;
 }
 
 static int forced_variant(const experiment *e, const char *visitor, const char *force)
@@ -69,7 +88,9 @@ assign_result assign_visitor(const experiment *e, const char *visitor, const cha
         hash_prefix_bucket(&e->coverage_prefix, visitor) >= e->coverage_buckets)
         return out_of_experiment(e, ASSIGN_COVERAGE);
 
-    int v = assign_variant_for_bucket(e, hash_prefix_bucket(&e->variant_prefix, visitor));
+    int v = e->nfactors > 0 ? assign_cell(e, visitor)
+                            : assign_variant_for_bucket(e, hash_prefix_bucket(&e->variant_prefix,
+                                                                              visitor));
     return (assign_result){.variant = v, .reason = ASSIGN_ASSIGNED, .in_experiment = true,
                            .counted = true};
 }

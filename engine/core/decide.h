@@ -73,7 +73,7 @@
  * than a count holds; the value saturates here (it also fits the JSON
  * integer the results endpoint writes). */
 #define DECIDE_NEEDED_MAX ((uint64_t)INT64_MAX)
-#define DECIDE_MAX_VARIANTS 16
+#define DECIDE_MAX_VARIANTS 64 /* EXP_MAX_VARIANTS: a factorial's cells are its variants */
 /* A look enters the breaker's decline test only when both arms have at
  * least this many visitors in the window: below it the normal
  * approximation behind the mixture ratio is poor, and a handful of early

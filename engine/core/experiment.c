@@ -19,7 +19,7 @@ static const char *const read_only_fields[] = {
 static const char *const known_fields[] = {
     "key", "name", "description", "salt", "status", "placement", "pages",
     "regions", "traffic_percent", "control", "variants", "goal", "guardrails",
-    "layer", "qa", "stats", "auto_promote", "capping", "breaker", NULL,
+    "layer", "qa", "stats", "auto_promote", "capping", "breaker", "factors", "interactions", NULL,
 };
 
 static bool in_list(const char *s, const char *const *list)
@@ -90,6 +90,22 @@ static bool opt_number(json_t *obj, const char *section, const char *field, doub
     return true;
 }
 
+/* Bucket ranges from cumulative weights, exactly as docs/assignment.md:
+ * item i owns [floor(cum_i * 10000 + 0.5), start of item i + 1), the last
+ * one up to 10,000. A macro, so that variants and factor levels (two
+ * structs with the same weight/start/end fields) share this one rule. */
+#define SET_RANGES(items, n)                                                \
+    do {                                                                    \
+        double cum_ = 0;                                                    \
+        for (int i_ = 0; i_ < (n); i_++) {                                  \
+            (items)[i_].start = fraction_to_buckets(cum_);                  \
+            cum_ += (items)[i_].weight;                                     \
+        }                                                                   \
+        for (int i_ = 0; i_ + 1 < (n); i_++)                                \
+            (items)[i_].end = (items)[i_ + 1].start;                        \
+        (items)[(n) - 1].end = HASH_BUCKETS;                                \
+    } while (0)
+
 static bool parse_variants(experiment *e, json_t *def, char err[EXP_ERR_MAX])
 {
     json_t *vs = json_object_get(def, "variants");
@@ -142,15 +158,217 @@ static bool parse_variants(experiment *e, json_t *def, char err[EXP_ERR_MAX])
     if (fabs(sum - 1.0) > 1e-9)
         return fail(err, e->key, "variant weights sum to %.10g, must sum to 1", sum);
 
-    /* Bucket ranges from cumulative weights, exactly as docs/assignment.md. */
-    double cum = 0;
+    SET_RANGES(e->variants, (int)n);
+    return true;
+}
+
+/* A level key: [a-z0-9][a-z0-9_]*, a key without '-', because a cell key
+ * joins level keys with '-' and must split back into them unambiguously. */
+static bool valid_level_key(const char *s)
+{
+    if (!validate_key(s))
+        return false;
+    for (; *s; s++)
+        if (*s == '-')
+            return false;
+    return true;
+}
+
+/* One factor's levels: keys, weights (all given and summing to 1, or none
+ * given: equal), payloads (objects, default {}), and the level ranges. The
+ * definition is normalized in place: every level gets its weight and an
+ * object payload, so the stored definition says exactly what runs. */
+static bool parse_levels(experiment *e, exp_factor *f, size_t fi, json_t *levels,
+                         char err[EXP_ERR_MAX])
+{
+    if (!json_is_array(levels))
+        return fail(err, e->key, "factors[%zu].levels: required, a list of 2 to %d levels", fi,
+                    EXP_MAX_LEVELS);
+    size_t n = json_array_size(levels);
+    if (n < 2 || n > EXP_MAX_LEVELS)
+        return fail(err, e->key, "factor %s: levels: needs 2 to %d levels (got %zu)", f->key,
+                    EXP_MAX_LEVELS, n);
+    size_t weighted = 0;
+    double sum = 0;
     for (size_t i = 0; i < n; i++) {
-        e->variants[i].start = fraction_to_buckets(cum);
-        cum += e->variants[i].weight;
+        json_t *l = json_array_get(levels, i);
+        if (!json_is_object(l))
+            return fail(err, e->key, "factor %s: levels[%zu]: must be an object", f->key, i);
+        const char *fld;
+        json_t *ignored;
+        json_object_foreach(l, fld, ignored) {
+            if (strcmp(fld, "key") && strcmp(fld, "weight") && strcmp(fld, "payload") &&
+                strcmp(fld, "name") && strcmp(fld, "description"))
+                return fail(err, e->key, "factor %s: levels[%zu]: unknown field \"%s\"", f->key,
+                            i, fld);
+        }
+        const char *lk = json_string_value(json_object_get(l, "key"));
+        if (!lk || !valid_level_key(lk))
+            return fail(err, e->key, "factor %s: levels[%zu].key: required, [a-z0-9][a-z0-9_]* "
+                        "(no '-': cell keys join level keys with '-'), at most %d characters",
+                        f->key, i, VALIDATE_KEY_MAX);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(f->levels[j].key, lk) == 0)
+                return fail(err, e->key, "factor %s: levels[%zu].key: \"%s\" is used twice",
+                            f->key, i, lk);
+        snprintf(f->levels[i].key, sizeof f->levels[i].key, "%s", lk);
+        json_t *w = json_object_get(l, "weight");
+        if (w) {
+            if (!json_is_number(w) || !isfinite(json_number_value(w)) || json_number_value(w) < 0)
+                return fail(err, e->key, "factor %s: level %s: weight must be a number >= 0",
+                            f->key, lk);
+            f->levels[i].weight = json_number_value(w);
+            sum += f->levels[i].weight;
+            weighted++;
+        }
+        json_t *payload = json_object_get(l, "payload");
+        if (payload && !json_is_object(payload))
+            return fail(err, e->key, "factor %s: level %s: payload must be an object", f->key, lk);
+        if (!payload)
+            json_object_set_new(l, "payload", json_object());
     }
-    for (size_t i = 0; i + 1 < n; i++)
-        e->variants[i].end = e->variants[i + 1].start;
-    e->variants[n - 1].end = HASH_BUCKETS;
+    if (weighted > 0 && weighted < n)
+        return fail(err, e->key, "factor %s: weight: given on %zu of %zu levels; give it on "
+                    "every level or on none (equal weights)", f->key, weighted, n);
+    if (weighted > 0 && fabs(sum - 1.0) > 1e-9)
+        return fail(err, e->key, "factor %s: level weights sum to %.10g, must sum to 1", f->key,
+                    sum);
+    if (weighted == 0)
+        for (size_t i = 0; i < n; i++) {
+            f->levels[i].weight = 1.0 / (double)n;
+            json_object_set_new(json_array_get(levels, i), "weight",
+                                json_real(f->levels[i].weight));
+        }
+    f->nlevels = (int)n;
+    SET_RANGES(f->levels, f->nlevels);
+    return true;
+}
+
+/* Whether two factors' levels set the same top-level payload key: the
+ * merged cell payload would then depend on factor order, silently. */
+static const char *shared_payload_key(json_t *levels_a, json_t *levels_b)
+{
+    size_t i, j;
+    json_t *la, *lb;
+    json_array_foreach(levels_a, i, la) {
+        const char *k;
+        json_t *ignored;
+        json_object_foreach(json_object_get(la, "payload"), k, ignored) {
+            json_array_foreach(levels_b, j, lb) {
+                if (json_object_get(json_object_get(lb, "payload"), k))
+                    return k;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* "factors": 2..EXP_MAX_FACTORS factors of 2..EXP_MAX_LEVELS levels, at
+ * most EXP_MAX_VARIANTS cells. Compiles the cells into e->variants in cell
+ * index order (first factor slowest): key = level keys joined by '-',
+ * weight = product of the level weights, payload = the levels' payloads
+ * merged in factor order. The control is cell 0: every factor's first
+ * level. */
+static bool parse_factors(experiment *e, json_t *def, char err[EXP_ERR_MAX])
+{
+    json_t *fs = json_object_get(def, "factors");
+    if (json_object_get(def, "variants"))
+        return fail(err, e->key, "factors: an experiment has either variants or factors, not both");
+    if (json_object_get(def, "control"))
+        return fail(err, e->key, "control: not accepted with factors (the first level of every "
+                                 "factor is its control, and the control cell is all of them)");
+    if (!json_is_array(fs))
+        return fail(err, e->key, "factors: must be a list of 2 to %d factors", EXP_MAX_FACTORS);
+    size_t n = json_array_size(fs);
+    if (n < 2 || n > EXP_MAX_FACTORS)
+        return fail(err, e->key, "factors: needs 2 to %d factors (got %zu)", EXP_MAX_FACTORS, n);
+
+    long cells = 1;
+    for (size_t i = 0; i < n; i++) {
+        json_t *jf = json_array_get(fs, i);
+        exp_factor *f = &e->factors[i];
+        if (!json_is_object(jf))
+            return fail(err, e->key, "factors[%zu]: must be an object", i);
+        const char *fld;
+        json_t *ignored;
+        json_object_foreach(jf, fld, ignored) {
+            if (strcmp(fld, "key") && strcmp(fld, "levels") && strcmp(fld, "name") &&
+                strcmp(fld, "description"))
+                return fail(err, e->key, "factors[%zu]: unknown field \"%s\"", i, fld);
+        }
+        const char *fk = json_string_value(json_object_get(jf, "key"));
+        if (!fk || !validate_key(fk))
+            return fail(err, e->key, "factors[%zu].key: required, [a-z0-9][a-z0-9_-]*, at most "
+                        "%d characters", i, VALIDATE_KEY_MAX);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(e->factors[j].key, fk) == 0)
+                return fail(err, e->key, "factors[%zu].key: \"%s\" is used twice", i, fk);
+        snprintf(f->key, sizeof f->key, "%s", fk);
+        if (!parse_levels(e, f, i, json_object_get(jf, "levels"), err))
+            return false;
+        cells *= f->nlevels;
+        e->nfactors = (int)i + 1;
+    }
+    if (cells > EXP_MAX_VARIANTS)
+        return fail(err, e->key, "factors: %ld cells (the product of the level counts), at most %d",
+                    cells, EXP_MAX_VARIANTS);
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = a + 1; b < n; b++) {
+            const char *k = shared_payload_key(json_object_get(json_array_get(fs, a), "levels"),
+                                               json_object_get(json_array_get(fs, b), "levels"));
+            if (k)
+                return fail(err, e->key, "factors %s and %s: both set payload key \"%s\" (a cell's "
+                            "payload merges its levels' payloads, so each key belongs to one "
+                            "factor)", e->factors[a].key, e->factors[b].key, k);
+        }
+    int stride = 1;
+    for (int f = e->nfactors - 1; f >= 0; f--) {
+        e->factors[f].stride = stride;
+        stride *= e->factors[f].nlevels;
+        char purpose[sizeof "factor:" + VALIDATE_KEY_MAX];
+        snprintf(purpose, sizeof purpose, "factor:%s", e->factors[f].key);
+        hash_prefix_init(&e->factors[f].prefix, e->salt, purpose);
+    }
+
+    for (int c = 0; c < (int)cells; c++) {
+        exp_variant *v = &e->variants[c];
+        int lv[EXP_MAX_FACTORS];
+        experiment_cell_levels(e, c, lv);
+        char key[EXP_MAX_FACTORS * (VALIDATE_KEY_MAX + 1)];
+        size_t kl = 0;
+        json_t *payload = json_object();
+        if (!payload)
+            return fail(err, e->key, "out of memory");
+        v->weight = 1;
+        for (int f = 0; f < e->nfactors; f++) {
+            const exp_level *l = &e->factors[f].levels[lv[f]];
+            kl += (size_t)snprintf(key + kl, sizeof key - kl, "%s%s", f ? "-" : "", l->key);
+            v->weight *= l->weight;
+            json_t *jl = json_array_get(json_object_get(json_array_get(fs, (size_t)f), "levels"),
+                                        (size_t)lv[f]);
+            json_object_update(payload, json_object_get(jl, "payload"));
+        }
+        if (kl > VALIDATE_KEY_MAX) {
+            json_decref(payload);
+            return fail(err, e->key, "factors: cell key \"%.*s...\" is %zu characters, at most %d "
+                        "(use shorter level keys)", 48, key, kl, VALIDATE_KEY_MAX);
+        }
+        memcpy(v->key, key, kl + 1);
+        v->payload_json = json_dumps(payload, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        json_decref(payload);
+        if (!v->payload_json)
+            return fail(err, e->key, "cell %s: payload cannot be serialized", v->key);
+        e->nvariants = c + 1;
+    }
+    SET_RANGES(e->variants, e->nvariants);
+    e->control = 0;
+
+    json_t *inter = json_object_get(def, "interactions");
+    if (inter && !json_is_boolean(inter))
+        return fail(err, e->key, "interactions: must be true or false");
+    e->interactions = !inter || json_is_true(inter);
+    if (!inter)
+        json_object_set_new(def, "interactions", json_true());
     return true;
 }
 
@@ -491,14 +709,20 @@ static bool parse_body(experiment *e, json_t *def, char err[EXP_ERR_MAX])
     else
         return fail(err, key, "goal: must be conversion, revenue or aov (got \"%s\")", goal);
 
-    if (!parse_variants(e, def, err))
-        return false;
-
-    const char *control = e->variants[0].key;
-    if (!opt_string(def, "control", &control, key, err))
-        return false;
-    if ((e->control = experiment_variant_index(e, control)) < 0)
-        return fail(err, key, "control: \"%s\" is not one of the variants", control);
+    if (json_object_get(def, "factors")) {
+        if (!parse_factors(e, def, err))
+            return false;
+    } else {
+        if (json_object_get(def, "interactions"))
+            return fail(err, key, "interactions: only for an experiment with factors");
+        if (!parse_variants(e, def, err))
+            return false;
+        const char *control = e->variants[0].key;
+        if (!opt_string(def, "control", &control, key, err))
+            return false;
+        if ((e->control = experiment_variant_index(e, control)) < 0)
+            return fail(err, key, "control: \"%s\" is not one of the variants", control);
+    }
 
     json_t *pages = json_object_get(def, "pages");
     if (pages) {
@@ -610,6 +834,23 @@ bool experiment_check_update(const experiment *prev, const experiment *next,
     if (strcmp(prev->salt, next->salt) != 0)
         return fail(err, prev->key, "salt: cannot change once the experiment has started "
                                     "(it would reshuffle every visitor; create a new experiment)");
+    if (prev->nfactors != next->nfactors)
+        return fail(err, prev->key, "factors: cannot be added, removed or replaced by variants once "
+                                    "the experiment has started (create a new experiment)");
+    for (int f = 0; f < prev->nfactors; f++) {
+        const exp_factor *pf = &prev->factors[f], *nf = &next->factors[f];
+        if (strcmp(pf->key, nf->key) != 0)
+            return fail(err, prev->key, "factors: cannot be renamed or reordered once the "
+                                        "experiment has started (factor %d was %s, now %s)",
+                        f, pf->key, nf->key);
+        bool same_levels = pf->nlevels == nf->nlevels;
+        for (int l = 0; same_levels && l < pf->nlevels; l++)
+            same_levels = strcmp(pf->levels[l].key, nf->levels[l].key) == 0;
+        if (!same_levels)
+            return fail(err, prev->key, "factor %s: levels cannot be added, removed, renamed or "
+                                        "reordered once the experiment has started (level weights "
+                                        "may change)", pf->key);
+    }
     bool same_variants = prev->nvariants == next->nvariants;
     for (int i = 0; same_variants && i < prev->nvariants; i++)
         same_variants = strcmp(prev->variants[i].key, next->variants[i].key) == 0;
@@ -629,7 +870,50 @@ bool experiment_check_update(const experiment *prev, const experiment *next,
         if (prev->variants[i].start != next->variants[i].start ||
             prev->variants[i].end != next->variants[i].end)
             *bump_allocation = true;
+    /* A factorial visitor is placed by its level buckets, not the cell
+     * ranges: a level weight change moves visitors even where the cell
+     * ranges happen to stay the same. */
+    for (int f = 0; f < prev->nfactors; f++)
+        for (int l = 0; l < prev->factors[f].nlevels; l++)
+            if (prev->factors[f].levels[l].start != next->factors[f].levels[l].start ||
+                prev->factors[f].levels[l].end != next->factors[f].levels[l].end)
+                *bump_allocation = true;
     return true;
+}
+
+bool experiment_is_factorial(const experiment *e)
+{
+    return e->nfactors > 0;
+}
+
+void experiment_cell_levels(const experiment *e, int cell, int levels[EXP_MAX_FACTORS])
+{
+    for (int f = 0; f < e->nfactors; f++)
+        levels[f] = cell / e->factors[f].stride % e->factors[f].nlevels;
+}
+
+int experiment_cell_index(const experiment *e, const int *levels)
+{
+    int cell = 0;
+    for (int f = 0; f < e->nfactors; f++)
+        cell += levels[f] * e->factors[f].stride;
+    return cell;
+}
+
+int experiment_factor_index(const experiment *e, const char *key)
+{
+    for (int f = 0; f < e->nfactors; f++)
+        if (strcmp(e->factors[f].key, key) == 0)
+            return f;
+    return -1;
+}
+
+int experiment_level_index(const exp_factor *f, const char *key)
+{
+    for (int l = 0; l < f->nlevels; l++)
+        if (strcmp(f->levels[l].key, key) == 0)
+            return l;
+    return -1;
 }
 
 int experiment_variant_index(const experiment *e, const char *key)

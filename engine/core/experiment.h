@@ -23,10 +23,14 @@
 #include "validate.h"
 
 /* Variants of a plain experiment, or cells (level combinations) of a
- * factorial one. */
-#define EXP_MAX_VARIANTS 16 /* raised to 64 with the factorial cells */
-#define EXP_MAX_FACTORS 6
-#define EXP_MAX_LEVELS 8
+ * factorial one. 64 cells is four 2-level factors with room for two
+ * 3-level ones on top (2*2*2*2*... or 4*4*4): beyond that every cell gets
+ * too few visitors for its own estimate to mean anything. The statistics
+ * (STATS_MAX_VARIANTS) and the decision rule (DECIDE_MAX_VARIANTS) share
+ * this bound. */
+#define EXP_MAX_VARIANTS 64
+#define EXP_MAX_FACTORS 6   /* 2..6 factors */
+#define EXP_MAX_LEVELS 8    /* 2..8 levels a factor */
 #define EXP_MAX_REGIONS 256
 #define EXP_ERR_MAX 256
 
@@ -94,6 +98,8 @@ typedef struct experiment {
      * factor varies slowest: cell = sum_f level_f * factors[f].stride. */
     int nfactors;              /* 0: a plain experiment */
     exp_factor factors[EXP_MAX_FACTORS];
+    bool interactions;         /* "interactions": the analysis models the two-way
+                                  interactions (default true; false for plain ones) */
 
     bool all_regions;
     int nregions;
@@ -159,15 +165,18 @@ experiment *experiment_retain(experiment *e);
 void experiment_release(experiment *e); /* NULL is ignored */
 
 /* Checks that `next` may replace `prev` (either may be a draft). A started
- * experiment keeps its salt and its variant keys in order; if its weights
- * changed, *bump_allocation is set. Returns false with err filled. */
+ * experiment keeps its salt and its variant keys in order; a started
+ * factorial one also its factors and their level keys, in order. If its
+ * (variant or level) weights changed, *bump_allocation is set. Returns
+ * false with err filled. */
 bool experiment_check_update(const experiment *prev, const experiment *next,
                              bool *bump_allocation, char err[EXP_ERR_MAX]);
 
 /* Index of the variant with this key, or -1. */
 int experiment_variant_index(const experiment *e, const char *key);
 
-/* Whether e is a factorial experiment (nfactors > 0). */
+/* Whether e is a factorial experiment (nfactors > 0). The helpers below
+ * read e->factors and are meaningful only for a factorial experiment. */
 bool experiment_is_factorial(const experiment *e);
 
 /* The level of each factor in cell (levels[0..nfactors-1]). */

@@ -217,7 +217,7 @@ Test(stats_cli_analyze, bad_files_name_the_problem)
     expect_error("top.json", "{\"alpha\":0.05,\"colour\":1,\"variants\":[]}",
                  "unknown key \"colour\"");
     expect_error("syntax.json", "{\"variants\": [", "line 1");
-    expect_error("one.json", "{\"variants\":[" V("") "]}", "2 to 16 variants");
+    expect_error("one.json", "{\"variants\":[" V("") "]}", "2 to 64 variants");
     expect_error("looks.json",
                  "{\"variants\":[" V("") ",{\"name\":\"b\",\"visitors\":100,\"conversions\":9,"
                  "\"revenue_sum\":90,\"revenue_sumsq\":1000}],"

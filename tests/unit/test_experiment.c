@@ -96,8 +96,8 @@ static const bad_case bad_cases[] = {
     /* variants */
     {NULL, "variants", "variants: required"},
     {"{\"variants\": {}}", NULL, "variants: required"},
-    {"{\"variants\": [{\"key\": \"a\", \"weight\": 1}]}", NULL, "variants: needs 2 to 16 variants (got 1)"},
-    {"{\"variants\": []}", NULL, "variants: needs 2 to 16 variants (got 0)"},
+    {"{\"variants\": [{\"key\": \"a\", \"weight\": 1}]}", NULL, "variants: needs 2 to 64 variants (got 1)"},
+    {"{\"variants\": []}", NULL, "variants: needs 2 to 64 variants (got 0)"},
     {"{\"variants\": [" V2 ", \"c\"]}", NULL, "variants[2]: must be an object"},
     {"{\"variants\": [{\"key\": \"a\", \"weight\": 0.5, \"colour\": 1}, {\"key\": \"b\", \"weight\": 0.5}]}",
      NULL, "variants[0]: unknown field \"colour\""},
@@ -237,24 +237,27 @@ Test(experiment, not_an_object)
 
 Test(experiment, too_many_variants)
 {
-    /* 16 variants is the limit (accepted), 17 is not. */
-    for (int n = 16; n <= 17; n++) {
+    /* 64 variants is the limit (accepted), 65 is not. */
+    for (int n = EXP_MAX_VARIANTS; n <= EXP_MAX_VARIANTS + 1; n++) {
         json_t *def = base_with(NULL, NULL);
         json_t *vs = json_array();
-        for (int i = 0; i < n; i++)
-            json_array_append_new(vs, json_pack("{s:s, s:f}", "key", (char[]){(char)('a' + i), 0},
-                                                "weight", i == 0 ? 1.0 : 0.0));
+        for (int i = 0; i < n; i++) {
+            char key[16];
+            snprintf(key, sizeof key, "v%d", i);
+            json_array_append_new(vs, json_pack("{s:s, s:f}", "key", key, "weight",
+                                                i == 0 ? 1.0 : 0.0));
+        }
         json_object_set_new(def, "variants", vs);
         json_object_del(def, "control");
         char err[EXP_ERR_MAX];
         experiment *e = experiment_parse(def, EXP_FROM_USER, err);
-        if (n == 16) {
-            cr_expect_not_null(e, "16 variants rejected: %s", err);
+        if (n == EXP_MAX_VARIANTS) {
+            cr_expect_not_null(e, "64 variants rejected: %s", err);
             if (e)
-                cr_expect_eq(e->nvariants, 16);
+                cr_expect_eq(e->nvariants, 64);
         } else {
-            cr_expect_null(e, "17 variants accepted");
-            cr_expect(strstr(err, "variants: needs 2 to 16 variants (got 17)") != NULL, "error \"%s\"", err);
+            cr_expect_null(e, "65 variants accepted");
+            cr_expect(strstr(err, "variants: needs 2 to 64 variants (got 65)") != NULL, "error \"%s\"", err);
         }
         experiment_release(e);
         json_decref(def);
@@ -954,4 +957,345 @@ Test(experiment, breaker_defaults_and_trips)
     cr_expect_null(e);
     cr_expect(strstr(err, "breaker_trips.gr.variant: not a variant") != NULL, "%s", err);
     json_decref(def);
+}
+
+/* ---- factorial experiments ------------------------------------------- */
+
+/* Three factors: 2 x 3 x 2 = 12 cells; wording has explicit weights,
+ * the others default to equal ones. */
+static const char *const FACT =
+    "{\"key\": \"offer-strategy\", \"placement\": \"offer_slot\", \"status\": \"running\","
+    " \"factors\": ["
+    "  {\"key\": \"placement\", \"levels\": ["
+    "    {\"key\": \"cart\", \"payload\": {\"placement\": \"cart_page\"}},"
+    "    {\"key\": \"checkout\", \"payload\": {\"placement\": \"checkout_popup\"}}]},"
+    "  {\"key\": \"wording\", \"levels\": ["
+    "    {\"key\": \"plain\", \"weight\": 0.5, \"payload\": {\"wording\": \"plain\"}},"
+    "    {\"key\": \"benefit\", \"weight\": 0.3, \"payload\": {\"wording\": \"benefit\", \"bold\": true}},"
+    "    {\"key\": \"social_proof\", \"weight\": 0.2}]},"
+    "  {\"key\": \"urgency\", \"levels\": [{\"key\": \"none\"}, {\"key\": \"timer\","
+    "    \"payload\": {\"timer_s\": 600}}]}]}";
+
+/* FACT with the fields of patch set on top (drop removed, may be NULL). */
+static json_t *fact_with(const char *patch, const char *drop)
+{
+    json_t *def = load(FACT);
+    if (patch) {
+        json_t *p = load(patch);
+        json_object_update(def, p);
+        json_decref(p);
+    }
+    if (drop)
+        json_object_del(def, drop);
+    return def;
+}
+
+Test(experiment, factorial_compiles_cells_in_order)
+{
+    experiment *e = parse_ok(FACT, EXP_FROM_USER);
+    cr_assert(experiment_is_factorial(e));
+    cr_expect_eq(e->nfactors, 3);
+    cr_assert_eq(e->nvariants, 12);
+    cr_expect_eq(e->control, 0);
+    cr_expect(e->interactions, "interactions default to true");
+    cr_expect_eq(e->factors[0].stride, 6);
+    cr_expect_eq(e->factors[1].stride, 2);
+    cr_expect_eq(e->factors[2].stride, 1);
+    /* first factor slowest, key = level keys joined by '-' */
+    cr_expect_str_eq(e->variants[0].key, "cart-plain-none");
+    cr_expect_str_eq(e->variants[1].key, "cart-plain-timer");
+    cr_expect_str_eq(e->variants[2].key, "cart-benefit-none");
+    cr_expect_str_eq(e->variants[5].key, "cart-social_proof-timer");
+    cr_expect_str_eq(e->variants[6].key, "checkout-plain-none");
+    cr_expect_str_eq(e->variants[11].key, "checkout-social_proof-timer");
+    /* weight = product of the level weights */
+    cr_expect_float_eq(e->variants[0].weight, 0.5 * 0.5 * 0.5, 1e-12);
+    cr_expect_float_eq(e->variants[3].weight, 0.5 * 0.3 * 0.5, 1e-12);
+    cr_expect_float_eq(e->variants[11].weight, 0.5 * 0.2 * 0.5, 1e-12);
+    double sum = 0;
+    for (int i = 0; i < e->nvariants; i++)
+        sum += e->variants[i].weight;
+    cr_expect_float_eq(sum, 1.0, 1e-12);
+    /* cell ranges are contiguous and cover the 10,000 buckets */
+    cr_expect_eq(e->variants[0].start, 0);
+    for (int i = 0; i + 1 < e->nvariants; i++)
+        cr_expect_eq(e->variants[i].end, e->variants[i + 1].start);
+    cr_expect_eq(e->variants[11].end, HASH_BUCKETS);
+    /* level ranges from cumulative level weights */
+    const exp_factor *w = &e->factors[1];
+    cr_expect_eq(w->levels[0].start, 0);
+    cr_expect_eq(w->levels[0].end, 5000);
+    cr_expect_eq(w->levels[1].end, 8000);
+    cr_expect_eq(w->levels[2].end, HASH_BUCKETS);
+    cr_expect_float_eq(e->factors[0].levels[1].weight, 0.5, 1e-15);
+    cr_expect_eq(e->factors[0].levels[1].start, 5000);
+    /* merged payloads, in factor order */
+    cr_expect_str_eq(e->variants[0].payload_json, "{\"placement\":\"cart_page\",\"wording\":\"plain\"}");
+    cr_expect_str_eq(e->variants[9].payload_json,
+                     "{\"placement\":\"checkout_popup\",\"wording\":\"benefit\",\"bold\":true,"
+                     "\"timer_s\":600}");
+    cr_expect_str_eq(e->variants[10].payload_json, "{\"placement\":\"checkout_popup\"}");
+    /* the normalized definition keeps factors, with weights and payloads
+     * filled in, and gets no variants list */
+    cr_expect_null(json_object_get(e->def, "variants"));
+    json_t *lv = json_object_get(json_array_get(json_object_get(e->def, "factors"), 2), "levels");
+    cr_expect_float_eq(json_number_value(json_object_get(json_array_get(lv, 0), "weight")), 0.5, 1e-15);
+    cr_expect(json_is_object(json_object_get(json_array_get(lv, 0), "payload")));
+    cr_expect(json_is_true(json_object_get(e->def, "interactions")));
+    /* the definition as stored loads back the same */
+    char err[EXP_ERR_MAX];
+    experiment *again = experiment_parse(e->def, EXP_FROM_STATE, err);
+    cr_assert_not_null(again, "%s", err);
+    for (int i = 0; i < e->nvariants; i++) {
+        cr_expect_str_eq(again->variants[i].key, e->variants[i].key);
+        cr_expect_str_eq(again->variants[i].payload_json, e->variants[i].payload_json);
+        cr_expect_eq(again->variants[i].start, e->variants[i].start);
+    }
+    experiment_release(again);
+    experiment_release(e);
+}
+
+Test(experiment, factorial_cell_helpers_invert_each_other)
+{
+    experiment *e = parse_ok(FACT, EXP_FROM_USER);
+    for (int c = 0; c < e->nvariants; c++) {
+        int lv[EXP_MAX_FACTORS];
+        experiment_cell_levels(e, c, lv);
+        cr_expect_eq(experiment_cell_index(e, lv), c, "cell %d", c);
+        char key[256] = "";
+        for (int f = 0; f < e->nfactors; f++) {
+            cr_expect(lv[f] >= 0 && lv[f] < e->factors[f].nlevels);
+            strcat(key, f ? "-" : "");
+            strcat(key, e->factors[f].levels[lv[f]].key);
+        }
+        cr_expect_str_eq(e->variants[c].key, key);
+    }
+    cr_expect_eq(experiment_factor_index(e, "wording"), 1);
+    cr_expect_eq(experiment_factor_index(e, "colour"), -1);
+    cr_expect_eq(experiment_level_index(&e->factors[1], "social_proof"), 2);
+    cr_expect_eq(experiment_level_index(&e->factors[1], "none"), -1);
+    cr_expect_eq(experiment_variant_index(e, "checkout-benefit-timer"), 9);
+    experiment *plain = parse_ok(BASE, EXP_FROM_USER);
+    cr_expect(!experiment_is_factorial(plain));
+    cr_expect(!plain->interactions);
+    experiment_release(plain);
+    experiment_release(e);
+}
+
+Test(experiment, factorial_hashes_each_factor_under_its_own_purpose)
+{
+    experiment *e = parse_ok("{\"key\": \"f\", \"salt\": \"s-1\", \"placement\": \"p\","
+                             " \"factors\": [{\"key\": \"a\", \"levels\": [{\"key\": \"x\"}, {\"key\": \"y\"}]},"
+                             "  {\"key\": \"b\", \"levels\": [{\"key\": \"x\"}, {\"key\": \"y\"}]}]}",
+                             EXP_FROM_USER);
+    const char *visitors[] = {"v1", "visitor-42", "Ωmega", ""};
+    for (size_t i = 0; i < sizeof visitors / sizeof *visitors; i++) {
+        cr_expect_eq(hash_prefix_bucket(&e->factors[0].prefix, visitors[i]),
+                     hash_bucket("s-1", "factor:a", visitors[i]));
+        cr_expect_eq(hash_prefix_bucket(&e->factors[1].prefix, visitors[i]),
+                     hash_bucket("s-1", "factor:b", visitors[i]));
+    }
+    experiment_release(e);
+}
+
+static const bad_case fact_bad_cases[] = {
+    {"{\"variants\": [" V2 "]}", NULL, "factors: an experiment has either variants or factors, not both"},
+    {"{\"control\": \"cart-plain-none\"}", NULL, "control: not accepted with factors"},
+    {"{\"factors\": {}}", NULL, "factors: must be a list of 2 to 6 factors"},
+    {"{\"factors\": [{\"key\": \"a\", \"levels\": [{\"key\": \"x\"}, {\"key\": \"y\"}]}]}", NULL,
+     "factors: needs 2 to 6 factors (got 1)"},
+    {"{\"factors\": [1, 2]}", NULL, "factors[0]: must be an object"},
+    {"{\"factors\": [{\"key\": \"a\", \"levels\": [{\"key\": \"x\"}, {\"key\": \"y\"}], \"weight\": 1},"
+     " {\"key\": \"b\", \"levels\": [{\"key\": \"x\"}, {\"key\": \"y\"}]}]}", NULL,
+     "factors[0]: unknown field \"weight\""},
+    {"{\"factors\": [{\"key\": \"A\", \"levels\": [{\"key\": \"x\"}, {\"key\": \"y\"}]},"
+     " {\"key\": \"b\", \"levels\": [{\"key\": \"x\"}, {\"key\": \"y\"}]}]}", NULL, "factors[0].key: required"},
+    {"{\"factors\": [{\"key\": \"a\", \"levels\": [{\"key\": \"x\"}, {\"key\": \"y\"}]},"
+     " {\"key\": \"a\", \"levels\": [{\"key\": \"x\"}, {\"key\": \"y\"}]}]}", NULL,
+     "factors[1].key: \"a\" is used twice"},
+    {"{\"factors\": [{\"key\": \"a\"}, {\"key\": \"b\", \"levels\": [{\"key\": \"x\"}, {\"key\": \"y\"}]}]}",
+     NULL, "factors[0].levels: required"},
+    {"{\"factors\": [{\"key\": \"a\", \"levels\": [{\"key\": \"x\"}]},"
+     " {\"key\": \"b\", \"levels\": [{\"key\": \"x\"}, {\"key\": \"y\"}]}]}", NULL,
+     "factor a: levels: needs 2 to 8 levels (got 1)"},
+    {"{\"factors\": [{\"key\": \"a\", \"levels\": [{\"key\": \"x-1\"}, {\"key\": \"y\"}]},"
+     " {\"key\": \"b\", \"levels\": [{\"key\": \"x\"}, {\"key\": \"y\"}]}]}", NULL,
+     "factor a: levels[0].key: required, [a-z0-9][a-z0-9_]* (no '-'"},
+    {"{\"factors\": [{\"key\": \"a\", \"levels\": [{\"key\": \"x\"}, {\"key\": \"x\"}]},"
+     " {\"key\": \"b\", \"levels\": [{\"key\": \"x\"}, {\"key\": \"y\"}]}]}", NULL,
+     "factor a: levels[1].key: \"x\" is used twice"},
+    {"{\"factors\": [{\"key\": \"a\", \"levels\": [{\"key\": \"x\", \"colour\": 1}, {\"key\": \"y\"}]},"
+     " {\"key\": \"b\", \"levels\": [{\"key\": \"x\"}, {\"key\": \"y\"}]}]}", NULL,
+     "factor a: levels[0]: unknown field \"colour\""},
+    {"{\"factors\": [{\"key\": \"a\", \"levels\": [{\"key\": \"x\", \"weight\": 0.5}, {\"key\": \"y\"}]},"
+     " {\"key\": \"b\", \"levels\": [{\"key\": \"x\"}, {\"key\": \"y\"}]}]}", NULL,
+     "factor a: weight: given on 1 of 2 levels"},
+    {"{\"factors\": [{\"key\": \"a\", \"levels\": [{\"key\": \"x\", \"weight\": 0.5}, {\"key\": \"y\", \"weight\": 0.6}]},"
+     " {\"key\": \"b\", \"levels\": [{\"key\": \"x\"}, {\"key\": \"y\"}]}]}", NULL,
+     "factor a: level weights sum to 1.1, must sum to 1"},
+    {"{\"factors\": [{\"key\": \"a\", \"levels\": [{\"key\": \"x\", \"weight\": -0.5}, {\"key\": \"y\", \"weight\": 1.5}]},"
+     " {\"key\": \"b\", \"levels\": [{\"key\": \"x\"}, {\"key\": \"y\"}]}]}", NULL,
+     "factor a: level x: weight must be a number >= 0"},
+    {"{\"factors\": [{\"key\": \"a\", \"levels\": [{\"key\": \"x\", \"payload\": 3}, {\"key\": \"y\"}]},"
+     " {\"key\": \"b\", \"levels\": [{\"key\": \"x\"}, {\"key\": \"y\"}]}]}", NULL,
+     "factor a: level x: payload must be an object"},
+    /* two factors writing the same payload key: the merge would hide one */
+    {"{\"factors\": [{\"key\": \"a\", \"levels\": [{\"key\": \"x\"}, {\"key\": \"y\", \"payload\": {\"tiers\": 1}}]},"
+     " {\"key\": \"b\", \"levels\": [{\"key\": \"x\", \"payload\": {\"tiers\": 3}}, {\"key\": \"y\"}]}]}",
+     NULL, "factors a and b: both set payload key \"tiers\""},
+    /* 4 x 4 x 5 = 80 cells */
+    {"{\"factors\": [{\"key\": \"a\", \"levels\": [{\"key\": \"a1\"}, {\"key\": \"a2\"}, {\"key\": \"a3\"}, {\"key\": \"a4\"}]},"
+     " {\"key\": \"b\", \"levels\": [{\"key\": \"b1\"}, {\"key\": \"b2\"}, {\"key\": \"b3\"}, {\"key\": \"b4\"}]},"
+     " {\"key\": \"c\", \"levels\": [{\"key\": \"c1\"}, {\"key\": \"c2\"}, {\"key\": \"c3\"}, {\"key\": \"c4\"}, {\"key\": \"c5\"}]}]}",
+     NULL, "factors: 80 cells (the product of the level counts), at most 64"},
+    /* 3 x 33-byte level keys + 2 dashes = 101 bytes */
+    {"{\"factors\": [{\"key\": \"a\", \"levels\": [{\"key\": \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}, {\"key\": \"y\"}]},"
+     " {\"key\": \"b\", \"levels\": [{\"key\": \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}, {\"key\": \"y\"}]},"
+     " {\"key\": \"c\", \"levels\": [{\"key\": \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}, {\"key\": \"y\"}]}]}",
+     NULL, "is 101 characters, at most 64"},
+    {"{\"interactions\": \"yes\"}", NULL, "interactions: must be true or false"},
+    {"{\"qa\": {\"visitors\": {\"qa-1\": \"cart\"}}}", NULL, "qa.visitors.qa-1: not a variant"},
+};
+
+Test(experiment, factorial_validation_errors_name_the_field)
+{
+    for (size_t i = 0; i < sizeof fact_bad_cases / sizeof *fact_bad_cases; i++) {
+        const bad_case *c = &fact_bad_cases[i];
+        json_t *def = fact_with(c->patch, c->drop);
+        char err[EXP_ERR_MAX];
+        experiment *e = experiment_parse(def, EXP_FROM_USER, err);
+        cr_expect_null(e, "case %zu (%s): parsed, expected \"%s\"", i, c->patch, c->want);
+        cr_expect(strstr(err, c->want) != NULL, "case %zu:\n  error    \"%s\"\n  expected \"%s\"", i,
+                  err, c->want);
+        experiment_release(e);
+        json_decref(def);
+    }
+    /* interactions belongs to factorial experiments only */
+    char err[EXP_ERR_MAX];
+    json_t *def = base_with("{\"interactions\": true}", NULL);
+    cr_expect_null(experiment_parse(def, EXP_FROM_USER, err));
+    cr_expect(strstr(err, "interactions: only for an experiment with factors") != NULL, "%s", err);
+    json_decref(def);
+}
+
+Test(experiment, factorial_limits)
+{
+    /* 6 factors of 2 levels = 64 cells: the most there may be */
+    json_t *def = load("{\"key\": \"six\", \"placement\": \"p\", \"interactions\": false}");
+    json_t *fs = json_array();
+    for (int f = 0; f < 6; f++)
+        json_array_append_new(fs, json_pack("{s:s#, s:[{s:s}, {s:s}]}", "key", "abcdef" + f, (size_t)1,
+                                            "levels", "key", "lo", "key", "hi"));
+    json_object_set_new(def, "factors", fs);
+    char err[EXP_ERR_MAX];
+    experiment *e = experiment_parse(def, EXP_FROM_USER, err);
+    cr_assert_not_null(e, "%s", err);
+    cr_expect_eq(e->nvariants, 64);
+    cr_expect(!e->interactions);
+    cr_expect_str_eq(e->variants[63].key, "hi-hi-hi-hi-hi-hi");
+    cr_expect_float_eq(e->variants[17].weight, 1.0 / 64, 1e-15);
+    experiment_release(e);
+    /* a seventh factor is one too many */
+    json_array_append_new(fs, json_pack("{s:s, s:[{s:s}, {s:s}]}", "key", "g", "levels", "key", "lo",
+                                        "key", "hi"));
+    cr_expect_null(experiment_parse(def, EXP_FROM_USER, err));
+    cr_expect(strstr(err, "factors: needs 2 to 6 factors (got 7)") != NULL, "%s", err);
+    json_decref(def);
+    /* a cell key of exactly 64 bytes is fine: 2 x 31 + 1 dash = 63, 32 + 31 + 1 = 64 */
+    e = parse_ok("{\"key\": \"long\", \"placement\": \"p\", \"factors\": ["
+                 " {\"key\": \"a\", \"levels\": [{\"key\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}, {\"key\": \"b\"}]},"
+                 " {\"key\": \"b\", \"levels\": [{\"key\": \"ccccccccccccccccccccccccccccccc\"}, {\"key\": \"d\"}]}]}",
+                 EXP_FROM_USER);
+    cr_expect_eq(strlen(e->variants[0].key), 64);
+    experiment_release(e);
+}
+
+Test(experiment, factorial_cells_name_qa_and_promotions)
+{
+    json_t *def = fact_with("{\"qa\": {\"visitors\": {\"qa-1\": \"checkout-benefit-timer\"}},"
+                            " \"promotions\": {\"gr\": {\"variant\": \"cart-benefit-none\", \"holdback\": 0.1}},"
+                            " \"started_at\": \"2026-11-18T00:00:00Z\"}", NULL);
+    char err[EXP_ERR_MAX];
+    experiment *e = experiment_parse(def, EXP_FROM_STATE, err);
+    cr_assert_not_null(e, "%s", err);
+    cr_expect_eq(experiment_promotion(e, "gr")->variant, 2);
+    json_object_set_new(def, "promotions", json_pack("{s:{s:s, s:f}}", "gr", "variant", "benefit",
+                                                     "holdback", 0.1));
+    cr_expect_null(experiment_parse(def, EXP_FROM_STATE, err));
+    cr_expect(strstr(err, "promotions.gr.variant: not a variant") != NULL, "%s", err);
+    experiment_release(e);
+    json_decref(def);
+}
+
+/* A started FACT with patch on top. */
+static experiment *fact_started(const char *patch)
+{
+    json_t *def = fact_with(patch, NULL);
+    json_object_set_new(def, "started_at", json_string("2026-11-18T00:00:00Z"));
+    char err[EXP_ERR_MAX];
+    experiment *e = experiment_parse(def, EXP_FROM_STATE, err);
+    cr_assert_not_null(e, "%s", err);
+    json_decref(def);
+    return e;
+}
+
+Test(experiment, factorial_update_rules_once_started)
+{
+    experiment *prev = fact_started(NULL);
+    struct {
+        const char *patch, *want;
+    } bad[] = {
+        /* factor reordered */
+        {"{\"factors\": [{\"key\": \"wording\", \"levels\": [{\"key\": \"plain\"}, {\"key\": \"benefit\"},"
+         " {\"key\": \"social_proof\"}]}, {\"key\": \"placement\", \"levels\": [{\"key\": \"cart\"},"
+         " {\"key\": \"checkout\"}]}, {\"key\": \"urgency\", \"levels\": [{\"key\": \"none\"}, {\"key\": \"timer\"}]}]}",
+         "factors: cannot be renamed or reordered"},
+        /* factor removed */
+        {"{\"factors\": [{\"key\": \"placement\", \"levels\": [{\"key\": \"cart\"}, {\"key\": \"checkout\"}]},"
+         " {\"key\": \"urgency\", \"levels\": [{\"key\": \"none\"}, {\"key\": \"timer\"}]}]}",
+         "factors: cannot be added, removed"},
+        /* level renamed */
+        {"{\"factors\": [{\"key\": \"placement\", \"levels\": [{\"key\": \"cart\"}, {\"key\": \"popup\"}]},"
+         " {\"key\": \"wording\", \"levels\": [{\"key\": \"plain\"}, {\"key\": \"benefit\"}, {\"key\": \"social_proof\"}]},"
+         " {\"key\": \"urgency\", \"levels\": [{\"key\": \"none\"}, {\"key\": \"timer\"}]}]}",
+         "factor placement: levels cannot be added, removed, renamed or reordered"},
+        /* level added */
+        {"{\"factors\": [{\"key\": \"placement\", \"levels\": [{\"key\": \"cart\"}, {\"key\": \"checkout\"}]},"
+         " {\"key\": \"wording\", \"levels\": [{\"key\": \"plain\"}, {\"key\": \"benefit\"}, {\"key\": \"social_proof\"}]},"
+         " {\"key\": \"urgency\", \"levels\": [{\"key\": \"none\"}, {\"key\": \"timer\"}, {\"key\": \"few_left\"}]}]}",
+         "factor urgency: levels cannot be added"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        experiment *next = fact_started(bad[i].patch);
+        char err[EXP_ERR_MAX] = "";
+        bool bump = false;
+        cr_expect(!experiment_check_update(prev, next, &bump, err), "accepted: %s", bad[i].patch);
+        cr_expect(strstr(err, bad[i].want) != NULL, "case %zu: \"%s\"", i, err);
+        experiment_release(next);
+    }
+    /* a plain experiment cannot become a factorial one, nor the reverse */
+    experiment *plain = started_with("{\"salt\": \"offer-strategy\"}");
+    char err[EXP_ERR_MAX] = "";
+    bool bump = false;
+    cr_expect(!experiment_check_update(plain, prev, &bump, err));
+    cr_expect(strstr(err, "factors: cannot be added, removed or replaced") != NULL, "%s", err);
+    cr_expect(!experiment_check_update(prev, plain, &bump, err));
+    experiment_release(plain);
+
+    /* level weights may change, and that bumps the allocation */
+    experiment *next = fact_started(
+        "{\"factors\": [{\"key\": \"placement\", \"levels\": [{\"key\": \"cart\", \"weight\": 0.2},"
+        " {\"key\": \"checkout\", \"weight\": 0.8}]},"
+        " {\"key\": \"wording\", \"levels\": [{\"key\": \"plain\"}, {\"key\": \"benefit\"}, {\"key\": \"social_proof\"}]},"
+        " {\"key\": \"urgency\", \"levels\": [{\"key\": \"none\"}, {\"key\": \"timer\"}]}]}");
+    cr_expect(experiment_check_update(prev, next, &bump, err), "weight change refused: %s", err);
+    cr_expect(bump, "a level weight change must bump the allocation");
+    experiment_release(next);
+    /* payloads and interactions may change without a bump */
+    next = fact_started("{\"interactions\": false}");
+    bump = true;
+    cr_expect(experiment_check_update(prev, next, &bump, err), "%s", err);
+    cr_expect(!bump);
+    experiment_release(next);
+    experiment_release(prev);
 }

@@ -221,7 +221,7 @@ Test(journal_line, malformed_lines_are_rejected)
         {"X\te\t\t0\tgr\t" DAY, "empty visitor"},
         {"X\te\tv v\t0\tgr\t" DAY, "visitor with a space"},
         {"X\te\tv\t\tgr\t" DAY, "empty variant"},
-        {"X\te\tv\t16\tgr\t" DAY, "variant beyond 16 variants"},
+        {"X\te\tv\t64\tgr\t" DAY, "variant beyond 64 variants"},
         {"X\te\tv\t01\tgr\t" DAY, "variant with a leading zero"},
         {"X\te\tv\t-1\tgr\t" DAY, "negative variant"},
         {"X\te\tv\tA\tgr\t" DAY, "variant not a number"},
