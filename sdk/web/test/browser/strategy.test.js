@@ -24,6 +24,13 @@ function levelPayload (factor, level) {
   return f.levels.find((l) => l.key === level).payload
 }
 
+// The levels of a cell, read from its key (level keys joined by '-').
+function levelsOf (cell) {
+  const exp = stack.config.experiments.find((e) => e.key === EXP)
+  const keys = cell.split('-')
+  return Object.fromEntries(exp.factors.map((f, i) => [f.key, keys[i]]))
+}
+
 describe('offer-strategy: every cell renders in the starter-set slot, in every region\'s language', { timeout: 300000 }, () => {
   const cases = []
   before(async () => {
@@ -59,7 +66,7 @@ describe('offer-strategy: every cell renders in the starter-set slot, in every r
     const exp = stack.config.experiments.find((e) => e.key === EXP)
     for (const { a } of cases) {
       const keys = a.variant.split('-')
-      assert.deepEqual(a.factors, Object.fromEntries(exp.factors.map((f, i) => [f.key, keys[i]])), a.variant)
+      assert.deepEqual(a.factors, levelsOf(a.variant), a.variant)
       const merged = Object.assign({}, ...exp.factors.map((f, i) => levelPayload(f.key, keys[i])))
       assert.deepEqual(a.payload, merged, a.variant)
     }
@@ -69,7 +76,7 @@ describe('offer-strategy: every cell renders in the starter-set slot, in every r
     assert.equal(cases.length, 16)
     for (const { visitor, region, a } of cases) {
       const L = T[region]
-      const f = a.factors
+      const f = levelsOf(a.variant)
       const what = `${a.variant} in ${region}`
       const ctx = await stack.context(visitor)
       // A fixed clock (timers still run): the countdown reads the same on every run.
