@@ -32,7 +32,7 @@ static experiment *parse(json_t *def)
 
 Test(assign, shared_vectors)
 {
-    size_t i, n = 0;
+    size_t i, n = 0, nfact = 0;
     json_t *c;
     json_array_foreach(json_object_get(vectors, "assign"), i, c) {
         experiment *e = parse(json_object_get(c, "experiment"));
@@ -48,10 +48,76 @@ Test(assign, shared_vectors)
                          e->key, visitor);
         cr_expect_eq(r.in_experiment, json_is_true(json_object_get(c, "in_experiment")),
                      "case %zu: in_experiment", i);
+        json_t *want_f = json_object_get(c, "factors");
+        cr_expect_eq(experiment_is_factorial(e), want_f != NULL, "case %zu: factorial", i);
+        if (want_f) {
+            int lv[EXP_MAX_FACTORS];
+            experiment_cell_levels(e, r.variant, lv);
+            cr_expect_eq(json_object_size(want_f), (size_t)e->nfactors, "case %zu: factors", i);
+            for (int f = 0; f < e->nfactors; f++)
+                cr_expect_str_eq(e->factors[f].levels[lv[f]].key,
+                                 json_string_value(json_object_get(want_f, e->factors[f].key)),
+                                 "case %zu (%s, %s): level of %s", i, e->key, visitor,
+                                 e->factors[f].key);
+            nfact++;
+        }
         experiment_release(e);
         n++;
     }
     cr_assert_gt(n, 500);
+    cr_assert_gt(nfact, 100, "the vectors have factorial cases");
+}
+
+/* Four 2-level factors, the first one uneven: every factor's level share
+ * follows its weights, and the split of one factor is the same within each
+ * level of another (the factors are drawn independently). Deterministic:
+ * the visitors are fixed, so are their hashes. */
+Test(assign, factorial_levels_follow_weights_independently)
+{
+    json_t *j = json_loads(
+        "{\"key\":\"f\",\"status\":\"running\",\"placement\":\"p\",\"factors\":["
+        "{\"key\":\"a\",\"levels\":[{\"key\":\"x\",\"weight\":0.3},{\"key\":\"y\",\"weight\":0.7}]},"
+        "{\"key\":\"b\",\"levels\":[{\"key\":\"x\"},{\"key\":\"y\"}]},"
+        "{\"key\":\"c\",\"levels\":[{\"key\":\"x\"},{\"key\":\"y\"}]},"
+        "{\"key\":\"d\",\"levels\":[{\"key\":\"x\"},{\"key\":\"y\"}]}]}", 0, NULL);
+    experiment *e = parse(j);
+    json_decref(j);
+    enum { N = 40000 };
+    long level1[4] = {0}, ab[2][2] = {{0}};
+    for (int i = 0; i < N; i++) {
+        char v[32];
+        snprintf(v, sizeof v, "visitor-%d", i);
+        assign_result r = assign_visitor(e, v, "gr", NULL);
+        cr_assert_eq(r.reason, ASSIGN_ASSIGNED);
+        int lv[EXP_MAX_FACTORS];
+        experiment_cell_levels(e, r.variant, lv);
+        for (int f = 0; f < 4; f++) {
+            /* the level is the one its own bucket falls in */
+            char purpose[16];
+            snprintf(purpose, sizeof purpose, "factor:%c", 'a' + f);
+            uint32_t b = hash_bucket("f", purpose, v);
+            cr_assert_eq(lv[f], b >= e->factors[f].levels[0].end, "%s factor %d", v, f);
+            level1[f] += lv[f];
+        }
+        ab[lv[0]][lv[1]]++;
+    }
+    const double w1[4] = {0.7, 0.5, 0.5, 0.5};
+    for (int f = 0; f < 4; f++) {
+        double sd = sqrt(N * w1[f] * (1 - w1[f]));
+        cr_expect(fabs(level1[f] - N * w1[f]) < 5 * sd, "factor %d: %ld of %d", f, level1[f], N);
+    }
+    /* b's split within each level of a: both near one half */
+    for (int a = 0; a < 2; a++) {
+        double n = (double)(ab[a][0] + ab[a][1]);
+        cr_expect(fabs(ab[a][1] - n / 2) < 5 * sqrt(n / 4), "a=%d: b split %ld/%ld", a, ab[a][0],
+                  ab[a][1]);
+    }
+    /* out of the experiment: the control cell */
+    e->status = EXP_STOPPED;
+    assign_result r = assign_visitor(e, "visitor-1", "gr", NULL);
+    cr_expect_eq(r.variant, 0);
+    cr_expect(!r.in_experiment);
+    experiment_release(e);
 }
 
 static experiment *two_arm(double traffic_percent, double w0)

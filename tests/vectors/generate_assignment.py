@@ -9,6 +9,7 @@ implementations must agree. Run it again only when the spec changes:
 
     python3 tests/vectors/generate_assignment.py > tests/vectors/assignment.json
 """
+import itertools
 import json
 import math
 
@@ -64,10 +65,57 @@ def coverage_buckets(traffic_percent: float) -> int:
     return max(0, min(10000, math.floor(traffic_percent * 100 + 0.5)))
 
 
+def range_index(weights, b):
+    """Index of the item whose range holds bucket b: ranges from cumulative
+    weights, floor(c * 10000 + 0.5), the last one up to 10000."""
+    cum, starts = 0.0, []
+    for w in weights:
+        starts.append(to_buckets(cum))
+        cum += w
+    for i in range(len(weights)):
+        end = starts[i + 1] if i + 1 < len(weights) else 10000
+        if b < end:
+            return i
+    return len(weights) - 1
+
+
+def level_weights(factor):
+    levels = factor["levels"]
+    if any("weight" in lv for lv in levels):
+        return [lv["weight"] for lv in levels]
+    return [1 / len(levels)] * len(levels)
+
+
+def cells(exp):
+    """Cell keys of a factorial experiment, first factor slowest."""
+    return ["-".join(c) for c in itertools.product(
+        *[[lv["key"] for lv in f["levels"]] for f in exp["factors"]])]
+
+
+def factor_levels(exp, cell_key):
+    """{factor key: level key} of a cell."""
+    return dict(zip([f["key"] for f in exp["factors"]], cell_key.split("-")))
+
+
+def assign_factorial(exp, visitor):
+    """Step 7 of a factorial experiment: each factor's level from its own
+    bucket; the cell key joins the level keys."""
+    salt = exp.get("salt", exp["key"])
+    levels = []
+    for f in exp["factors"]:
+        b = decision_bucket(salt, "factor:" + f["key"], visitor)
+        levels.append(f["levels"][range_index(level_weights(f), b)]["key"])
+    return "-".join(levels)
+
+
 def assign(exp, visitor, region, force=None):
     """Returns (variant key, reason, in_experiment)."""
-    variants = exp["variants"]
-    control = exp.get("control", variants[0]["key"])
+    if "factors" in exp:
+        variants = [{"key": k} for k in cells(exp)]
+        control = variants[0]["key"]
+    else:
+        variants = exp["variants"]
+        control = exp.get("control", variants[0]["key"])
     salt = exp.get("salt", exp["key"])
     if exp.get("status", "draft") != "running":
         return control, "not_running", False
@@ -89,6 +137,8 @@ def assign(exp, visitor, region, force=None):
         return promo["variant"], "promoted", True
     if decision_bucket(salt, "coverage", visitor) >= coverage_buckets(exp.get("traffic_percent", 100)):
         return control, "coverage", False
+    if "factors" in exp:
+        return assign_factorial(exp, visitor), "assigned", True
     b = decision_bucket(salt, "variant", visitor)
     cum, starts = 0.0, []
     for v in variants:
@@ -124,6 +174,35 @@ def experiments():
             {"key": "a", "weight": 0.0}, {"key": "b", "weight": 0.25}, {"key": "c", "weight": 0.75}]),
         dict(key="draft", placement="cart_page", variants=[
             {"key": "a", "weight": 0.5}, {"key": "b", "weight": 0.5}]),
+        # factorial: four 2-level factors, equal weights, a promoted cell
+        # and QA by cell key
+        dict(base, key="offer-strategy", regions=["gr", "pl", "mena", "ee", "se"],
+             promotions={"se": {"variant": "checkout-benefit-three-timer", "holdback": 0.2}},
+             qa={"visitors": {"qa-anna": "checkout-plain-one-timer"}, "query_override": True},
+             factors=[
+                 {"key": "placement", "levels": [
+                     {"key": "cart", "payload": {"placement": "cart_page"}},
+                     {"key": "checkout", "payload": {"placement": "checkout_popup"}}]},
+                 {"key": "wording", "levels": [
+                     {"key": "plain", "payload": {"wording": "plain"}},
+                     {"key": "benefit", "payload": {"wording": "benefit"}}]},
+                 {"key": "tiers", "levels": [
+                     {"key": "one", "payload": {"tiers": 1}},
+                     {"key": "three", "payload": {"tiers": 3}}]},
+                 {"key": "urgency", "levels": [
+                     {"key": "none", "payload": {}},
+                     {"key": "timer", "payload": {"timer_s": 600}}]}]),
+        # factorial: uneven and zero level weights, partial coverage, its own salt
+        dict(base, key="fact-uneven", salt="fact-uneven-2026", traffic_percent=70,
+             factors=[
+                 {"key": "tiers", "levels": [
+                     {"key": "one", "weight": 0.2}, {"key": "two", "weight": 0.3},
+                     {"key": "three", "weight": 0.5}]},
+                 {"key": "badge", "levels": [
+                     {"key": "off", "weight": 0.0}, {"key": "new", "weight": 0.25},
+                     {"key": "sale", "weight": 0.75}]},
+                 {"key": "colour", "levels": [
+                     {"key": "grey"}, {"key": "green"}, {"key": "blue"}]}]),
     ]
 
 
@@ -154,10 +233,16 @@ def main():
     for exp in experiments():
         for i, v in enumerate(visitors):
             region = ["gr", "pl", "mena", "ee", "se", "de"][i % 6]
-            force = "b" if exp["key"] == "qa" and i % 10 == 3 else None
+            force = None
+            if exp["key"] == "qa" and i % 10 == 3:
+                force = "b"
+            if exp["key"] == "offer-strategy" and i % 10 == 3:
+                force = "cart-benefit-three-none"
             variant, reason, inside = assign(exp, v, region, force)
             case = {"experiment": exp, "visitor": v, "region": region, "variant": variant,
                     "reason": reason, "in_experiment": inside}
+            if "factors" in exp:
+                case["factors"] = factor_levels(exp, variant)
             if force:
                 case["force"] = force
             out["assign"].append(case)

@@ -37,25 +37,61 @@ export function pick (weights, b) {
 }
 
 /**
+ * The cells of a factorial experiment (docs/assignment.md): every level
+ * combination, first factor slowest; key = level keys joined by '-',
+ * payload = the levels' payloads merged in factor order, levels =
+ * {factor: level}. Level weights default to equal shares.
+ */
+export function cells (factors) {
+  let out = [{ key: '', payload: {}, levels: {} }]
+  for (const f of factors) {
+    const next = []
+    for (const c of out) {
+      for (const l of f.levels) {
+        next.push({
+          key: c.key ? c.key + '-' + l.key : l.key,
+          payload: Object.assign({}, c.payload, l.payload || {}),
+          levels: Object.assign({}, c.levels, { [f.key]: l.key })
+        })
+      }
+    }
+    out = next
+  }
+  return out
+}
+
+const levelWeights = (f) => f.levels.some((l) => l.weight != null)
+  ? f.levels.map((l) => l.weight)
+  : f.levels.map(() => 1 / f.levels.length)
+
+/**
  * Decide which variant a visitor sees.
  * opts.force: a variant key asked for in the request (honoured only when
  *   the experiment's qa.query_override is true);
  * opts.promotions: {region: {variant, holdback}}; defaults to
  *   experiment.promotions.
- * Returns {experiment, variant, payload, inExperiment, reason}.
+ * Returns {experiment, variant, payload, inExperiment, reason}, and for a
+ * factorial experiment (one with `factors`) also factors: {factor: level},
+ * the levels of the returned cell; its variant is the cell key and its
+ * payload the merged one.
  */
 export function evaluate (exp, visitor, region, opts = {}) {
-  const variants = exp.variants || []
+  const factorial = Array.isArray(exp.factors)
+  const variants = factorial ? cells(exp.factors) : (exp.variants || [])
   const salt = exp.salt || exp.key
-  const control = exp.control || (variants[0] && variants[0].key)
+  const control = factorial ? variants[0].key : (exp.control || (variants[0] && variants[0].key))
   const byKey = (k) => variants.find((v) => v.key === k)
-  const result = (v, inExperiment, reason) => ({
-    experiment: exp.key,
-    variant: v,
-    payload: (byKey(v) || {}).payload || {},
-    inExperiment,
-    reason
-  })
+  const result = (v, inExperiment, reason) => {
+    const r = {
+      experiment: exp.key,
+      variant: v,
+      payload: (byKey(v) || {}).payload || {},
+      inExperiment,
+      reason
+    }
+    if (factorial) r.factors = Object.assign({}, (byKey(v) || {}).levels)
+    return r
+  }
   const out = (reason) => result(control, false, reason)
 
   if (exp.status !== 'running') return out('not_running')
@@ -92,6 +128,14 @@ export function evaluate (exp, visitor, region, opts = {}) {
   const traffic = exp.traffic_percent == null ? 100 : exp.traffic_percent
   if (bucket(salt, 'coverage', visitor) >= Math.floor(traffic * 100 + 0.5)) return out('coverage')
 
+  if (factorial) {
+    // Step 7 of a factorial: each factor's level from its own bucket.
+    const key = exp.factors.map((f) => {
+      const l = pick(levelWeights(f), bucket(salt, 'factor:' + f.key, visitor))
+      return f.levels[l < 0 ? f.levels.length - 1 : l].key
+    }).join('-')
+    return result(key, true, 'assigned')
+  }
   const i = pick(variants.map((v) => v.weight), bucket(salt, 'variant', visitor))
   return i < 0 ? out('coverage') : result(variants[i].key, true, 'assigned')
 }

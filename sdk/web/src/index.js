@@ -180,13 +180,16 @@ export class Upshot {
   }
 
   static _norm (a) {
-    return {
+    const r = {
       experiment: a.experiment,
       variant: a.variant,
       payload: a.payload || {},
       inExperiment: a.in_experiment === undefined ? !!a.inExperiment : !!a.in_experiment,
       reason: a.reason
     }
+    // A factorial experiment's cell, as its levels: {factor: level}.
+    if (a.factors) r.factors = a.factors
+    return r
   }
 
   // The /v1/sdk/config snapshot, fetched once per page.

@@ -13,6 +13,19 @@ export interface Assignment<P = Payload> {
   /** false: the page shows the control's default offer and nothing is counted. */
   inExperiment: boolean
   reason: Reason
+  /**
+   * Factorial experiments only: the level of each factor in the returned
+   * cell ({placement: "cart", wording: "benefit"}); `variant` is then the
+   * cell key (the levels joined by "-") and `payload` the levels' payloads merged.
+   */
+  factors?: Record<string, string>
+}
+
+/** One factor of a factorial experiment; its first level is its control level. */
+export interface Factor {
+  key: string
+  /** Weights are optional: all given (summing to 1) or none (equal shares). */
+  levels: Array<{ key: string; weight?: number; payload?: Payload }>
 }
 
 export interface Promotion {
@@ -31,7 +44,12 @@ export interface ExperimentConfig {
   regions?: string[] | 'all'
   traffic_percent?: number
   control?: string
-  variants: Array<{ key: string; weight: number; payload?: Payload }>
+  /** A plain experiment's variants; a factorial one has `factors` instead. */
+  variants?: Array<{ key: string; weight: number; payload?: Payload }>
+  /** A factorial experiment's factors: each visitor gets one level of each. */
+  factors?: Factor[]
+  /** Whether the analysis models two-way interactions (factorial only). */
+  interactions?: boolean
   layer?: { name: string; range?: [number, number] }
   allocation_version?: number
   qa?: { visitors?: Record<string, string>; query_override?: boolean }
@@ -49,6 +67,8 @@ export interface EvaluateOptions {
 
 /** Start of each variant's bucket range, then 10000. */
 export declare function ranges(weights: number[]): number[]
+/** A factorial experiment's cells, first factor slowest. */
+export declare function cells(factors: Factor[]): Array<{ key: string; payload: Payload; levels: Record<string, string> }>
 /** Index of the variant whose range holds bucket b, or -1. */
 export declare function pick(weights: number[], b: number): number
 /** The decision upshotd makes, computed locally. */

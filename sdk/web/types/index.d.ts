@@ -1,6 +1,6 @@
 import type { Assignment, Payload } from './assign.js'
 
-export type { Assignment, Payload, Reason, ExperimentConfig, EvaluateOptions, Promotion } from './assign.js'
+export type { Assignment, Payload, Reason, ExperimentConfig, EvaluateOptions, Promotion, Factor } from './assign.js'
 export { evaluate, ranges } from './assign.js'
 export { murmur3, bucket, toBucket } from './hash.js'
 

@@ -74,6 +74,20 @@ const config: ExperimentConfig = {
   variants: [{ key: 'control', weight: 0.5 }, { key: 'three', weight: 0.5, payload: { layout: 'three' } }]
 }
 const local: Assignment = evaluate(config, visitorId(null, null), 'gr')
+// A factorial experiment: factors instead of variants, and the assignment
+// says which level of each factor the visitor got.
+const factorial: ExperimentConfig = {
+  key: 'offer-strategy',
+  status: 'running',
+  factors: [
+    { key: 'placement', levels: [{ key: 'cart', payload: { placement: 'cart_page' } }, { key: 'checkout' }] },
+    { key: 'wording', levels: [{ key: 'plain', weight: 0.5 }, { key: 'benefit', weight: 0.5 }] }
+  ],
+  interactions: true
+}
+const cell: Assignment = evaluate(factorial, 'visitor-1', 'gr')
+const wording: string | undefined = cell.factors ? cell.factors.wording : undefined
+console.log(cell.variant, wording)
 const n: number = murmur3('visitor-1', 0) + hashOnly('x') + bucket('checkout-tiers', 'variant', 'visitor-1') + ranges([0.5, 0.5])[1]
 const wait: number = retryAfterMs(null)
 console.log(local.variant, n, wait)

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { evaluate, ranges, pick } from '../../src/assign.js'
+import { evaluate, ranges, pick, cells } from '../../src/assign.js'
 import { bucket } from '../../src/hash.js'
 import { loadVectors, VECTORS } from './vectors.js'
 
@@ -179,5 +179,68 @@ test('shared vectors: full assignments', () => {
     assert.equal(r.variant, v.variant, label)
     assert.equal(r.reason, v.reason, label)
     assert.equal(r.inExperiment, v.in_experiment, label)
+    assert.deepEqual(r.factors, v.factors, label)
   }
+})
+
+// A factorial experiment as /v1/sdk/config carries it: factors, no variants.
+const factorial = () => ({
+  key: 'offer-strategy',
+  status: 'running',
+  placement: 'offer_slot',
+  regions: ['gr', 'pl'],
+  factors: [
+    { key: 'placement', levels: [{ key: 'cart', payload: { placement: 'cart_page' } }, { key: 'checkout', payload: { placement: 'checkout_popup' } }] },
+    { key: 'wording', levels: [{ key: 'plain', weight: 0.3 }, { key: 'benefit', weight: 0.7, payload: { wording: 'benefit' } }] },
+    { key: 'urgency', levels: [{ key: 'none' }, { key: 'timer', payload: { timer_s: 600 } }] }
+  ]
+})
+
+test('factorial: cells are the level combinations, first factor slowest, payloads merged', () => {
+  const c = cells(factorial().factors)
+  assert.equal(c.length, 8)
+  assert.deepEqual(c.map((x) => x.key).slice(0, 3), ['cart-plain-none', 'cart-plain-timer', 'cart-benefit-none'])
+  assert.deepEqual(c[7], {
+    key: 'checkout-benefit-timer',
+    payload: { placement: 'checkout_popup', wording: 'benefit', timer_s: 600 },
+    levels: { placement: 'checkout', wording: 'benefit', urgency: 'timer' }
+  })
+})
+
+test('factorial: each factor follows its own bucket; out of the experiment is the control cell', () => {
+  const e = factorial()
+  for (let i = 0; i < 200; i++) {
+    const v = 'visitor-' + i
+    const r = evaluate(e, v, 'gr')
+    assert.equal(r.reason, 'assigned')
+    const want = {
+      placement: bucket('offer-strategy', 'factor:placement', v) < 5000 ? 'cart' : 'checkout',
+      wording: bucket('offer-strategy', 'factor:wording', v) < 3000 ? 'plain' : 'benefit',
+      urgency: bucket('offer-strategy', 'factor:urgency', v) < 5000 ? 'none' : 'timer'
+    }
+    assert.deepEqual(r.factors, want, v)
+    assert.equal(r.variant, [want.placement, want.wording, want.urgency].join('-'))
+    assert.equal(r.payload.placement, want.placement === 'cart' ? 'cart_page' : 'checkout_popup')
+  }
+  const out = evaluate(e, 'visitor-1', 'se')
+  assert.deepEqual(out, {
+    experiment: 'offer-strategy',
+    variant: 'cart-plain-none',
+    payload: { placement: 'cart_page' },
+    inExperiment: false,
+    reason: 'region',
+    factors: { placement: 'cart', wording: 'plain', urgency: 'none' }
+  })
+})
+
+test('factorial: force and promotions name a cell key', () => {
+  const e = Object.assign(factorial(), { qa: { query_override: true } })
+  const f = evaluate(e, 'v1', 'gr', { force: 'checkout-plain-timer' })
+  assert.equal(f.reason, 'forced')
+  assert.deepEqual(f.factors, { placement: 'checkout', wording: 'plain', urgency: 'timer' })
+  assert.equal(evaluate(e, 'v1', 'gr', { force: 'checkout' }).reason, 'assigned') // a level is not a cell
+  const promotions = { pl: { variant: 'cart-benefit-timer', holdback: 0 } }
+  const p = evaluate(e, 'v1', 'pl', { promotions })
+  assert.equal(p.reason, 'promoted')
+  assert.deepEqual(p.payload, { placement: 'cart_page', wording: 'benefit', timer_s: 600 })
 })
