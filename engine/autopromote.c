@@ -122,6 +122,29 @@ static void decide_work(void *arg, const experiment *e, const results_table *t,
     job->rc = analysis_decide(t, e, s, &job->dec);
 }
 
+/* The details of a "decision" audit entry: region, recommendation,
+ * variant, and for a factorial experiment how the cell won (kind) and,
+ * for a factor-level promotion, the factor and its level. */
+static json_t *decision_details(const experiment *live, const analysis_region_decision *rd)
+{
+    bool has_variant = rd->promote_variant >= 0 && rd->promote_variant < live->nvariants;
+    json_t *j = json_pack("{s:s, s:s, s:o}", "region", rd->region, "recommendation",
+                          rd->recommendation, "variant",
+                          has_variant ? json_string(live->variants[rd->promote_variant].key)
+                                      : json_null());
+    if (j && experiment_is_factorial(live)) {
+        bool by_level = rd->factor >= 0 && rd->factor < live->nfactors && rd->level >= 0 &&
+                        rd->level < live->factors[rd->factor].nlevels;
+        json_object_set_new(j, "kind", rd->kind ? json_string(rd->kind) : json_null());
+        json_object_set_new(j, "factor",
+                            by_level ? json_string(live->factors[rd->factor].key) : json_null());
+        json_object_set_new(j, "level", by_level ? json_string(
+                                                       live->factors[rd->factor].levels[rd->level].key)
+                                                 : json_null());
+    }
+    return j;
+}
+
 /* On the loop: audit changes of recommendation, promote where the rule
  * says so. e is the experiment the decisions were computed for. */
 static void apply_decisions(autopromote *a, experiment *e, const analysis_decisions *dec)
@@ -147,17 +170,20 @@ static void apply_decisions(autopromote *a, experiment *e, const analysis_decisi
         }
         if (!live->auto_promote)
             continue;
+        /* A factorial region may promote one cell, then another (a second
+         * factor's level on top of the first): the cell is part of what
+         * changed, so it is part of what is remembered. */
+        char seen[sizeof "keep_running" + VALIDATE_KEY_MAX + 2];
+        snprintf(seen, sizeof seen, "%s%s%s", rd->recommendation,
+                 experiment_is_factorial(live) && rd->promote_variant >= 0 ? ":" : "",
+                 experiment_is_factorial(live) && rd->promote_variant >= 0
+                     ? live->variants[rd->promote_variant].key
+                     : "");
         const char *before = json_string_value(json_object_get(last, rd->region));
-        if (!before || strcmp(before, rd->recommendation) != 0) {
-            json_object_set_new(last, rd->region, json_string(rd->recommendation));
-            shared_state_audit(d->shared,
-                               audit_entry("auto-promote", "decision", live->key, rd->why,
-                                           json_pack("{s:s, s:s, s:o}", "region", rd->region,
-                                                     "recommendation", rd->recommendation,
-                                                     "variant",
-                                                     rd->promote_variant >= 0
-                                                         ? json_string(live->variants[rd->promote_variant].key)
-                                                         : json_null())));
+        if (!before || strcmp(before, seen) != 0) {
+            json_object_set_new(last, rd->region, json_string(seen));
+            shared_state_audit(d->shared, audit_entry("auto-promote", "decision", live->key,
+                                                      rd->why, decision_details(live, rd)));
         }
         const exp_promotion *p = experiment_promotion(live, rd->region);
         if (rd->promote_variant < 0 || (p && p->variant == rd->promote_variant))

@@ -5,8 +5,9 @@
  * quantity: stats_prop.h (conversion, declines), stats_revenue.h (revenue
  * per visitor, AOV, the learned cap), stats_cuped.h (covariate-adjusted
  * revenue), stats_srm.h, stats_bayes.h, stats_msprt.h,
- * stats_adjust.h, stats_power.h, and stats_analyze.h, which runs them all
- * for one experiment. Formulas and references: docs/stats.md.
+ * stats_adjust.h, stats_power.h, stats_analyze.h, which runs them all
+ * for one experiment, and stats_factorial.h (the models of a factorial
+ * experiment). Formulas and references: docs/stats.md.
  */
 #ifndef UPSHOT_STATS_H
 #define UPSHOT_STATS_H
@@ -17,6 +18,7 @@
 #include "stats_core.h"
 #include "stats_cuped.h"
 #include "stats_dist.h"
+#include "stats_factorial.h"
 #include "stats_msprt.h"
 #include "stats_power.h"
 #include "stats_prop.h"

@@ -94,19 +94,22 @@ typedef enum {
     STATS_FACT_SEPARATED,   /* a cell with 0% or 100% conversion drives a
                                log-odds to infinity; estimates not reported */
     STATS_FACT_NOT_CONVERGED,
-    STATS_FACT_SINGULAR     /* X'WX not positive definite */
+    STATS_FACT_SINGULAR     /* X'WX not positive definite, or (OLS) a cell of
+                               one visitor with leverage 1, where HC3 is 0/0 */
 } stats_fact_status;
 
 typedef struct stats_fact_fit {
     stats_fact_model model;
     stats_fact_status status;
     const char *why;            /* static text when status != OK */
-    size_t nterms;
-    stats_fact_term *terms;     /* nterms, owned */
-    double *cov;                /* nterms x nterms covariance, row-major, owned */
+    size_t nterms;              /* 0 unless status == OK */
+    stats_fact_term *terms;     /* nterms, owned; NULL unless status == OK */
+    double *cov;                /* nterms x nterms covariance, row-major, owned;
+                                   NULL unless status == OK */
     int iterations;             /* IRLS iterations (1 for OLS) */
     double deviance;            /* residual deviance (LOGIT) or RSS (OLS) */
     double n;                   /* visitors */
+    stats_fact_design design;   /* the design fitted (predict and contrast read it) */
 } stats_fact_fit;
 
 /* Fits model to ncells cells (any order; several cells with the same levels

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "decide.h"
+#include "factorial.h"
 #include "stats_analyze.h"
 #include "report_json.h"
 
@@ -142,29 +143,73 @@ static void free_regions(decide_region *regions, int n)
     free(regions);
 }
 
+/* Every decision of t: decide_run's, and for a factorial experiment the
+ * factor-level step (*fd, zeroed otherwise). The caller frees res, fd and
+ * regions (free_regions) whatever the result. */
+static int decide_all(const results_table *t, const experiment *e, const analysis_settings *cfg,
+                      decide_result *res, decide_region **regions, factorial_decision *fd)
+{
+    memset(fd, 0, sizeof *fd);
+    if (run_decide(t, e, cfg, res, regions) != 0)
+        return -1;
+    if (!experiment_is_factorial(e))
+        return 0;
+    double weights[EXP_MAX_VARIANTS];
+    decide_config dc;
+    fill_decide_config(&dc, weights, e, cfg);
+    if (factorial_decide(t, e, &dc, res, fd) != 0) {
+        decide_result_free(res);
+        return -1;
+    }
+    return 0;
+}
+
+/* The sentence of a factor-level promotion. */
+static void factor_level_why(const experiment *e, int f, int l, char *buf, size_t size)
+{
+    snprintf(buf, size,
+             "factor level %s=%s wins on the marginal comparison, no interaction of %s here",
+             e->factors[f].key, e->factors[f].levels[l].key, e->factors[f].key);
+}
+
 int analysis_decide(const results_table *t, const experiment *e, const analysis_settings *cfg,
                     analysis_decisions *out)
 {
     memset(out, 0, sizeof *out);
     decide_result res;
     decide_region *regions = NULL;
-    if (run_decide(t, e, cfg, &res, &regions) != 0) {
+    factorial_decision fd;
+    if (decide_all(t, e, cfg, &res, &regions, &fd) != 0) {
         free_regions(regions, t->nregions);
         return -1;
     }
     out->regions = calloc((size_t)t->nregions + 1, sizeof *out->regions);
     if (!out->regions) {
         decide_result_free(&res);
+        factorial_decision_free(&fd);
         free_regions(regions, t->nregions);
         return -1;
     }
     out->n = (size_t)t->nregions;
+    bool factorial = experiment_is_factorial(e);
     for (int r = 0; r < t->nregions; r++) {
         analysis_region_decision *ad = &out->regions[r];
         snprintf(ad->region, sizeof ad->region, "%s", t->regions[r]);
         ad->promote_variant = res.regions[r].rec == DECIDE_REC_PROMOTE ? res.regions[r].variant : -1;
         ad->recommendation = decide_recommendation_name(res.regions[r].rec);
         snprintf(ad->why, sizeof ad->why, "%s", res.regions[r].why ? res.regions[r].why : "");
+        ad->factor = ad->level = -1;
+        if (factorial && ad->promote_variant >= 0)
+            ad->kind = "combination";
+        if (factorial && (size_t)r < fd.nregions && fd.regions[r].promote_cell >= 0) {
+            const factorial_region *fr = &fd.regions[r];
+            ad->promote_variant = fr->promote_cell;
+            ad->recommendation = decide_recommendation_name(DECIDE_REC_PROMOTE);
+            ad->kind = "factor_level";
+            ad->factor = fr->factor;
+            ad->level = fr->level;
+            factor_level_why(e, fr->factor, fr->level, ad->why, sizeof ad->why);
+        }
         const decide_breaker *b = &res.regions[r].breaker;
         ad->breaker_tripped = b->tripped;
         ad->breaker_variant = b->variant;
@@ -179,6 +224,7 @@ int analysis_decide(const results_table *t, const experiment *e, const analysis_
                                                  : (e->alpha > 0 ? e->alpha : cfg->alpha);
     }
     decide_result_free(&res);
+    factorial_decision_free(&fd);
     free_regions(regions, t->nregions);
     return 0;
 }
@@ -194,15 +240,21 @@ static json_t *num_or_null(double x)
     return isfinite(x) ? json_real(x) : json_null();
 }
 
+/* "decisions" (and, for a factorial experiment, "factorial") of the
+ * results body, from one run of the rules. */
 static json_t *decisions_json(const results_table *t, const experiment *e,
-                              const analysis_settings *cfg, const char *region_filter)
+                              const analysis_settings *cfg, const char *region_filter,
+                              json_t **factorial_out)
 {
     decide_result res;
     decide_region *regions = NULL;
-    if (run_decide(t, e, cfg, &res, &regions) != 0) {
+    factorial_decision fd;
+    *factorial_out = NULL;
+    if (decide_all(t, e, cfg, &res, &regions, &fd) != 0) {
         free_regions(regions, t->nregions);
         return json_null();
     }
+    bool factorial = experiment_is_factorial(e);
     json_t *out = json_array();
     for (int r = 0; r < t->nregions; r++) {
         if (region_filter && strcmp(region_filter, t->regions[r]) != 0)
@@ -229,14 +281,40 @@ static json_t *decisions_json(const results_table *t, const experiment *e,
                                                              : json_null(),
             "e_value", num_or_null(b->e_value), "p", num_or_null(b->p), "diff",
             num_or_null(b->diff), "family", (json_int_t)b->family);
-        json_array_append_new(out, json_pack(
+        decide_recommendation rec = rr->rec;
+        int variant = rr->variant;
+        char why[200];
+        snprintf(why, sizeof why, "%s", rr->why ? rr->why : "");
+        const factorial_region *fr =
+            factorial && (size_t)r < fd.nregions ? &fd.regions[r] : NULL;
+        if (fr && fr->promote_cell >= 0) {
+            rec = DECIDE_REC_PROMOTE;
+            variant = fr->promote_cell;
+            factor_level_why(e, fr->factor, fr->level, why, sizeof why);
+        }
+        json_t *region = json_pack(
             "{s:s, s:s, s:o, s:s, s:o, s:o, s:b, s:b, s:I, s:I, s:o, s:o}", "region", t->regions[r],
-            "recommendation", decide_recommendation_name(rr->rec), "variant",
-            rr->variant >= 0 ? json_string(e->variants[rr->variant].key) : json_null(), "why",
-            rr->why ? rr->why : "", "srm_p", num_or_null(rr->srm_p),
+            "recommendation", decide_recommendation_name(rec), "variant",
+            variant >= 0 && rec == DECIDE_REC_PROMOTE ? json_string(e->variants[variant].key)
+                                                      : json_null(),
+            "why", why, "srm_p", num_or_null(rr->srm_p),
             "srm_p_always_valid", num_or_null(rr->srm_p_always_valid), "srm_failed", rr->srm_failed,
             "min_sample_met", rr->min_sample_met, "min_visitors", (json_int_t)rr->min_visitors,
-            "needed_per_arm", (json_int_t)rr->needed_per_arm, "arms", arms, "breaker", breaker));
+            "needed_per_arm", (json_int_t)rr->needed_per_arm, "arms", arms, "breaker", breaker);
+        if (factorial) {
+            bool by_level = fr && fr->promote_cell >= 0;
+            json_object_set_new(region, "kind",
+                                rec != DECIDE_REC_PROMOTE ? json_null()
+                                : by_level                ? json_string("factor_level")
+                                                          : json_string("combination"));
+            json_object_set_new(region, "factor",
+                                by_level ? json_string(e->factors[fr->factor].key) : json_null());
+            json_object_set_new(region, "level",
+                                by_level
+                                    ? json_string(e->factors[fr->factor].levels[fr->level].key)
+                                    : json_null());
+        }
+        json_array_append_new(out, region);
     }
     double weights[EXP_MAX_VARIANTS];
     decide_config dc;
@@ -245,7 +323,12 @@ static json_t *decisions_json(const results_table *t, const experiment *e,
                              cfg->correction == CORRECTION_BH ? "bh" : "holm", "family_size",
                              (json_int_t)res.family_size, "alpha", dc.alpha, "tau2", dc.tau2,
                              "min_sample", (json_int_t)dc.min_sample, "regions", out);
+    if (factorial) {
+        json_object_set_new(root, "factor_level_family_size", json_integer((json_int_t)fd.family_size));
+        *factorial_out = factorial_json(t, e, &dc, &fd, region_filter);
+    }
     decide_result_free(&res);
+    factorial_decision_free(&fd);
     free_regions(regions, t->nregions);
     return root;
 }
@@ -353,7 +436,10 @@ void analysis_attach(json_t *body, const results_table *t, const experiment *e,
         int r = results_region_index(t, json_string_value(json_object_get(reg, "region")));
         json_object_set_new(reg, "analysis", r >= 0 ? slice_analysis(t, e, cfg, r) : json_null());
     }
-    json_object_set_new(body, "decisions", decisions_json(t, e, cfg, region_filter));
+    json_t *factorial = NULL;
+    json_object_set_new(body, "decisions", decisions_json(t, e, cfg, region_filter, &factorial));
+    if (factorial)
+        json_object_set_new(body, "factorial", factorial);
     json_object_set_new(body, "breaker", analysis_breaker_json(e, cfg));
 }
 

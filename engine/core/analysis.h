@@ -36,6 +36,12 @@ typedef struct analysis_region_decision {
     int promote_variant;         /* -1: nothing to promote */
     const char *recommendation;  /* decide_recommendation_name(), static */
     char why[200];
+    /* a factorial experiment (factorial.h): how the promoted cell won,
+     * "combination" (on its own against the control cell) or
+     * "factor_level" (a level of `factor` on the marginal counts); NULL
+     * when nothing is promoted or the experiment is not factorial */
+    const char *kind;
+    int factor, level;           /* of a factor_level promotion, else -1 */
     /* the circuit breaker (decide.h, decide_breaker) */
     bool breaker_tripped;
     int breaker_variant;         /* -1: no breaker test ran */
@@ -53,14 +59,16 @@ typedef struct analysis_decisions {
     analysis_region_decision *regions;
 } analysis_decisions;
 
-/* Runs the promotion rules over every region of t. 0 or -1. */
+/* Runs the promotion rules over every region of t: decide_run over the
+ * variants (a factorial's cells), then for a factorial experiment the
+ * factor-level step of factorial.h where no cell won. 0 or -1. */
 int analysis_decide(const results_table *t, const experiment *e, const analysis_settings *cfg,
                     analysis_decisions *out);
 void analysis_decisions_free(analysis_decisions *d);
 
 /* Adds "analysis" to body.total and to each of body.regions[],
- * "decisions" and "breaker" to body (docs/api.md). region_filter may be
- * NULL. */
+ * "decisions" and "breaker" to body, and "factorial" for a factorial
+ * experiment (docs/api.md). region_filter may be NULL. */
 void analysis_attach(json_t *body, const results_table *t, const experiment *e,
                      const analysis_settings *cfg, const char *region_filter);
 

@@ -569,6 +569,7 @@ static bool parse_stats_and_auto(experiment *e, json_t *def, char err[EXP_ERR_MA
 {
     e->alpha = e->tau2 = -1;
     e->min_sample = -1;
+    e->interaction_effect = -1;
     e->auto_holdback = 0.05;
     json_t *st = json_object_get(def, "stats");
     if (st) {
@@ -577,13 +578,16 @@ static bool parse_stats_and_auto(experiment *e, json_t *def, char err[EXP_ERR_MA
         const char *f;
         json_t *v;
         json_object_foreach(st, f, v) {
-            if (strcmp(f, "alpha") && strcmp(f, "tau2") && strcmp(f, "min_sample"))
+            if (strcmp(f, "alpha") && strcmp(f, "tau2") && strcmp(f, "min_sample") &&
+                strcmp(f, "interaction_effect"))
                 return fail(err, e->key, "stats: unknown field \"%s\"", f);
         }
         double ms = -1;
         if (!opt_number(st, "stats", "alpha", 1e-6, 0.5, &e->alpha, e->key, err) ||
             !opt_number(st, "stats", "tau2", 1e-12, 1.0, &e->tau2, e->key, err) ||
-            !opt_number(st, "stats", "min_sample", 0, 1e12, &ms, e->key, err))
+            !opt_number(st, "stats", "min_sample", 0, 1e12, &ms, e->key, err) ||
+            !opt_number(st, "stats", "interaction_effect", 1e-6, 0.5, &e->interaction_effect,
+                        e->key, err))
             return false;
         e->min_sample = ms < 0 ? -1 : (long)ms;
     }

@@ -118,6 +118,9 @@ typedef struct experiment {
     double alpha;              /* < 0: use the server default */
     double tau2;               /* < 0: use the server default */
     long min_sample;           /* < 0: use the server default */
+    double interaction_effect; /* stats.interaction_effect: the interaction the factorial
+                                  power figure is for (absolute, rate scale); < 0: 20% of
+                                  the control cell's observed rate */
     bool auto_promote;
     double auto_holdback;
     double revenue_cap;        /* capping.value, or the learned cap: a visitor's revenue
