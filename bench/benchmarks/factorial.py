@@ -1,6 +1,6 @@
 """Factorial promotion, simulated: is the demo's offer-strategy honest?
 
-Measures: bench/sim_factorial --json: simulated runs of the demo's
+Measures: bench/sim_factorial (its last line, JSON): simulated runs of the demo's
 factorial experiment (2x2x2x2 cells, five regions, the demo's traffic and
 the true effects of tools/simulate) decided every day by the same pure
 function upshotd's auto-promotion and the results endpoint call. Two
@@ -26,7 +26,7 @@ from suite.gate import check
 def run(ctx):
     m = ctx.m
     out = ctx.procs.run([ctx.exes["sim_factorial"], "--aa", str(m["fact_aa"]),
-                         "--power", str(m["fact_power"]), "--json"],
+                         "--power", str(m["fact_power"])],
                         timeout=600 if m["fact_aa"] > 200 else 120)
     j = json.loads(out.strip().splitlines()[-1])
     ctx.results["factorial"] = j
