@@ -378,6 +378,7 @@ int main(int argc, char **argv)
            s.settings.alpha * 100);
 
     long found[NREG] = {0}, wrong[NREG] = {0}, none[NREG] = {0}, by_level = 0, moves = 0;
+    long final[NREG][NCELL] = {{0}};
     int *first = calloc((size_t)(n_power ? n_power : 1) * NREG, sizeof *first);
     long nfirst = 0;
     if (!first)
@@ -392,6 +393,7 @@ int main(int argc, char **argv)
                 none[r]++;
                 continue;
             }
+            final[r][c]++;
             found[r] += c == best_cell(r);
             wrong[r] += true_rate(c, r, true) <= true_rate(0, r, true);
             first[nfirst++] = o.first_day[r] + 1;
@@ -408,10 +410,17 @@ int main(int argc, char **argv)
     for (int r = 0; r < NREG; r++) {
         char key[64];
         cell_key(best_cell(r), key, sizeof key);
+        int mode = 0;
+        for (int c = 1; c < NCELL; c++)
+            if (final[r][c] > final[r][mode])
+                mode = c;
+        char mkey[64];
+        cell_key(mode, mkey, sizeof mkey);
         printf("  %-4s best %s (+%.0f%%): found in %ld (%.0f%%), a cell no better than control "
-               "in %ld, nothing promoted in %ld\n",
+               "in %ld, nothing promoted in %ld; most often %s (+%.0f%%, %ld)\n",
                REGION[r], key, (true_rate(best_cell(r), r, true) / BASE_RATE[r] - 1) * 100,
-               found[r], n_power ? 100.0 * found[r] / n_power : 0, wrong[r], none[r]);
+               found[r], n_power ? 100.0 * found[r] / n_power : 0, wrong[r], none[r], mkey,
+               (true_rate(mode, r, true) / BASE_RATE[r] - 1) * 100, final[r][mode]);
     }
     if (nfirst)
         printf("  first promotion on day %d (median over promoting region-runs); %ld promotions "
