@@ -177,13 +177,33 @@ static void job_release_if_done(assign_job *job)
 /* Appends one assignment object to out, assembled in a stack buffer and
  * added with one call: printf-style formatting and a dozen small adds
  * each showed in profiles of the assign path. */
+/* ,"factors":{"F":"L",...} of a factorial experiment's cell into buf
+ * (empty for a plain experiment). Factor and level keys are validated keys:
+ * nothing to escape. */
+#define FACTORS_JSON_MAX (sizeof ",\"factors\":{}" + EXP_MAX_FACTORS * (2 * VALIDATE_KEY_MAX + 6))
+static void factors_json(const experiment *e, int cell, char buf[FACTORS_JSON_MAX])
+{
+    buf[0] = '\0';
+    if (!experiment_is_factorial(e))
+        return;
+    int lv[EXP_MAX_FACTORS];
+    experiment_cell_levels(e, cell, lv);
+    size_t n = (size_t)snprintf(buf, FACTORS_JSON_MAX, ",\"factors\":{");
+    for (int f = 0; f < e->nfactors; f++)
+        n += (size_t)snprintf(buf + n, FACTORS_JSON_MAX - n, "%s\"%s\":\"%s\"", f ? "," : "",
+                              e->factors[f].key, e->factors[f].levels[lv[f]].key);
+    snprintf(buf + n, FACTORS_JSON_MAX - n, "}");
+}
+
 static void append_assignment(struct evbuffer *out, const assign_item *it, const char *exposure)
 {
     const experiment *e = it->e;
     const exp_variant *v = &e->variants[it->res.variant];
+    char factors[FACTORS_JSON_MAX];
+    factors_json(e, it->res.variant, factors);
     const char *pieces[] = {
         "{\"experiment\":\"", e->key, "\",\"variant\":\"", v->key, "\",\"payload\":",
-        v->payload_json,
+        v->payload_json, factors,
         it->res.in_experiment ? ",\"in_experiment\":true,\"reason\":\""
                               : ",\"in_experiment\":false,\"reason\":\"",
         assign_reason_name(it->res.reason), "\",\"exposure\":\"", exposure, "\"}",
@@ -501,7 +521,8 @@ static json_t *snapshot_of(const experiment *e)
 {
     static const char *const fields[] = {
         "key", "salt", "status", "placement", "pages", "regions", "traffic_percent",
-        "control", "layer", "allocation_version", "promotions", "breaker_trips", NULL,
+        "control", "layer", "allocation_version", "promotions", "breaker_trips", "factors",
+        "interactions", NULL,
     };
     json_t *o = json_object();
     for (const char *const *f = fields; *f; f++) {
@@ -511,14 +532,18 @@ static json_t *snapshot_of(const experiment *e)
     }
     json_object_set_new(o, "salt", json_string(e->salt));
     json_object_set_new(o, "control", json_string(e->variants[e->control].key));
-    json_t *vs = json_array();
-    for (int i = 0; i < e->nvariants; i++) {
+    /* A factorial experiment carries its factors (levels with weights and
+     * payloads filled in by experiment_parse): the SDK builds the cells
+     * from them, as it does from a config file. */
+    json_t *vs = experiment_is_factorial(e) ? NULL : json_array();
+    for (int i = 0; vs && i < e->nvariants; i++) {
         json_t *src = json_array_get(json_object_get(e->def, "variants"), (size_t)i);
         json_array_append_new(vs, json_pack("{s:s, s:f, s:O}", "key", e->variants[i].key,
                                             "weight", e->variants[i].weight, "payload",
                                             json_object_get(src, "payload")));
     }
-    json_object_set_new(o, "variants", vs);
+    if (vs)
+        json_object_set_new(o, "variants", vs);
     json_object_set_new(o, "qa", json_pack("{s:b}", "query_override", e->qa_query_override));
     json_t *qa = json_object_get(e->def, "qa");
     if (json_object_get(qa, "visitors"))
