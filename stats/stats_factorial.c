@@ -177,10 +177,11 @@ static size_t merge_cells(const stats_fact_design *d, const layout *L,
                           const stats_fact_cell *s, size_t ncells, mcell *mc)
 {
     size_t m = 0;
+    const stats_fact_cell *last = NULL; /* the source of mc[m - 1] */
     for (size_t i = 0; i < ncells; i++) {
         if (s[i].n == 0.0)
             continue;
-        if (m > 0 && i > 0 && s[i - 1].n > 0.0 && cell_cmp(&s[i - 1], &s[i]) == 0) {
+        if (last && cell_cmp(last, &s[i]) == 0) {
             mc[m - 1].n += s[i].n;
             mc[m - 1].x += s[i].conversions;
             mc[m - 1].sum += s[i].sum;
@@ -192,6 +193,7 @@ static size_t merge_cells(const stats_fact_design *d, const layout *L,
         mc[m].x = s[i].conversions;
         mc[m].sum = s[i].sum;
         mc[m].sumsq = s[i].sumsq;
+        last = &s[i];
         m++;
     }
     return m;
@@ -278,19 +280,29 @@ static double binary_deviance(const mcell *mc, size_t m, const double *mu)
     return dev;
 }
 
-/* One IRLS step from eta: forms X'WX and X'Wz at eta, factorises, and
- * writes the new coefficients. Returns 0, or -1 when X'WX is not
- * positive definite. A holds the Cholesky factor afterwards. */
+/* One IRLS step: forms X'WX and X'Wz, factorises, and writes the new
+ * coefficients. With eta == NULL it is the first step from R's start on
+ * the per-visitor rows (see fit_logit), otherwise the step at eta.
+ * Returns 0, or -1 when X'WX is not positive definite. A holds the
+ * Cholesky factor afterwards. */
 static int irls_step(const mcell *mc, size_t m, const double *eta, gsl_matrix *A,
                      gsl_vector *b, double *beta)
 {
     gsl_matrix_set_zero(A);
     gsl_vector_set_zero(b);
     for (size_t c = 0; c < m; c++) {
-        double mu = logit_mu(eta[c]), me = logit_mu_eta(eta[c]);
-        double y = mc[c].x / mc[c].n;
-        double z = eta[c] + (y - mu) / me;
-        double w = mc[c].n * me * me / (mu * (1.0 - mu));
+        double y = mc[c].x / mc[c].n, w, z;
+        if (!eta) {
+            /* every visitor starts at mu = 0.75 (converted) or 0.25, where
+             * mu (1 - mu) = 3/16 and z = +-(log 3 + 4/3); the cell's mean
+             * working response is (2 y - 1)(log 3 + 4/3) */
+            w = mc[c].n * 0.1875;
+            z = (2.0 * y - 1.0) * (log(3.0) + 4.0 / 3.0);
+        } else {
+            double mu = logit_mu(eta[c]), me = logit_mu_eta(eta[c]);
+            z = eta[c] + (y - mu) / me;
+            w = mc[c].n * me * me / (mu * (1.0 - mu));
+        }
         row_accumulate(&mc[c], w, w * z, A, b);
     }
     if (gsl_linalg_cholesky_decomp1(A) != GSL_SUCCESS)
@@ -312,13 +324,14 @@ static bool boundary_rate(double mu) { return mu < SEP_MU || mu > 1.0 - SEP_MU; 
  * fitted rate around 1e-8 for a thousand-visitor cell), so from the
  * fitted point keep taking Newton steps: with a finite maximum they
  * settle at once; with separation the fitted rate of a boundary cell falls
- * by a factor e per step and crosses SEP_MU. eta and beta are scratch. */
-static bool separated(const mcell *mc, size_t m, double *eta, double *beta, gsl_matrix *A,
-                      gsl_vector *b)
+ * by a factor e per step and crosses SEP_MU. The fitted eta0 and beta0
+ * are left as they are (the fit reports them); A and b are scratch. */
+static bool separated(const mcell *mc, size_t m, const double *eta0, const double *beta0,
+                      gsl_matrix *A, gsl_vector *b)
 {
     bool boundary = false;
     for (size_t c = 0; c < m; c++) {
-        if (boundary_rate(logit_mu(eta[c])))
+        if (boundary_rate(logit_mu(eta0[c])))
             return true;
         if (mc[c].x == 0.0 || mc[c].x == mc[c].n)
             boundary = true;
@@ -326,11 +339,13 @@ static bool separated(const mcell *mc, size_t m, double *eta, double *beta, gsl_
     if (!boundary) /* every cell strictly inside (0,1): strictly concave, finite */
         return false;
     size_t p = A->size1;
-    double *prev = malloc(p * sizeof *prev);
-    if (!prev)
-        return false;
-    memcpy(prev, beta, p * sizeof *prev);
+    double *prev = malloc(p * sizeof *prev), *beta = malloc(p * sizeof *beta);
+    double *eta = malloc(m * sizeof *eta);
     bool sep = false;
+    if (!prev || !beta || !eta)
+        goto done; /* out of memory: cannot tell, report the fit as it is */
+    memcpy(prev, beta0, p * sizeof *prev);
+    memcpy(eta, eta0, m * sizeof *eta);
     for (int it = 0; it < SEP_STEPS && !sep; it++) {
         if (irls_step(mc, m, eta, A, b, beta) != 0) {
             sep = true; /* the boundary cells' weights vanished */
@@ -349,7 +364,10 @@ static bool separated(const mcell *mc, size_t m, double *eta, double *beta, gsl_
         if (moved < 1e-12)
             break;
     }
+done:
     free(prev);
+    free(beta);
+    free(eta);
     return sep;
 }
 
@@ -432,16 +450,20 @@ static int fit_logit(const mcell *mc, size_t m, int p, stats_fact_fit *out, doub
     if (!A || !b || !eta || !mu)
         goto done;
 
-    /* R's binomial start: mustart = (n y + 0.5) / (n + 1) */
-    for (size_t c = 0; c < m; c++) {
-        mu[c] = (mc[c].x + 0.5) / (mc[c].n + 1.0);
-        eta[c] = log(mu[c] / (1.0 - mu[c]));
-    }
-    double devold = binary_deviance(mc, m, mu), dev = devold;
+    /* R's start on the per-visitor rows: mustart = (y + 0.5) / 2, 0.75 for
+     * a converter and 0.25 otherwise, so the starting deviance is
+     * 2 N log(4/3). (R's start for grouped data, (x + 0.5) / (n + 1) per
+     * cell, leads to the same maximum, but R stops each path about 1e-5
+     * relative short of it at different points: starting as the
+     * per-visitor fit does gives R's per-visitor numbers to ~1e-10.) */
+    double N = 0.0;
+    for (size_t c = 0; c < m; c++)
+        N += mc[c].n;
+    double devold = 2.0 * N * log(4.0 / 3.0), dev = devold;
     bool converged = false;
     int it;
     for (it = 1; it <= IRLS_MAXIT; it++) {
-        if (irls_step(mc, m, eta, A, b, beta) != 0) {
+        if (irls_step(mc, m, it == 1 ? NULL : eta, A, b, beta) != 0) {
             out->iterations = it;
             out->status = STATS_FACT_SINGULAR;
             out->why = "X'WX is not positive definite: the cells do not identify every "

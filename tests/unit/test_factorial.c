@@ -112,11 +112,11 @@ Test(factorial, a_factor_level_is_promoted_when_nothing_interacts)
     experiment *e = two_by_two(NULL);
     results_table t;
     table(&t, 1, REGIONS, 4, 4);
-    /* per day: 2000 visitors a cell; 5% at cart, 5.8% at checkout */
+    /* per day: 2000 visitors a cell; 5% at cart, 6% at checkout */
     fill(&t, 0, 0, 2000, 100);
     fill(&t, 0, 1, 2000, 100);
-    fill(&t, 0, 2, 2000, 116);
-    fill(&t, 0, 3, 2000, 116);
+    fill(&t, 0, 2, 2000, 120);
+    fill(&t, 0, 3, 2000, 120);
     analysis_decisions d;
     cr_assert_eq(analysis_decide(&t, e, &SETTINGS, &d), 0);
     cr_assert_eq(d.n, 1);
@@ -139,7 +139,7 @@ Test(factorial, a_factor_level_is_promoted_when_nothing_interacts)
     for (int day = 0; day < 4; day++)
         for (int v = 0; v < 4; v++)
             looks[day * 4 + v] = (decide_counts){.visitors = 2000u * (day + 1),
-                                                 .conversions = (v < 2 ? 100u : 116u) * (day + 1)};
+                                                 .conversions = (v < 2 ? 100u : 120u) * (day + 1)};
     decide_region g = {"gr", 4, looks};
     decide_result res;
     cr_assert_eq(decide_run(&dc, &g, 1, &res), 0);
@@ -165,8 +165,8 @@ Test(factorial, a_factor_level_is_set_on_the_promoted_cell)
     table(&t, 1, REGIONS, 4, 4);
     fill(&t, 0, 0, 2000, 100);
     fill(&t, 0, 1, 2000, 100);
-    fill(&t, 0, 2, 2000, 116);
-    fill(&t, 0, 3, 2000, 116);
+    fill(&t, 0, 2, 2000, 120);
+    fill(&t, 0, 3, 2000, 120);
     analysis_decisions d;
     cr_assert_eq(analysis_decide(&t, e, &SETTINGS, &d), 0);
     cr_assert_str_eq(d.regions[0].kind, "factor_level");
@@ -176,19 +176,20 @@ Test(factorial, a_factor_level_is_set_on_the_promoted_cell)
     experiment_release(e);
 }
 
-/* The same marginal effect of placement, but only with benefit wording
- * (checkout-plain at 5%, checkout-benefit at 6.6%): the placement x
- * wording interaction is significant, so neither factor is promoted on its
- * own, and checkout-benefit alone is not (yet) strong enough to win. */
+/* Benefit wording hurts at the cart (3.8%) and not at checkout (5.6%),
+ * so checkout wins on the placement marginal (pooled over wording), but
+ * only because of how it meets the wording: the placement x wording
+ * interaction is significant, so neither factor is promoted on its own,
+ * and no cell on its own beats the control cell. */
 Test(factorial, no_factor_level_promotion_when_an_interaction_is_significant)
 {
     experiment *e = two_by_two(NULL);
     results_table t;
     table(&t, 1, REGIONS, 4, 4);
     fill(&t, 0, 0, 2000, 100);
-    fill(&t, 0, 1, 2000, 84); /* benefit alone: 4.2% */
+    fill(&t, 0, 1, 2000, 76);
     fill(&t, 0, 2, 2000, 100);
-    fill(&t, 0, 3, 2000, 132);
+    fill(&t, 0, 3, 2000, 112);
     double w[4];
     decide_config dc;
     for (int v = 0; v < 4; v++) w[v] = e->variants[v].weight;
@@ -206,7 +207,7 @@ Test(factorial, no_factor_level_promotion_when_an_interaction_is_significant)
     decide_counts looks[4 * 4];
     for (int day = 0; day < 4; day++)
         for (int v = 0; v < 4; v++) {
-            uint64_t x[4] = {100, 84, 100, 132};
+            uint64_t x[4] = {100, 76, 100, 112};
             looks[day * 4 + v] = (decide_counts){.visitors = 2000u * (day + 1),
                                                  .conversions = x[v] * (day + 1)};
         }
@@ -360,10 +361,13 @@ Test(factorial, results_object_has_models_marginals_and_power)
     cr_assert_str_eq(json_string_value(json_object_get(t3, "kind")), "interaction");
     cr_assert_float_eq(json_real_value(json_object_get(t3, "estimate")), l11 - l10 - l01 + l00,
                        1e-7);
-    /* its Wald SE: sqrt of the sum of 1/x + 1/(n - x) over the four cells */
+    /* its Wald SE: sqrt of the sum of 1/x + 1/(n - x) over the four cells
+     * at the maximum; the fit reports R's, from the weights of its last
+     * IRLS step, which lag the maximum by one step (relative 1e-4 here) */
     double se = sqrt(1.0 / 100 + 1.0 / 1900 + 1.0 / 120 + 1.0 / 1880 + 1.0 / 140 + 1.0 / 1860 +
                      1.0 / 200 + 1.0 / 1800);
-    cr_assert_float_eq(json_real_value(json_object_get(t3, "se")), se, 1e-6);
+    double got = json_real_value(json_object_get(t3, "se"));
+    cr_assert_lt(fabs(got - se) / se, 1e-4, "se %.12g vs %.12g", got, se);
     json_t *pred = json_array_get(json_object_get(gr, "predicted"), 3);
     cr_assert_str_eq(json_string_value(json_object_get(pred, "variant")), "checkout-benefit");
     cr_assert_float_eq(json_real_value(json_object_get(pred, "rate")), 0.1, 1e-7);
