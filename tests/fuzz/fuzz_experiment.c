@@ -5,9 +5,11 @@
  * Checks beyond the sanitizers: the definition is not modified (the
  * header promises it); a refusal names the field; and an accepted
  * experiment's normalized definition parses again as state, since that is
- * what state.json holds and what a restart reads back. */
+ * what state.json holds and what a restart reads back; a factorial
+ * experiment's cells match their levels. */
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +24,21 @@ static void exercise(const experiment *e)
     (void)experiment_promotion(e, "gr");
     (void)experiment_on_page(e, "checkout");
     (void)experiment_status_name(e->status);
+    /* A factorial experiment's cells and levels map onto each other, and
+     * each cell key is its level keys joined by '-'. */
+    for (int c = 0; experiment_is_factorial(e) && c < e->nvariants; c++) {
+        int lv[EXP_MAX_FACTORS];
+        experiment_cell_levels(e, c, lv);
+        if (experiment_cell_index(e, lv) != c)
+            abort();
+        char key[EXP_MAX_FACTORS * (VALIDATE_KEY_MAX + 1)];
+        size_t n = 0;
+        for (int f = 0; f < e->nfactors; f++)
+            n += (size_t)snprintf(key + n, sizeof key - n, "%s%s", f ? "-" : "",
+                                  e->factors[f].levels[lv[f]].key);
+        if (strcmp(key, e->variants[c].key) != 0 || experiment_variant_index(e, key) != c)
+            abort();
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
