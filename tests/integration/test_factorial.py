@@ -215,3 +215,12 @@ def test_factorial_experiment_end_to_end(upshot):
     renamed = dict(got, factors=[dict(got["factors"][0], key="slot")] + got["factors"][1:])
     r = upshot.admin("PUT", f"/v1/experiments/{KEY}", renamed)
     assert r.status in (400, 409) and "factors" in r.json()["message"], r
+
+    # ---- a restart reads the factorial definition back from its state ----
+    upshot.stop()
+    upshot.start()
+    for v in [f"fv-{i}" for i in range(1, N, 97)]:
+        if region_of[v] == "pl":
+            continue
+        a = upshot.assign(v, region=region_of[v], experiment=KEY, expose=False).json()
+        assert (a["variant"], a["reason"]) == (cell[v], "sticky"), (v, a)
