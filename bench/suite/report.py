@@ -134,6 +134,18 @@ def table(results):
         rows.append(["statistics: results of 5 variants x 50 regions",
                      f"{s['ms']:.3f} ms" if s["ms"] is not None else "n/a",
                      "bench_stats --json", "< 5 ms", status("stats_ms")])
+    fa = results.get("factorial")
+    if fa:
+        aa, pw = fa["aa"], fa["power"]
+        rows.append([f"factorial promotion, A/A: runs promoting anything within {fa['days']} days",
+                     f"{aa['rate'] * 100:.1f}%", f"{aa['false']} of {aa['runs']} runs, 95% CI "
+                     f"{aa['ci'][0] * 100:.1f}-{aa['ci'][1] * 100:.1f}%; offer-strategy's 16 cells, "
+                     f"5 regions, {fa['daily_total']:,} visitors/day", "<= 5%",
+                     status("factorial_aa_false_rate")])
+        rows.append([f"factorial promotion: true best cell promoted within {fa['days']} days",
+                     ", ".join(f"{r} {v * 100:.0f}%" for r, v in pw["found_rate"].items()),
+                     f"{pw['runs']} runs with tools/simulate's true effects; a wrong cell "
+                     f"promoted in {pw['wrong_rate'] * 100:.1f}% of region-runs", "", ""])
     rm = results.get("redis_memory")
     if rm:
         rows.append(["Redis bytes per (visitor, experiment)", f"{rm['bytes_per_visitor']:.1f} B",
@@ -186,6 +198,7 @@ def target_lines(results):
         "bucketing_per_s": "full assignments/s on one core",
         "stats_ms": "statistics, ms per experiment",
         "redis_bytes_per_visitor": "Redis bytes per (visitor, experiment)",
+        "factorial_aa_false_rate": "factorial promotion, A/A runs promoting anything",
     }
     out = []
     for key, c in results["checks"].items():

@@ -1,16 +1,17 @@
 // i18n.js: the demo shop's own texts, prices and currencies per region.
-// Offer copy that an experiment tests (the Kettle Pro wording) lives in the
-// experiment payloads of upshotd.demo.json; everything else is here.
+// Offer copy that an experiment tests (the Kettle Pro wording, the
+// starter-set wording of offer-strategy) lives in the experiment payloads
+// of upshotd.demo.json; everything else is here.
 
 export const REGIONS = ['gr', 'pl', 'mena', 'ee', 'se']
 
 // Prices per region in its currency: region -> product -> price.
 export const PRICES = {
-  gr: { kettle: 49, 'kettle-pro': 79, 'starter-set': 24, 'care-1': 5, 'care-2': 9, 'care-3': 15, beans: 16 },
-  ee: { kettle: 49, 'kettle-pro': 79, 'starter-set': 24, 'care-1': 5, 'care-2': 9, 'care-3': 15, beans: 16 },
-  pl: { kettle: 209, 'kettle-pro': 339, 'starter-set': 99, 'care-1': 19, 'care-2': 39, 'care-3': 59, beans: 69 },
-  mena: { kettle: 199, 'kettle-pro': 319, 'starter-set': 95, 'care-1': 19, 'care-2': 35, 'care-3': 59, beans: 65 },
-  se: { kettle: 549, 'kettle-pro': 879, 'starter-set': 259, 'care-1': 49, 'care-2': 99, 'care-3': 159, beans: 179 }
+  gr: { kettle: 49, 'kettle-pro': 79, dripper: 15, 'starter-set': 24, 'brew-kit': 34, 'care-1': 5, 'care-2': 9, 'care-3': 15, beans: 16 },
+  ee: { kettle: 49, 'kettle-pro': 79, dripper: 15, 'starter-set': 24, 'brew-kit': 34, 'care-1': 5, 'care-2': 9, 'care-3': 15, beans: 16 },
+  pl: { kettle: 209, 'kettle-pro': 339, dripper: 65, 'starter-set': 99, 'brew-kit': 149, 'care-1': 19, 'care-2': 39, 'care-3': 59, beans: 69 },
+  mena: { kettle: 199, 'kettle-pro': 319, dripper: 59, 'starter-set': 95, 'brew-kit': 139, 'care-1': 19, 'care-2': 35, 'care-3': 59, beans: 65 },
+  se: { kettle: 549, 'kettle-pro': 879, dripper: 159, 'starter-set': 259, 'brew-kit': 369, 'care-1': 49, 'care-2': 99, 'care-3': 159, beans: 179 }
 }
 
 export const T = {
@@ -19,6 +20,7 @@ export const T = {
     tagline: 'Εξοπλισμός για καφέ φίλτρου, φρεσκοκαβουρδισμένος',
     navShop: 'Κατάστημα', navCart: 'Καλάθι', region: 'Περιοχή',
     products: {
+      dripper: 'Dripper πορσελάνης', 'brew-kit': 'Σετ καφέ: dripper, 100 φίλτρα και 250 g κόκκοι',
       kettle: 'Βραστήρας Pour-Over', 'kettle-pro': 'Kettle Pro', 'starter-set': 'Σετ εκκίνησης: dripper + 100 φίλτρα',
       'care-1': 'Πρόγραμμα φροντίδας Basic', 'care-2': 'Πρόγραμμα φροντίδας Standard', 'care-3': 'Πρόγραμμα φροντίδας Premium', beans: 'Κόκκοι μονοποικιλιακοί 500 g'
     },
@@ -37,6 +39,7 @@ export const T = {
     afterHead: 'Προσθέστε το στην ίδια αποστολή', afterBody: 'Έρχεται στο ίδιο κουτί, χωρίς επιπλέον μεταφορικά.', afterAdd: 'Προσθήκη στην παραγγελία', afterDone: 'Προστέθηκε στην παραγγελία σας.',
     careHead: 'Προστατέψτε τον βραστήρα σας', careSingle: '2 χρόνια κάλυψη και καθαριστικό αλάτων.',
     tiers: { 'care-1': ['Basic', '1 χρόνος κάλυψη'], 'care-2': ['Standard', '2 χρόνια κάλυψη + καθαριστικό'], 'care-3': ['Premium', '3 χρόνια, και για ατυχήματα'] },
+    kitTiers: { dripper: ['Dripper', 'Μόνο το dripper'], 'starter-set': ['Σετ εκκίνησης', 'Dripper + 100 φίλτρα'], 'brew-kit': ['Σετ καφέ', 'Dripper, 100 φίλτρα και 250 g κόκκοι'] },
     popular: 'Η πιο δημοφιλής', choose: 'Επιλογή',
     beansHead: 'Φρέσκος καφές για το πρώτο πρωινό', beansBody: '15% έκπτωση αν τον προσθέσετε τώρα.',
     endsIn: 'Η προσφορά λήγει σε', left: 'Μόνο {n} στην τιμή αυτή', ended: 'Η προσφορά έληξε· ισχύει η κανονική τιμή.',
@@ -47,6 +50,7 @@ export const T = {
     tagline: 'Sprzęt do kawy przelewowej i świeżo palone ziarna',
     navShop: 'Sklep', navCart: 'Koszyk', region: 'Region',
     products: {
+      dripper: 'Porcelanowy drip', 'brew-kit': 'Zestaw kawowy: drip, 100 filtrów i 250 g ziaren',
       kettle: 'Czajnik Pour-Over', 'kettle-pro': 'Kettle Pro', 'starter-set': 'Zestaw startowy: drip + 100 filtrów',
       'care-1': 'Ochrona Basic', 'care-2': 'Ochrona Standard', 'care-3': 'Ochrona Premium', beans: 'Kawa single origin 500 g'
     },
@@ -65,6 +69,7 @@ export const T = {
     afterHead: 'Dorzuć do tej samej paczki', afterBody: 'Przyjdzie w tym samym kartonie, bez dodatkowych kosztów wysyłki.', afterAdd: 'Dodaj do zamówienia', afterDone: 'Dodano do Twojego zamówienia.',
     careHead: 'Zabezpiecz swój czajnik', careSingle: '2 lata ochrony i odkamieniacz w zestawie.',
     tiers: { 'care-1': ['Basic', '1 rok ochrony'], 'care-2': ['Standard', '2 lata + odkamieniacz'], 'care-3': ['Premium', '3 lata, także od przypadkowych uszkodzeń'] },
+    kitTiers: { dripper: ['Drip', 'Sam drip'], 'starter-set': ['Zestaw startowy', 'Drip + 100 filtrów'], 'brew-kit': ['Zestaw kawowy', 'Drip, 100 filtrów i 250 g ziaren'] },
     popular: 'Najczęściej wybierany', choose: 'Wybierz',
     beansHead: 'Świeża kawa na pierwszy poranek', beansBody: '15% taniej, jeśli dodasz ją teraz.',
     endsIn: 'Oferta kończy się za', left: 'Tylko {n} szt. w tej cenie', ended: 'Oferta się skończyła; obowiązuje zwykła cena.',
@@ -75,6 +80,7 @@ export const T = {
     tagline: 'أدوات القهوة المقطرة وحبوب محمصة طازجة',
     navShop: 'المتجر', navCart: 'السلة', region: 'المنطقة',
     products: {
+      dripper: 'قمع تقطير من البورسلين', 'brew-kit': 'طقم القهوة: قمع تقطير و100 فلتر و250 غ بن',
       kettle: 'غلاية Pour-Over', 'kettle-pro': 'Kettle Pro', 'starter-set': 'طقم البداية: قمع تقطير + 100 فلتر',
       'care-1': 'خطة العناية الأساسية', 'care-2': 'خطة العناية القياسية', 'care-3': 'خطة العناية المميزة', beans: 'بن أحادي المصدر 500 غ'
     },
@@ -93,6 +99,7 @@ export const T = {
     afterHead: 'أضفه إلى الشحنة نفسها', afterBody: 'يصل في الصندوق نفسه، دون رسوم شحن إضافية.', afterAdd: 'أضف إلى الطلب', afterDone: 'تمت إضافته إلى طلبك.',
     careHead: 'احمِ غلايتك', careSingle: 'سنتان من الحماية مع مزيل الترسبات.',
     tiers: { 'care-1': ['أساسية', 'سنة من الحماية'], 'care-2': ['قياسية', 'سنتان + مزيل الترسبات'], 'care-3': ['مميزة', '3 سنوات، وتشمل الحوادث'] },
+    kitTiers: { dripper: ['قمع التقطير', 'القمع وحده'], 'starter-set': ['طقم البداية', 'قمع تقطير + 100 فلتر'], 'brew-kit': ['طقم القهوة', 'قمع تقطير و100 فلتر و250 غ بن'] },
     popular: 'الأكثر اختيارًا', choose: 'اختر',
     beansHead: 'قهوة طازجة لصباحك الأول', beansBody: 'خصم 15% إذا أضفتها الآن.',
     endsIn: 'ينتهي العرض خلال', left: 'بقي {n} فقط بهذا السعر', ended: 'انتهى العرض؛ يسري السعر العادي.',
@@ -103,6 +110,7 @@ export const T = {
     tagline: 'Filterkohvi tarvikud ja värskelt röstitud oad',
     navShop: 'Pood', navCart: 'Ostukorv', region: 'Piirkond',
     products: {
+      dripper: 'Portselanist tilguti', 'brew-kit': 'Kohvikomplekt: tilguti, 100 filtrit ja 250 g ube',
       kettle: 'Pour-Over veekann', 'kettle-pro': 'Kettle Pro', 'starter-set': 'Alustuskomplekt: tilguti + 100 filtrit',
       'care-1': 'Hoolduspakett Basic', 'care-2': 'Hoolduspakett Standard', 'care-3': 'Hoolduspakett Premium', beans: 'Ühe päritoluga kohvioad 500 g'
     },
@@ -121,6 +129,7 @@ export const T = {
     afterHead: 'Lisa samasse pakki', afterBody: 'Tuleb samas kastis, lisatasuta tarnega.', afterAdd: 'Lisa tellimusele', afterDone: 'Lisatud sinu tellimusele.',
     careHead: 'Kaitse oma kannu', careSingle: '2 aastat kaitset ja katlakivieemaldaja.',
     tiers: { 'care-1': ['Basic', '1 aasta kaitset'], 'care-2': ['Standard', '2 aastat + katlakivieemaldaja'], 'care-3': ['Premium', '3 aastat, ka juhuslike vigastuste korral'] },
+    kitTiers: { dripper: ['Tilguti', 'Ainult tilguti'], 'starter-set': ['Alustuskomplekt', 'Tilguti + 100 filtrit'], 'brew-kit': ['Kohvikomplekt', 'Tilguti, 100 filtrit ja 250 g ube'] },
     popular: 'Kõige populaarsem', choose: 'Vali',
     beansHead: 'Värske kohv esimeseks hommikuks', beansBody: '15% soodsam, kui lisad selle kohe.',
     endsIn: 'Pakkumine lõpeb', left: 'Selle hinnaga ainult {n} tk', ended: 'Pakkumine on läbi; kehtib tavahind.',
@@ -131,6 +140,7 @@ export const T = {
     tagline: 'Prylar för filterkaffe och nyrostade bönor',
     navShop: 'Butik', navCart: 'Varukorg', region: 'Region',
     products: {
+      dripper: 'Dripper i porslin', 'brew-kit': 'Kaffepaket: dripper, 100 filter och 250 g bönor',
       kettle: 'Pour-Over-kanna', 'kettle-pro': 'Kettle Pro', 'starter-set': 'Startpaket: dripper + 100 filter',
       'care-1': 'Skydd Basic', 'care-2': 'Skydd Standard', 'care-3': 'Skydd Premium', beans: 'Single origin-bönor 500 g'
     },
@@ -149,6 +159,7 @@ export const T = {
     afterHead: 'Lägg till i samma paket', afterBody: 'Kommer i samma kartong, utan extra frakt.', afterAdd: 'Lägg till i beställningen', afterDone: 'Tillagt i din beställning.',
     careHead: 'Skydda din kanna', careSingle: '2 års skydd och avkalkningsmedel.',
     tiers: { 'care-1': ['Basic', '1 års skydd'], 'care-2': ['Standard', '2 år + avkalkning'], 'care-3': ['Premium', '3 år, även olyckor'] },
+    kitTiers: { dripper: ['Dripper', 'Bara droppern'], 'starter-set': ['Startpaket', 'Dripper + 100 filter'], 'brew-kit': ['Kaffepaket', 'Dripper, 100 filter och 250 g bönor'] },
     popular: 'Vanligaste valet', choose: 'Välj',
     beansHead: 'Färskt kaffe till första morgonen', beansBody: '15 % rabatt om du lägger till nu.',
     endsIn: 'Erbjudandet slutar om', left: 'Bara {n} kvar till det här priset', ended: 'Erbjudandet är slut; ordinarie pris gäller.',

@@ -9,6 +9,11 @@
 //   offer-wording    how the Kettle Pro upgrade is worded (product page)
 //   checkout-tiers   one care plan, or basic / standard / premium (cart)
 //   urgency          countdown or stock notice on the beans add-on (cart)
+//   offer-strategy   factorial: the starter set placed in the cart or the
+//                    checkout pop-up, worded plainly or by its benefit, as
+//                    one set or three sizes, with or without a countdown;
+//                    it shares the starter-set slot with offer-placement
+//                    (layer offer-slot: a visitor is in one of the two)
 
 import { createUpshot } from '/sdk/index.js'
 import { T, PRICES, REGIONS } from './i18n.js'
@@ -43,12 +48,16 @@ const DEFAULTS = {
   'offer-placement': { variant: 'cart', payload: { offer: 'starter-set', placement: 'cart_page' } },
   'offer-wording': { variant: 'features', payload: { offer: 'kettle-pro', style: 'features' } },
   'checkout-tiers': { variant: 'single', payload: { offer: 'care-plan', layout: 'single', tiers: ['care-2'] } },
-  urgency: { variant: 'none', payload: { offer: 'beans', discount: 0.15, minutes: 15, urgency: 'none' } }
+  urgency: { variant: 'none', payload: { offer: 'beans', discount: 0.15, minutes: 15, urgency: 'none' } },
+  'offer-strategy': {
+    variant: 'cart-plain-one-none',
+    payload: { offer: 'starter-set', placement: 'cart_page', wording: 'plain', layout: 'single', tiers: ['starter-set'], urgency: 'none', discount: 0.1, minutes: 15 }
+  }
 }
 const PAGE_EXPERIMENTS = {
   product: ['offer-placement', 'offer-wording'],
-  cart: ['offer-placement', 'checkout-tiers', 'urgency'],
-  checkout: ['offer-placement'],
+  cart: ['offer-placement', 'checkout-tiers', 'urgency', 'offer-strategy'],
+  checkout: ['offer-placement', 'offer-strategy'],
   thanks: ['offer-placement']
 }
 
@@ -106,6 +115,8 @@ const PICTURES = {
   kettle: ['#2f5d50', '#e9c46a'],
   'kettle-pro': ['#1d3557', '#e76f51'],
   'starter-set': ['#6d4c41', '#f4a261'],
+  dripper: ['#6d4c41', '#f4a261'],
+  'brew-kit': ['#6d4c41', '#f4a261'],
   beans: ['#3e2723', '#c8a27a'],
   'care-1': ['#457b9d', '#a8dadc'],
   'care-2': ['#457b9d', '#a8dadc'],
@@ -125,7 +136,7 @@ function picture (id, size) {
     'starter-set': `<rect width="120" height="120" rx="18" fill="${b}" opacity=".35"/><path d="M30 40h60l-18 34H48z" fill="${a}"/><rect x="50" y="74" width="20" height="8" fill="${a}"/><rect x="40" y="84" width="40" height="16" rx="4" fill="${a}" opacity=".7"/><path d="M82 30l14 8-14 8z" fill="${b}"/>`,
     care: `<rect width="120" height="120" rx="18" fill="${b}" opacity=".45"/><path d="M60 24l32 12v22c0 20-14 34-32 40-18-6-32-20-32-40V36z" fill="${a}"/><path d="M46 60l10 10 18-20" stroke="#fff" stroke-width="6" fill="none" stroke-linecap="round" stroke-linejoin="round"/>`
   }
-  svg.innerHTML = shapes[id] || (id.startsWith('care') ? shapes.care : shapes.kettle.replace(/#2f5d50/g, a))
+  svg.innerHTML = shapes[id] || (id.startsWith('care') ? shapes.care : PICTURES[id] === PICTURES['starter-set'] ? shapes['starter-set'] : shapes.kettle.replace(/#2f5d50/g, a))
   return svg
 }
 
@@ -288,6 +299,99 @@ function urgencyOffer (a) {
   })
 }
 
+// The starter-set slot (cart page, checkout pop-up) is shared by
+// offer-placement and offer-strategy through the layer offer-slot: a
+// visitor the layer gives to offer-strategy is out of offer-placement
+// (reason "layer", its control payload) and the other way round. The slot
+// shows offer-strategy's cell when the visitor is in that experiment, else
+// offer-placement's variant as before (also when upshotd is down). A QA
+// visitor forced into offer-placement keeps seeing it.
+const IN = ['assigned', 'sticky', 'sticky_unverified', 'promoted', 'forced']
+function slotOwner (as) {
+  const s = as['offer-strategy']
+  if (!s || !IN.includes(s.reason)) return 'offer-placement'
+  const p = as['offer-placement']
+  if (p && p.reason === 'forced' && s.reason !== 'forced') return 'offer-placement'
+  return 'offer-strategy'
+}
+
+const KIT = ['dripper', 'starter-set', 'brew-kit']
+
+// offer-strategy's starter set, as its cell's merged payload says: the
+// wording's copy for this region, one set or three sizes (the middle one
+// highlighted), and the deadline shown as a countdown or not. The 10% off
+// for 15 minutes is real in every cell (it ends at the deadline whether the
+// page says so or not); where the card goes is the caller's part.
+// opts.popup: the checkout pop-up's texts, and opts.done after a choice.
+function strategyOffer (a, opts = {}) {
+  const pl = a.payload
+  const minutes = pl.minutes || 15
+  let deadline = store.get('kitDeadline', 0)
+  if (!deadline) {
+    deadline = Date.now() + minutes * 60000
+    store.set('kitDeadline', deadline)
+  }
+  const live = () => Date.now() < deadline
+  const deal = (id) => live() ? Math.round(price(id) * (1 - (pl.discount || 0)) * 100) / 100 : price(id)
+  const listed = (pl.tiers || []).filter((t) => KIT.includes(t) && price(t) != null)
+  const three = pl.layout === 'three' && listed.length === 3
+  const tiers = three ? listed : ['starter-set']
+  const prices = [] // [element, product]: repainted when the deal ends
+  const priceOf = (id, el) => { prices.push([el, id]); return el }
+  const note = h('p', { class: 'urgency', 'data-urgency': pl.urgency || 'none', 'aria-live': 'polite' })
+  const paint = () => {
+    for (const [el, id] of prices) {
+      el.replaceChildren(h('strong', {}, money(deal(id))), live() && pl.discount ? h('s', { class: 'muted' }, money(price(id))) : '')
+    }
+    if (pl.urgency === 'timer' && live()) {
+      const s = Math.max(0, Math.ceil((deadline - Date.now()) / 1000))
+      note.replaceChildren(h('span', { class: 'clock', 'aria-hidden': 'true' }, '⏱'), ' ' + L.endsIn + ' ',
+        h('strong', { class: 'countdown', dir: 'ltr' }, String(Math.floor(s / 60)).padStart(2, '0') + ':' + String(s % 60).padStart(2, '0')))
+    } else {
+      note.replaceChildren(pl.urgency === 'timer' ? L.ended : '')
+    }
+  }
+  const choose = (id) => {
+    for (const t of KIT) cart.remove(t)
+    cart.add(id, deal(id))
+    card.querySelectorAll('.tier').forEach((el) => el.classList.toggle('chosen', el.dataset.tier === id))
+    if (opts.done) opts.done()
+  }
+  let extra
+  if (three) {
+    extra = h('div', { class: 'tiers', role: 'list' }, tiers.map((id) => {
+      const [name, what] = L.kitTiers[id]
+      const top = id === pl.highlight
+      return h('div', { class: 'tier' + (top ? ' highlight' : ''), role: 'listitem', 'data-tier': id },
+        top ? h('span', { class: 'badge' }, L.popular) : null,
+        h('h4', {}, name),
+        priceOf(id, h('p', { class: 'tier-price' })),
+        h('p', { class: 'tier-what' }, what),
+        h('button', { class: 'btn ' + (top ? 'primary' : 'ghost'), type: 'button', onclick: () => choose(id), 'data-action': 'choose' }, L.choose))
+    }))
+  } else {
+    extra = h('p', { class: 'offer-price' }, L.products['starter-set'] + ' · ', priceOf('starter-set', h('span', { class: 'deal' })))
+  }
+  const card = offerCard('offer-strategy', a, {
+    id: 'starter-set',
+    cls: 'kit wording-' + (pl.wording || 'plain') + (three ? ' three' : ''),
+    head: said(pl, 'headline', L.starterHead),
+    body: said(pl, 'body', L.starterBody),
+    extra: [extra, note],
+    cta: opts.popup ? L.popupAdd : null,
+    onAccept: () => choose('starter-set')
+  })
+  card.dataset.placement = pl.placement || 'cart_page'
+  card.dataset.wording = pl.wording || 'plain'
+  card.dataset.layout = three ? 'three' : 'single'
+  card.dataset.urgency = pl.urgency || 'none'
+  // Three choices replace the single accept button.
+  if (three) card.querySelector('[data-action="accept"]').remove()
+  paint()
+  const timer = setInterval(() => { paint(); if (!live()) clearInterval(timer) }, 1000)
+  return card
+}
+
 function renderHeader () {
   const n = cart.items().reduce((s, i) => s + i.qty, 0)
   const select = h('select', { id: 'region', 'aria-label': L.region },
@@ -367,7 +471,7 @@ async function cartPage (as) {
     main().replaceChildren(h('div', { class: 'empty' }, h('h1', {}, L.cartTitle), h('p', {}, L.cartEmpty), h('a', { class: 'btn primary', href: '/' }, L.backToShop)))
     return
   }
-  const offers = h('div', { class: 'offers' })
+  const offers = h('div', { class: 'offers', 'data-slot': 'cart_page' })
   main().replaceChildren(h('div', { class: 'cart' },
     h('div', { class: 'cart-items' }, h('h1', {}, L.cartTitle), lines(items, true), offers),
     h('aside', { class: 'summary' }, totals(), h('a', { class: 'btn primary big', href: '/checkout', id: 'to-checkout' }, L.toCheckout),
@@ -385,6 +489,16 @@ async function cartPage (as) {
     up.exposeOnView(card, u, { cartValue: cart.total() })
   }
   const a = as['offer-placement']
+  if (slotOwner(as) === 'offer-strategy') {
+    const s = as['offer-strategy']
+    if (s.payload.placement === 'cart_page' && visible(s, 'offer-strategy') && !KIT.some(cart.has)) {
+      offers.prepend(strategyOffer(s))
+    }
+    // Decided here for every cell, as offer-placement is on the product
+    // page: the cart is the first page where the slot can show.
+    up.expose(s, { cartValue: cart.total() })
+    return
+  }
   if (a.payload.placement === 'cart_page' && visible(a, 'offer-placement') && !cart.has('starter-set')) {
     offers.prepend(starterOffer(a))
   }
@@ -415,24 +529,34 @@ async function checkoutPage (as) {
     store.set('cart', [])
     location.href = '/thanks?order=' + encodeURIComponent(order.id)
   }
+  const owner = slotOwner(as)
+  const s = as['offer-strategy']
   form.addEventListener('submit', (e) => {
     e.preventDefault()
     // The pop-up comes after the customer has decided to buy, never before.
-    if (a.payload.placement === 'checkout_popup' && visible(a, 'offer-placement') && !cart.has('starter-set')) {
-      popup(a, place)
+    if (owner === 'offer-strategy') {
+      if (s.payload.placement === 'checkout_popup' && visible(s, 'offer-strategy') && !KIT.some(cart.has)) {
+        popup((dlg) => strategyOffer(s, { popup: true, done: () => { dlg.close(); place() } }), place)
+      } else {
+        place()
+      }
+    } else if (a.payload.placement === 'checkout_popup' && visible(a, 'offer-placement') && !cart.has('starter-set')) {
+      popup((dlg) => starterOffer(a, {
+        cta: L.popupAdd,
+        onAccept: () => { cart.add('starter-set'); dlg.close(); place() }
+      }), place)
     } else {
       place()
     }
   })
-  up.expose(a, { cartValue: cart.total() }) // the cart before the offer: the CUPED covariate
+  up.expose(owner === 'offer-strategy' ? s : a, { cartValue: cart.total() }) // the cart before the offer: the CUPED covariate
 }
 
-function popup (a, place) {
-  const dlg = h('dialog', { class: 'popup', 'aria-labelledby': 'popup-title' })
-  const card = starterOffer(a, {
-    cta: L.popupAdd,
-    onAccept: () => { cart.add('starter-set'); dlg.close(); place() }
-  })
+// The checkout pop-up around the card offer(dialog) builds; its "no
+// thanks" goes on to the order.
+function popup (offer, place) {
+  const dlg = h('dialog', { class: 'popup', 'aria-labelledby': 'popup-title', 'data-slot': 'checkout_popup' })
+  const card = offer(dlg)
   const skip = card.querySelector('[data-action="decline"]')
   skip.textContent = L.popupSkip
   skip.addEventListener('click', () => { dlg.close(); place() })
