@@ -90,6 +90,12 @@ static void fill_decide_config(decide_config *dc, double *weights, const experim
         .breaker_alpha = e->breaker_alpha > 0 ? e->breaker_alpha
                                               : (e->alpha > 0 ? e->alpha : cfg->alpha),
     };
+    /* A factorial can be promoted by either of two steps (a combination,
+     * a factor's level), each its own family: they split alpha
+     * (Bonferroni), so the chance of any false promotion stays <= alpha
+     * (docs/promotion.md, "Factorial experiments"). */
+    if (experiment_is_factorial(e))
+        dc->alpha /= 2;
 }
 
 /* The breaker's first look in region r: after a reset it tests only the
@@ -157,7 +163,7 @@ static int decide_all(const results_table *t, const experiment *e, const analysi
     double weights[EXP_MAX_VARIANTS];
     decide_config dc;
     fill_decide_config(&dc, weights, e, cfg);
-    if (factorial_decide(t, e, &dc, res, fd) != 0) {
+    if (factorial_decide(t, e, &dc, e->alpha > 0 ? e->alpha : cfg->alpha, res, fd) != 0) {
         decide_result_free(res);
         return -1;
     }
@@ -325,7 +331,8 @@ static json_t *decisions_json(const results_table *t, const experiment *e,
                              "min_sample", (json_int_t)dc.min_sample, "regions", out);
     if (factorial) {
         json_object_set_new(root, "factor_level_family_size", json_integer((json_int_t)fd.family_size));
-        *factorial_out = factorial_json(t, e, &dc, &fd, region_filter);
+        *factorial_out = factorial_json(t, e, &dc, e->alpha > 0 ? e->alpha : cfg->alpha, &fd,
+                                        region_filter);
     }
     decide_result_free(&res);
     factorial_decision_free(&fd);

@@ -180,7 +180,8 @@ static int marginal_test(const results_table *t, const experiment *e, const deci
  * with interactions (whatever "interactions" says for display: the check
  * is what makes a factor-level promotion safe). */
 static void interaction_check(const results_table *t, const experiment *e,
-                              const decide_config *dc, int r, bool capped, factorial_region *fr)
+                              const decide_config *dc, double gate_alpha, int r, bool capped,
+                              factorial_region *fr)
 {
     for (int f = 0; f < EXP_MAX_FACTORS; f++) {
         fr->interaction_p[f] = NAN;
@@ -189,7 +190,7 @@ static void interaction_check(const results_table *t, const experiment *e,
     stats_fact_fit fit;
     stats_fact_model model = dc->goal == DECIDE_GOAL_CONVERSION ? STATS_FACT_LOGIT
                                                                 : STATS_FACT_OLS_HC3;
-    if (factorial_fit(t, e, r, model, true, capped, dc->alpha, &fit) != 0) {
+    if (factorial_fit(t, e, r, model, true, capped, gate_alpha, &fit) != 0) {
         fr->fit_status = STATS_FACT_NO_DATA;
         return;
     }
@@ -213,7 +214,7 @@ static void interaction_check(const results_table *t, const experiment *e,
             }
         for (int f = 0; f < e->nfactors; f++) {
             fr->interaction_p[f] = ok[f] ? minp[f] : NAN;
-            fr->interaction_free[f] = ok[f] && minp[f] >= dc->alpha;
+            fr->interaction_free[f] = ok[f] && minp[f] >= gate_alpha;
         }
     }
     stats_fact_fit_free(&fit);
@@ -229,7 +230,7 @@ void factorial_decision_free(factorial_decision *d)
 }
 
 int factorial_decide(const results_table *t, const experiment *e, const decide_config *dc,
-                     const decide_result *combo, factorial_decision *out)
+                     double gate_alpha, const decide_result *combo, factorial_decision *out)
 {
     memset(out, 0, sizeof *out);
     size_t R = (size_t)t->nregions, per_region = 0;
@@ -257,7 +258,7 @@ int factorial_decide(const results_table *t, const experiment *e, const decide_c
         fr->considered = cr && cr->rec != DECIDE_REC_PROMOTE && cr->rec != DECIDE_REC_BREAKER &&
                          cr->rec != DECIDE_REC_CHECK_SRM && !cr->srm_failed &&
                          cr->min_sample_met && !cr->breaker.tripped;
-        interaction_check(t, e, dc, (int)r, capped, fr);
+        interaction_check(t, e, dc, gate_alpha, (int)r, capped, fr);
         for (int f = 0; f < e->nfactors; f++)
             for (int l = 1; l < e->factors[f].nlevels; l++, i++) {
                 factorial_marginal *mg = &out->marginals[i];
@@ -514,7 +515,7 @@ static json_t *power_json(const results_table *t, const experiment *e, double al
 }
 
 json_t *factorial_json(const results_table *t, const experiment *e, const decide_config *dc,
-                       const factorial_decision *fd, const char *region_filter)
+                       double alpha, const factorial_decision *fd, const char *region_filter)
 {
     bool inter = factorial_interactions(e), capped = results_capping_applied(t, e);
     json_t *factors = json_array(), *cells = json_array(), *models = json_array(),
@@ -541,9 +542,9 @@ json_t *factorial_json(const results_table *t, const experiment *e, const decide
         json_array_append_new(
             models, json_pack("{s:s, s:o, s:o}", "scope", r < 0 ? "overall" : t->regions[r],
                               "conversion",
-                              model_json(t, e, r, STATS_FACT_LOGIT, inter, capped, dc->alpha),
+                              model_json(t, e, r, STATS_FACT_LOGIT, inter, capped, alpha),
                               "revenue",
-                              model_json(t, e, r, STATS_FACT_OLS_HC3, inter, capped, dc->alpha)));
+                              model_json(t, e, r, STATS_FACT_OLS_HC3, inter, capped, alpha)));
     }
     for (size_t i = 0; fd && i < fd->nmarginals; i++) {
         const factorial_marginal *m = &fd->marginals[i];
@@ -563,5 +564,5 @@ json_t *factorial_json(const results_table *t, const experiment *e, const decide
         }
     return json_pack("{s:o, s:b, s:o, s:o, s:o, s:o}", "factors", factors, "interactions", inter,
                      "cells", cells, "models", models, "marginals", marginals, "power",
-                     power_json(t, e, dc->alpha));
+                     power_json(t, e, alpha));
 }

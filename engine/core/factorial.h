@@ -97,12 +97,15 @@ int factorial_fit(const results_table *t, const experiment *e, int r, stats_fact
                   bool interactions, bool capped, double alpha, stats_fact_fit *out);
 
 /* The factor-level step for every region of t, after the combination
- * decision `combo` (decide_run over the cells with dc). Where a level
+ * decision `combo` (decide_run over the cells with dc). dc->alpha is the
+ * level of this step's family (the experiment's alpha less the
+ * combination step's share: docs/promotion.md); gate_alpha, the whole
+ * alpha, is the unadjusted level of the interaction check. Where a level
  * wins, regions[r].promote_cell is the cell to promote: the region's
  * current promotion's cell (or the control cell) with the factor set to
  * the level. 0, or -1 on no memory (out zeroed). */
 int factorial_decide(const results_table *t, const experiment *e, const decide_config *dc,
-                     const decide_result *combo, factorial_decision *out);
+                     double gate_alpha, const decide_result *combo, factorial_decision *out);
 void factorial_decision_free(factorial_decision *d); /* zeroed or NULL: nothing */
 
 /* Whether the analysis includes the two-way interactions ("interactions",
@@ -111,9 +114,11 @@ bool factorial_interactions(const experiment *e);
 
 /* The `factorial` object of the results body (docs/api.md): factors,
  * cells, models (overall, then each region or only region_filter),
- * marginals (those of fd, then the overall ones), power. A new reference. */
+ * marginals (those of fd, then the overall ones), power. The models'
+ * intervals and the power use alpha, the experiment's whole level; the
+ * marginals, dc's (the factor-level step's share). A new reference. */
 json_t *factorial_json(const results_table *t, const experiment *e, const decide_config *dc,
-                       const factorial_decision *fd, const char *region_filter);
+                       double alpha, const factorial_decision *fd, const char *region_filter);
 
 /* "placement=checkout", "placement=checkout:wording=benefit", "region=pl",
  * "(Intercept)" into buf. region names the strata (NULL: "stratum=N"). */

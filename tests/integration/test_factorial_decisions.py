@@ -183,6 +183,12 @@ def test_factorial_results_and_decisions(redis):
         # the decisions: a combination in gr, a factor level in pl
         dec = {d["region"]: d for d in res["decisions"]["regions"]}
         assert res["decisions"]["factor_level_family_size"] == 2 * 4
+        # the two steps split alpha, so any false promotion stays within 0.05
+        assert res["decisions"]["alpha"] == 0.025, res["decisions"]["alpha"]
+        assert all(a["p_adjusted"] < 0.025 for a in dec["gr"]["arms"]
+                   if a["verdict"] == "winner"), dec["gr"]["arms"]
+        assert all(m["p_adjusted"] < 0.025 for m in f["marginals"] if m.get("winner")), \
+            [m for m in f["marginals"] if m.get("winner")]
         assert dec["gr"]["recommendation"] == "promote", (dec["gr"]["why"], dec["gr"]["arms"])
         assert dec["gr"]["kind"] == "combination" and dec["gr"]["factor"] is None
         assert dec["gr"]["variant"].startswith("checkout-benefit-"), dec["gr"]

@@ -214,7 +214,7 @@ Test(factorial, no_factor_level_promotion_when_an_interaction_is_significant)
     decide_region g = {"gr", 4, looks};
     cr_assert_eq(decide_run(&dc, &g, 1, &combo), 0);
     factorial_decision fd;
-    cr_assert_eq(factorial_decide(&t, e, &dc, &combo, &fd), 0);
+    cr_assert_eq(factorial_decide(&t, e, &dc, dc.alpha, &combo, &fd), 0);
     cr_assert(fd.regions[0].considered);
     cr_assert_lt(fd.regions[0].interaction_p[0], 0.05);
     cr_assert(!fd.regions[0].interaction_free[0]);
@@ -279,7 +279,7 @@ Test(factorial, the_family_is_regions_by_factors_by_levels)
                         .correction = DECIDE_CORRECTION_HOLM};
     decide_result combo = {0};
     factorial_decision fd;
-    cr_assert_eq(factorial_decide(&t, e, &dc, &combo, &fd), 0);
+    cr_assert_eq(factorial_decide(&t, e, &dc, dc.alpha, &combo, &fd), 0);
     cr_assert_eq(fd.family_size, 2 * (1 + 2 + 1));
     cr_assert_eq(fd.nmarginals, 8);
     /* no combination result: no region is considered, nothing promoted */
