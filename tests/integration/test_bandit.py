@@ -116,7 +116,7 @@ def check_sticky(up, key, variants, state):
     before_l = metric(up, "upshot_bandit_lookups_total")
     before_n = metric(up, "upshot_bandit_no_lookup_total")
     for (region, v), first in variants.items():
-        r = up.assign(v, region=region, experiment=key, expose="0").json()
+        r = up.assign(v, region=region, experiment=key, expose=False).json()
         assert r["variant"] == first, (region, v, r)
         assert r["reason"] in ("assigned", "sticky"), r
     assert metric(up, "upshot_bandit_lookups_total") - before_l == want_lookups
@@ -192,7 +192,7 @@ def test_bandit_moves_weights_per_region_and_keeps_visitors(upshot):
     counts = [0, 0, 0]
     for i in range(600):
         v = f"new-gr-{i}"
-        r = up.assign(v, region="gr", experiment="wordings", expose="0").json()
+        r = up.assign(v, region="gr", experiment="wordings", expose=False).json()
         want = VARIANTS[owner["gr"][gen.decision_bucket("wordings", "variant", v)]]
         assert r["variant"] == want and r["reason"] == "assigned", (v, r, want)
         counts[VARIANTS.index(r["variant"])] += 1
