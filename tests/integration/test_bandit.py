@@ -109,18 +109,24 @@ def check_sticky(up, key, variants, state):
     layouts = {reg: decode_layout(r["layout"]) for reg, r in state["regions"].items()
                if r.get("layout")}
     want_lookups = 0
-    for (region, v) in variants:
-        if region in layouts:
-            b = gen.decision_bucket("wordings", "variant", v)
-            want_lookups += layouts[region][1][b]
     before_l = metric(up, "upshot_bandit_lookups_total")
     before_n = metric(up, "upshot_bandit_no_lookup_total")
     for (region, v), first in variants.items():
-        r = up.assign(v, region=region, experiment=key, expose=False).json()
-        assert r["variant"] == first, (region, v, r)
+        moved = region in layouts and layouts[region][1][gen.decision_bucket("wordings", "variant", v)]
+        for attempt in range(20):
+            r = up.assign(v, region=region, experiment=key, expose=False).json()
+            want_lookups += moved
+            # A lookup that missed its 50 ms budget on a busy machine says
+            # so; ask again: the test is about the answers upshotd vouches for.
+            if r["reason"] != "sticky_unverified":
+                break
+        assert moved or r["reason"] == "assigned", (region, v, r)
+        assert r["variant"] == first, (region, v, r["reason"], r)
         assert r["reason"] in ("assigned", "sticky"), r
     assert metric(up, "upshot_bandit_lookups_total") - before_l == want_lookups
-    assert metric(up, "upshot_bandit_no_lookup_total") - before_n == len(variants) - want_lookups
+    assert metric(up, "upshot_bandit_no_lookup_total") - before_n == len(variants) - \
+        sum(1 for (reg, v) in variants if reg in layouts and
+            layouts[reg][1][gen.decision_bucket("wordings", "variant", v)])
     return want_lookups
 
 
@@ -187,6 +193,20 @@ def test_bandit_moves_weights_per_region_and_keeps_visitors(upshot):
     # Stickiness after the update.
     looked = check_sticky(up, "wordings", variants, s1)
     assert looked > 0
+    # An exposure event may name an earlier variant only in a moved bucket.
+    owner_gr, moved_gr = decode_layout(s1["regions"]["gr"]["layout"])
+    moved_v = next(v for (reg, v), var in variants.items() if reg == "gr" and
+                   moved_gr[gen.decision_bucket("wordings", "variant", v)])
+    still_v = next(v for (reg, v), var in variants.items() if reg == "gr" and
+                   not moved_gr[gen.decision_bucket("wordings", "variant", v)])
+    ev = {"id": "again-1", "type": "exposure", "experiment": "wordings", "visitor": moved_v,
+          "region": "gr", "variant": variants[("gr", moved_v)]}
+    assert up.events([ev]).json()["accepted"] == 1
+    wrong = VARIANTS[(owner_gr[gen.decision_bucket("wordings", "variant", still_v)] + 1) % 3]
+    body = up.events([{"id": "again-2", "type": "exposure", "experiment": "wordings",
+                       "visitor": still_v, "region": "gr", "variant": wrong}]).json()
+    assert body["rejected"][0]["error"] == "variant_mismatch", body
+
     # New visitors follow the new layout, bucket for bucket.
     owner = {reg: decode_layout(s1["regions"][reg]["layout"])[0] for reg in ("gr", "pl")}
     counts = [0, 0, 0]
