@@ -6,8 +6,10 @@ variant after it, only those in moved buckets cost a Redis lookup, and new
 visitors follow the new layout bucket for bucket; a region without enough
 visitors waits on its weights."""
 import importlib.util
+import json
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -189,6 +191,17 @@ def test_bandit_moves_weights_per_region_and_keeps_visitors(upshot):
         [(n[k], conv[k]) for k in VARIANTS]
     assert d["regions"]["ee"]["waiting"] is True
     assert len(gr["p_best"]) == 3 and len(gr["allocation"]) == 3
+    # ... enough to recompute the update exactly, outside upshotd.
+    replay = os.environ.get("UPSHOT_BANDIT_REPLAY")
+    if replay:
+        out = json.loads(subprocess.run([replay], input=json.dumps(d), text=True,
+                                        capture_output=True, check=True).stdout)
+        # (the stored JSON keeps 15 significant digits)
+        for reg in ("gr", "pl"):
+            for a, b, c in zip(out[reg]["weights"], d["regions"][reg]["computed_weights"],
+                               s1["regions"][reg]["weights"]):
+                assert abs(a - b) < 1e-12 and abs(a - c) < 1e-12, (reg, out, d)
+        assert out["ee"]["waiting"] is True
 
     # Stickiness after the update.
     looked = check_sticky(up, "wordings", variants, s1)
