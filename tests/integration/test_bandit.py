@@ -252,6 +252,8 @@ def test_bandit_moves_weights_per_region_and_keeps_visitors(upshot):
     got = up.admin("GET", "/v1/experiments/wordings/bandit").json()
     assert got["regions"]["gr"]["weights"] == s2["regions"]["gr"]["weights"]
     assert got["allocation"]["every_seconds"] == 86400
+    # A clean exit (under the sanitizers: no leak of layouts or jobs).
+    assert up.stop() == 0, up.read_log()[-2000:]
 
 
 def test_bandit_settings_rules(upshot):
