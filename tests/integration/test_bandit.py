@@ -225,7 +225,10 @@ def test_bandit_moves_weights_per_region_and_keeps_visitors(upshot):
     counts = [0, 0, 0]
     for i in range(600):
         v = f"new-gr-{i}"
-        r = up.assign(v, region="gr", experiment="wordings", expose=False).json()
+        for attempt in range(20):  # a lookup over its budget says so: ask again
+            r = up.assign(v, region="gr", experiment="wordings", expose=False).json()
+            if r["reason"] != "sticky_unverified":
+                break
         want = VARIANTS[owner["gr"][gen.decision_bucket("wordings", "variant", v)]]
         assert r["variant"] == want and r["reason"] == "assigned", (v, r, want)
         counts[VARIANTS.index(r["variant"])] += 1
@@ -249,8 +252,14 @@ def test_bandit_moves_weights_per_region_and_keeps_visitors(upshot):
         assert r2["moved_share"] >= s1["regions"][reg]["moved_share"]
     check_sticky(up, "wordings", variants, s2)
 
+    # A PUT of the definition (a steering setting changed) keeps the state.
+    steer = bandit_experiment("wordings")
+    steer["allocation"]["min_visitors_per_arm"] = 40
+    assert up.admin("PUT", "/v1/experiments/wordings", steer).status == 200
     got = up.admin("GET", "/v1/experiments/wordings/bandit").json()
+    assert got["allocation"]["min_visitors_per_arm"] == 40
     assert got["regions"]["gr"]["weights"] == s2["regions"]["gr"]["weights"]
+    assert got["regions"]["gr"]["layout"] == s2["regions"]["gr"]["layout"]
     assert got["allocation"]["every_seconds"] == 86400
     # A clean exit (under the sanitizers: no leak of layouts or jobs).
     assert up.stop() == 0, up.read_log()[-2000:]
