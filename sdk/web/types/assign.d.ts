@@ -19,6 +19,10 @@ export interface Assignment<P = Payload> {
    * cell key (the levels joined by "-") and `payload` the levels' payloads merged.
    */
   factors?: Record<string, string>
+  /** Local evaluation of a bandit visitor whose bucket moved: only upshotd
+   * knows whether they were exposed under an earlier variant (reason is
+   * then "sticky_unverified"). */
+  needsServer?: boolean
 }
 
 /** One factor of a factorial experiment; its first level is its control level. */
@@ -56,6 +60,10 @@ export interface ExperimentConfig {
   promotions?: Record<string, Promotion>
   /** Regions whose circuit breaker tripped: they get the control. */
   breaker_trips?: Record<string, { variant: string; metric?: string; since?: string }>
+  /** A bandit: the regions whose weights moved, with their bucket layouts
+   * (docs/assignment.md, "Bandit stickiness"); the variants' weights are
+   * the starting weights the other regions use. */
+  bandit?: { regions: Record<string, { period: number; layout: string }> }
 }
 
 export interface EvaluateOptions {
@@ -71,5 +79,7 @@ export declare function ranges(weights: number[]): number[]
 export declare function cells(factors: Factor[]): Array<{ key: string; payload: Payload; levels: Record<string, string> }>
 /** Index of the variant whose range holds bucket b, or -1. */
 export declare function pick(weights: number[], b: number): number
+/** A bandit layout's text decoded: the arm owning each bucket, and whether it ever moved (1). */
+export declare function decodeLayout(text: string): { owner: Uint8Array; moved: Uint8Array } | null
 /** The decision upshotd makes, computed locally. */
 export declare function evaluate(experiment: ExperimentConfig, visitor: string, region: string, options?: EvaluateOptions): Assignment
