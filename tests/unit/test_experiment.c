@@ -1223,6 +1223,82 @@ Test(experiment, factorial_cells_name_qa_and_promotions)
                                                      "holdback", 0.1));
     cr_expect_null(experiment_parse(def, EXP_FROM_STATE, err));
     cr_expect(strstr(err, "promotions.gr.variant: not a variant") != NULL, "%s", err);
+    experiment_release(e);
+    json_decref(def);
+}
+
+/* A started FACT with patch on top. */
+static experiment *fact_started(const char *patch)
+{
+    json_t *def = fact_with(patch, NULL);
+    json_object_set_new(def, "started_at", json_string("2026-11-18T00:00:00Z"));
+    char err[EXP_ERR_MAX];
+    experiment *e = experiment_parse(def, EXP_FROM_STATE, err);
+    cr_assert_not_null(e, "%s", err);
+    json_decref(def);
+    return e;
+}
+
+Test(experiment, factorial_update_rules_once_started)
+{
+    experiment *prev = fact_started(NULL);
+    struct {
+        const char *patch, *want;
+    } bad[] = {
+        /* factor reordered */
+        {"{\"factors\": [{\"key\": \"wording\", \"levels\": [{\"key\": \"plain\"}, {\"key\": \"benefit\"},"
+         " {\"key\": \"social_proof\"}]}, {\"key\": \"placement\", \"levels\": [{\"key\": \"cart\"},"
+         " {\"key\": \"checkout\"}]}, {\"key\": \"urgency\", \"levels\": [{\"key\": \"none\"}, {\"key\": \"timer\"}]}]}",
+         "factors: cannot be renamed or reordered"},
+        /* factor removed */
+        {"{\"factors\": [{\"key\": \"placement\", \"levels\": [{\"key\": \"cart\"}, {\"key\": \"checkout\"}]},"
+         " {\"key\": \"urgency\", \"levels\": [{\"key\": \"none\"}, {\"key\": \"timer\"}]}]}",
+         "factors: cannot be added, removed"},
+        /* level renamed */
+        {"{\"factors\": [{\"key\": \"placement\", \"levels\": [{\"key\": \"cart\"}, {\"key\": \"popup\"}]},"
+         " {\"key\": \"wording\", \"levels\": [{\"key\": \"plain\"}, {\"key\": \"benefit\"}, {\"key\": \"social_proof\"}]},"
+         " {\"key\": \"urgency\", \"levels\": [{\"key\": \"none\"}, {\"key\": \"timer\"}]}]}",
+         "factor placement: levels cannot be added, removed, renamed or reordered"},
+        /* level added */
+        {"{\"factors\": [{\"key\": \"placement\", \"levels\": [{\"key\": \"cart\"}, {\"key\": \"checkout\"}]},"
+         " {\"key\": \"wording\", \"levels\": [{\"key\": \"plain\"}, {\"key\": \"benefit\"}, {\"key\": \"social_proof\"}]},"
+         " {\"key\": \"urgency\", \"levels\": [{\"key\": \"none\"}, {\"key\": \"timer\"}, {\"key\": \"few_left\"}]}]}",
+         "factor urgency: levels cannot be added"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        experiment *next = fact_started(bad[i].patch);
+        char err[EXP_ERR_MAX] = "";
+        bool bump = false;
+        cr_expect(!experiment_check_update(prev, next, &bump, err), "accepted: %s", bad[i].patch);
+        cr_expect(strstr(err, bad[i].want) != NULL, "case %zu: \"%s\"", i, err);
+        experiment_release(next);
+    }
+    /* a plain experiment cannot become a factorial one, nor the reverse */
+    experiment *plain = started_with("{\"salt\": \"offer-strategy\"}");
+    char err[EXP_ERR_MAX] = "";
+    bool bump = false;
+    cr_expect(!experiment_check_update(plain, prev, &bump, err));
+    cr_expect(strstr(err, "factors: cannot be added, removed or replaced") != NULL, "%s", err);
+    cr_expect(!experiment_check_update(prev, plain, &bump, err));
+    experiment_release(plain);
+
+    /* level weights may change, and that bumps the allocation */
+    experiment *next = fact_started(
+        "{\"factors\": [{\"key\": \"placement\", \"levels\": [{\"key\": \"cart\", \"weight\": 0.2},"
+        " {\"key\": \"checkout\", \"weight\": 0.8}]},"
+        " {\"key\": \"wording\", \"levels\": [{\"key\": \"plain\"}, {\"key\": \"benefit\"}, {\"key\": \"social_proof\"}]},"
+        " {\"key\": \"urgency\", \"levels\": [{\"key\": \"none\"}, {\"key\": \"timer\"}]}]}");
+    cr_expect(experiment_check_update(prev, next, &bump, err), "weight change refused: %s", err);
+    cr_expect(bump, "a level weight change must bump the allocation");
+    experiment_release(next);
+    /* payloads and interactions may change without a bump */
+    next = fact_started("{\"interactions\": false}");
+    bump = true;
+    cr_expect(experiment_check_update(prev, next, &bump, err), "%s", err);
+    cr_expect(!bump);
+    experiment_release(next);
+    experiment_release(prev);
+}
 
 /* ---- bandit allocation and state --------------------------------------- */
 
@@ -1371,12 +1447,6 @@ Test(experiment, bandit_state_is_decoded_from_the_state_file_only)
     json_decref(def);
 }
 
-/* A started FACT with patch on top. */
-static experiment *fact_started(const char *patch)
-{
-    json_t *def = fact_with(patch, NULL);
-    json_object_set_new(def, "started_at", json_string("2026-11-18T00:00:00Z"));
-
 Test(experiment, malformed_bandit_state_is_an_error)
 {
     char err[EXP_ERR_MAX];
@@ -1424,64 +1494,6 @@ static experiment *parse_state_def(json_t *def)
     json_decref(def);
     return e;
 }
-
-Test(experiment, factorial_update_rules_once_started)
-{
-    experiment *prev = fact_started(NULL);
-    struct {
-        const char *patch, *want;
-    } bad[] = {
-        /* factor reordered */
-        {"{\"factors\": [{\"key\": \"wording\", \"levels\": [{\"key\": \"plain\"}, {\"key\": \"benefit\"},"
-         " {\"key\": \"social_proof\"}]}, {\"key\": \"placement\", \"levels\": [{\"key\": \"cart\"},"
-         " {\"key\": \"checkout\"}]}, {\"key\": \"urgency\", \"levels\": [{\"key\": \"none\"}, {\"key\": \"timer\"}]}]}",
-         "factors: cannot be renamed or reordered"},
-        /* factor removed */
-        {"{\"factors\": [{\"key\": \"placement\", \"levels\": [{\"key\": \"cart\"}, {\"key\": \"checkout\"}]},"
-         " {\"key\": \"urgency\", \"levels\": [{\"key\": \"none\"}, {\"key\": \"timer\"}]}]}",
-         "factors: cannot be added, removed"},
-        /* level renamed */
-        {"{\"factors\": [{\"key\": \"placement\", \"levels\": [{\"key\": \"cart\"}, {\"key\": \"popup\"}]},"
-         " {\"key\": \"wording\", \"levels\": [{\"key\": \"plain\"}, {\"key\": \"benefit\"}, {\"key\": \"social_proof\"}]},"
-         " {\"key\": \"urgency\", \"levels\": [{\"key\": \"none\"}, {\"key\": \"timer\"}]}]}",
-         "factor placement: levels cannot be added, removed, renamed or reordered"},
-        /* level added */
-        {"{\"factors\": [{\"key\": \"placement\", \"levels\": [{\"key\": \"cart\"}, {\"key\": \"checkout\"}]},"
-         " {\"key\": \"wording\", \"levels\": [{\"key\": \"plain\"}, {\"key\": \"benefit\"}, {\"key\": \"social_proof\"}]},"
-         " {\"key\": \"urgency\", \"levels\": [{\"key\": \"none\"}, {\"key\": \"timer\"}, {\"key\": \"few_left\"}]}]}",
-         "factor urgency: levels cannot be added"},
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        experiment *next = fact_started(bad[i].patch);
-        char err[EXP_ERR_MAX] = "";
-        bool bump = false;
-        cr_expect(!experiment_check_update(prev, next, &bump, err), "accepted: %s", bad[i].patch);
-        cr_expect(strstr(err, bad[i].want) != NULL, "case %zu: \"%s\"", i, err);
-        experiment_release(next);
-    }
-    /* a plain experiment cannot become a factorial one, nor the reverse */
-    experiment *plain = started_with("{\"salt\": \"offer-strategy\"}");
-    char err[EXP_ERR_MAX] = "";
-    bool bump = false;
-    cr_expect(!experiment_check_update(plain, prev, &bump, err));
-    cr_expect(strstr(err, "factors: cannot be added, removed or replaced") != NULL, "%s", err);
-    cr_expect(!experiment_check_update(prev, plain, &bump, err));
-    experiment_release(plain);
-
-    /* level weights may change, and that bumps the allocation */
-    experiment *next = fact_started(
-        "{\"factors\": [{\"key\": \"placement\", \"levels\": [{\"key\": \"cart\", \"weight\": 0.2},"
-        " {\"key\": \"checkout\", \"weight\": 0.8}]},"
-        " {\"key\": \"wording\", \"levels\": [{\"key\": \"plain\"}, {\"key\": \"benefit\"}, {\"key\": \"social_proof\"}]},"
-        " {\"key\": \"urgency\", \"levels\": [{\"key\": \"none\"}, {\"key\": \"timer\"}]}]}");
-    cr_expect(experiment_check_update(prev, next, &bump, err), "weight change refused: %s", err);
-    cr_expect(bump, "a level weight change must bump the allocation");
-    experiment_release(next);
-    /* payloads and interactions may change without a bump */
-    next = fact_started("{\"interactions\": false}");
-    bump = true;
-    cr_expect(experiment_check_update(prev, next, &bump, err), "%s", err);
-    cr_expect(!bump);
 
 Test(experiment, started_bandit_may_change_only_the_steering_settings)
 {
