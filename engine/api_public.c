@@ -347,7 +347,13 @@ static void job_run(assign_job *job, const char *force)
         assign_item *it = &job->items[i];
         it->job = job;
         it->res = assign_visitor(it->e, job->visitor, job->region, force);
-        bool needs_lookup = it->e->allocation_version > 1 && it->res.counted && !it->res.promoted;
+        bool needs_lookup = assign_needs_lookup(it->e, job->visitor, job->region, &it->res);
+        if (experiment_is_bandit(it->e) && it->res.reason == ASSIGN_ASSIGNED) {
+            if (needs_lookup)
+                g_metrics.bandit_lookups++;
+            else
+                g_metrics.bandit_no_lookup++;
+        }
         if (!needs_lookup)
             continue;
         if (store_lookup_visitor(d->store, it->e->key, job->visitor, on_sticky_reply, it) == STORE_OK) {
@@ -510,6 +516,23 @@ void api_assignments(upshotd *d, http_exchange *x, const http_query *q, const ro
 
 /* ---- SDK snapshot ------------------------------------------------------ */
 
+/* A bandit's part of the snapshot: the layout text of every region whose
+ * weights moved, so the SDK assigns as upshotd does and knows which
+ * buckets moved (docs/assignment.md, "Bandit stickiness"). */
+static json_t *snapshot_bandit(const experiment *e)
+{
+    json_t *regions = json_object();
+    json_t *st = json_object_get(json_object_get(e->def, "bandit_state"), "regions");
+    for (int i = 0; i < e->bandit.nregions; i++) {
+        const exp_bandit_region *r = &e->bandit.regions[i];
+        json_t *layout = json_object_get(json_object_get(st, r->region), "layout");
+        if (layout)
+            json_object_set_new(regions, r->region, json_pack("{s:i, s:O}", "period", r->period,
+                                                              "layout", layout));
+    }
+    return json_pack("{s:o}", "regions", regions);
+}
+
 static json_t *snapshot_of(const experiment *e)
 {
     static const char *const fields[] = {
@@ -532,6 +555,8 @@ static json_t *snapshot_of(const experiment *e)
                                             json_object_get(src, "payload")));
     }
     json_object_set_new(o, "variants", vs);
+    if (experiment_is_bandit(e))
+        json_object_set_new(o, "bandit", snapshot_bandit(e));
     json_object_set_new(o, "qa", json_pack("{s:b}", "query_override", e->qa_query_override));
     json_t *qa = json_object_get(e->def, "qa");
     if (json_object_get(qa, "visitors"))
@@ -662,7 +687,10 @@ static const char *check_event(upshotd *d, json_t *ev, struct evbuffer *out, int
             return "not_in_experiment";
         }
         int variant = c.variant;
-        if (variant >= 0 && variant != r.variant && e->allocation_version == 1) {
+        /* A bandit visitor in a moved bucket may rightly report the
+         * variant of an earlier period. */
+        if (variant >= 0 && variant != r.variant && e->allocation_version == 1 &&
+            !(experiment_is_bandit(e) && assign_needs_lookup(e, visitor, region, &r))) {
             snprintf(msg, EVENT_MSG_MAX, "variant %s does not match the assignment (%s)",
                      e->variants[variant].key, e->variants[r.variant].key);
             return "variant_mismatch";
