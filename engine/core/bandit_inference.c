@@ -3,6 +3,7 @@
 #include "bandit_inference.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +87,18 @@ static void region_cells(const results_table *t, int r, stats_periods_kind kind,
         }
 }
 
+/* A count from a double: rounded, 0 for negative or NaN, saturated at
+ * 2^53 (counts from a hand-edited hash may be anything; a double beyond
+ * uint64_t's range does not convert). */
+static uint64_t to_count(double x)
+{
+    if (!(x > 0))
+        return 0;
+    if (x >= 9007199254740992.0)
+        return UINT64_C(9007199254740992);
+    return (uint64_t)llround(x);
+}
+
 static double pick_decliners(const results_counts *c) { return (double)c->decliners; }
 static double pick_orders(const results_counts *c) { return (double)c->orders; }
 
@@ -157,15 +170,15 @@ int bandit_decide_inputs(const results_table *t, const experiment *e, int r, boo
         stats_periods_equiv q;
         stats_periods_effective(goal, np, k, v,
                                 revenue_goal ? STATS_PERIODS_MEAN : STATS_PERIODS_RATE, &q);
-        double n = floor(q.n_eff);
+        double n = (double)to_count(floor(q.n_eff));
         stats_periods_equiv m;
         stats_periods_effective(rev, np, k, v, STATS_PERIODS_MEAN, &m);
         double mean = revenue_goal ? q.mean : m.mean, m2 = revenue_goal ? q.m2 : m.m2;
         look[v] = (decide_counts){
             .visitors = (uint64_t)n,
-            .conversions = (uint64_t)llround(weighted_rate(conv, np, k, v) * n),
-            .orders = (uint64_t)llround(weighted_rate(ord, np, k, v) * n),
-            .decliners = (uint64_t)llround(weighted_rate(decl, np, k, v) * n),
+            .conversions = to_count(weighted_rate(conv, np, k, v) * n),
+            .orders = to_count(weighted_rate(ord, np, k, v) * n),
+            .decliners = to_count(weighted_rate(decl, np, k, v) * n),
             .revenue_sum = mean * n,
             .revenue_sumsq = m2 * n,
         };
