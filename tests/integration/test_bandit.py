@@ -6,8 +6,10 @@ variant after it, only those in moved buckets cost a Redis lookup, and new
 visitors follow the new layout bucket for bucket; a region without enough
 visitors waits on its weights."""
 import importlib.util
+import json
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -109,18 +111,24 @@ def check_sticky(up, key, variants, state):
     layouts = {reg: decode_layout(r["layout"]) for reg, r in state["regions"].items()
                if r.get("layout")}
     want_lookups = 0
-    for (region, v) in variants:
-        if region in layouts:
-            b = gen.decision_bucket("wordings", "variant", v)
-            want_lookups += layouts[region][1][b]
     before_l = metric(up, "upshot_bandit_lookups_total")
     before_n = metric(up, "upshot_bandit_no_lookup_total")
     for (region, v), first in variants.items():
-        r = up.assign(v, region=region, experiment=key, expose="0").json()
-        assert r["variant"] == first, (region, v, r)
+        moved = region in layouts and layouts[region][1][gen.decision_bucket("wordings", "variant", v)]
+        for attempt in range(20):
+            r = up.assign(v, region=region, experiment=key, expose=False).json()
+            want_lookups += moved
+            # A lookup that missed its 50 ms budget on a busy machine says
+            # so; ask again: the test is about the answers upshotd vouches for.
+            if r["reason"] != "sticky_unverified":
+                break
+        assert moved or r["reason"] == "assigned", (region, v, r)
+        assert r["variant"] == first, (region, v, r["reason"], r)
         assert r["reason"] in ("assigned", "sticky"), r
     assert metric(up, "upshot_bandit_lookups_total") - before_l == want_lookups
-    assert metric(up, "upshot_bandit_no_lookup_total") - before_n == len(variants) - want_lookups
+    assert metric(up, "upshot_bandit_no_lookup_total") - before_n == len(variants) - \
+        sum(1 for (reg, v) in variants if reg in layouts and
+            layouts[reg][1][gen.decision_bucket("wordings", "variant", v)])
     return want_lookups
 
 
@@ -183,16 +191,41 @@ def test_bandit_moves_weights_per_region_and_keeps_visitors(upshot):
         [(n[k], conv[k]) for k in VARIANTS]
     assert d["regions"]["ee"]["waiting"] is True
     assert len(gr["p_best"]) == 3 and len(gr["allocation"]) == 3
+    # ... enough to recompute the update exactly, outside upshotd.
+    replay = os.environ.get("UPSHOT_BANDIT_REPLAY")
+    if replay:
+        out = json.loads(subprocess.run([replay], input=json.dumps(d), text=True,
+                                        capture_output=True, check=True).stdout)
+        # (the stored JSON keeps 15 significant digits)
+        for reg in ("gr", "pl"):
+            for a, b, c in zip(out[reg]["weights"], d["regions"][reg]["computed_weights"],
+                               s1["regions"][reg]["weights"]):
+                assert abs(a - b) < 1e-12 and abs(a - c) < 1e-12, (reg, out, d)
+        assert out["ee"]["waiting"] is True
 
     # Stickiness after the update.
     looked = check_sticky(up, "wordings", variants, s1)
     assert looked > 0
+    # An exposure event may name an earlier variant only in a moved bucket.
+    owner_gr, moved_gr = decode_layout(s1["regions"]["gr"]["layout"])
+    moved_v = next(v for (reg, v), var in variants.items() if reg == "gr" and
+                   moved_gr[gen.decision_bucket("wordings", "variant", v)])
+    still_v = next(v for (reg, v), var in variants.items() if reg == "gr" and
+                   not moved_gr[gen.decision_bucket("wordings", "variant", v)])
+    ev = {"id": "again-1", "type": "exposure", "experiment": "wordings", "visitor": moved_v,
+          "region": "gr", "variant": variants[("gr", moved_v)]}
+    assert up.events([ev]).json()["accepted"] == 1
+    wrong = VARIANTS[(owner_gr[gen.decision_bucket("wordings", "variant", still_v)] + 1) % 3]
+    body = up.events([{"id": "again-2", "type": "exposure", "experiment": "wordings",
+                       "visitor": still_v, "region": "gr", "variant": wrong}]).json()
+    assert body["rejected"][0]["error"] == "variant_mismatch", body
+
     # New visitors follow the new layout, bucket for bucket.
     owner = {reg: decode_layout(s1["regions"][reg]["layout"])[0] for reg in ("gr", "pl")}
     counts = [0, 0, 0]
     for i in range(600):
         v = f"new-gr-{i}"
-        r = up.assign(v, region="gr", experiment="wordings", expose="0").json()
+        r = up.assign(v, region="gr", experiment="wordings", expose=False).json()
         want = VARIANTS[owner["gr"][gen.decision_bucket("wordings", "variant", v)]]
         assert r["variant"] == want and r["reason"] == "assigned", (v, r, want)
         counts[VARIANTS.index(r["variant"])] += 1
@@ -219,6 +252,8 @@ def test_bandit_moves_weights_per_region_and_keeps_visitors(upshot):
     got = up.admin("GET", "/v1/experiments/wordings/bandit").json()
     assert got["regions"]["gr"]["weights"] == s2["regions"]["gr"]["weights"]
     assert got["allocation"]["every_seconds"] == 86400
+    # A clean exit (under the sanitizers: no leak of layouts or jobs).
+    assert up.stop() == 0, up.read_log()[-2000:]
 
 
 def test_bandit_settings_rules(upshot):
