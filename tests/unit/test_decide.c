@@ -865,3 +865,39 @@ Test(decide, harmful_declines_trip_the_breaker_within_a_week, .timeout = 120)
     cr_assert_geq(hits, 95, "the harmful region tripped in %u of 100 runs within 7 days", hits);
     cr_assert_leq(elsewhere, 5, "%u harmless region-runs tripped", elsewhere);
 }
+
+/* A caller's SRM (a bandit's, against the weights in force per period)
+ * replaces the test of the looks against the configured weights, both
+ * ways: a split far from the configured weights passes when the caller's
+ * test passes, and a caller's alarm blocks a clear winner. */
+Test(decide, a_callers_srm_replaces_the_configured_weights_test)
+{
+    decide_config c = cfg3();
+    /* a bandit moved traffic to variant 2: far from the equal weights */
+    decide_counts fin[3] = {arm(20000, 800, 3000), arm(10000, 400, 1500),
+                            arm(60000, 3600, 9000)};
+    decide_counts l[5 * 3];
+    grow(l, 5, 3, fin);
+    decide_region g = {"gr", 5, l};
+    decide_result r;
+    cr_assert_eq(decide_run(&c, &g, 1, &r), 0);
+    cr_expect_eq(r.regions[0].rec, DECIDE_REC_CHECK_SRM, "against the configured weights");
+    decide_result_free(&r);
+
+    decide_srm ok = {0.4, 0.6};
+    const decide_srm *use[1] = {&ok};
+    c.srm = use;
+    cr_assert_eq(decide_run(&c, &g, 1, &r), 0);
+    cr_expect_eq(r.regions[0].rec, DECIDE_REC_PROMOTE);
+    cr_expect_eq(r.regions[0].variant, 2);
+    cr_expect_eq(r.regions[0].srm_p_always_valid, 0.6);
+    cr_expect_eq(r.regions[0].srm_p, 0.4);
+    decide_result_free(&r);
+
+    decide_srm alarm = {1e-9, 1e-5};
+    use[0] = &alarm;
+    cr_assert_eq(decide_run(&c, &g, 1, &r), 0);
+    cr_expect_eq(r.regions[0].rec, DECIDE_REC_CHECK_SRM);
+    cr_expect(r.regions[0].srm_failed);
+    decide_result_free(&r);
+}
