@@ -334,7 +334,13 @@ static void job_run(assign_job *job, const char *force)
         assign_item *it = &job->items[i];
         it->job = job;
         it->res = assign_visitor(it->e, job->visitor, job->region, force);
-        bool needs_lookup = it->e->allocation_version > 1 && it->res.counted && !it->res.promoted;
+        bool needs_lookup = assign_needs_lookup(it->e, job->visitor, job->region, &it->res);
+        if (experiment_is_bandit(it->e) && it->res.reason == ASSIGN_ASSIGNED) {
+            if (needs_lookup)
+                g_metrics.bandit_lookups++;
+            else
+                g_metrics.bandit_no_lookup++;
+        }
         if (!needs_lookup)
             continue;
         if (store_lookup_visitor(d->store, it->e->key, job->visitor, on_sticky_reply, it) == STORE_OK) {
@@ -649,7 +655,10 @@ static const char *check_event(upshotd *d, json_t *ev, struct evbuffer *out, int
             return "not_in_experiment";
         }
         int variant = c.variant;
-        if (variant >= 0 && variant != r.variant && e->allocation_version == 1) {
+        /* A bandit visitor in a moved bucket may rightly report the
+         * variant of an earlier period. */
+        if (variant >= 0 && variant != r.variant && e->allocation_version == 1 &&
+            !(experiment_is_bandit(e) && assign_needs_lookup(e, visitor, region, &r))) {
             snprintf(msg, EVENT_MSG_MAX, "variant %s does not match the assignment (%s)",
                      e->variants[variant].key, e->variants[r.variant].key);
             return "variant_mismatch";

@@ -137,6 +137,22 @@ void metrics_render(struct evbuffer *out, const metrics_gauges *g)
         (unsigned long long)g_metrics.exposures_known, (unsigned long long)g->seen_pairs,
         g->worker_jobs, (unsigned long long)g_metrics.results_busy);
 
+    evbuffer_add_printf(out,
+        "# HELP upshot_bandit_lookups_total Bandit assignments in a moved bucket, which looked "
+        "the visitor record up.\n"
+        "# TYPE upshot_bandit_lookups_total counter\nupshot_bandit_lookups_total %llu\n"
+        "# HELP upshot_bandit_no_lookup_total Bandit assignments in a never-moved bucket, "
+        "answered without Redis.\n"
+        "# TYPE upshot_bandit_no_lookup_total counter\nupshot_bandit_no_lookup_total %llu\n"
+        "# HELP upshot_bandit_updates_total Bandit updates written (weights moved or not).\n"
+        "# TYPE upshot_bandit_updates_total counter\nupshot_bandit_updates_total %llu\n"
+        "# HELP upshot_bandit_update_failures_total Bandit updates that could not read the "
+        "counters or write the state.\n"
+        "# TYPE upshot_bandit_update_failures_total counter\nupshot_bandit_update_failures_total %llu\n",
+        (unsigned long long)g_metrics.bandit_lookups, (unsigned long long)g_metrics.bandit_no_lookup,
+        (unsigned long long)g_metrics.bandit_updates,
+        (unsigned long long)g_metrics.bandit_update_failures);
+
     static const char *const redirect_names[REDIS_REDIRECT_COUNT] = {
         "moved", "ask", "tryagain", "clusterdown", "noscript"};
     evbuffer_add_printf(out, "# HELP upshot_redis_redirects_total Replies the router followed "

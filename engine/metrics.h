@@ -51,6 +51,10 @@ typedef struct metrics {
     uint64_t results_busy;               /* results requests refused: the worker queue was full */
     uint64_t promotions_auto;
     uint64_t exposures_known;            /* not sent: Redis held the record (seen.h) */
+    uint64_t bandit_lookups;             /* bandit assignments in a moved bucket: looked up */
+    uint64_t bandit_no_lookup;           /* bandit assignments in an unmoved bucket: no lookup */
+    uint64_t bandit_updates;             /* bandit updates written (engine/bandit.c) */
+    uint64_t bandit_update_failures;     /* bandit updates that could not be read or written */
 } metrics;
 
 extern metrics g_metrics;

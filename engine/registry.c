@@ -186,7 +186,7 @@ void registry_free(registry *r)
 
 static const char *const carried_fields[] = {
     "created_at", "started_at", "stopped_at", "allocation_version", "promotions",
-    "capping_learned", "breaker_trips", "breaker_resets", NULL,
+    "capping_learned", "breaker_trips", "breaker_resets", "bandit_state", NULL,
 };
 
 /* Builds the experiment that would replace `prev` (NULL when new) from def,

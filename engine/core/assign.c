@@ -19,6 +19,30 @@ int assign_variant_for_bucket(const experiment *e, unsigned b)
     return e->nvariants - 1;
 }
 
+/* ---- Bandit (docs/assignment.md, "Bandit stickiness") ------------------ */
+
+int assign_bandit_owner(const experiment *e, const char *region, unsigned b)
+{
+    const exp_bandit_region *r = experiment_bandit_region(e, region);
+    if (!r)
+        return assign_variant_for_bucket(e, b); /* the first layout is the fixed ranges */
+    return r->layout->owner[b];
+}
+
+bool assign_needs_lookup(const experiment *e, const char *visitor, const char *region,
+                         const assign_result *r)
+{
+    if (!r->counted || r->promoted || r->reason != ASSIGN_ASSIGNED)
+        return false;
+    if (e->allocation_version > 1)
+        return true;
+    if (e->bandit.mode != EXP_ALLOC_BANDIT)
+        return false;
+    const exp_bandit_region *br = experiment_bandit_region(e, region);
+    return br && bandit_layout_bucket_moved(br->layout,
+                                            hash_prefix_bucket(&e->variant_prefix, visitor));
+}
+
 static int forced_variant(const experiment *e, const char *visitor, const char *force)
 {
     if (force && e->qa_query_override) {
@@ -69,7 +93,9 @@ assign_result assign_visitor(const experiment *e, const char *visitor, const cha
         hash_prefix_bucket(&e->coverage_prefix, visitor) >= e->coverage_buckets)
         return out_of_experiment(e, ASSIGN_COVERAGE);
 
-    int v = assign_variant_for_bucket(e, hash_prefix_bucket(&e->variant_prefix, visitor));
+    uint32_t b = hash_prefix_bucket(&e->variant_prefix, visitor);
+    int v = e->bandit.mode == EXP_ALLOC_BANDIT ? assign_bandit_owner(e, region, b)
+                                               : assign_variant_for_bucket(e, b);
     return (assign_result){.variant = v, .reason = ASSIGN_ASSIGNED, .in_experiment = true,
                            .counted = true};
 }

@@ -3,7 +3,8 @@
  * order as the code).
  *
  * It never touches Redis or the clock. Stickiness after a weight change is
- * layered on top by the caller (engine/server): when allocation_version > 1
+ * layered on top by the caller (engine/server): when assign_needs_lookup
+ * says so (allocation_version > 1, or a bandit visitor whose bucket moved)
  * the caller looks the visitor's recorded variant up and, if there is one,
  * uses it instead (reason ASSIGN_STICKY). */
 #ifndef UPSHOT_ASSIGN_H
@@ -42,6 +43,20 @@ assign_result assign_visitor(const experiment *e, const char *visitor, const cha
 
 /* The variant index owning variant bucket b (0 <= b < 10000). */
 int assign_variant_for_bucket(const experiment *e, unsigned b);
+
+/* A bandit's step 7: the owner of variant bucket b in region's layout, or
+ * the fixed range holding b while the region is on its starting weights. */
+int assign_bandit_owner(const experiment *e, const char *region, unsigned b);
+
+/* Whether the caller must look the visitor's recorded variant up before
+ * trusting r (an ASSIGN_ASSIGNED result of assign_visitor for the same
+ * visitor and region): when allocation_version > 1, or for a bandit when
+ * the visitor's variant bucket is marked moved in the region's layout. An
+ * unmoved bucket has had one owner since the experiment started, so its
+ * owner is the variant of every first exposure in it (docs/assignment.md,
+ * "Bandit stickiness"). */
+bool assign_needs_lookup(const experiment *e, const char *visitor, const char *region,
+                         const assign_result *r);
 
 /* "assigned", "sticky", ... as in the API. */
 const char *assign_reason_name(assign_reason r);

@@ -13,13 +13,14 @@
 static const char *const read_only_fields[] = {
     "created_at", "started_at", "stopped_at", "updated_at",
     "allocation_version", "origin", "promotions", "revision", "capping_learned", "breaker_trips",
-    "breaker_resets", NULL,
+    "breaker_resets", "bandit_state", NULL,
 };
 
 static const char *const known_fields[] = {
     "key", "name", "description", "salt", "status", "placement", "pages",
     "regions", "traffic_percent", "control", "variants", "goal", "guardrails",
-    "layer", "qa", "stats", "auto_promote", "capping", "breaker", NULL,
+    "layer", "qa", "stats", "auto_promote", "capping", "breaker",
+    "allocation", NULL,
 };
 
 static bool in_list(const char *s, const char *const *list)
@@ -444,6 +445,236 @@ static bool parse_capping(experiment *e, json_t *def, char err[EXP_ERR_MAX])
     return true;
 }
 
+/* ---- Bandit allocation ------------------------------------------------
+ * "allocation": {"mode", "metric", "every", "control_share", "floor",
+ * "min_visitors_per_arm", "beta", "seed"} (docs/config.md, "allocation")
+ * and the read-only "bandit_state" the updater writes (engine/bandit.c).
+ * Kept in one section so that the rest of the parser does not change. */
+
+/* "15m", "6h", "1d": a whole number and a unit m, h or d. Returns seconds,
+ * or -1 when malformed or outside 15m..7d. */
+static int parse_every(const char *s)
+{
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    long n = 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        n = n * 10 + (*s - '0');
+        if (n > EXP_BANDIT_MAX_EVERY)
+            return -1;
+    }
+    long unit = s[0] == 'm' ? 60 : s[0] == 'h' ? 3600 : s[0] == 'd' ? 86400 : 0;
+    if (!unit || s[1] != '\0')
+        return -1;
+    long secs = n * unit;
+    return secs < EXP_BANDIT_MIN_EVERY || secs > EXP_BANDIT_MAX_EVERY ? -1 : (int)secs;
+}
+
+static bool parse_allocation(experiment *e, json_t *def, char err[EXP_ERR_MAX])
+{
+    exp_bandit *b = &e->bandit;
+    b->mode = EXP_ALLOC_FIXED;
+    json_t *a = json_object_get(def, "allocation");
+    if (!a)
+        return true;
+    if (!json_is_object(a))
+        return fail(err, e->key, "allocation: must be an object such as "
+                                 "{\"mode\": \"bandit\", \"every\": \"1d\"}");
+    const char *f;
+    json_t *v;
+    json_object_foreach(a, f, v) {
+        if (strcmp(f, "mode") && strcmp(f, "metric") && strcmp(f, "every") &&
+            strcmp(f, "control_share") && strcmp(f, "floor") && strcmp(f, "min_visitors_per_arm") &&
+            strcmp(f, "beta") && strcmp(f, "seed"))
+            return fail(err, e->key, "allocation: unknown field \"%s\" (known: mode, metric, every, "
+                                     "control_share, floor, min_visitors_per_arm, beta, seed)", f);
+    }
+    const char *mode = "fixed";
+    if (!opt_string(a, "mode", &mode, e->key, err))
+        return false;
+    if (strcmp(mode, "fixed") == 0) {
+        if (json_object_size(a) > (json_object_get(a, "mode") ? 1u : 0u))
+            return fail(err, e->key, "allocation: the bandit settings need \"mode\": \"bandit\"");
+        return true;
+    }
+    if (strcmp(mode, "bandit") != 0)
+        return fail(err, e->key, "allocation.mode: must be \"fixed\" or \"bandit\" (got \"%s\")",
+                    mode);
+    if (json_object_get(def, "factors"))
+        return fail(err, e->key, "allocation.mode: a bandit cannot be factorial (\"factors\")");
+    b->mode = EXP_ALLOC_BANDIT;
+
+    const char *metric = e->goal == EXP_GOAL_CONVERSION ? "conversion" : "revenue";
+    if (!opt_string(a, "metric", &metric, e->key, err))
+        return false;
+    if (strcmp(metric, "conversion") == 0)
+        b->metric = EXP_BANDIT_CONVERSION;
+    else if (strcmp(metric, "revenue") == 0)
+        b->metric = EXP_BANDIT_REVENUE;
+    else
+        return fail(err, e->key, "allocation.metric: must be \"conversion\" or \"revenue\" "
+                                 "(got \"%s\")", metric);
+
+    const char *every = "1d";
+    if (!opt_string(a, "every", &every, e->key, err))
+        return false;
+    if ((b->every = parse_every(every)) < 0)
+        return fail(err, e->key, "allocation.every: a whole number and a unit m, h or d, "
+                                 "from 15m to 7d (got \"%s\")", every);
+
+    b->control_share = 1.0 / e->nvariants;
+    b->floor = 0.01;
+    b->beta = 0.5;
+    double mv = 100;
+    if (!opt_number(a, "allocation", "control_share", 0, 1, &b->control_share, e->key, err) ||
+        !opt_number(a, "allocation", "floor", 0, 1, &b->floor, e->key, err) ||
+        !opt_number(a, "allocation", "min_visitors_per_arm", 1, 1e9, &mv, e->key, err) ||
+        !opt_number(a, "allocation", "beta", 0, 1, &b->beta, e->key, err))
+        return false;
+    if (b->control_share >= 1)
+        return fail(err, e->key, "allocation.control_share: must be below 1 (the treatments "
+                                 "need some traffic)");
+    if (b->beta <= 0 || b->beta >= 1)
+        return fail(err, e->key, "allocation.beta: must be strictly between 0 and 1 (got %g)",
+                    b->beta);
+    if (mv != floor(mv))
+        return fail(err, e->key, "allocation.min_visitors_per_arm: must be a whole number");
+    b->min_visitors_per_arm = (long)mv;
+    int m = e->nvariants - 1;
+    if (b->floor * m > 1 - b->control_share + 1e-12)
+        return fail(err, e->key, "allocation.floor: %d treatments x %g is more than the %g the "
+                                 "control leaves", m, b->floor, 1 - b->control_share);
+
+    json_t *seed = json_object_get(a, "seed");
+    if (seed) {
+        if (!json_is_integer(seed) || json_integer_value(seed) < 0)
+            return fail(err, e->key, "allocation.seed: must be a whole number >= 0");
+        b->seed = (uint64_t)json_integer_value(seed);
+    } else {
+        b->seed = hash_murmur3_32(e->key, strlen(e->key), 0);
+    }
+    return true;
+}
+
+static int cmp_bandit_region(const void *a, const void *b)
+{
+    return strcmp(((const exp_bandit_region *)a)->region, ((const exp_bandit_region *)b)->region);
+}
+
+/* Reads k weights (a distribution) from an array; false when it is not one. */
+static bool read_weights(json_t *ws, int k, double *out)
+{
+    if (!json_is_array(ws) || (int)json_array_size(ws) != k)
+        return false;
+    double sum = 0;
+    for (int i = 0; i < k; i++) {
+        json_t *w = json_array_get(ws, (size_t)i);
+        if (!json_is_number(w) || !isfinite(json_number_value(w)) || json_number_value(w) < 0)
+            return false;
+        out[i] = json_number_value(w);
+        sum += out[i];
+    }
+    return fabs(sum - 1) <= 1e-9;
+}
+
+/* "bandit_state": {"regions": {REGION: {"period", "weights", "layout",
+ * "since", "waiting", "fewest_visitors", "p_best", "history"}},
+ * "next_update"}. Written by the engine only, so anything malformed is a
+ * damaged state file and an error, never silently the starting weights
+ * (that would move visitors). */
+static bool parse_bandit_state(experiment *e, json_t *def, char err[EXP_ERR_MAX])
+{
+    exp_bandit *b = &e->bandit;
+    json_t *st = json_object_get(def, "bandit_state");
+    if (!st)
+        return true;
+    if (b->mode != EXP_ALLOC_BANDIT)
+        return fail(err, e->key, "bandit_state: present but allocation.mode is not \"bandit\"");
+    if (!json_is_object(st))
+        return fail(err, e->key, "bandit_state: must be an object");
+    json_t *next = json_object_get(st, "next_update");
+    if (next && (!json_is_string(next) || json_string_length(next) >= sizeof b->next_update))
+        return fail(err, e->key, "bandit_state.next_update: must be an RFC 3339 time");
+    if (next)
+        snprintf(b->next_update, sizeof b->next_update, "%s", json_string_value(next));
+    json_t *regions = json_object_get(st, "regions");
+    if (regions && !json_is_object(regions))
+        return fail(err, e->key, "bandit_state.regions: must be an object keyed by region");
+    size_t n = json_object_size(regions);
+    if (n == 0)
+        return true;
+    if (!(b->regions = calloc(n, sizeof *b->regions)))
+        return fail(err, e->key, "out of memory");
+    const char *region;
+    json_t *r;
+    json_object_foreach(regions, region, r) {
+        if (!validate_key(region) || !json_is_object(r))
+            return fail(err, e->key, "bandit_state.regions: \"%s\" is not a region key with an "
+                                     "object", region);
+        json_t *period = json_object_get(r, "period");
+        if (!json_is_integer(period) || json_integer_value(period) < 0 ||
+            json_integer_value(period) > 1000000000)
+            return fail(err, e->key, "bandit_state.regions.%s.period: must be a whole number >= 0",
+                        region);
+        double w[EXP_MAX_VARIANTS];
+        if (!read_weights(json_object_get(r, "weights"), e->nvariants, w))
+            return fail(err, e->key, "bandit_state.regions.%s.weights: must be %d weights "
+                                     "summing to 1", region, e->nvariants);
+        json_t *since = json_object_get(r, "since");
+        if (since && (!json_is_string(since) || json_string_length(since) >= 32))
+            return fail(err, e->key, "bandit_state.regions.%s.since: must be an RFC 3339 time",
+                        region);
+        json_t *hist = json_object_get(r, "history");
+        if (hist && (!json_is_array(hist) || json_array_size(hist) > EXP_BANDIT_MAX_HISTORY + 1))
+            return fail(err, e->key, "bandit_state.regions.%s.history: must be a list of at most "
+                                     "%d periods", region, EXP_BANDIT_MAX_HISTORY + 1);
+        const char *text = json_string_value(json_object_get(r, "layout"));
+        if (json_integer_value(period) == 0 && !text)
+            continue; /* waiting on the starting weights: the fixed ranges */
+        exp_bandit_region *br = &b->regions[b->nregions];
+        if (!(br->layout = malloc(sizeof *br->layout)))
+            return fail(err, e->key, "out of memory");
+        b->nregions++;
+        if (!text || bandit_layout_decode(br->layout, text, e->nvariants) != 0)
+            return fail(err, e->key, "bandit_state.regions.%s.layout: not a bucket layout of %d "
+                                     "arms", region, e->nvariants);
+        if (json_integer_value(period) == 0) { /* a layout of period 0 is the fixed one */
+            free(br->layout);
+            br->layout = NULL;
+            b->nregions--;
+            continue;
+        }
+        snprintf(br->region, sizeof br->region, "%s", region);
+        br->period = (int)json_integer_value(period);
+        br->nweights = e->nvariants;
+        memcpy(br->weights, w, sizeof(double) * (size_t)e->nvariants);
+        snprintf(br->since, sizeof br->since, "%s", since ? json_string_value(since) : "");
+    }
+    qsort(b->regions, (size_t)b->nregions, sizeof *b->regions, cmp_bandit_region);
+    return true;
+}
+
+bool experiment_is_bandit(const experiment *e)
+{
+    return e->bandit.mode == EXP_ALLOC_BANDIT;
+}
+
+const exp_bandit_region *experiment_bandit_region(const experiment *e, const char *region)
+{
+    if (e->bandit.nregions == 0 || !region)
+        return NULL;
+    exp_bandit_region probe;
+    snprintf(probe.region, sizeof probe.region, "%s", region);
+    return bsearch(&probe, e->bandit.regions, (size_t)e->bandit.nregions, sizeof probe,
+                   cmp_bandit_region);
+}
+
+int experiment_bandit_period(const experiment *e, const char *region)
+{
+    const exp_bandit_region *r = experiment_bandit_region(e, region);
+    return r ? r->period : 0;
+}
+
 static bool parse_body(experiment *e, json_t *def, char err[EXP_ERR_MAX])
 {
     const char *key = json_string_value(json_object_get(def, "key"));
@@ -553,7 +784,8 @@ static bool parse_body(experiment *e, json_t *def, char err[EXP_ERR_MAX])
     e->started = json_is_string(json_object_get(def, "started_at"));
     json_t *rev = json_object_get(def, "revision");
     e->revision = json_is_integer(rev) && json_integer_value(rev) > 0 ? json_integer_value(rev) : 0;
-    return parse_promotions(e, def, err) && parse_breaker(e, def, err);
+    return parse_promotions(e, def, err) && parse_breaker(e, def, err) &&
+           parse_allocation(e, def, err) && parse_bandit_state(e, def, err);
 }
 
 experiment *experiment_parse(json_t *def, exp_source source, char err[EXP_ERR_MAX])
@@ -597,8 +829,41 @@ void experiment_release(experiment *e)
         free(e->variants[i].payload_json);
     free(e->promotions);
     free(e->trips);
+    for (int i = 0; i < e->bandit.nregions; i++)
+        free(e->bandit.regions[i].layout);
+    free(e->bandit.regions);
     json_decref(e->def);
     free(e);
+}
+
+/* A started bandit keeps its mode, metric, control share, seed and
+ * starting weights: the regions still on the starting weights hand out
+ * the fixed ranges without a lookup, the recorded periods and the audit
+ * trail assume the same rule throughout, and the control's share is the
+ * planned precision of the comparison. every, floor, min_visitors_per_arm
+ * and beta steer only future updates, so they may change. */
+static bool check_bandit_update(const experiment *prev, const experiment *next,
+                                char err[EXP_ERR_MAX])
+{
+    const exp_bandit *p = &prev->bandit, *n = &next->bandit;
+    if (p->mode != n->mode)
+        return fail(err, prev->key, "allocation.mode: cannot switch between fixed and bandit once "
+                                    "the experiment has started (create a new experiment)");
+    if (p->mode != EXP_ALLOC_BANDIT)
+        return true;
+    if (p->metric != n->metric)
+        return fail(err, prev->key, "allocation.metric: cannot change once a bandit has started");
+    if (p->control_share != n->control_share)
+        return fail(err, prev->key, "allocation.control_share: cannot change once a bandit has "
+                                    "started");
+    if (p->seed != n->seed)
+        return fail(err, prev->key, "allocation.seed: cannot change once a bandit has started");
+    for (int i = 0; i < prev->nvariants; i++)
+        if (prev->variants[i].start != next->variants[i].start ||
+            prev->variants[i].end != next->variants[i].end)
+            return fail(err, prev->key, "variants: the starting weights of a bandit cannot change "
+                                        "once it has started (the updater moves the weights)");
+    return true;
 }
 
 bool experiment_check_update(const experiment *prev, const experiment *next,
@@ -625,6 +890,8 @@ bool experiment_check_update(const experiment *prev, const experiment *next,
         return fail(err, prev->key, "capping: cannot change once the experiment has started "
                                     "(the capped sums already recorded use the cap; create a new "
                                     "experiment)");
+    if (!check_bandit_update(prev, next, err))
+        return false;
     for (int i = 0; i < prev->nvariants; i++)
         if (prev->variants[i].start != next->variants[i].start ||
             prev->variants[i].end != next->variants[i].end)

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bandit_layout.h"
 #include "hash.h"
 #include "validate.h"
 
@@ -74,6 +75,42 @@ typedef struct exp_breaker_trip {
     int variant;               /* the variant found worse, index into variants */
     char since[32];            /* RFC 3339 UTC */
 } exp_breaker_trip;
+
+/* Bandit allocation ("allocation": {"mode": "bandit", ...}, docs/config.md):
+ * the variants' weights are the starting weights, and the engine moves
+ * them per region (engine/bandit.c) with stats_bandit_update_run. */
+typedef enum { EXP_ALLOC_FIXED, EXP_ALLOC_BANDIT } exp_alloc_mode;
+typedef enum { EXP_BANDIT_CONVERSION, EXP_BANDIT_REVENUE } exp_bandit_metric;
+
+#define EXP_BANDIT_MIN_EVERY (15 * 60)       /* seconds: 15m */
+#define EXP_BANDIT_MAX_EVERY (7 * 86400)     /* seconds: 7d */
+#define EXP_BANDIT_MAX_HISTORY 400           /* periods kept per region */
+
+/* One region's bandit state, from the read-only "bandit_state.regions".
+ * Only regions whose weights have moved (period >= 1) are compiled here;
+ * the others use the starting weights and the fixed ranges. */
+typedef struct exp_bandit_region {
+    char region[VALIDATE_KEY_MAX + 1];
+    int period;                  /* >= 1 */
+    int nweights;                /* = nvariants */
+    double weights[EXP_MAX_VARIANTS];
+    bandit_layout *layout;       /* owned by the experiment; decoded from "layout" */
+    char since[32];              /* RFC 3339 UTC: start of this period */
+} exp_bandit_region;
+
+typedef struct exp_bandit {
+    exp_alloc_mode mode;
+    exp_bandit_metric metric;
+    int every;                   /* seconds between updates, 15m..7d */
+    double control_share;        /* 0 <= c < 1 */
+    double floor;                /* minimum share of each treatment */
+    long min_visitors_per_arm;   /* per region */
+    double beta;                 /* top-two: 0 < beta < 1 */
+    uint64_t seed;
+    exp_bandit_region *regions;  /* sorted by region; period >= 1 only */
+    int nregions;
+    char next_update[32];        /* RFC 3339 UTC, "" when not scheduled yet */
+} exp_bandit;
 
 typedef struct experiment {
     int refs;                  /* experiment_retain / experiment_release */
@@ -142,6 +179,8 @@ typedef struct experiment {
      * assignment hashes only the visitor id (hash.h, hash_prefix). */
     hash_prefix coverage_prefix, variant_prefix, holdback_prefix, layer_prefix;
 
+    exp_bandit bandit;         /* "allocation" and "bandit_state"; mode FIXED by default */
+
     json_t *def;               /* normalized definition incl. read-only fields */
 } experiment;
 
@@ -192,6 +231,16 @@ const exp_breaker_trip *experiment_breaker_trip(const experiment *e, const char 
 /* The UTC day ("YYYY-MM-DD") of the last breaker reset in region, or NULL:
  * the breaker then tests only the days after it. Borrowed from e->def. */
 const char *experiment_breaker_reset_day(const experiment *e, const char *region);
+
+/* Whether the experiment allocates by bandit (allocation.mode "bandit"). */
+bool experiment_is_bandit(const experiment *e);
+
+/* The bandit state of region, or NULL while the region is on the starting
+ * weights (period 0: no state, or its weights never moved). Borrowed from e. */
+const exp_bandit_region *experiment_bandit_region(const experiment *e, const char *region);
+
+/* The current period of region: 0 when experiment_bandit_region is NULL. */
+int experiment_bandit_period(const experiment *e, const char *region);
 
 /* Whether pages lists page. */
 bool experiment_on_page(const experiment *e, const char *page);

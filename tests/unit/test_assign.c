@@ -186,3 +186,122 @@ Test(assign, breaker_sends_a_tripped_region_to_control)
     experiment_release(e);
     json_decref(j);
 }
+
+/* ---- bandit: step 7 from the region's layout, and the lookup decision --- */
+
+Test(assign, bandit_vectors)
+{
+    size_t i, n = 0, lookups = 0;
+    json_t *c;
+    json_array_foreach(json_object_get(vectors, "bandit"), i, c) {
+        experiment *e = parse(json_object_get(c, "experiment"));
+        cr_assert(experiment_is_bandit(e));
+        const char *visitor = json_string_value(json_object_get(c, "visitor"));
+        const char *region = json_string_value(json_object_get(c, "region"));
+        assign_result r = assign_visitor(e, visitor, region, NULL);
+        cr_expect_str_eq(e->variants[r.variant].key,
+                         json_string_value(json_object_get(c, "variant")),
+                         "case %zu (%s, %s, %s): variant", i, e->key, visitor, region);
+        cr_expect_str_eq(assign_reason_name(r.reason),
+                         json_string_value(json_object_get(c, "reason")), "case %zu: reason", i);
+        bool lookup = assign_needs_lookup(e, visitor, region, &r);
+        cr_expect_eq(lookup, json_is_true(json_object_get(c, "lookup")),
+                     "case %zu (%s, %s, %s): lookup", i, e->key, visitor, region);
+        lookups += lookup;
+        /* The layout text is what this implementation's own updates give
+         * for the region's weight history. */
+        const exp_bandit_region *br = experiment_bandit_region(e, region);
+        json_t *hist = json_object_get(json_object_get(c, "history"), region);
+        cr_expect_eq(br != NULL, hist != NULL, "case %zu: region state", i);
+        if (br && hist) {
+            double w[EXP_MAX_VARIANTS];
+            for (int v = 0; v < e->nvariants; v++)
+                w[v] = e->variants[v].weight;
+            bandit_layout l;
+            cr_assert_eq(bandit_layout_init(&l, w, e->nvariants), 0);
+            size_t p;
+            json_t *ws;
+            json_array_foreach(hist, p, ws) {
+                for (int v = 0; v < e->nvariants; v++)
+                    w[v] = json_number_value(json_array_get(ws, (size_t)v));
+                cr_assert_geq(bandit_layout_apply(&l, w, e->nvariants), 0);
+            }
+            char text[4096];
+            cr_assert_gt(bandit_layout_encode(&l, text, sizeof text), 0);
+            const char *want = json_string_value(json_object_get(json_object_get(json_object_get(
+                json_object_get(json_object_get(c, "experiment"), "bandit_state"), "regions"),
+                region), "layout"));
+            cr_expect_str_eq(text, want, "case %zu: layout of %s after its history", i, region);
+        }
+        experiment_release(e);
+        n++;
+    }
+    cr_assert_gt(n, 100);
+    cr_assert_gt(lookups, 5, "the vectors exercise moved buckets");
+    cr_assert_lt(lookups, n / 2, "and unmoved ones");
+}
+
+/* The argument of docs/assignment.md, "Bandit stickiness", checked over a
+ * long run of updates: a visitor whose bucket is not marked moved gets,
+ * under every later state, the variant they got when the experiment
+ * started; only those in moved buckets are sent to the lookup. */
+Test(assign, bandit_unmoved_bucket_keeps_the_first_variant)
+{
+    const char *start =
+        "{\"key\": \"w\", \"placement\": \"p\", \"status\": \"running\", \"started_at\": \"x\","
+        " \"allocation\": {\"mode\": \"bandit\"}, \"variants\": [{\"key\": \"a\", \"weight\": 0.25},"
+        " {\"key\": \"b\", \"weight\": 0.25}, {\"key\": \"c\", \"weight\": 0.25},"
+        " {\"key\": \"d\", \"weight\": 0.25}]}";
+    json_t *def = json_loads(start, 0, NULL);
+    experiment *e0 = parse(def);
+    int first[4000];
+    char v[32];
+    for (int i = 0; i < 4000; i++) {
+        snprintf(v, sizeof v, "visitor-%d", i);
+        assign_result r = assign_visitor(e0, v, "gr", NULL);
+        first[i] = r.variant;
+        cr_expect_not(assign_needs_lookup(e0, v, "gr", &r), "no state: nobody is looked up");
+    }
+    bandit_layout l;
+    double w[4] = {0.25, 0.25, 0.25, 0.25};
+    bandit_layout_init(&l, w, 4);
+    unsigned seed = 11;
+    int moved_seen = 0;
+    for (int step = 1; step <= 30; step++) {
+        double sum = 0;
+        for (int a = 0; a < 4; a++) {
+            seed = seed * 1103515245u + 12345u;
+            w[a] = 0.01 + (seed >> 16) % 1000;
+            sum += w[a];
+        }
+        for (int a = 0; a < 4; a++)
+            w[a] /= sum;
+        w[3] = 1 - w[0] - w[1] - w[2];
+        cr_assert_geq(bandit_layout_apply(&l, w, 4), 0);
+        char text[8192];
+        cr_assert_gt(bandit_layout_encode(&l, text, sizeof text), 0);
+        json_t *d = json_deep_copy(def);
+        json_object_set_new(d, "bandit_state",
+                            json_pack("{s:{s:{s:i, s:[f,f,f,f], s:s}}}", "regions", "gr", "period",
+                                      step, "weights", w[0], w[1], w[2], w[3], "layout", text));
+        experiment *e = parse(d);
+        json_decref(d);
+        for (int i = 0; i < 4000; i++) {
+            snprintf(v, sizeof v, "visitor-%d", i);
+            assign_result r = assign_visitor(e, v, "gr", NULL);
+            bool lookup = assign_needs_lookup(e, v, "gr", &r);
+            moved_seen += lookup;
+            if (!lookup)
+                cr_assert_eq(r.variant, first[i], "step %d, %s: unmoved bucket changed variant",
+                             step, v);
+            /* another region has no state: the starting ranges, no lookup */
+            assign_result o = assign_visitor(e, v, "pl", NULL);
+            cr_assert_eq(o.variant, first[i]);
+            cr_assert_not(assign_needs_lookup(e, v, "pl", &o));
+        }
+        experiment_release(e);
+    }
+    cr_expect_gt(moved_seen, 0);
+    experiment_release(e0);
+    json_decref(def);
+}

@@ -955,3 +955,240 @@ Test(experiment, breaker_defaults_and_trips)
     cr_expect(strstr(err, "breaker_trips.gr.variant: not a variant") != NULL, "%s", err);
     json_decref(def);
 }
+
+/* ---- bandit allocation and state --------------------------------------- */
+
+#define BANDIT3 \
+    "{\"key\": \"wording\", \"placement\": \"checkout_popup\", \"status\": \"running\"," \
+    " \"started_at\": \"2026-11-18T00:00:00Z\", \"goal\": \"aov\"," \
+    " \"variants\": [{\"key\": \"control\", \"weight\": 0.4}, {\"key\": \"b\", \"weight\": 0.3}," \
+    "              {\"key\": \"c\", \"weight\": 0.3}]," \
+    " \"allocation\": {\"mode\": \"bandit\", \"every\": \"15m\", \"min_visitors_per_arm\": 20}}"
+
+static json_t *bandit_with(const char *alloc_patch)
+{
+    json_t *def = load(BANDIT3);
+    if (alloc_patch) {
+        json_t *p = load(alloc_patch);
+        json_object_update(json_object_get(def, "allocation"), p);
+        json_decref(p);
+    }
+    return def;
+}
+
+Test(experiment, bandit_allocation_defaults)
+{
+    char err[EXP_ERR_MAX];
+    experiment *fixed = parse_ok(BASE, EXP_FROM_USER);
+    cr_expect(!experiment_is_bandit(fixed));
+    cr_expect_null(experiment_bandit_region(fixed, "gr"));
+    cr_expect_eq(experiment_bandit_period(fixed, "gr"), 0);
+    experiment_release(fixed);
+
+    json_t *def = bandit_with(NULL);
+    experiment *e = experiment_parse(def, EXP_FROM_USER, err);
+    cr_assert_not_null(e, "%s", err);
+    cr_expect(experiment_is_bandit(e));
+    cr_expect_eq(e->bandit.metric, EXP_BANDIT_REVENUE, "an aov goal defaults to revenue");
+    cr_expect_eq(e->bandit.every, 900);
+    cr_expect_float_eq(e->bandit.control_share, 1.0 / 3, 1e-15);
+    cr_expect_float_eq(e->bandit.floor, 0.01, 1e-15);
+    cr_expect_float_eq(e->bandit.beta, 0.5, 1e-15);
+    cr_expect_eq(e->bandit.min_visitors_per_arm, 20);
+    cr_expect_eq(e->bandit.seed, hash_murmur3_32("wording", 7, 0));
+    cr_expect_null(experiment_bandit_region(e, "gr"));
+    experiment_release(e);
+    json_decref(def);
+
+    def = bandit_with("{\"metric\": \"conversion\", \"every\": \"7d\", \"control_share\": 0.2,"
+                      " \"floor\": 0.05, \"beta\": 0.6, \"seed\": 42}");
+    e = experiment_parse(def, EXP_FROM_USER, err);
+    cr_assert_not_null(e, "%s", err);
+    cr_expect_eq(e->bandit.metric, EXP_BANDIT_CONVERSION);
+    cr_expect_eq(e->bandit.every, 7 * 86400);
+    cr_expect_float_eq(e->bandit.control_share, 0.2, 1e-15);
+    cr_expect_eq(e->bandit.seed, 42);
+    experiment_release(e);
+    json_decref(def);
+}
+
+Test(experiment, bandit_allocation_errors_name_the_field)
+{
+    static const struct { const char *patch, *want; } cases[] = {
+        {"{\"mode\": \"adaptive\"}", "allocation.mode: must be \"fixed\" or \"bandit\""},
+        {"{\"mode\": 1}", "mode: must be a string"},
+        {"{\"metric\": \"aov\"}", "allocation.metric: must be \"conversion\" or \"revenue\""},
+        {"{\"every\": \"10m\"}", "allocation.every: a whole number and a unit m, h or d, from 15m to 7d (got \"10m\")"},
+        {"{\"every\": \"8d\"}", "allocation.every"},
+        {"{\"every\": \"1w\"}", "allocation.every"},
+        {"{\"every\": \"1.5h\"}", "allocation.every"},
+        {"{\"every\": \"h\"}", "allocation.every"},
+        {"{\"every\": 3600}", "every: must be a string"},
+        {"{\"control_share\": 1}", "allocation.control_share: must be below 1"},
+        {"{\"control_share\": -0.1}", "allocation.control_share: must be between 0 and 1"},
+        {"{\"floor\": 0.5}", "allocation.floor: 2 treatments x 0.5 is more than"},
+        {"{\"beta\": 0}", "allocation.beta: must be strictly between 0 and 1"},
+        {"{\"beta\": 1}", "allocation.beta: must be strictly between 0 and 1"},
+        {"{\"min_visitors_per_arm\": 0}", "allocation.min_visitors_per_arm: must be between 1"},
+        {"{\"min_visitors_per_arm\": 10.5}", "allocation.min_visitors_per_arm: must be a whole number"},
+        {"{\"seed\": -1}", "allocation.seed: must be a whole number >= 0"},
+        {"{\"seed\": \"x\"}", "allocation.seed: must be a whole number >= 0"},
+        {"{\"colour\": 1}", "allocation: unknown field \"colour\""},
+        {"{\"mode\": \"fixed\"}", "allocation: the bandit settings need \"mode\": \"bandit\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        json_t *def = bandit_with(cases[i].patch);
+        char err[EXP_ERR_MAX] = "";
+        experiment *e = experiment_parse(def, EXP_FROM_USER, err);
+        cr_expect_null(e, "case %zu (%s) parsed", i, cases[i].patch);
+        cr_expect(strstr(err, cases[i].want) != NULL, "case %zu: error \"%s\", expected \"%s\"", i,
+                  err, cases[i].want);
+        experiment_release(e);
+        json_decref(def);
+    }
+    char err[EXP_ERR_MAX] = "";
+    experiment *e = parse_text("{\"key\": \"x\", \"placement\": \"p\", \"allocation\": [],"
+                               " \"variants\": [" V2 "]}", EXP_FROM_USER, err);
+    cr_expect_null(e);
+    cr_expect(strstr(err, "allocation: must be an object") != NULL, "%s", err);
+}
+
+/* A state with region gr moved once (period 1) and pl waiting (period 0). */
+static json_t *bandit_state_def(const char *gr_layout)
+{
+    double w0[3] = {0.4, 0.3, 0.3}, w1[3] = {0.4, 0.5, 0.1};
+    bandit_layout l;
+    cr_assert_eq(bandit_layout_init(&l, w0, 3), 0);
+    cr_assert_eq(bandit_layout_apply(&l, w1, 3), 2000);
+    char text[4096];
+    cr_assert(bandit_layout_encode(&l, text, sizeof text) > 0);
+    json_t *def = bandit_with(NULL);
+    json_object_set_new(def, "bandit_state", json_pack(
+        "{s:{s:{s:i, s:[f,f,f], s:s, s:s, s:b}, s:{s:i, s:[f,f,f], s:b, s:i}}, s:s}",
+        "regions", "gr", "period", 1, "weights", 0.4, 0.5, 0.1, "layout",
+        gr_layout ? gr_layout : text, "since", "2026-11-19T00:00:00Z", "waiting", 0,
+        "pl", "period", 0, "weights", 0.4, 0.3, 0.3, "waiting", 1, "fewest_visitors", 7,
+        "next_update", "2026-11-19T00:15:00Z"));
+    return def;
+}
+
+Test(experiment, bandit_state_is_decoded_from_the_state_file_only)
+{
+    json_t *def = bandit_state_def(NULL);
+    char err[EXP_ERR_MAX];
+    experiment *e = experiment_parse(def, EXP_FROM_USER, err);
+    cr_assert_not_null(e, "%s", err);
+    cr_expect_null(experiment_bandit_region(e, "gr"), "a user cannot write bandit_state");
+    experiment_release(e);
+
+    e = experiment_parse(def, EXP_FROM_STATE, err);
+    cr_assert_not_null(e, "%s", err);
+    const exp_bandit_region *r = experiment_bandit_region(e, "gr");
+    cr_assert_not_null(r);
+    cr_expect_eq(r->period, 1);
+    cr_expect_eq(r->nweights, 3);
+    cr_expect_float_eq(r->weights[1], 0.5, 1e-15);
+    cr_expect_str_eq(r->since, "2026-11-19T00:00:00Z");
+    cr_assert_not_null(r->layout);
+    cr_expect_eq(r->layout->count[0], 4000);
+    cr_expect_eq(r->layout->count[1], 5000);
+    cr_expect_eq(r->layout->nmoved, 2000);
+    cr_expect_eq(experiment_bandit_period(e, "gr"), 1);
+    cr_expect_null(experiment_bandit_region(e, "pl"), "a waiting region on period 0 is NULL");
+    cr_expect_eq(experiment_bandit_period(e, "pl"), 0);
+    cr_expect_null(experiment_bandit_region(e, "de"));
+    cr_expect_str_eq(e->bandit.next_update, "2026-11-19T00:15:00Z");
+    experiment_release(e);
+    json_decref(def);
+}
+
+Test(experiment, malformed_bandit_state_is_an_error)
+{
+    char err[EXP_ERR_MAX];
+    json_t *def = bandit_state_def("0*4000,1*5000,2*999/10000");
+    experiment *e = experiment_parse(def, EXP_FROM_STATE, err);
+    cr_expect_null(e);
+    cr_expect(strstr(err, "bandit_state.regions.gr.layout: not a bucket layout of 3 arms") != NULL,
+              "%s", err);
+    json_decref(def);
+
+    def = bandit_state_def(NULL);
+    json_t *gr = json_object_get(json_object_get(json_object_get(def, "bandit_state"), "regions"), "gr");
+    json_object_set_new(gr, "weights", json_pack("[f,f]", 0.5, 0.5));
+    e = experiment_parse(def, EXP_FROM_STATE, err);
+    cr_expect_null(e);
+    cr_expect(strstr(err, "bandit_state.regions.gr.weights: must be 3 weights summing to 1") != NULL,
+              "%s", err);
+    json_object_set_new(gr, "weights", json_pack("[f,f,f]", 0.4, 0.5, 0.1));
+    json_object_set_new(gr, "period", json_string("1"));
+    e = experiment_parse(def, EXP_FROM_STATE, err);
+    cr_expect_null(e);
+    cr_expect(strstr(err, "bandit_state.regions.gr.period") != NULL, "%s", err);
+    json_object_set_new(gr, "period", json_integer(2));
+    json_object_del(gr, "layout");
+    e = experiment_parse(def, EXP_FROM_STATE, err);
+    cr_expect_null(e, "a moved region needs its layout");
+    cr_expect(strstr(err, "bandit_state.regions.gr.layout") != NULL, "%s", err);
+    json_decref(def);
+
+    /* a bandit_state on a fixed experiment */
+    def = bandit_state_def(NULL);
+    json_object_del(def, "allocation");
+    e = experiment_parse(def, EXP_FROM_STATE, err);
+    cr_expect_null(e);
+    cr_expect(strstr(err, "bandit_state: present but allocation.mode is not \"bandit\"") != NULL,
+              "%s", err);
+    json_decref(def);
+}
+
+static experiment *parse_state_def(json_t *def)
+{
+    char err[EXP_ERR_MAX];
+    experiment *e = experiment_parse(def, EXP_FROM_STATE, err);
+    cr_assert_not_null(e, "%s", err);
+    json_decref(def);
+    return e;
+}
+
+Test(experiment, started_bandit_may_change_only_the_steering_settings)
+{
+    experiment *prev = parse_state_def(bandit_with(NULL));
+    char err[EXP_ERR_MAX];
+    bool bump = true;
+    experiment *next = parse_state_def(bandit_with("{\"every\": \"1h\", \"floor\": 0.05,"
+                                                   " \"min_visitors_per_arm\": 500, \"beta\": 0.7}"));
+    cr_expect(experiment_check_update(prev, next, &bump, err), "%s", err);
+    cr_expect(!bump, "a bandit's settings never bump the allocation version");
+    experiment_release(next);
+
+    static const struct { const char *patch, *want; } locked[] = {
+        {"{\"metric\": \"conversion\"}", "allocation.metric: cannot change"},
+        {"{\"control_share\": 0.2}", "allocation.control_share: cannot change"},
+        {"{\"seed\": 7}", "allocation.seed: cannot change"},
+    };
+    for (size_t i = 0; i < sizeof locked / sizeof *locked; i++) {
+        json_t *def = bandit_with(locked[i].patch);
+        next = parse_state_def(def);
+        cr_expect(!experiment_check_update(prev, next, &bump, err), "case %zu accepted", i);
+        cr_expect(strstr(err, locked[i].want) != NULL, "case %zu: %s", i, err);
+        experiment_release(next);
+    }
+    /* mode, either way */
+    json_t *fixed_def = bandit_with(NULL);
+    json_object_del(fixed_def, "allocation");
+    experiment *fixed = parse_state_def(fixed_def);
+    cr_expect(!experiment_check_update(prev, fixed, &bump, err));
+    cr_expect(strstr(err, "allocation.mode: cannot switch between fixed and bandit") != NULL, "%s", err);
+    cr_expect(!experiment_check_update(fixed, prev, &bump, err));
+    cr_expect(strstr(err, "allocation.mode: cannot switch between fixed and bandit") != NULL, "%s", err);
+    experiment_release(fixed);
+    json_t *def = bandit_with(NULL);
+    json_object_set_new(def, "variants", json_pack("[{s:s,s:f},{s:s,s:f},{s:s,s:f}]", "key",
+                                                   "control", "weight", 0.2, "key", "b", "weight",
+                                                   0.4, "key", "c", "weight", 0.4));
+    next = parse_state_def(def);
+    cr_expect(!experiment_check_update(prev, next, &bump, err));
+    cr_expect(strstr(err, "starting weights of a bandit cannot change") != NULL, "%s", err);
+    experiment_release(next);
+    experiment_release(prev);
+}

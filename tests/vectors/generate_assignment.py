@@ -103,6 +103,125 @@ def assign(exp, visitor, region, force=None):
     return chosen, "assigned", True
 
 
+# ---- Bandit layouts (engine/core/bandit_layout.h, docs/assignment.md
+# "Bandit stickiness"), written again from the description.
+
+def layout_targets(weights):
+    """Buckets each arm should own: the fixed ranges' sizes."""
+    counts, cum, start = [], 0.0, 0
+    for i, w in enumerate(weights):
+        cum += w
+        end = 10000 if i == len(weights) - 1 else max(start, to_buckets(cum))
+        counts.append(end - start)
+        start = end
+    return counts
+
+
+def layout_init(weights):
+    owner = []
+    for i, c in enumerate(layout_targets(weights)):
+        owner += [i] * c
+    return {"owner": owner, "moved": [False] * 10000}
+
+
+def layout_apply(layout, weights):
+    """Arms above their new count give up their highest buckets; the freed
+    buckets, lowest first, go to the arms below theirs, in arm order."""
+    k = len(weights)
+    owner, moved = layout["owner"], layout["moved"]
+    have = [owner.count(i) for i in range(k)]
+    want = layout_targets(weights)
+    surplus = [max(0, have[i] - want[i]) for i in range(k)]
+    freed = []
+    for b in range(9999, -1, -1):
+        o = owner[b]
+        if surplus[o]:
+            surplus[o] -= 1
+            have[o] -= 1
+            freed.append(b)
+    takers = [i for i in range(k) for _ in range(max(0, want[i] - have[i]))]
+    assert len(takers) == len(freed)
+    for b, arm in zip(sorted(freed), takers):
+        owner[b] = arm
+        moved[b] = True
+
+
+def runs(values):
+    out = []
+    for v in values:
+        if out and out[-1][0] == v:
+            out[-1][1] += 1
+        else:
+            out.append([v, 1])
+    return out
+
+
+def layout_text(layout):
+    owners = ",".join(f"{arm}*{n}" for arm, n in runs(layout["owner"]))
+    moved_runs = runs(layout["moved"])
+    lengths = [n for _, n in moved_runs]
+    if moved_runs[0][0]:  # runs start with an unmoved one, possibly empty
+        lengths = [0] + lengths
+    return owners + "/" + ",".join(str(n) for n in lengths)
+
+
+def bandit_experiments():
+    """(experiment, {region: weight history after the start}) pairs."""
+    base = {"status": "running", "placement": "checkout_popup",
+            "started_at": "2026-11-18T00:00:00Z"}
+    alloc = {"mode": "bandit", "every": "1d", "control_share": 0.25}
+    return [
+        (dict(base, key="wordings", regions=["gr", "pl", "mena"], allocation=alloc,
+              variants=[{"key": "control", "weight": 0.25}, {"key": "short", "weight": 0.25},
+                        {"key": "benefits", "weight": 0.25}, {"key": "social", "weight": 0.25}]),
+         {"gr": [[0.25, 0.6, 0.1, 0.05], [0.25, 0.7, 0.03, 0.02]],
+          "pl": [[0.25, 0.05, 0.1, 0.6]]}),
+        (dict(base, key="thirds", salt="thirds-2026", traffic_percent=60,
+              allocation=dict(alloc, control_share=1 / 3),
+              promotions={"se": {"variant": "b", "holdback": 0.2}},
+              variants=[{"key": "a", "weight": 1 / 3}, {"key": "b", "weight": 1 / 3},
+                        {"key": "c", "weight": 1 / 3}]),
+         {"se": [[1 / 3, 0.01, 1 - 1 / 3 - 0.01]],
+          "gr": [[1 / 3, 0.5, 1 / 6], [1 / 3, 0.2, 0.8 - 1 / 3], [1 / 3, 0.45, 1 - 1 / 3 - 0.45]]}),
+    ]
+
+
+def bandit_cases():
+    cases = []
+    visitors = [f"v{i}" for i in range(80)] + ["Ωmega-ü"]
+    for exp, histories in bandit_experiments():
+        start = [v["weight"] for v in exp["variants"]]
+        state, layouts = {}, {}
+        for region, history in histories.items():
+            layout = layout_init(start)
+            for w in history:
+                layout_apply(layout, w)
+            layouts[region] = layout
+            state[region] = {"period": len(history), "weights": history[-1],
+                             "layout": layout_text(layout), "since": "2026-11-20T00:00:00Z",
+                             "waiting": False,
+                             "history": [{"period": p, "since": "2026-11-19T00:00:00Z",
+                                          "weights": w} for p, w in
+                                         enumerate([start] + history[:-1])]}
+        # A waiting region: present, period 0, no layout.
+        state["ee"] = {"period": 0, "weights": start, "waiting": True, "fewest_visitors": 3}
+        exp = dict(exp, bandit_state={"regions": state, "next_update": "2026-11-21T00:00:00Z"})
+        for i, v in enumerate(visitors):
+            region = ["gr", "pl", "mena", "ee", "se", "de"][i % 6]
+            variant, reason, inside = assign(exp, v, region)
+            lookup = False
+            if reason == "assigned" and region in layouts:
+                b = decision_bucket(exp.get("salt", exp["key"]), "variant", v)
+                arm = layouts[region]["owner"][b]
+                variant = exp["variants"][arm]["key"]
+                lookup = layouts[region]["moved"][b]
+            cases.append({"experiment": exp, "visitor": v, "region": region,
+                          "history": {r: h for r, h in histories.items()},
+                          "variant": variant, "reason": reason, "in_experiment": inside,
+                          "lookup": lookup})
+    return cases
+
+
 def experiments():
     base = {"status": "running", "placement": "checkout_popup"}
     return [
@@ -161,6 +280,7 @@ def main():
             if force:
                 case["force"] = force
             out["assign"].append(case)
+    out["bandit"] = bandit_cases()
     json.dump(out, fp=__import__("sys").stdout, ensure_ascii=False, indent=1)
     print()
 
