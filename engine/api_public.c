@@ -256,6 +256,19 @@ static void on_exposures_committed(void *arg, upshotd_journal_status st)
     job_release_if_done(job);
 }
 
+/* The journal line of an exposure: a randomized exposure of a bandit
+ * experiment carries the region's current period, the cohort its visitor
+ * is counted in (docs/stats.md, periods). */
+static size_t exposure_line(char *out, size_t cap, const experiment *e, bool promoted,
+                            const char *visitor, int variant, const char *region, const char *day,
+                            double cart)
+{
+    if (!promoted && experiment_is_bandit(e))
+        return journal_line_exposure_period(out, cap, e->key, visitor, variant, region, day, cart,
+                                            experiment_bandit_period(e, region));
+    return journal_line_exposure(out, cap, promoted, e->key, visitor, variant, region, day, cart);
+}
+
 /* Makes the decision final, journals the exposures (group commit) and
  * replies once they are durable. */
 static void job_finish(assign_job *job)
@@ -275,9 +288,9 @@ static void job_finish(assign_job *job)
             continue;
         }
         /* Room for every item: lines holds n <= MAX_PAGE_EXPERIMENTS lines. */
-        total += journal_line_exposure(lines + total, sizeof lines - total, it->res.promoted,
-                                       it->e->key, job->visitor, it->res.variant, job->region,
-                                       upshotd_today(d), job->cart);
+        total += exposure_line(lines + total, sizeof lines - total, it->e, it->res.promoted,
+                               job->visitor, it->res.variant, job->region, upshotd_today(d),
+                               job->cart);
         job->exposure[i] = "recorded";
     }
     if (total == 0) {
@@ -667,9 +680,8 @@ static const char *check_event(upshotd *d, json_t *ev, struct evbuffer *out, int
         *duplicate = recent_check_and_add(d->recent_ids, key, id);
         if (!*duplicate) {
             char line[JOURNAL_LINE_MAX];
-            evbuffer_add(out, line, journal_line_exposure(line, sizeof line, r.promoted, key, visitor,
-                                                          vi, region, upshotd_today(d),
-                                                          c.cart_value));
+            evbuffer_add(out, line, exposure_line(line, sizeof line, e, r.promoted, visitor, vi,
+                                                  region, upshotd_today(d), c.cart_value));
         }
         return NULL;
     }

@@ -38,11 +38,15 @@
 --   1. the experiment's configured cap ('' for none): "cap" is set to it
 --      when the group has none yet (a cap, once set, is never changed here)
 --   2. P, then P runs of exposures that create the same visitor record
---      ("VARIANT|REGION|" plus "p" when promoted) and count in the same
---      counter field ("e|VARIANT|REGION|DAY", "pe|..." when promoted):
---      record, field, K, then the K visitors
---   3. Q, then Q runs of exposures with a cart value, as above but the K
---      visitors are K pairs: visitor, cart value ("%.17g" or shorter)
+--      ("VARIANT|REGION|" plus "p" when promoted, "VARIANT|REGION|b|PERIOD"
+--      for a bandit's exposure in that period) and count in the same
+--      counter fields ("e|VARIANT|REGION|DAY", "pe|..." when promoted, and
+--      a bandit's period field "e|VARIANT|REGION|#PERIOD"): record, field,
+--      period field ('' for none), K, then the K visitors
+--   3. Q, then Q runs of exposures with a cart value, as above but the
+--      record is its text up to the cart value ("VARIANT|REGION|x|",
+--      "...|px|", "...|bx|PERIOD|") and the K visitors are K pairs:
+--      visitor, cart value ("%.17g" or shorter)
 --   4. conversions, declines and refunds, six arguments each: visitor,
 --      event id, value (the amount as the store prints it; '-' marks a
 --      decline, a negative amount a refund), day, acknowledgment token (''
@@ -60,8 +64,8 @@ local call, tonumber = redis.call, tonumber
 local find, sub, format = string.find, string.sub, string.format
 local a, k, nout = 3, 3, 0 -- next ARGV, next shard key, statuses so far
 for _ = 1, tonumber(ARGV[2]) do
-  local rec, field, count = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
-  a = a + 3
+  local rec, field, pfield, count = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+  a = a + 4
   local added = 0
   for _ = 1, count do
     nout = nout + 1
@@ -73,16 +77,20 @@ for _ = 1, tonumber(ARGV[2]) do
     end
     a, k = a + 1, k + 1
   end
-  if added > 0 then inc[field] = (inc[field] or 0) + added end
+  if added > 0 then
+    inc[field] = (inc[field] or 0) + added
+    if pfield ~= '' then inc[pfield] = (inc[pfield] or 0) + added end
+  end
 end
 
--- With a cart value the record is "VARIANT|REGION|FLAGSx|X": the flag x
--- says a cart value follows the flags.
+-- With a cart value the record is "VARIANT|REGION|FLAGSx|X" (or
+-- "VARIANT|REGION|bx|PERIOD|X"): the flag x says a cart value follows the
+-- flags (and the period, if any).
 local nq = tonumber(ARGV[a])
 a = a + 1
 for _ = 1, nq do
-  local rec, field, count = ARGV[a] .. 'x|', ARGV[a + 1], tonumber(ARGV[a + 2])
-  a = a + 3
+  local rec, field, pfield, count = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+  a = a + 4
   local added, sx, sxx = 0, 0, 0
   for _ = 1, count do
     nout = nout + 1
@@ -103,6 +111,7 @@ for _ = 1, nq do
     local pre = sub(field, 1, 1) == 'p' and 'p' or ''
     local rest = sub(field, #pre + 2)
     inc[field] = (inc[field] or 0) + added
+    if pfield ~= '' then inc[pfield] = (inc[pfield] or 0) + added end
     inc[pre .. 'xn' .. rest] = (inc[pre .. 'xn' .. rest] or 0) + added
     incf[pre .. 'xs' .. rest] = (incf[pre .. 'xs' .. rest] or 0) + sx
     incf[pre .. 'xq' .. rest] = (incf[pre .. 'xq' .. rest] or 0) + sxx
@@ -114,8 +123,11 @@ if a <= n then
   -- Conversions, declines and refunds accumulate per counter group: day,
   -- then the record's "VARIANT|REGION|" head, promoted or not, in nested
   -- tables (no string is built per event to look a group up). The counter
-  -- field names are built once per group at the end.
-  local days = {}
+  -- field names are built once per group at the end. A bandit's visitor
+  -- (a record with a period) also counts in the cohort of its period:
+  -- the group of head .. '#' .. PERIOD, whose fields are
+  -- "METRIC|VARIANT|REGION|#PERIOD" and which no day shares.
+  local days, periods = {}, {}
   local cap = call('HGET', cnt, 'cap')
   if not cap and ARGV[1] ~= '' then
     cap = ARGV[1]
@@ -178,17 +190,22 @@ if a <= n then
         status = '3' -- this line was a duplicate before, and counted as one
       end
     else
-      -- rec is "VARIANT|REGION|FLAGS[|X][|TOTAL[|CAPPED]]"
+      -- rec is "VARIANT|REGION|FLAGS[|PERIOD][|X][|TOTAL[|CAPPED]]"
       -- (visitor_record.h): split at the bars with plain finds. Most
       -- records are a visitor just exposed, "VARIANT|REGION|": that case
       -- builds no substring at all.
       local p2 = find(rec, '|', find(rec, '|', 1, true) + 1, true)
-      local head, flags, xs, ts, ks = rec, '', nil, nil, nil
+      local head, flags, bp, xs, ts, ks = rec, '', nil, nil, nil, nil
       if p2 < #rec then
         head = sub(rec, 1, p2)
         local p3 = find(rec, '|', p2 + 1, true)
         flags = sub(rec, p2 + 1, (p3 or 0) - 1)
         local rest = p3 and sub(rec, p3 + 1)
+        if rest and find(flags, 'b', 1, true) then
+          local p = find(rest, '|', 1, true)
+          bp = p and sub(rest, 1, p - 1) or rest
+          rest = p and sub(rest, p + 1)
+        end
         if rest and find(flags, 'x', 1, true) then
           local p = find(rest, '|', 1, true)
           xs = p and sub(rest, 1, p - 1) or rest
@@ -213,6 +230,16 @@ if a <= n then
         g = {promoted and 'p' or '', head, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
         groups[head] = g
       end
+      -- the period cohort's group: same sums, counted under the period
+      local pg
+      if bp then
+        local pkey = head .. '#' .. bp
+        pg = periods[pkey]
+        if not pg then
+          pg = {'', head, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, pkey}
+          periods[pkey] = pg
+        end
+      end
       if value ~= '-' then
         local v = tonumber(value)
         if refund then
@@ -233,6 +260,10 @@ if a <= n then
             call('HSET', ev, ' r ' .. order, format('%.17g', took - v))
             g[G_REF] = g[G_REF] + 1
             g[G_REFSUM] = g[G_REFSUM] - v
+            if pg then
+              pg[G_REF] = pg[G_REF] + 1
+              pg[G_REFSUM] = pg[G_REFSUM] - v
+            end
           end
         end
         if v then
@@ -242,68 +273,86 @@ if a <= n then
           local k1 = ks and tonumber(ks) or t
           local k2 = (cap and t2 > cap) and cap or t2
           local x = xs and tonumber(xs) or 0
+          local first = not refund and not find(flags, 'c', 1, true)
+          if first then flags = flags .. 'c' end
+          local dk = (k2 - t2) - (k1 - t)
+          local dq, dkq = t2 * t2 - t * t, (k2 * k2 - t2 * t2) - (k1 * k1 - t * t)
           if not refund then
-            if not find(flags, 'c', 1, true) then
-              flags = flags .. 'c'
-              g[G_CONV] = g[G_CONV] + 1
-            end
+            if first then g[G_CONV] = g[G_CONV] + 1 end
             g[G_ORDERS] = g[G_ORDERS] + 1
           end
           g[G_SUM] = g[G_SUM] + (t2 - t)
-          g[G_SQ] = g[G_SQ] + (t2 * t2 - t * t)
+          g[G_SQ] = g[G_SQ] + dq
           g[G_XY] = g[G_XY] + x * (t2 - t)
-          local dk = (k2 - t2) - (k1 - t)
           if dk ~= 0 then
             g[G_KS] = g[G_KS] + dk
-            g[G_KQ] = g[G_KQ] + (k2 * k2 - t2 * t2) - (k1 * k1 - t * t)
+            g[G_KQ] = g[G_KQ] + dkq
             g[G_KX] = g[G_KX] + x * dk
+          end
+          if pg then
+            -- the period cohort: the same sums (its cart value sums are
+            -- not kept, so neither are its cross sums)
+            if not refund then
+              if first then pg[G_CONV] = pg[G_CONV] + 1 end
+              pg[G_ORDERS] = pg[G_ORDERS] + 1
+            end
+            pg[G_SUM] = pg[G_SUM] + (t2 - t)
+            pg[G_SQ] = pg[G_SQ] + dq
+            if dk ~= 0 then
+              pg[G_KS] = pg[G_KS] + dk
+              pg[G_KQ] = pg[G_KQ] + dkq
+            end
           end
           -- A first order's total is the value as sent: no formatting.
           local ts2 = ts and format('%.17g', t2) or value
-          local r = head .. flags .. (xs and '|' .. xs or '') .. '|' .. ts2
+          local r = head .. flags .. (bp and '|' .. bp or '') .. (xs and '|' .. xs or '') .. '|' .. ts2
           if k2 ~= t2 then r = r .. '|' .. format('%.17g', k2) end
           call('HSET', vkey, visitor, r)
         end
       else
         if not find(flags, 'd', 1, true) then
           g[G_DECL] = g[G_DECL] + 1
+          if pg then pg[G_DECL] = pg[G_DECL] + 1 end
           -- the flag goes with the others, before any cart value or total
           local p3 = find(rec, '|', p2 + 1, true)
           call('HSET', vkey, visitor, head .. flags .. 'd' .. (p3 and sub(rec, p3) or ''))
         end
         g[G_DECLN] = g[G_DECLN] + 1
+        if pg then pg[G_DECLN] = pg[G_DECLN] + 1 end
       end
     end
     nout = nout + 1
     out[nout] = status
   end
 
+  -- fields "[p]METRIC|VARIANT|REGION|DAY"; head is "VARIANT|REGION|";
+  -- a period group's suffix is "|VARIANT|REGION|#PERIOD" (its key)
+  local function flush_group(pre, suffix, g)
+    if g[G_CONV] > 0 then inc[pre .. 'c' .. suffix] = g[G_CONV] end
+    if g[G_ORDERS] > 0 then inc[pre .. 'o' .. suffix] = g[G_ORDERS] end
+    if g[G_ORDERS] > 0 or g[G_REF] > 0 then
+      incf[pre .. 's' .. suffix] = g[G_SUM]
+      incf[pre .. 'q' .. suffix] = g[G_SQ]
+      if g[G_XY] ~= 0 then incf[pre .. 'xy' .. suffix] = g[G_XY] end
+      -- each on its own: several visitors' differences can cancel in
+      -- one sum and not in another
+      if g[G_KS] ~= 0 then incf[pre .. 'ks' .. suffix] = g[G_KS] end
+      if g[G_KQ] ~= 0 then incf[pre .. 'kq' .. suffix] = g[G_KQ] end
+      if g[G_KX] ~= 0 then incf[pre .. 'kx' .. suffix] = g[G_KX] end
+    end
+    if g[G_REF] > 0 then
+      inc[pre .. 'r' .. suffix] = g[G_REF]
+      incf[pre .. 'rs' .. suffix] = g[G_REFSUM]
+    end
+    if g[G_DECL] > 0 then inc[pre .. 'd' .. suffix] = g[G_DECL] end
+    if g[G_DECLN] > 0 then inc[pre .. 'dn' .. suffix] = g[G_DECLN] end
+  end
   for day, both in pairs(days) do
     for _, groups in ipairs(both) do
-      for _, g in pairs(groups) do
-        -- fields "[p]METRIC|VARIANT|REGION|DAY"; head is "VARIANT|REGION|"
-        local pre, suffix = g[1], '|' .. g[2] .. day
-        if g[G_CONV] > 0 then inc[pre .. 'c' .. suffix] = g[G_CONV] end
-        if g[G_ORDERS] > 0 then inc[pre .. 'o' .. suffix] = g[G_ORDERS] end
-        if g[G_ORDERS] > 0 or g[G_REF] > 0 then
-          incf[pre .. 's' .. suffix] = g[G_SUM]
-          incf[pre .. 'q' .. suffix] = g[G_SQ]
-          if g[G_XY] ~= 0 then incf[pre .. 'xy' .. suffix] = g[G_XY] end
-          -- each on its own: several visitors' differences can cancel in
-          -- one sum and not in another
-          if g[G_KS] ~= 0 then incf[pre .. 'ks' .. suffix] = g[G_KS] end
-          if g[G_KQ] ~= 0 then incf[pre .. 'kq' .. suffix] = g[G_KQ] end
-          if g[G_KX] ~= 0 then incf[pre .. 'kx' .. suffix] = g[G_KX] end
-        end
-        if g[G_REF] > 0 then
-          inc[pre .. 'r' .. suffix] = g[G_REF]
-          incf[pre .. 'rs' .. suffix] = g[G_REFSUM]
-        end
-        if g[G_DECL] > 0 then inc[pre .. 'd' .. suffix] = g[G_DECL] end
-        if g[G_DECLN] > 0 then inc[pre .. 'dn' .. suffix] = g[G_DECLN] end
-      end
+      for _, g in pairs(groups) do flush_group(g[1], '|' .. g[2] .. day, g) end
     end
   end
+  for pkey, g in pairs(periods) do flush_group('', '|' .. pkey, g) end
 end
 
 -- Every counter in two calls, whatever their number: one HMGET of the

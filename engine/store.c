@@ -453,10 +453,12 @@ static bool is_exposure(const journal_line *l)
 
 /* Whether two exposures create the same visitor record (up to the cart
  * value) and count in the same counter fields: same kind (promoted or
- * not), variant, region, day, and both with or both without a cart value. */
+ * not), variant, region, day, bandit period (or none), and both with or
+ * both without a cart value. */
 static bool same_pair(const journal_line *a, const journal_line *b)
 {
     return a->type == b->type && a->variant_index == b->variant_index &&
+           a->period_index == b->period_index &&
            (a->cart.len > 0) == (b->cart.len > 0) && strcmp(a->region.s, b->region.s) == 0 &&
            strcmp(a->day.s, b->day.s) == 0;
 }
@@ -537,7 +539,8 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi, const keys_t
         const journal_line *e = &recs[lo + i].l;
         /* Every text field but the experiment, whichever kind of event. */
         size_t line = 1 + e->visitor.len + e->variant.len + e->region.len + e->event_id.len +
-                      e->value.len + e->day.len + e->ack.len + e->cart.len + e->order.len;
+                      e->value.len + e->day.len + e->ack.len + e->cart.len + e->order.len +
+                      e->period.len;
         cap += KEYS_MAX + line + 7 * 24;
         if (!is_exposure(e)) {
             kind[i] = EV_OTHER;
@@ -557,7 +560,7 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi, const keys_t
         if (k == npairs) {
             pair_rep[npairs] = i;
             pair_end[npairs++] = 0;
-            cap += 2 * (line + 2 * 24) + 24;
+            cap += 3 * (line + 2 * 24) + 24;
         }
         pair_end[k]++; /* a count for now */
         pair_of[i] = k;
@@ -605,7 +608,7 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi, const keys_t
     size_t ncarts = 0;
     for (size_t i = 0; i < nev; i++)
         ncarts += kind[i] == EV_EXPOSURE && recs[lo + i].l.cart.len > 0;
-    size_t argc = 3 + nkeys + 2 + 3 * npairs + nexposures + 1 + ncarts + 6 * nother;
+    size_t argc = 3 + nkeys + 2 + 4 * npairs + nexposures + 1 + ncarts + 6 * nother;
     resp_count(&r, '*', argc);
     resp_str(&r, "EVALSHA", 7);
     resp_str(&r, s->sha, 40);
@@ -629,10 +632,13 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi, const keys_t
     char capbuf[DECIMAL_G17_MAX + 1];
     resp_str(&r, capbuf, s->cap_of ? s->cap_of(s->cap_arg, exp, capbuf) : 0);
 
-    /* The runs: record "VARIANT|REGION|" (+"p" when promoted), field
-     * "e|VARIANT|REGION|DAY" ("pe|..." when promoted), count, visitors;
-     * first the runs without a cart value, then the count of those with
-     * one and those runs, whose visitors come with their cart value. */
+    /* The runs: record "VARIANT|REGION|" (+"p" when promoted; a bandit's
+     * "VARIANT|REGION|b|PERIOD"), field "e|VARIANT|REGION|DAY" ("pe|..."
+     * when promoted), the period field "e|VARIANT|REGION|#PERIOD" or "",
+     * count, visitors; first the runs without a cart value, then the
+     * count of those with one and those runs, whose record is the text
+     * before the cart value ("VARIANT|REGION|x|", "...|px|",
+     * "...|bx|PERIOD|") and whose visitors come with their cart value. */
     for (int pass = 0; pass < 2; pass++) {
         resp_uint(&r, pass == 0 ? nplain : npairs - nplain);
         for (size_t k = 0; k < npairs; k++) {
@@ -640,13 +646,22 @@ static int send_group(store *s, record *recs, size_t lo, size_t hi, const keys_t
             if ((e->cart.len > 0) != (pass == 1))
                 continue;
             bool promoted = e->type == JOURNAL_PROMOTED;
-            const char *rp[4] = {e->variant.s, "|", e->region.s, promoted ? "|p" : "|"};
-            size_t rl[4] = {e->variant.len, 1, e->region.len, promoted ? 2u : 1u};
-            resp_arg(&r, rp, rl, 4);
+            bool banded = e->period_index >= 0;
+            const char *flags = pass == 0 ? (banded ? "|b|" : promoted ? "|p" : "|")
+                                          : (banded ? "|bx|" : promoted ? "|px|" : "|x|");
+            const char *rp[6] = {e->variant.s, "|", e->region.s, flags, e->period.s,
+                                 pass == 1 && banded ? "|" : ""};
+            size_t rl[6] = {e->variant.len, 1, e->region.len, strlen(flags), e->period.len,
+                            pass == 1 && banded ? 1u : 0u};
+            resp_arg(&r, rp, rl, 6);
             const char *fp[6] = {promoted ? "pe|" : "e|", e->variant.s, "|", e->region.s, "|",
                                  e->day.s};
             size_t fl[6] = {promoted ? 3u : 2u, e->variant.len, 1, e->region.len, 1, e->day.len};
             resp_arg(&r, fp, fl, 6);
+            /* pass 0, banded: flags "|b|" then the period, "V|R|b|P" */
+            const char *pp[6] = {"e|", e->variant.s, "|", e->region.s, "|#", e->period.s};
+            size_t pl[6] = {2, e->variant.len, 1, e->region.len, 2, e->period.len};
+            resp_arg(&r, pp, pl, banded ? 6 : 0);
             /* pair_end[k] is now just past the run; its start is where
              * the previous run of the same pass ended: count backwards. */
             size_t end = pair_end[k], x = end;

@@ -57,6 +57,30 @@ size_t journal_line_exposure(char *out, size_t cap, bool promoted, const char *e
     return done(&b);
 }
 
+size_t journal_line_exposure_period(char *out, size_t cap, const char *exp, const char *visitor,
+                                    int variant, const char *region, const char *day, double cart,
+                                    int period)
+{
+    if (period < 0)
+        return journal_line_exposure(out, cap, false, exp, visitor, variant, region, day, cart);
+    line_buf b = {out, cap, 0, false};
+    char vi[DECIMAL_U64_BUF], pi[DECIMAL_U64_BUF];
+    put(&b, "X", 1, '\t');
+    put_str(&b, exp, '\t');
+    put_str(&b, visitor, '\t');
+    put(&b, vi, decimal_u64(vi, (uint64_t)variant), '\t');
+    put_str(&b, region, '\t');
+    put_str(&b, day, '\t');
+    if (cart >= 0) {
+        char c[DECIMAL_G17_MAX + 1];
+        put(&b, c, decimal_amount(c, cart), '\t');
+    } else {
+        put(&b, "", 0, '\t'); /* no cart value: the field is empty */
+    }
+    put(&b, pi, decimal_u64(pi, (uint64_t)period), '\n');
+    return done(&b);
+}
+
 size_t journal_line_conversion(char *out, size_t cap, const char *exp, const char *visitor,
                                const char *event_id, double value, const char *day,
                                const char *ack)
@@ -163,14 +187,14 @@ int journal_line_parse(char *line, size_t len, journal_line *out)
         return -1;
     char type = f[0].s[0];
     bool event = type == JOURNAL_CONVERSION || type == JOURNAL_DECLINE || type == JOURNAL_REFUND;
-    if (type == JOURNAL_REFUND ? nf != 8 : nf == 8)
-        return -1; /* a refund has all eight fields, nothing else has an eighth */
+    if (type == JOURNAL_REFUND ? nf != 8 : nf == 8 && type != JOURNAL_EXPOSURE)
+        return -1; /* a refund has all eight fields; else only a bandit's X has an eighth */
     if (nf >= 7 && event && !is_ack(&f[6]))
         return -1;
 
     *out = (journal_line){.type = (journal_type)type, .exp = f[1], .visitor = f[2],
                           .day = f[5], .variant_index = -1, .cart_value = -1,
-                          .cart = {"", 0},
+                          .cart = {"", 0}, .period = {"", 0}, .period_index = -1,
                           .ack = nf >= 7 && event ? f[6] : (journal_text){"", 0}};
     if (!validate_key(f[1].s) || !validate_id(f[2].s) || !is_day(&f[5]))
         return -1;
@@ -183,10 +207,19 @@ int journal_line_parse(char *line, size_t len, journal_line *out)
         out->variant = f[3];
         out->variant_index = (int)vi;
         out->region = f[4];
-        if (nf == 7) {
+        /* The cart value; with a period after it, it may be empty. */
+        if (nf >= 7 && !(nf == 8 && f[6].len == 0)) {
             if (decimal_parse_amount(f[6].s, f[6].len, &out->cart_value) != 0)
                 return -1;
             out->cart = f[6];
+        }
+        if (nf == 8) {
+            uint64_t pv;
+            /* decimal_parse_u64 refuses leading zeros and an empty text */
+            if (decimal_parse_u64(f[7].s, f[7].len, JOURNAL_PERIOD_MAX, &pv) != 0)
+                return -1;
+            out->period = f[7];
+            out->period_index = (int)pv;
         }
         return 0;
     }

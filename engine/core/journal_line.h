@@ -28,6 +28,16 @@
  *   order id the event id of the conversion the refund takes from
  *   day      the UTC day on which upshotd acknowledged the event
  *
+ * An X line of a bandit experiment (docs/stats.md, periods) carries an
+ * eighth field, the region's bandit period when upshotd accepted the
+ * exposure; the seventh is then the cart value or empty:
+ *
+ *   X | key | visitor | variant | region | day | [cart] | period
+ *
+ *   period   decimal without leading zeros, 0..JOURNAL_PERIOD_MAX
+ * Lines without it (every other experiment, and journals written before
+ * periods existed) are read with no period.
+ *
  * Keys and ids follow validate.h, so they never hold a tab or a newline
  * and need no escaping. The longest line is JOURNAL_LINE_MAX bytes.
  *
@@ -55,9 +65,12 @@ typedef enum journal_type {
 
 #define JOURNAL_DAY_LEN 10 /* "YYYY-MM-DD" */
 #define JOURNAL_ACK_LEN 16 /* hex digits of an acknowledgment token */
+#define JOURNAL_PERIOD_MAX 999999999 /* nine digits: a period per 15 minutes for 28,000 years */
 
 /* The longest line is a refund's: type + exp + visitor + event id + amount
- * + day + token + order id, with 7 tabs and the newline: 507. */
+ * + day + token + order id, with 7 tabs and the newline: 507 (an exposure
+ * with a cart value and a period is at most 1 + 64 + 128 + 2 + 64 + 10 +
+ * 24 + 9 + 8 = 310). */
 #define JOURNAL_LINE_MAX                                                                       \
     (1 + VALIDATE_KEY_MAX + 3 * VALIDATE_ID_MAX + DECIMAL_G17_MAX + JOURNAL_DAY_LEN +            \
      JOURNAL_ACK_LEN + 8)
@@ -85,6 +98,8 @@ typedef struct journal_line {
     int variant_index;        /* X, P: variant read as a number; else -1 */
     double amount;            /* C, R: value read as a number; else 0 */
     double cart_value;        /* X, P: the cart value, or -1 when absent */
+    journal_text period;      /* X: the bandit period as written, or "" */
+    int period_index;         /* X: the period read as a number, or -1 when absent */
 } journal_line;
 
 /* Formatters: write one line, '\n' included, into out (cap bytes; a cap of
@@ -98,6 +113,12 @@ typedef struct journal_line {
 size_t journal_line_exposure(char *out, size_t cap, bool promoted, const char *exp,
                              const char *visitor, int variant, const char *region, const char *day,
                              double cart);
+/* The same for a randomized exposure of a bandit experiment in the
+ * region's bandit `period` (0..JOURNAL_PERIOD_MAX; below 0: none, the line
+ * journal_line_exposure writes). */
+size_t journal_line_exposure_period(char *out, size_t cap, const char *exp, const char *visitor,
+                                    int variant, const char *region, const char *day, double cart,
+                                    int period);
 size_t journal_line_conversion(char *out, size_t cap, const char *exp, const char *visitor,
                                const char *event_id, double value, const char *day,
                                const char *ack);

@@ -8,11 +8,40 @@ typedef struct parsed_field {
     const char *metric; /* points into a copy */
     int variant;
     const char *region;
-    const char *day;
+    const char *day;     /* NULL for a period field */
+    int period;          /* a period field's number, else -1 */
     bool promoted;
 } parsed_field;
 
 static int cmp_str(const void *a, const void *b) { return strcmp(a, b); }
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* "#N": N decimal, 1..9 digits, no leading zero (journal_line.h's bound). */
+static int period_shaped(const char *s)
+{
+    if (s[0] != '#')
+        return -1;
+    size_t n = strlen(s + 1);
+    if (n == 0 || n > 9 || strspn(s + 1, "0123456789") != n || (n > 1 && s[1] == '0'))
+        return -1;
+    return atoi(s + 1);
+}
+
+/* The metrics a period's cohort counts (record.lua): no cart value sums. */
+static bool period_metric(const char *m)
+{
+    static const char *const metrics[] = {"e", "c", "o", "d", "dn", "s", "q",
+                                          "ks", "kq", "r", "rs", NULL};
+    for (const char *const *k = metrics; *k; k++)
+        if (strcmp(m, *k) == 0)
+            return true;
+    return false;
+}
 
 static bool known_metric(const char *m)
 {
@@ -35,10 +64,11 @@ static bool day_shaped(const char *d)
     return d[10] == '\0';
 }
 
-/* Splits "metric|variant|region|day" in place. Anything else is refused
- * whole, so that a stray field neither counts nor adds a region or day:
- * the metric must be known, the variant plain decimal digits, the region
- * a key and the day shaped like a date. */
+/* Splits "metric|variant|region|day" (or "metric|variant|region|#period")
+ * in place. Anything else is refused whole, so that a stray field neither
+ * counts nor adds a region or day: the metric must be known, the variant
+ * plain decimal digits, the region a key and the day shaped like a date
+ * (a period: "#" and its number, a metric a cohort counts, not promoted). */
 static bool parse_field(char *s, parsed_field *f)
 {
     char *parts[4];
@@ -51,7 +81,8 @@ static bool parse_field(char *s, parsed_field *f)
             *p = '\0';
             parts[n++] = p + 1;
         }
-    if (n != 4 || !validate_key(parts[2]) || !day_shaped(parts[3]))
+    f->period = n == 4 ? period_shaped(parts[3]) : -1;
+    if (n != 4 || !validate_key(parts[2]) || (f->period < 0 && !day_shaped(parts[3])))
         return false;
     size_t vlen = strlen(parts[1]);
     if (vlen == 0 || vlen > 4 || strspn(parts[1], "0123456789") != vlen)
@@ -60,9 +91,11 @@ static bool parse_field(char *s, parsed_field *f)
     f->metric = parts[0] + (f->promoted ? 1 : 0);
     if (!known_metric(f->metric))
         return false;
+    if (f->period >= 0 && (f->promoted || !period_metric(f->metric)))
+        return false;
     f->variant = atoi(parts[1]);
     f->region = parts[2];
-    f->day = parts[3];
+    f->day = f->period >= 0 ? NULL : parts[3];
     return true;
 }
 
@@ -134,7 +167,8 @@ int results_build(results_table *t, int nvariants, size_t n, const char *const *
     char **copies = calloc(n ? n : 1, sizeof *copies);
     t->regions = calloc(n ? n : 1, sizeof *t->regions);
     t->days = calloc(n ? n : 1, sizeof *t->days);
-    if (!pf || !copies || !t->regions || !t->days)
+    t->periods = calloc(n ? n : 1, sizeof *t->periods);
+    if (!pf || !copies || !t->regions || !t->days || !t->periods)
         goto oom;
     for (size_t i = 0; i < n; i++) {
         if (strcmp(fields[i], "dup") == 0) {
@@ -168,22 +202,38 @@ int results_build(results_table *t, int nvariants, size_t n, const char *const *
             continue;
         }
         collect((char *)t->regions, &t->nregions, sizeof *t->regions, pf[i].region);
-        if (!pf[i].promoted)
+        if (pf[i].period >= 0) {
+            int k = 0;
+            while (k < t->nperiods && t->periods[k] != pf[i].period)
+                k++;
+            if (k == t->nperiods)
+                t->periods[t->nperiods++] = pf[i].period;
+        } else if (!pf[i].promoted) {
             collect((char *)t->days, &t->ndays, sizeof *t->days, pf[i].day);
+        }
     }
     qsort(t->regions, (size_t)t->nregions, sizeof *t->regions, cmp_str);
     qsort(t->days, (size_t)t->ndays, sizeof *t->days, cmp_str);
+    qsort(t->periods, (size_t)t->nperiods, sizeof *t->periods, cmp_int);
     size_t ncells = (size_t)t->nregions * (size_t)(t->ndays ? t->ndays : 1) * (size_t)nvariants;
     t->cells = calloc(ncells ? ncells : 1, sizeof *t->cells);
     t->promoted = calloc((size_t)(t->nregions ? t->nregions : 1) * (size_t)nvariants,
                          sizeof *t->promoted);
-    if (!t->cells || !t->promoted)
+    t->period_cells = calloc((size_t)(t->nregions ? t->nregions : 1) *
+                                 (size_t)(t->nperiods ? t->nperiods : 1) * (size_t)nvariants,
+                             sizeof *t->period_cells);
+    if (!t->cells || !t->promoted || !t->period_cells)
         goto oom;
     for (size_t i = 0; i < n; i++) {
         if (!pf[i].metric)
             continue;
         int r = find_sorted((char *)t->regions, t->nregions, sizeof *t->regions, pf[i].region);
-        if (pf[i].promoted) {
+        if (pf[i].period >= 0) {
+            int pi = results_period_index(t, pf[i].period);
+            add_metric(&t->period_cells[((size_t)r * (size_t)t->nperiods + (size_t)pi) *
+                                            (size_t)nvariants + (size_t)pf[i].variant],
+                       pf[i].metric, values[i]);
+        } else if (pf[i].promoted) {
             add_metric(&t->promoted[(size_t)r * (size_t)nvariants + (size_t)pf[i].variant],
                        pf[i].metric, values[i]);
         } else {
@@ -214,7 +264,21 @@ void results_free(results_table *t)
     free(t->days);
     free(t->cells);
     free(t->promoted);
+    free(t->periods);
+    free(t->period_cells);
     memset(t, 0, sizeof *t);
+}
+
+int results_period_index(const results_table *t, int period)
+{
+    const int *hit = bsearch(&period, t->periods, (size_t)t->nperiods, sizeof *t->periods, cmp_int);
+    return hit ? (int)(hit - t->periods) : -1;
+}
+
+const results_counts *results_period_cell(const results_table *t, int r, int pi, int v)
+{
+    return &t->period_cells[((size_t)r * (size_t)t->nperiods + (size_t)pi) * (size_t)t->nvariants +
+                            (size_t)v];
 }
 
 int results_region_index(const results_table *t, const char *region)

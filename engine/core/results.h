@@ -4,7 +4,11 @@
  * region x day. results_build parses HGETALL's fields into a dense table
  * [region][day][variant] of randomized counts plus [region][variant] of
  * promoted counts; sums and cumulative daily looks come from it, for the
- * results endpoint, the statistics, and the promotion decisions. Pure:
+ * results endpoint, the statistics, and the promotion decisions. A bandit
+ * experiment's counters also hold per-period fields
+ * "METRIC|VARIANT|REGION|#PERIOD" (docs/redis.md): the cohort of visitors
+ * first exposed in that period of the region; they go to a second table
+ * [region][period][variant] and never into the days. Pure:
  * input is plain strings, output plain structs and JSON. */
 #ifndef UPSHOT_RESULTS_H
 #define UPSHOT_RESULTS_H
@@ -53,6 +57,12 @@ typedef struct results_table {
     uint64_t unexposed_refunds;
     uint64_t refused_refunds;   /* of an order not counted, or of more than was left */
     double cap;                 /* the revenue cap Redis holds ("cap"), 0 when none */
+    /* Bandit periods: every period number that has a field, sorted, and
+     * the cohorts' counts (visitors, conversions, orders, revenue sums
+     * and their capped differences, refunds, declines; no cart sums). */
+    int nperiods;
+    int *periods;
+    results_counts *period_cells;          /* [region][period][variant] */
 } results_table;
 
 /* Parses n (field, value) pairs. Fields that do not parse or name a
@@ -61,6 +71,12 @@ typedef struct results_table {
 int results_build(results_table *t, int nvariants, size_t n, const char *const *fields,
                   const char *const *values);
 void results_free(results_table *t);
+
+/* Index of a bandit period number in t->periods, or -1. */
+int results_period_index(const results_table *t, int period);
+
+/* The counts of region r's cohort of period index pi, variant v. */
+const results_counts *results_period_cell(const results_table *t, int r, int pi, int v);
 
 /* Index of a region, or -1. */
 int results_region_index(const results_table *t, const char *region);

@@ -44,20 +44,33 @@ int visitor_record_parse(const char *value, size_t len, visitor_record *out)
     bool more = memchr(p, '|', (size_t)(end - p)) != NULL;
     next_field(&p, end, true, &s, &n);
     out->promoted = out->converted = out->declined = out->has_cart = false;
+    bool has_period = false;
     for (size_t i = 0; i < n; i++) {
         bool *flag = s[i] == 'p'   ? &out->promoted
                      : s[i] == 'c' ? &out->converted
                      : s[i] == 'd' ? &out->declined
                      : s[i] == 'x' ? &out->has_cart
+                     : s[i] == 'b' ? &has_period
                                    : NULL;
         if (!flag || *flag)
             return -1; /* unknown, or twice */
         *flag = true;
     }
 
-    /* Then, each '|'-separated: the cart value (with x), the total (with
+    /* Then, each '|'-separated: the period (with b), the cart value (with x), the total (with
      * c), the capped total (only after a total, and below it). */
     out->cart = out->total = out->capped = 0;
+    out->period = -1;
+    if (has_period) {
+        if (!more)
+            return -1;
+        more = memchr(p, '|', (size_t)(end - p)) != NULL;
+        next_field(&p, end, true, &s, &n);
+        uint64_t pv;
+        if (decimal_parse_u64(s, n, 999999999, &pv) != 0)
+            return -1;
+        out->period = (int)pv;
+    }
     if (out->has_cart) {
         if (!more)
             return -1;

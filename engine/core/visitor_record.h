@@ -3,7 +3,7 @@
  * record.lua keeps one record per (experiment, visitor) in the visitor
  * shard hashes (docs/redis.md, keys.h). Its value is text:
  *
- *   VARIANT|REGION|FLAGS[|CART][|TOTAL[|CAPPED]]
+ *   VARIANT|REGION|FLAGS[|PERIOD][|CART][|TOTAL[|CAPPED]]
  *
  *   VARIANT  variant index of the first exposure, decimal (0..15)
  *   REGION   region key of the first exposure (validate.h)
@@ -12,6 +12,10 @@
  *              c  has converted
  *              d  has declined
  *              x  was exposed with a cart value
+ *              b  was exposed in a bandit experiment's period
+ *   PERIOD   the region's bandit period at the first exposure, decimal
+ *            (0..999999999, journal_line.h); present exactly when FLAGS
+ *            holds b (records written before periods have none)
  *   CART     the cart value at exposure (the covariate of docs/stats.md);
  *            present exactly when FLAGS holds x
  *   TOTAL    the visitor's revenue total, net of refunds; present exactly
@@ -21,7 +25,8 @@
  *   (a cart value and a first order's total are the shortest text that
  *   reads back exactly; later totals and capped totals "%.17g")
  *
- * e.g. "2|gr|" (just exposed), "0|pl|pc|12.5", "1|se|d", "0|gr|xc|35|900|500".
+ * e.g. "2|gr|" (just exposed), "0|pl|pc|12.5", "1|se|d", "0|gr|xc|35|900|500",
+ * "1|gr|b|3" (a bandit's visitor of period 3), "0|gr|bxc|0|35|900".
  * This is the one
  * C reader of that text (record.lua writes it, and reads it back inside
  * Redis). It reads only values record.lua can write: anything else,
@@ -37,10 +42,10 @@
 
 #include "validate.h"
 
-/* Longest value accepted: 2 (variant) + 64 (region) + 4 (flags) + 3 x 24
- * (cart, total, capped) + 5 separators = 147; anything longer is not a
- * record. */
-#define VISITOR_RECORD_MAX 147
+/* Longest value accepted: 2 (variant) + 64 (region) + 5 (flags) + 9
+ * (period) + 3 x 24 (cart, total, capped) + 6 separators = 158; anything
+ * longer is not a record. */
+#define VISITOR_RECORD_MAX 158
 
 typedef struct visitor_record {
     int variant;                       /* index in the experiment, < EXP_MAX_VARIANTS */
@@ -49,6 +54,7 @@ typedef struct visitor_record {
     bool converted;                    /* c: has converted */
     bool declined;                     /* d: has declined */
     bool has_cart;                     /* x: exposed with a cart value */
+    int period;                        /* b: the bandit period of the first exposure; else -1 */
     double cart;                       /* the cart value; 0 unless has_cart */
     double total;                      /* revenue total; 0 unless converted */
     double capped;                     /* the total under the cap (= total when not capped) */

@@ -38,8 +38,9 @@ def token():
 
 
 def run(redis, exposures, others, exp="e", cap=""):
-    """exposures: [(visitor, variant, region[, promoted[, cart]])], one run
-    per (variant, region, promoted, with a cart value or not); others:
+    """exposures: [(visitor, variant, region[, promoted[, cart[, period]]])],
+    one run per (variant, region, promoted, with a cart value or not,
+    bandit period or None); others:
     [(type, visitor, id, value[, token[, order]])], each with a fresh
     acknowledgment token unless one is given (the same token again is a
     replay of the same journal line); type is 'C', 'D' or 'R' (a refund,
@@ -50,15 +51,22 @@ def run(redis, exposures, others, exp="e", cap=""):
     for visitor, variant, region, *rest in exposures:
         promoted = bool(rest and rest[0])
         cart = rest[1] if len(rest) > 1 else None
-        runs.setdefault((variant, region, promoted, cart is not None), []).append((visitor, cart))
+        period = rest[2] if len(rest) > 2 else None
+        runs.setdefault((variant, region, promoted, cart is not None, period), []).append((visitor, cart))
     names = [keys.counters_key(exp, 0), keys.event_tokens_key(exp, 0)]
     argv = [cap]
     for with_cart in (False, True):
         chosen = {k: v for k, v in runs.items() if k[3] == with_cart}
         argv.append(str(len(chosen)))
-        for (variant, region, promoted, _), visitors in chosen.items():
+        for (variant, region, promoted, _, period), visitors in chosen.items():
             p = "p" if promoted else ""
-            argv += [f"{variant}|{region}|{p}", f"{p}e|{variant}|{region}|{DAY}", str(len(visitors))]
+            if period is None:
+                record = f"{variant}|{region}|{p}x|" if with_cart else f"{variant}|{region}|{p}"
+                pfield = ""
+            else:
+                record = f"{variant}|{region}|bx|{period}|" if with_cart else f"{variant}|{region}|b|{period}"
+                pfield = f"e|{variant}|{region}|#{period}"
+            argv += [record, f"{p}e|{variant}|{region}|{DAY}", pfield, str(len(visitors))]
             for visitor, cart in visitors:
                 argv += [visitor, cart] if with_cart else [visitor]
             names += [shard_key(v, exp) for v, _ in visitors]
@@ -152,8 +160,10 @@ def test_the_records_written_are_the_shared_vectors():
                 refund = (token(), f"vector-{i}-{order[0]}") if order else ()
                 others.append((typ, visitor, f"vector-{i}-{j}", value) + refund)
             exposure = (visitor, str(v["variant"]), v["region"], v["promoted"])
+            cart = None
             if "cart" in v:
-                exposure += (repr(v["cart"]).removesuffix(".0") if v["cart"] != int(v["cart"]) else str(int(v["cart"])),)
+                cart = repr(v["cart"]).removesuffix(".0") if v["cart"] != int(v["cart"]) else str(int(v["cart"]))
+            exposure += (cart, v.get("period"))
             # A capped vector runs in an experiment of its own: a cap, once
             # set in a group, stays.
             exp, cap = ("e", "") if "cap" not in v else (f"capped-{i}", str(v["cap"]))
@@ -166,7 +176,9 @@ def test_the_records_written_are_the_shared_vectors():
         exps = ["e"] + [f"capped-{i}" for i, v in enumerate(valid) if "cap" in v]
         c = [redis.counters(exp) for exp in exps]
         assert sum(n for h in c for f, n in h.items() if f.startswith("pe|")) == len(promoted)
-        assert sum(n for h in c for f, n in h.items() if f.startswith("e|")) == len(valid) - len(promoted)
+        assert sum(n for h in c for f, n in h.items() if f.startswith("e|") and "#" not in f) == len(valid) - len(promoted)
+        banded = [v for v in valid if "period" in v]
+        assert sum(n for h in c for f, n in h.items() if f.startswith("e|") and "|#" in f) == len(banded)
 
 
 def _close(a, b):
@@ -350,3 +362,62 @@ def test_a_refund_of_a_decline_is_refused_and_a_refused_refund_stays_refused_on_
         # the same refund sent again by a client (a new line) now counts
         assert run(redis, [], [("R", "a", "r2", "-5", token(), "o9")], exp="rr") == "0"
         assert redis.counters("rr")[f"s|0|gr|{DAY}"] == 65
+
+
+def test_a_bandits_visitors_count_in_the_period_of_their_first_exposure_once():
+    """Exposures carrying a bandit period count in "e|VARIANT|REGION|#PERIOD"
+    besides the day; the visitor's conversions, orders, revenue (per
+    visitor, capped), refunds and declines count in the period of the
+    first exposure whatever period is in force when they arrive, and a
+    replay of the same lines changes nothing."""
+    with RedisServer() as redis:
+        ex = [("a", "0", "gr", False, None, "0"), ("b", "1", "gr", False, None, "0"),
+              ("c", "1", "gr", False, "20", "1"), ("d", "0", "pl", False, None, "1"),
+              ("f", "0", "gr")]  # f: a visitor from before periods (no period)
+        assert run(redis, ex, [], cap="100") == "00000"
+        # a's later exposure in period 1 is not a new visitor: period 0 stays
+        assert run(redis, [("a", "0", "gr", False, None, "1")], [], cap="100") == "1"
+        others = [("C", "a", "o1", "30", token()), ("C", "a", "o2", "90", token()),
+                  ("C", "c", "o3", "10", token()), ("D", "b", "d1", "-", token()),
+                  ("D", "b", "d2", "-", token()), ("C", "f", "o4", "5", token()),
+                  ("R", "c", "r1", "-4", token(), "o3"), ("D", "d", "d3", "-", token())]
+        assert run(redis, [], others, cap="100") == "0" * len(others)
+        c = redis.counters("e")
+        per = {f: n for f, n in c.items() if "|#" in f}
+        assert per == {
+            "e|0|gr|#0": 1, "e|1|gr|#0": 1, "e|1|gr|#1": 1, "e|0|pl|#1": 1,
+            "c|0|gr|#0": 1, "o|0|gr|#0": 2, "s|0|gr|#0": 120, "q|0|gr|#0": 120 ** 2,
+            "ks|0|gr|#0": -20, "kq|0|gr|#0": 100 ** 2 - 120 ** 2,
+            "d|1|gr|#0": 1, "dn|1|gr|#0": 2,
+            "c|1|gr|#1": 1, "o|1|gr|#1": 1, "s|1|gr|#1": 6, "q|1|gr|#1": 36,
+            "r|1|gr|#1": 1, "rs|1|gr|#1": 4,
+            "d|0|pl|#1": 1, "dn|0|pl|#1": 1,
+        }, per
+        # The daily fields are what they were without periods.
+        assert c[f"e|0|gr|{DAY}"] == 2 and c[f"c|0|gr|{DAY}"] == 2 and c[f"s|0|gr|{DAY}"] == 125
+        assert redis.command("HGET", shard_key("a"), "a") == "0|gr|bc|0|120|100"
+        assert redis.command("HGET", shard_key("c"), "c") == "1|gr|bxc|1|20|6"
+        # The same lines again (same tokens): replays, counted nowhere.
+        assert run(redis, ex, others, cap="100") == "1" * len(ex) + "3" * len(others)
+        assert redis.counters("e") == c
+
+
+def test_recap_corrects_a_bandits_period_fields_too():
+    with RedisServer() as redis:
+        ex = [("a", "0", "gr", False, None, "2"), ("b", "0", "gr", False, "7", "2")]
+        assert run(redis, ex, [], exp="rb") == "00"
+        assert run(redis, [], [("C", "a", "o1", "300"), ("C", "b", "o2", "50")], exp="rb") == "00"
+        cnt = keys.counters_key("rb", 0)
+        shards = sorted({shard_key(v, "rb") for v in "ab"})
+        assert sum(redis.command("EVAL", RECAP, "2", cnt, s, "200", DAY) for s in shards) == 1
+        assert redis.command("HGET", shard_key("a", "rb"), "a") == "0|gr|bc|2|300|200"
+        c = redis.counters("rb")
+        assert c["s|0|gr|#2"] + c["ks|0|gr|#2"] == 200 + 50
+        assert c["q|0|gr|#2"] + c["kq|0|gr|#2"] == 200 ** 2 + 50 ** 2
+        assert c[f"s|0|gr|{DAY}"] + c[f"ks|0|gr|{DAY}"] == 200 + 50
+        # a second pass changes nothing; record.lua after agrees
+        assert sum(redis.command("EVAL", RECAP, "2", cnt, s, "200", DAY) for s in shards) == 0
+        assert run(redis, [], [("C", "b", "o3", "500")], exp="rb") == "0"
+        c = redis.counters("rb")
+        assert c["s|0|gr|#2"] + c["ks|0|gr|#2"] == 200 + 200
+        assert redis.command("HGET", shard_key("b", "rb"), "b") == "0|gr|bxc|2|7|550|200"

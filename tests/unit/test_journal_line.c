@@ -78,6 +78,46 @@ Test(journal_line, an_exposure_keeps_its_cart_value_exactly_and_short)
     cr_expect(n == strlen(want) && memcmp(buf, want, n) == 0, "got \"%.*s\"", (int)n, buf);
 }
 
+Test(journal_line, a_bandit_exposure_keeps_its_period_with_or_without_a_cart_value)
+{
+    char buf[JOURNAL_LINE_MAX], copy[JOURNAL_LINE_MAX];
+    const int periods[] = {0, 1, 9, 10, 400, JOURNAL_PERIOD_MAX};
+    for (size_t i = 0; i < sizeof periods / sizeof *periods; i++) {
+        for (int with_cart = 0; with_cart <= 1; with_cart++) {
+            size_t n = journal_line_exposure_period(buf, sizeof buf, "e", "v", 2, "gr", DAY,
+                                                    with_cart ? 19.99 : -1, periods[i]);
+            journal_line l = parse_ok(copy, buf, n);
+            cr_expect_eq(l.type, JOURNAL_EXPOSURE);
+            cr_expect_eq(l.variant_index, 2);
+            cr_expect_eq(l.period_index, periods[i], "period %d read as %d", periods[i], l.period_index);
+            cr_expect_eq(l.cart_value, with_cart ? 19.99 : -1);
+            expect_text(l.cart, with_cart ? "19.99" : "", "cart");
+        }
+    }
+    size_t n = journal_line_exposure_period(buf, sizeof buf, "e", "v", 3, "pl", DAY, -1, 7);
+    const char *want = "X\te\tv\t3\tpl\t" DAY "\t\t7\n";
+    cr_expect(n == strlen(want) && memcmp(buf, want, n) == 0, "got \"%.*s\"", (int)n, buf);
+    n = journal_line_exposure_period(buf, sizeof buf, "e", "v", 3, "pl", DAY, 5, 12);
+    want = "X\te\tv\t3\tpl\t" DAY "\t5\t12\n";
+    cr_expect(n == strlen(want) && memcmp(buf, want, n) == 0, "got \"%.*s\"", (int)n, buf);
+    /* No period: exactly the line of a fixed experiment. */
+    n = journal_line_exposure_period(buf, sizeof buf, "e", "v", 3, "pl", DAY, -1, -1);
+    want = "X\te\tv\t3\tpl\t" DAY "\n";
+    cr_expect(n == strlen(want) && memcmp(buf, want, n) == 0, "got \"%.*s\"", (int)n, buf);
+}
+
+Test(journal_line, lines_without_a_period_read_with_none)
+{
+    char line[] = "X\te\tv\t1\tgr\t" DAY "\t3.5";
+    journal_line l;
+    cr_assert_eq(journal_line_parse(line, strlen(line), &l), 0);
+    cr_expect_eq(l.period_index, -1);
+    expect_text(l.period, "", "period");
+    char conv[] = "C\te\tv\to\t1\t" DAY "\t" ACK;
+    cr_assert_eq(journal_line_parse(conv, strlen(conv), &l), 0);
+    cr_expect_eq(l.period_index, -1);
+}
+
 Test(journal_line, refund_round_trip)
 {
     char buf[JOURNAL_LINE_MAX], copy[JOURNAL_LINE_MAX];
@@ -243,7 +283,14 @@ Test(journal_line, malformed_lines_are_rejected)
         {"D\te\tv\to\t\t" DAY, "decline without its dash"},
         {"D\te\tv\t\t-\t" DAY, "decline without an event id"},
         {"X\te\tv\t0\tgr\t" DAY "\t-1", "negative cart value"},
-        {"X\te\tv\t0\tgr\t" DAY "\t1\t2", "eight fields in an exposure"},
+        {"P\te\tv\t0\tgr\t" DAY "\t1\t2", "eight fields in a promoted exposure"},
+        {"X\te\tv\t0\tgr\t" DAY "\t1\t", "an empty period"},
+        {"X\te\tv\t0\tgr\t" DAY "\t\t", "an empty cart value and period"},
+        {"X\te\tv\t0\tgr\t" DAY "\t\t03", "a period with a leading zero"},
+        {"X\te\tv\t0\tgr\t" DAY "\t\t-1", "a negative period"},
+        {"X\te\tv\t0\tgr\t" DAY "\t\t1000000000", "a period beyond nine digits"},
+        {"X\te\tv\t0\tgr\t" DAY "\t\t1x", "a period not a number"},
+        {"X\te\tv\t0\tgr\t" DAY "\t-1\t1", "a negative cart value before a period"},
         {"R\te\tv\tr\t5\t" DAY "\t" ACK, "refund without an order"},
         {"R\te\tv\tr\t0\t" DAY "\t" ACK "\to", "refund of nothing"},
         {"R\te\tv\tr\t-5\t" DAY "\t" ACK "\to", "refund amount negative"},

@@ -537,3 +537,57 @@ Test(results, optional_counts_fields_appear_only_where_they_have_something_to_sa
     results_free(&t);
     experiment_release(e);
 }
+
+/* A bandit's per-period cohort fields (record.lua: "METRIC|VARIANT|REGION|#P")
+ * go to the period table, never to a day; malformed period fields are
+ * refused whole. */
+Test(results, period_fields_fill_the_period_table_and_not_the_days)
+{
+    static const kv P[] = {
+        {"e|0|gr|" D1, "10"}, {"e|1|gr|" D1, "12"},
+        {"e|0|gr|#0", "6"},   {"e|1|gr|#0", "5"},  {"e|0|gr|#2", "4"}, {"e|1|gr|#2", "7"},
+        {"c|1|gr|#2", "3"},   {"o|1|gr|#2", "4"},  {"s|1|gr|#2", "80.5"}, {"q|1|gr|#2", "2500.25"},
+        {"ks|1|gr|#2", "-10"}, {"kq|1|gr|#2", "-900"}, {"r|1|gr|#2", "1"}, {"rs|1|gr|#2", "2.5"},
+        {"d|0|gr|#0", "2"},   {"dn|0|gr|#0", "3"},
+        {"e|0|pl|#10", "9"},
+        /* refused: promoted, cart sums, leading zero, empty, too long, a
+         * sign, a variant out of range */
+        {"pe|0|gr|#1", "100"}, {"xn|0|gr|#1", "100"}, {"e|0|gr|#01", "100"}, {"e|0|gr|#", "100"},
+        {"e|0|gr|#1234567890", "100"}, {"e|0|gr|#-1", "100"}, {"e|5|gr|#1", "100"},
+    };
+    results_table t;
+    BUILD(&t, 2, P);
+    cr_assert_eq(t.nperiods, 3, "periods 0, 2 and 10, got %d", t.nperiods);
+    cr_expect_eq(t.periods[0], 0);
+    cr_expect_eq(t.periods[1], 2);
+    cr_expect_eq(t.periods[2], 10, "sorted as numbers");
+    cr_expect_eq(t.ndays, 1, "a period is not a day");
+    int gr = results_region_index(&t, "gr"), pl = results_region_index(&t, "pl");
+    cr_assert(gr >= 0 && pl >= 0);
+    int p0 = results_period_index(&t, 0), p2 = results_period_index(&t, 2),
+        p10 = results_period_index(&t, 10);
+    cr_expect_eq(results_period_index(&t, 1), -1);
+    EXPECT_N(results_period_cell(&t, gr, p0, 0)->visitors, 6);
+    EXPECT_N(results_period_cell(&t, gr, p0, 1)->visitors, 5);
+    EXPECT_N(results_period_cell(&t, gr, p0, 0)->decliners, 2);
+    EXPECT_N(results_period_cell(&t, gr, p0, 0)->decline_events, 3);
+    const results_counts *c = results_period_cell(&t, gr, p2, 1);
+    EXPECT_N(c->visitors, 7);
+    EXPECT_N(c->conversions, 3);
+    EXPECT_N(c->orders, 4);
+    EXPECT_F(c->revenue_sum, 80.5);
+    EXPECT_F(c->revenue_sumsq, 2500.25);
+    EXPECT_F(c->capped_sum, 70.5);
+    EXPECT_F(c->capped_sumsq, 1600.25);
+    EXPECT_N(c->refunds, 1);
+    EXPECT_F(c->refund_sum, 2.5);
+    EXPECT_N(results_period_cell(&t, pl, p10, 0)->visitors, 9);
+    EXPECT_N(results_period_cell(&t, gr, p10, 0)->visitors, 0);
+    /* The daily sums hold only the daily fields. */
+    results_counts sum[2];
+    results_sum(&t, gr, t.ndays - 1, sum);
+    EXPECT_N(sum[0].visitors, 10);
+    EXPECT_N(sum[1].visitors, 12);
+    EXPECT_N(sum[1].conversions, 0);
+    results_free(&t);
+}

@@ -48,6 +48,9 @@ Test(visitor_record, every_valid_vector_parses_to_its_fields)
         json_t *capped = json_object_get(v, "capped");
         double wcap = capped ? json_number_value(capped) : want;
         cr_expect_eq(r.capped, wcap, "%s: capped %.17g, expected %.17g", why, r.capped, wcap);
+        json_t *period = json_object_get(v, "period");
+        int wperiod = period ? (int)json_integer_value(period) : -1;
+        cr_expect_eq(r.period, wperiod, "%s: period %d, expected %d", why, r.period, wperiod);
     }
 }
 
@@ -88,10 +91,11 @@ Test(visitor_record, reads_exactly_len_bytes)
 
 Test(visitor_record, the_longest_possible_value_fits_the_bound)
 {
-    /* Variant 15, a 64-byte region, all four flags, a cart value, a total
-     * and a capped total of 23 bytes each (the bound allows 24, a sign). */
+    /* Variant 15, a 64-byte region, all five flags, a nine-digit period,
+     * a cart value, a total and a capped total of 23 bytes each (the
+     * bound allows 24, a sign). */
     char value[VISITOR_RECORD_MAX + 2];
-    int n = snprintf(value, sizeof value, "15|%s|pcdx|%s|%s|%s",
+    int n = snprintf(value, sizeof value, "15|%s|pcdxb|999999999|%s|%s|%s",
                      "r123456789012345678901234567890123456789012345678901234567890123",
                      "1.2345678901234567e+300", "2.2345678901234567e+300",
                      "1.2345678901234567e+299");
@@ -99,5 +103,6 @@ Test(visitor_record, the_longest_possible_value_fits_the_bound)
     visitor_record r;
     cr_expect_eq(visitor_record_parse(value, (size_t)n, &r), 0);
     cr_expect(r.promoted && r.converted && r.declined && r.has_cart);
+    cr_expect_eq(r.period, 999999999);
     cr_expect_eq(r.capped, 1.2345678901234567e+299);
 }
