@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_bandit.h"
 #include "cli_table.h"
 #include "cli_term.h"
 #include "cli_view.h"
@@ -587,6 +588,9 @@ void cli_view_render(const json_t *view, FILE *f, int color, int width)
     heading(f, color, b);
     render_chart(f, color, width, json_object_get(view, "chart"));
 
+    json_t *bandit = json_object_get(view, "bandit");
+    if (json_is_object(bandit)) cli_bandit_render(bandit, only, f, color, width);
+
     heading(f, color, "Recommendations");
     if (json_array_size(regs) == 0) fputs("  no region has data yet\n", f);
     json_array_foreach(regs, i, g) {
@@ -605,4 +609,9 @@ void cli_view_render(const json_t *view, FILE *f, int color, int width)
         fprintf(f, "\nnote: %s conversions came from visitors never exposed (not attributed)\n",
                 c1);
     }
+}
+
+void cli_view_render_chart(const json_t *chart, FILE *f, int color, int width)
+{
+    render_chart(f, color, width > 100 ? 100 : width, chart);
 }
