@@ -75,6 +75,12 @@ int api_admin_apply_promotion(upshotd *d, const char *key, const char *region,
 int api_admin_set_field(upshotd *d, const char *key, const char *field, json_t *value,
                         const char *actor, const char *action, api_change_done *done, void *arg);
 
+/* The same, with details (stolen) as the audit entry's details instead of
+ * the value: the bandit updater records its inputs (engine/bandit.h). */
+int api_admin_set_field_audited(upshotd *d, const char *key, const char *field, json_t *value,
+                                json_t *details, const char *actor, const char *action,
+                                api_change_done *done, void *arg);
+
 /* Records a trip of the circuit breaker in region of experiment key (the
  * region then gets the control on every instance, its promotion, if any,
  * withdrawn in the same change), audited as actor "breaker", action

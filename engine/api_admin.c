@@ -192,6 +192,7 @@ typedef struct change_job {
     json_t *seen;              /* the field it changes, as first computed against */
     int attempts;
     json_t *trip;              /* OP_BREAKER_TRIP: the evidence, {variant, metric, ...} */
+    json_t *details;           /* OP_SET_FIELD: the audit's details, when not the value */
 } change_job;
 
 static void change_run(change_job *job);
@@ -212,6 +213,7 @@ static void change_finish(change_job *job, registry_status st, const char *err)
     json_decref(job->def);
     json_decref(job->seen);
     json_decref(job->trip);
+    json_decref(job->details);
     free(job);
 }
 
@@ -372,7 +374,7 @@ static registry_status change_compute(change_job *job, experiment *e, experiment
         json_t *def = experiment_def_with(e, job->field, json_incref(job->def));
         registry_status st = registry_prepare(reg, def, EXP_FROM_STATE, REG_UPDATE, "api", next, err);
         json_decref(def);
-        *details = json_pack("{s:O}", job->field, job->def);
+        *details = job->details ? json_deep_copy(job->details) : json_pack("{s:O}", job->field, job->def);
         return st;
     }
     case OP_BREAKER_TRIP:
@@ -589,6 +591,29 @@ int api_admin_set_field(upshotd *d, const char *key, const char *field, json_t *
     job->done = done;
     job->arg = arg;
     job->def = json_incref(value);
+    snprintf(job->field, sizeof job->field, "%s", field);
+    snprintf(job->actor, sizeof job->actor, "%s", actor);
+    change_run(job);
+    return 0;
+}
+
+int api_admin_set_field_audited(upshotd *d, const char *key, const char *field, json_t *value,
+                                json_t *details, const char *actor, const char *action,
+                                api_change_done *done, void *arg)
+{
+    if (!shared_state_is_up(d->shared) || strlen(field) >= sizeof ((change_job *)0)->field) {
+        json_decref(details);
+        return -1;
+    }
+    change_job *job = change_new(d, NULL, OP_SET_FIELD, key, action, NULL);
+    if (!job) {
+        json_decref(details);
+        return -1;
+    }
+    job->done = done;
+    job->arg = arg;
+    job->def = json_incref(value);
+    job->details = details;
     snprintf(job->field, sizeof job->field, "%s", field);
     snprintf(job->actor, sizeof job->actor, "%s", actor);
     change_run(job);

@@ -516,6 +516,23 @@ void api_assignments(upshotd *d, http_exchange *x, const http_query *q, const ro
 
 /* ---- SDK snapshot ------------------------------------------------------ */
 
+/* A bandit's part of the snapshot: the layout text of every region whose
+ * weights moved, so the SDK assigns as upshotd does and knows which
+ * buckets moved (docs/assignment.md, "Bandit stickiness"). */
+static json_t *snapshot_bandit(const experiment *e)
+{
+    json_t *regions = json_object();
+    json_t *st = json_object_get(json_object_get(e->def, "bandit_state"), "regions");
+    for (int i = 0; i < e->bandit.nregions; i++) {
+        const exp_bandit_region *r = &e->bandit.regions[i];
+        json_t *layout = json_object_get(json_object_get(st, r->region), "layout");
+        if (layout)
+            json_object_set_new(regions, r->region, json_pack("{s:i, s:O}", "period", r->period,
+                                                              "layout", layout));
+    }
+    return json_pack("{s:o}", "regions", regions);
+}
+
 static json_t *snapshot_of(const experiment *e)
 {
     static const char *const fields[] = {
@@ -538,6 +555,8 @@ static json_t *snapshot_of(const experiment *e)
                                             json_object_get(src, "payload")));
     }
     json_object_set_new(o, "variants", vs);
+    if (experiment_is_bandit(e))
+        json_object_set_new(o, "bandit", snapshot_bandit(e));
     json_object_set_new(o, "qa", json_pack("{s:b}", "query_override", e->qa_query_override));
     json_t *qa = json_object_get(e->def, "qa");
     if (json_object_get(qa, "visitors"))

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bandit.h"
+
 /* Answers a browser's CORS preflight: the page may then send its request
  * with the X-Upshot-Key header. A preflight carries no key itself. */
 static void preflight(upshotd *d, http_exchange *x, const http_query *q, const route_params *p)
@@ -52,6 +54,8 @@ static const router_row rows[] = {
     ADMIN(ROUTE_GET | ROUTE_HEAD, "/v1/experiments/{key}/breaker", ROUTE_ADMIN, api_admin_breaker),
     ADMIN(ROUTE_POST, "/v1/experiments/{key}/breaker/reset", ROUTE_ADMIN,
           api_admin_breaker_reset),
+    ADMIN(ROUTE_GET | ROUTE_HEAD, "/v1/experiments/{key}/bandit", ROUTE_ADMIN, api_bandit_get),
+    ADMIN(ROUTE_POST, "/v1/experiments/{key}/bandit/update", ROUTE_ADMIN, api_bandit_update),
     ADMIN(ROUTE_POST, "/v1/admin/reload", ROUTE_ADMIN, api_admin_reload),
 };
 

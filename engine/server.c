@@ -25,6 +25,7 @@
 #include "audit.h"
 #include "entropy.h"
 #include "autopromote.h"
+#include "bandit.h"
 #include "capping.h"
 #include "decimal.h"
 #include "http_guard.h"
@@ -500,7 +501,8 @@ int upshotd_init(upshotd *d, struct event_base *base, const char *config_path, c
         snprintf(err, errlen, "cannot start the results worker threads");
         return -1;
     }
-    if (!(d->autopromote = autopromote_start(d)) || !(d->capping = capping_start(d))) {
+    if (!(d->autopromote = autopromote_start(d)) || !(d->capping = capping_start(d)) ||
+        !(d->bandit = bandit_start(d))) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -684,6 +686,7 @@ void upshotd_free(upshotd *d)
     d->shared = NULL;
     autopromote_free(d->autopromote); /* its reads in flight ended just above */
     capping_free(d->capping);         /* likewise */
+    bandit_free(d->bandit);           /* likewise */
     if (d->http)
         evhttp_free(d->http);
     http_guard_free(d->guard); /* after evhttp_free, which closes its connections */

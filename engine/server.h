@@ -45,6 +45,7 @@ typedef struct upshotd {
     struct fsync_worker *fsync_worker; /* fsync: interval, off the event loop */
     struct autopromote *autopromote; /* the automatic promotion timer */
     struct capping *capping;         /* learning revenue caps (capping.h) */
+    struct bandit *bandit;           /* bandit weight updates (bandit.h) */
     struct worker *worker;           /* results and auto-promotion, off the loop */
     struct evbuffer *commit_lines;   /* group commit: lines of this loop iteration */
     struct commit_waiter *commit_waiters;

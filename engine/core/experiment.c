@@ -547,8 +547,9 @@ static bool parse_allocation(experiment *e, json_t *def, char err[EXP_ERR_MAX])
 
     json_t *seed = json_object_get(a, "seed");
     if (seed) {
-        if (!json_is_integer(seed) || json_integer_value(seed) < 0)
-            return fail(err, e->key, "allocation.seed: must be a whole number >= 0");
+        if (!json_is_integer(seed) || json_integer_value(seed) < 0 ||
+            json_integer_value(seed) > 4294967295LL)
+            return fail(err, e->key, "allocation.seed: must be a whole number from 0 to 4294967295");
         b->seed = (uint64_t)json_integer_value(seed);
     } else {
         b->seed = hash_murmur3_32(e->key, strlen(e->key), 0);

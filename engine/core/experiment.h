@@ -106,7 +106,7 @@ typedef struct exp_bandit {
     double floor;                /* minimum share of each treatment */
     long min_visitors_per_arm;   /* per region */
     double beta;                 /* top-two: 0 < beta < 1 */
-    uint64_t seed;
+    uint64_t seed;               /* 0..2^32-1; default murmur3_32 of the key */
     exp_bandit_region *regions;  /* sorted by region; period >= 1 only */
     int nregions;
     char next_update[32];        /* RFC 3339 UTC, "" when not scheduled yet */

@@ -38,7 +38,7 @@ FORBIDDEN_CORE_HEADERS = re.compile(
     r"signal\.h|syslog\.h)$")
 
 # The I/O side's headers: the core may not reach up into them.
-IO_MODULES = ("api", "api_admin", "api_public", "audit", "autopromote", "capping", "http", "http_guard",
+IO_MODULES = ("api", "api_admin", "api_public", "audit", "autopromote", "bandit", "capping", "http", "http_guard",
               "log_limit",
               "journal", "main", "metrics", "redis_link", "registry", "router", "server",
               "shared_state", "store", "tls")
@@ -75,10 +75,10 @@ FORBIDDEN_SYMBOL_PREFIXES = ("event_", "evhttp_", "evbuffer_", "bufferevent_",
 
 # Modules of engine/ that may include libevent: the event loop, HTTP, the
 # store's adapter, the metrics page written into an evbuffer, the guard in
-# front of evhttp, its TLS bufferevents and the worker threads' completion
-# event.
+# front of evhttp, its TLS bufferevents, the worker threads' completion
+# event, and the timers of the promotion, capping and bandit passes.
 EVENT_LOOP_MODULES = ("main", "server", "router", "http", "http_guard", "api_admin", "api_public",
-                      "autopromote", "capping", "store", "metrics", "worker", "redis_link",
+                      "autopromote", "bandit", "capping", "store", "metrics", "worker", "redis_link",
                       "shared_state", "tls")
 # The files that speak hiredis: redis_link.c owns the connections, store.c
 # and shared_state.c send commands through it. store.h and shared_state.h

@@ -1031,8 +1031,9 @@ Test(experiment, bandit_allocation_errors_name_the_field)
         {"{\"beta\": 1}", "allocation.beta: must be strictly between 0 and 1"},
         {"{\"min_visitors_per_arm\": 0}", "allocation.min_visitors_per_arm: must be between 1"},
         {"{\"min_visitors_per_arm\": 10.5}", "allocation.min_visitors_per_arm: must be a whole number"},
-        {"{\"seed\": -1}", "allocation.seed: must be a whole number >= 0"},
-        {"{\"seed\": \"x\"}", "allocation.seed: must be a whole number >= 0"},
+        {"{\"seed\": -1}", "allocation.seed: must be a whole number from 0 to 4294967295"},
+        {"{\"seed\": 4294967296}", "allocation.seed: must be a whole number from 0 to 4294967295"},
+        {"{\"seed\": \"x\"}", "allocation.seed: must be a whole number"},
         {"{\"colour\": 1}", "allocation: unknown field \"colour\""},
         {"{\"mode\": \"fixed\"}", "allocation: the bandit settings need \"mode\": \"bandit\""},
     };

@@ -8,6 +8,11 @@
 // record in Redis, so only upshotd can answer it; locally an experiment
 // whose allocation_version is above 1 is still evaluated on its current
 // weights, which is what upshotd itself falls back to ("sticky_unverified").
+// A bandit experiment (exp.bandit, from /v1/sdk/config) is evaluated on its
+// region's bucket layout; a visitor whose bucket has moved may have been
+// exposed under an earlier owner, which only upshotd can tell, so that
+// result says reason "sticky_unverified" and needsServer: true
+// (docs/assignment.md, "Bandit stickiness").
 
 import { bucket, BUCKETS } from './hash.js'
 
@@ -34,6 +39,50 @@ export function pick (weights, b) {
   const s = ranges(weights)
   for (let i = 0; i < weights.length; i++) if (b >= s[i] && b < s[i + 1]) return i
   return -1
+}
+
+// Decoded layouts by their text: a page evaluates many visitors (or many
+// times) against the same few layouts. Bounded: a snapshot holds one
+// layout per moved region.
+const layouts = new Map()
+const LAYOUTS_MAX = 64
+
+/**
+ * Parses a layout's text ("OWNERS/MOVED", docs/assignment.md): owner is an
+ * array of 10,000 arm indexes, moved of 10,000 booleans. null when it does
+ * not describe exactly 10,000 buckets.
+ */
+export function decodeLayout (text) {
+  if (layouts.has(text)) return layouts.get(text)
+  const parts = String(text).split('/')
+  if (parts.length !== 2) return null
+  const owner = new Uint8Array(BUCKETS)
+  const moved = new Uint8Array(BUCKETS)
+  let b = 0
+  for (const run of parts[0].split(',')) {
+    const m = /^(\d{1,5})\*(\d{1,5})$/.exec(run)
+    if (!m) return null
+    const n = Number(m[2])
+    if (n === 0 || b + n > BUCKETS) return null
+    owner.fill(Number(m[1]), b, b + n)
+    b += n
+  }
+  if (b !== BUCKETS) return null
+  b = 0
+  let state = 0
+  for (const len of parts[1].split(',')) {
+    if (!/^\d{1,5}$/.test(len)) return null
+    const n = Number(len)
+    if (b + n > BUCKETS || (n === 0 && b > 0)) return null
+    if (state) moved.fill(1, b, b + n)
+    b += n
+    state = 1 - state
+  }
+  if (b !== BUCKETS) return null
+  const l = { owner, moved }
+  if (layouts.size >= LAYOUTS_MAX) layouts.clear()
+  layouts.set(text, l)
+  return l
 }
 
 /**
@@ -92,6 +141,14 @@ export function evaluate (exp, visitor, region, opts = {}) {
   const traffic = exp.traffic_percent == null ? 100 : exp.traffic_percent
   if (bucket(salt, 'coverage', visitor) >= Math.floor(traffic * 100 + 0.5)) return out('coverage')
 
-  const i = pick(variants.map((v) => v.weight), bucket(salt, 'variant', visitor))
+  const vb = bucket(salt, 'variant', visitor)
+  const moved = exp.bandit && exp.bandit.regions && exp.bandit.regions[region]
+  const layout = moved ? decodeLayout(moved.layout) : null
+  if (layout && variants[layout.owner[vb]]) {
+    const r = result(variants[layout.owner[vb]].key, true, layout.moved[vb] ? 'sticky_unverified' : 'assigned')
+    if (layout.moved[vb]) r.needsServer = true
+    return r
+  }
+  const i = pick(variants.map((v) => v.weight), vb)
   return i < 0 ? out('coverage') : result(variants[i].key, true, 'assigned')
 }

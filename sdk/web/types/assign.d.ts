@@ -13,6 +13,10 @@ export interface Assignment<P = Payload> {
   /** false: the page shows the control's default offer and nothing is counted. */
   inExperiment: boolean
   reason: Reason
+  /** Local evaluation of a bandit visitor whose bucket moved: only upshotd
+   * knows whether they were exposed under an earlier variant (reason is
+   * then "sticky_unverified"). */
+  needsServer?: boolean
 }
 
 export interface Promotion {
@@ -38,6 +42,10 @@ export interface ExperimentConfig {
   promotions?: Record<string, Promotion>
   /** Regions whose circuit breaker tripped: they get the control. */
   breaker_trips?: Record<string, { variant: string; metric?: string; since?: string }>
+  /** A bandit: the regions whose weights moved, with their bucket layouts
+   * (docs/assignment.md, "Bandit stickiness"); the variants' weights are
+   * the starting weights the other regions use. */
+  bandit?: { regions: Record<string, { period: number; layout: string }> }
 }
 
 export interface EvaluateOptions {
@@ -51,5 +59,7 @@ export interface EvaluateOptions {
 export declare function ranges(weights: number[]): number[]
 /** Index of the variant whose range holds bucket b, or -1. */
 export declare function pick(weights: number[], b: number): number
+/** A bandit layout's text decoded: the arm owning each bucket, and whether it ever moved (1). */
+export declare function decodeLayout(text: string): { owner: Uint8Array; moved: Uint8Array } | null
 /** The decision upshotd makes, computed locally. */
 export declare function evaluate(experiment: ExperimentConfig, visitor: string, region: string, options?: EvaluateOptions): Assignment

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { evaluate, ranges, pick } from '../../src/assign.js'
+import { evaluate, ranges, pick, decodeLayout } from '../../src/assign.js'
 import { bucket } from '../../src/hash.js'
 import { loadVectors, VECTORS } from './vectors.js'
 
@@ -180,4 +180,43 @@ test('shared vectors: full assignments', () => {
     assert.equal(r.reason, v.reason, label)
     assert.equal(r.inExperiment, v.in_experiment, label)
   }
+})
+
+// A bandit as /v1/sdk/config carries it: the layouts of the moved regions.
+const asSnapshot = (def) => {
+  const e = Object.assign({}, def)
+  const regions = {}
+  for (const [r, st] of Object.entries((def.bandit_state || {}).regions || {})) {
+    if (st.period >= 1 && st.layout) regions[r] = { period: st.period, layout: st.layout }
+  }
+  delete e.bandit_state
+  e.bandit = { regions }
+  return e
+}
+
+test('shared vectors: bandit layouts, and a moved bucket needs the server', () => {
+  assert.ok(vectors.bandit.length > 100)
+  let moved = 0
+  for (const v of vectors.bandit) {
+    const r = evaluate(asSnapshot(v.experiment), v.visitor, v.region)
+    const label = JSON.stringify({ key: v.experiment.key, visitor: v.visitor, region: v.region })
+    assert.equal(r.variant, v.variant, label)
+    assert.equal(r.reason, v.lookup ? 'sticky_unverified' : v.reason, label)
+    assert.equal(r.needsServer === true, v.lookup, label)
+    assert.equal(r.inExperiment, v.in_experiment, label)
+    moved += v.lookup
+  }
+  assert.ok(moved > 5)
+})
+
+test('decodeLayout rejects layouts that do not cover 10,000 buckets', () => {
+  assert.equal(decodeLayout('0*5000,1*4999/10000'), null)
+  assert.equal(decodeLayout('0*5000,1*5000'), null)
+  assert.equal(decodeLayout('0*5000,x*5000/10000'), null)
+  const l = decodeLayout('0*5000,1*5000/4000,1000,5000')
+  assert.equal(l.owner[4999], 0)
+  assert.equal(l.owner[5000], 1)
+  assert.equal(l.moved[3999], 0)
+  assert.equal(l.moved[4000], 1)
+  assert.equal(l.moved[5000], 0)
 })
