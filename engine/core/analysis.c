@@ -1,6 +1,8 @@
 /* analysis.c: statistics and decisions for result tables (see analysis.h). */
 #include "analysis.h"
 
+#include "bandit_inference.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +106,26 @@ static size_t breaker_from(const results_table *t, const experiment *e, int r)
     return from;
 }
 
+/* A bandit's region decides on one look of period-weighted equivalent
+ * counts and on the SRM against the weights in force (bandit_inference.h,
+ * docs/promotion.md "Bandit experiments"), when the region has period
+ * data. srm points into srms[r]. */
+static void bandit_region_inputs(const results_table *t, const experiment *e, int r,
+                                 decide_region *g, decide_srm *srm, const decide_srm **use,
+                                 size_t *from)
+{
+    decide_counts *look = calloc((size_t)t->nvariants, sizeof *look);
+    if (!look || bandit_decide_inputs(t, e, r, capping_on(t, e), look, srm) != 0) {
+        free(look);
+        return;
+    }
+    free((void *)g->looks);
+    g->looks = look;
+    g->nlooks = 1;
+    *use = srm;
+    *from = 0;
+}
+
 /* Runs decide over every region of t; regions[] and looks are returned
  * for the caller to free. */
 static int run_decide(const results_table *t, const experiment *e, const analysis_settings *cfg,
@@ -114,7 +136,12 @@ static int run_decide(const results_table *t, const experiment *e, const analysi
     fill_decide_config(&dc, weights, e, cfg);
     decide_region *regions = calloc((size_t)t->nregions + 1, sizeof *regions);
     size_t *from = calloc((size_t)t->nregions + 1, sizeof *from);
-    if (!regions || !from) {
+    /* a bandit's SRMs, and the per-region pointers decide reads them by */
+    decide_srm *srms = calloc((size_t)t->nregions + 1, sizeof *srms);
+    const decide_srm **use = calloc((size_t)t->nregions + 1, sizeof *use);
+    if (!regions || !from || !srms || !use) {
+        free(srms);
+        free(use);
         free(regions);
         free(from);
         *regions_out = NULL;
@@ -128,8 +155,13 @@ static int run_decide(const results_table *t, const experiment *e, const analysi
         from[r] = breaker_from(t, e, r);
         if (!regions[r].looks)
             regions[r].nlooks = 0;
+        if (experiment_is_bandit(e))
+            bandit_region_inputs(t, e, r, &regions[r], &srms[r], &use[r], &from[r]);
     }
+    dc.srm = use;
     int rc = decide_run(&dc, regions, (size_t)t->nregions, res);
+    free(srms);
+    free(use);
     free(from);
     *regions_out = regions;
     return rc;
@@ -355,6 +387,9 @@ void analysis_attach(json_t *body, const results_table *t, const experiment *e,
     }
     json_object_set_new(body, "decisions", decisions_json(t, e, cfg, region_filter));
     json_object_set_new(body, "breaker", analysis_breaker_json(e, cfg));
+    if (experiment_is_bandit(e))
+        json_object_set_new(body, "bandit",
+                            bandit_results_json(t, e, cfg, capping_on(t, e), region_filter));
 }
 
 int analysis_learn_cap(const results_table *t, const experiment *e, double *cap, double *mean,

@@ -437,6 +437,10 @@ int decide_run(const decide_config *cfg, const decide_region *regions, size_t nr
             if (l > max_lbf) max_lbf = l;
         }
         rr->srm_p_always_valid = exp(-max_lbf);
+        if (cfg->srm && cfg->srm[r]) { /* the caller's (a bandit's: decide.h, decide_srm) */
+            rr->srm_p = cfg->srm[r]->p;
+            rr->srm_p_always_valid = cfg->srm[r]->p_always_valid;
+        }
         rr->srm_failed = rr->srm_p_always_valid < DECIDE_SRM_ALPHA;
         const decide_counts *ctl = &last[cfg->control];
         if (ctl->visitors > 0) {

@@ -105,6 +105,14 @@ typedef struct decide_counts {
     double revenue_sumsq;  /* sum over visitors of their revenue squared */
 } decide_counts;
 
+/* An SRM computed by the caller (a bandit's, against the weights in force
+ * in each period: stats/stats_periods.h) to use in place of the test of
+ * the looks' visitors against the configured weights. */
+typedef struct decide_srm {
+    double p;               /* chi-square p, for context */
+    double p_always_valid;  /* the sequential p the alarm is raised on */
+} decide_srm;
+
 /* One region's data. looks[d * nvariants + v] holds variant v's cumulative
  * counts through look d (d = 0 is the oldest, nlooks - 1 the latest);
  * cumulative counts never decrease. A region with nlooks == 0 has no data
@@ -137,6 +145,11 @@ typedef struct decide_config {
      * sequential test on new data only. NULL, or 0: the whole history.
      * Borrowed. */
     const size_t *breaker_from;
+    /* Per region (the order of decide_run's regions), an SRM to use in
+     * place of the test of the looks' visitors against `weights` (a
+     * bandit's: decide_srm), or NULL to use that test. NULL: every
+     * region uses it. Borrowed. */
+    const decide_srm *const *srm;
 } decide_config;
 
 /* Verdict on one variant in one region, most blocking reason first. */
