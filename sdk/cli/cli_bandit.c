@@ -105,8 +105,12 @@ static void render_region(const json_t *b, const json_t *g, FILE *f, int color, 
     if (waiting) {
         double need = num(g, "min_visitors_per_arm");
         if (!isfinite(need)) need = num(b, "min_visitors_per_arm");
-        snprintf(line, sizeof line, "  waiting for %.0f visitors per arm (fewest: %.0f)", need,
-                 num(g, "fewest_visitors"));
+        double fewest = num(g, "fewest_visitors");
+        if (isfinite(fewest))
+            snprintf(line, sizeof line, "  waiting for %.0f visitors per arm (fewest: %.0f)",
+                     need, fewest);
+        else
+            snprintf(line, sizeof line, "  waiting for %.0f visitors per arm", need);
         cli_term_paint(f, color, CLI_PAINT_WARN, line);
         fputc('\n', f);
     }
@@ -210,9 +214,13 @@ void cli_bandit_render(const json_t *b, const char *region, FILE *f, int color, 
     if (width > 100) width = 100;
     char line[256], c1[32], c2[32];
     fputc('\n', f);
+    /* "every" is the definition's text ("1d"), or seconds */
+    char every[32];
+    if (*str(b, "every")) snprintf(every, sizeof every, "%s", str(b, "every"));
+    else if (isfinite(num(b, "every"))) snprintf(every, sizeof every, "%.0f s", num(b, "every"));
+    else snprintf(every, sizeof every, "-");
     snprintf(line, sizeof line, "Bandit: top-two Thompson sampling on %s, updated every %s",
-             *str(b, "metric") ? str(b, "metric") : "the goal",
-             *str(b, "every") ? str(b, "every") : "-");
+             *str(b, "metric") ? str(b, "metric") : "the goal", every);
     cli_term_paint(f, color, CLI_PAINT_BOLD, line);
     fputc('\n', f);
     pct(num(b, "control_share"), c1, sizeof c1);
