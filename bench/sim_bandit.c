@@ -49,22 +49,27 @@
  *            non-control traffic: "largest" is the measure), against the
  *            first day the fixed split's decision promotes it (from when
  *            it would get all of the traffic).
- *   A/A false promotion: the share of A/A experiments in which decide_run
- *            (daily looks, the five regions and five wordings in one Holm
- *            family, alpha 0.05, min sample 1,000 per arm, decline
- *            guardrail; the always-valid rules) recommends a promotion in
- *            any region on any of the 30 days, with its Clopper-Pearson
- *            95% interval. The promise is <= 5%.
+ *   A/A false promotion: the share of A/A experiments in which the
+ *            promotion rule recommends a promotion in any region on any of
+ *            the 30 days, with its Clopper-Pearson 95% interval. The promise
+ *            is <= 5%. decide_run (the five regions and five wordings in
+ *            one Holm family, alpha 0.05, min sample 1,000 per arm, decline
+ *            guardrail; the always-valid rules) is fed after every day what
+ *            upshotd feeds it for a bandit (engine/core/analysis.c,
+ *            bandit_decide_inputs): per region one look of equivalent counts
+ *            carrying each arm's period-weighted rates
+ *            (stats_periods_effective), and the SRM test against the
+ *            weights in force in each period (stats_periods_srm_run).
  *
- * decide_run is fed each region's cumulative counts at each daily look,
- * pooled over the bandit's periods. With rates constant over time (as
- * simulated) pooling does not bias the comparison; with rates that drift
- * while the weights move it would (Simpson's paradox), which is what the
- * period-weighted estimate in results.c is for and what this simulation
- * does not exercise. decide_run's SRM test checks one fixed weight vector,
- * which a bandit's counts cannot match, so a promotion blocked only by the
- * SRM alarm counts here as a promotion (the rate is an upper bound on what
- * the other rules let through).
+ * For comparison the A/A runs also feed decide_run each region's
+ * cumulative counts pooled over the periods, at every daily look, as a
+ * fixed experiment's are; its SRM test checks one fixed weight vector,
+ * which a bandit's counts cannot match, so there a promotion blocked only
+ * by the SRM alarm counts as one (an upper bound on what the other rules
+ * let through). With rates constant over time, as simulated, pooling does
+ * not bias the comparison; with rates that drift while the weights move
+ * it would (Simpson's paradox), which the period weighting is for and
+ * this simulation does not exercise.
  *
  * Seeded GSL generator (mt19937) for the traffic, and every update seeded
  * from the run, region and period: the same command prints the same
@@ -93,6 +98,7 @@
 #include "decide.h"
 #include "stats_bandit.h"
 #include "stats_core.h"
+#include "stats_periods.h"
 
 #define SIM_REGIONS 5
 #define SIM_ARMS 6
@@ -124,8 +130,12 @@ typedef struct sim_result {
                                           day; 0: not on day 30 */
     int promote_day[SIM_REGIONS];      /* 1-based first day of a promotion; 0: never */
     int promoted[SIM_REGIONS];         /* the arm promoted then, -1 none */
-    bool any_promotion;                /* some region promoted on some day */
-    bool any_srm;                      /* the SRM alarm rang somewhere */
+    bool any_promotion;                /* some region promoted on some day: the bandit's
+                                          period-aware decision, or the fixed split's */
+    bool any_pooled;                   /* bandit: the decision on counts pooled over
+                                          periods promoted, or would have but for SRM */
+    bool any_srm;                      /* the period-aware SRM alarm rang somewhere */
+    bool any_srm_pooled;               /* SRM against the starting weights rang */
 } sim_result;
 
 static void true_rates(scenario sc, size_t r, double *p)
@@ -199,6 +209,17 @@ static int sim_run(gsl_rng *rng, scenario sc, bool bandit, unsigned slots, bool 
                               .floor = SIM_FLOOR, .min_per_arm = SIM_MIN_PER_ARM,
                               .metric = STATS_BANDIT_CONVERSION,
                               .beta = STATS_BANDIT_DEFAULT_BETA, .draws = draws};
+    /* Per region and period (decide runs only with daily updates, so at
+     * most SIM_DAYS + 1 periods): each arm's cohort, as upshotd's counters
+     * keep it, and the weights in force. */
+    static stats_periods_cell pconv[SIM_REGIONS][SIM_DAYS + 1][SIM_ARMS];
+    static stats_periods_cell pdecl[SIM_REGIONS][SIM_DAYS + 1][SIM_ARMS];
+    static double pw[SIM_REGIONS][SIM_DAYS + 1][SIM_ARMS];
+    if (decide && slots != 1) return -1;
+    if (decide) {
+        memset(pconv, 0, sizeof pconv);
+        memset(pdecl, 0, sizeof pdecl);
+    }
     for (size_t d = 0; d < SIM_DAYS; d++) {
         for (size_t r = 0; r < SIM_REGIONS; r++) {
             /* the weights in force on day d + 1: at its start (daily
@@ -225,6 +246,14 @@ static int sim_run(gsl_rng *rng, scenario sc, bool bandit, unsigned slots, bool 
                     cnt[r][a].conversions += conv;
                     cnt[r][a].orders += conv;
                     cnt[r][a].decliners += decl;
+                    if (decide) {
+                        stats_periods_cell *c = &pconv[r][period[r]][a], *x = &pdecl[r][period[r]][a];
+                        c->n += split[a];
+                        c->sum += conv;
+                        x->n += split[a];
+                        x->sum += decl;
+                        pw[r][period[r]][a] = w[r][a];
+                    }
                     out->regret += split[a] * (p[r][best[r]] - p[r][a]);
                     out->optimum += split[a] * p[r][best[r]];
                 }
@@ -247,11 +276,73 @@ static int sim_run(gsl_rng *rng, scenario sc, bool bandit, unsigned slots, bool 
         if (decide_run(&dc, regs, SIM_REGIONS, &res) != 0) return -1;
         for (size_t r = 0; r < SIM_REGIONS; r++) {
             const decide_region_result *rr = &res.regions[r];
+            if (!bandit) {
+                if (rr->rec == DECIDE_REC_PROMOTE && out->promote_day[r] == 0) {
+                    out->promote_day[r] = (int)d + 1;
+                    out->promoted[r] = rr->variant;
+                    out->any_promotion = true;
+                }
+                continue;
+            }
+            if (rr->srm_failed) out->any_srm_pooled = true;
+            if (would_promote(rr, &dc)) out->any_pooled = true;
+        }
+        decide_result_free(&res);
+        if (!bandit) continue;
+        /* The bandit as upshotd decides on it (engine/core/analysis.c,
+         * bandit_decide_inputs): one look per region of equivalent counts
+         * carrying each arm's period-weighted rates, and the SRM against
+         * the weights in force in each period. */
+        decide_counts eq[SIM_REGIONS][SIM_ARMS];
+        decide_srm srm[SIM_REGIONS];
+        const decide_srm *use[SIM_REGIONS];
+        for (size_t r = 0; r < SIM_REGIONS; r++) {
+            stats_periods_cell cc[(SIM_DAYS + 1) * SIM_ARMS], dd[(SIM_DAYS + 1) * SIM_ARMS];
+            uint64_t nn[(SIM_DAYS + 1) * SIM_ARMS];
+            double ww[(SIM_DAYS + 1) * SIM_ARMS];
+            size_t np = 0;
+            for (unsigned q = 0; q <= period[r] && q <= SIM_DAYS; q++) {
+                uint64_t any = 0;
+                for (size_t a = 0; a < SIM_ARMS; a++) any += pconv[r][q][a].n;
+                if (!any) continue;
+                for (size_t a = 0; a < SIM_ARMS; a++) {
+                    cc[np * SIM_ARMS + a] = pconv[r][q][a];
+                    dd[np * SIM_ARMS + a] = pdecl[r][q][a];
+                    nn[np * SIM_ARMS + a] = pconv[r][q][a].n;
+                    ww[np * SIM_ARMS + a] = pw[r][q][a];
+                }
+                np++;
+            }
+            for (size_t a = 0; a < SIM_ARMS; a++) {
+                stats_periods_equiv qc, qd;
+                stats_periods_effective(cc, np, SIM_ARMS, a, STATS_PERIODS_RATE, &qc);
+                stats_periods_effective(dd, np, SIM_ARMS, a, STATS_PERIODS_RATE, &qd);
+                double n = floor(qc.n_eff);
+                uint64_t conv = (uint64_t)llround(qc.mean * n);
+                eq[r][a] = (decide_counts){.visitors = (uint64_t)n, .conversions = conv,
+                                           .orders = conv,
+                                           .decliners = (uint64_t)llround(qd.mean * n),
+                                           .revenue_sum = 35.0 * (double)conv,
+                                           .revenue_sumsq = 35.0 * 35.0 * (double)conv};
+            }
+            stats_periods_srm sr;
+            srm[r] = (decide_srm){1, 1};
+            if (stats_periods_srm_run(nn, ww, np, SIM_ARMS, 0, DECIDE_SRM_ALPHA, &sr) == 0) {
+                srm[r].p = sr.p.defined ? sr.p.p : 1;
+                srm[r].p_always_valid = sr.p_always_valid.defined ? sr.p_always_valid.p : 1;
+            }
+            use[r] = &srm[r];
+            regs[r] = (decide_region){.name = REGIONS[r].key, .nlooks = 1, .looks = eq[r]};
+        }
+        decide_config pc = dc;
+        pc.srm = use;
+        if (decide_run(&pc, regs, SIM_REGIONS, &res) != 0) return -1;
+        for (size_t r = 0; r < SIM_REGIONS; r++) {
+            const decide_region_result *rr = &res.regions[r];
             if (rr->srm_failed) out->any_srm = true;
-            bool promote = bandit ? would_promote(rr, &dc) : rr->rec == DECIDE_REC_PROMOTE;
-            if (promote && out->promote_day[r] == 0) {
+            if (rr->rec == DECIDE_REC_PROMOTE && out->promote_day[r] == 0) {
                 out->promote_day[r] = (int)d + 1;
-                out->promoted[r] = rr->rec == DECIDE_REC_PROMOTE ? rr->variant : -2;
+                out->promoted[r] = rr->variant;
                 out->any_promotion = true;
             }
         }
@@ -376,7 +467,7 @@ int main(int argc, char **argv)
             return 1;
         }
     /* A/A under the bandit through the decision */
-    long aa_any = 0, aa_srm = 0;
+    long aa_any = 0, aa_srm = 0, aa_pooled = 0, aa_srm_pooled = 0;
     for (long i = 0; i < n_aa; i++) {
         sim_result b;
         if (sim_run(rng, SC_AA, true, 1, true, draws, mix(seed ^ mix(0xaaULL << 40 | (uint64_t)i)),
@@ -386,6 +477,8 @@ int main(int argc, char **argv)
         }
         aa_any += b.any_promotion;
         aa_srm += b.any_srm;
+        aa_pooled += b.any_pooled;
+        aa_srm_pooled += b.any_srm_pooled;
     }
     gsl_rng_free(rng);
     double lo = 0, hi = 0;
@@ -414,9 +507,14 @@ int main(int argc, char **argv)
                    s->largest, s->region_runs, s->largest_day_mean, s->promoted_fixed,
                    s->promote_day_fixed_mean, s->days_earlier_mean, s->both);
     }
+    double plo = 0, phi = 0;
+    if (n_aa > 0) binom_ci(aa_pooled, n_aa, &plo, &phi);
     printf("A/A under the bandit: %ld experiments, %ld with a promotion in any region on any day "
-           "(%.2f%%, 95%% CI %.2f%%..%.2f%%; SRM against the starting weights rang in %ld)\n",
-           n_aa, aa_any, 100 * aa_rate, 100 * lo, 100 * hi, aa_srm);
+           "(%.2f%%, 95%% CI %.2f%%..%.2f%%; the SRM check against the weights in force rang "
+           "in %ld)\n", n_aa, aa_any, 100 * aa_rate, 100 * lo, 100 * hi, aa_srm);
+    printf("  on counts pooled over periods instead (SRM ignored: it rang against the starting "
+           "weights in %ld): %ld (%.2f%%, 95%% CI %.2f%%..%.2f%%)\n", aa_srm_pooled, aa_pooled,
+           n_aa ? 100.0 * (double)aa_pooled / (double)n_aa : 0.0, 100 * plo, 100 * phi);
 
     printf("{\"seed\":%lu,\"days\":%d,\"draws\":%u,\"runs\":%ld,\"runs_15m\":%ld,", seed, SIM_DAYS,
            draws, runs, runs15);
@@ -436,7 +534,9 @@ int main(int argc, char **argv)
     printf("\"aa_experiments\":%ld,\"aa_any_promotion\":%ld,", n_aa, aa_any);
     json_num("aa_rate", aa_rate, true);
     json_num("aa_ci_lo", lo, true);
-    json_num("aa_ci_hi", hi, false);
+    json_num("aa_ci_hi", hi, true);
+    printf("\"aa_srm_alarms\":%ld,\"aa_pooled_promotion\":%ld,", aa_srm, aa_pooled);
+    json_num("aa_pooled_ci_hi", phi, false);
     printf("}\n");
     return !report_only && aa_any * 20 > n_aa ? 1 : 0; /* more than 5% false promotions fails */
 }
