@@ -146,6 +146,22 @@ def table(results):
                      ", ".join(f"{r} {v * 100:.0f}%" for r, v in pw["found_rate"].items()),
                      f"{pw['runs']} runs with tools/simulate's true effects; a wrong cell "
                      f"promoted in {pw['wrong_rate'] * 100:.1f}% of region-runs", "", ""])
+    bd = results.get("bandit")
+    if bd:
+        for sc, what in (("strong", "one wording +20%"), ("aa", "A/A"),
+                         ("regional", "best wording by region")):
+            x = bd[sc]
+            rows.append([f"bandit vs fixed split, 30 days: regret, {what}",
+                         f"{x['regret_bandit']:.0f} vs {x['regret_fixed']:.0f} conversions",
+                         f"{bd['runs']} experiments; best wording leads from day "
+                         f"{x['largest_day'] or 0:.1f}, fixed split promotes it on day "
+                         f"{x['fixed_promote_day'] or 0:.1f}" if sc != "aa"
+                         else f"{bd['runs']} experiments", "", ""])
+        rows.append(["bandit A/A: experiments with a false promotion",
+                     f"{bd['aa_rate'] * 100:.2f}%",
+                     f"{bd['aa_any_promotion']} of {bd['aa_experiments']}, 95% CI "
+                     f"{bd['aa_ci_lo'] * 100:.2f}..{bd['aa_ci_hi'] * 100:.2f}%", "<= 5%",
+                     status("bandit_aa_false_promotion")])
     rm = results.get("redis_memory")
     if rm:
         rows.append(["Redis bytes per (visitor, experiment)", f"{rm['bytes_per_visitor']:.1f} B",
@@ -199,6 +215,7 @@ def target_lines(results):
         "stats_ms": "statistics, ms per experiment",
         "redis_bytes_per_visitor": "Redis bytes per (visitor, experiment)",
         "factorial_aa_false_rate": "factorial promotion, A/A runs promoting anything",
+        "bandit_aa_false_promotion": "bandit A/A false promotion rate",
     }
     out = []
     for key, c in results["checks"].items():
@@ -323,6 +340,9 @@ gate ignores disturbed rounds).
   copy floor (building the hashed string with memcpy, no hash).
 - **Statistics**: `bench/bench_stats --json` (full results of one experiment,
   5 variants x 50 regions).
+- **Bandit**: `bench/sim_bandit --runs {results['mode_params']['bandit_runs']} --aa
+  {results['mode_params']['bandit_aa']}` (the traffic, settings and figures are in its
+  header comment and bench/README.md).
 - **Memory**: Redis `MEMORY USAGE` summed over the keys of one experiment
   (hash tag `{{x:mem-exp}}`) after {results['mode_params']['mem_visitors']:,} visitors were exposed
   and 4% of them converted; upshotd's VmRSS after start-up with a generated

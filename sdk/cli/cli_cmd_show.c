@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_bandit.h"
 #include "cli_cmd.h"
 #include "cli_results.h"
 #include "cli_table.h"
@@ -40,9 +41,12 @@ static int show_load(cli_ctx *ctx, const char *key, const cli_view_opts *vo, jso
         json_decref(exp);
         return CLI_EXIT_FAILURE;
     }
+    json_t *bandit = cli_bandit_view(res); /* NULL unless a bandit experiment */
     json_decref(res);
     json_t *view = cli_view_build(exp, &r, vo, msg, sizeof msg);
     cli_results_free(&r);
+    if (view && bandit) json_object_set(view, "bandit", bandit);
+    json_decref(bandit);
     if (view == NULL) {
         cli_errorf(ctx, "%s", msg);
         json_decref(exp);

@@ -45,4 +45,10 @@ void cli_view_render(const json_t *view, FILE *f, int color, int width);
 void cli_view_summary(const json_t *view, unsigned long long *visitors, const char **leading,
                       int *conclusive, int *regions);
 
+/* Draws a chart of series by day, as the cumulative-lift chart of `show`:
+ * chart is {"days": ["YYYY-MM-DD", ...], "series": [{"variant", "lift":
+ * [one number or null per day]}]}, values as fractions (labels in %).
+ * Every line fits width columns. */
+void cli_view_render_chart(const json_t *chart, FILE *f, int color, int width);
+
 #endif

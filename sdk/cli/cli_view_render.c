@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_bandit.h"
 #include "cli_fmt.h"
 #include "cli_plot.h"
 #include "cli_table.h"
@@ -521,6 +522,9 @@ void cli_view_render(const json_t *view, FILE *f, int color, int width)
     cli_fmt_heading(f, color, b);
     render_chart(f, color, width, json_object_get(view, "chart"));
 
+    json_t *bandit = json_object_get(view, "bandit");
+    if (json_is_object(bandit)) cli_bandit_render(bandit, only, f, color, width);
+
     cli_fmt_heading(f, color, "Recommendations");
     if (json_array_size(regs) == 0) fputs("  no region has data yet\n", f);
     json_array_foreach(regs, i, g) {
@@ -539,4 +543,9 @@ void cli_view_render(const json_t *view, FILE *f, int color, int width)
         fprintf(f, "\nnote: %s conversions came from visitors never exposed (not attributed)\n",
                 c1);
     }
+}
+
+void cli_view_render_chart(const json_t *chart, FILE *f, int color, int width)
+{
+    render_chart(f, color, width > 100 ? 100 : width, chart);
 }

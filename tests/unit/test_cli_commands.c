@@ -71,6 +71,9 @@ static void setup(void)
     add_fixture("GET", "/v1/experiments/checkout-tiers/log", "log_checkout_tiers.json");
     add_fixture("GET", "/v1/experiments/offer-strategy", "experiment_offer_strategy.json");
     add_fixture("GET", "/v1/experiments/offer-strategy/results", "results_offer_strategy.json");
+    add_fixture("GET", "/v1/experiments/checkout-wording", "experiment_checkout_wording.json");
+    add_fixture("GET", "/v1/experiments/checkout-wording/results",
+                "results_checkout_wording.json");
     fake_route_add(srv, "POST", "/v1/experiments/checkout-tiers/promotions", 200,
                    "{\"key\":\"checkout-tiers\"}");
     fake_route_add(srv, "POST", "/v1/experiments/checkout-tiers/stop", 200,
@@ -729,6 +732,46 @@ Test(cli_commands, an_unknown_experiment_gets_did_you_mean_from_the_list)
     json_t *e = json_object_get(v, "error");
     cr_assert_str_eq(json_string_value(json_object_get(e, "kind")), "not_found");
     cr_assert_str_eq(json_string_value(json_object_get(e, "did_you_mean")), "checkout-tiers");
+    json_decref(v);
+    run_free(&r);
+}
+
+/* A bandit experiment (the results carry a `bandit` object): show adds the
+ * bandit section between the lift chart and the recommendations, and
+ * --json carries the object exactly as upshotd sent it. */
+Test(cli_commands, show_bandit_section_and_json_pass_through)
+{
+    run_out r = run((const char *[]){"show", "checkout-wording", NULL});
+    cr_assert_eq(r.rc, 0, "%s", r.err);
+    cr_assert_leq(widest(r.out), 100, "%s", r.out);
+    const char *chart = strstr(r.out, "Cumulative lift"), *band = strstr(r.out, "Bandit: "),
+               *recs = strstr(r.out, "Recommendations");
+    cr_assert(chart && band && recs && chart < band && band < recs, "%s", r.out);
+    const char *want[] = {"next update 2026-11-21T00:00:00Z", "moved buckets 17.2%",
+                          "waiting for 100 visitors per arm (fewest: 63)", "0.973",
+                          "weights by period", NULL};
+    for (int i = 0; want[i]; i++)
+        cr_assert(strstr(r.out, want[i]) != NULL, "missing \"%s\" in:\n%s", want[i], r.out);
+    run_free(&r);
+
+    /* the fixed experiment has no bandit section */
+    r = run((const char *[]){"show", "checkout-tiers", NULL});
+    cr_assert_eq(r.rc, 0, "%s", r.err);
+    cr_assert_null(strstr(r.out, "Bandit: "), "%s", r.out);
+    run_free(&r);
+
+    r = run((const char *[]){"show", "checkout-wording", "--json", NULL});
+    cr_assert_eq(r.rc, 0, "%s", r.err);
+    json_error_t je;
+    json_t *v = json_loads(r.out, 0, &je);
+    cr_assert_not_null(v, "%s", je.text);
+    char *raw = fake_fixture("results_checkout_wording.json");
+    json_t *res = json_loads(raw, 0, &je);
+    free(raw);
+    cr_assert_not_null(res, "%s", je.text);
+    cr_assert(json_equal(json_object_get(v, "bandit"), json_object_get(res, "bandit")),
+              "the view's bandit differs from the results':\n%s", r.out);
+    json_decref(res);
     json_decref(v);
     run_free(&r);
 }

@@ -166,3 +166,22 @@ export const T = {
     reviews: '{r} / 5 från {n} omdömen', demoNote: 'Upshots demobutik. Erbjudandena väljs av upshotd.'
   }
 }
+
+// The descaler add-on of the checkout-wording experiment (a bandit over six
+// wordings; the wordings themselves live in its payloads): its name and
+// price per region, added to the tables above so the cart and the order
+// list it like any other product.
+export const DESCALER = {
+  name: {
+    gr: 'Ταμπλέτες αφαλάτωσης (12)',
+    pl: 'Tabletki do odkamieniania (12 szt.)',
+    mena: 'أقراص إزالة الترسبات (12)',
+    ee: 'Katlakivitabletid (12 tk)',
+    se: 'Avkalkningstabletter (12 st)'
+  },
+  price: { gr: 7, pl: 29, mena: 29, ee: 7, se: 79 }
+}
+for (const r of REGIONS) {
+  PRICES[r].descaler = DESCALER.price[r]
+  T[r].products.descaler = DESCALER.name[r]
+}

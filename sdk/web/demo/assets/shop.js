@@ -62,6 +62,11 @@ const PAGE_EXPERIMENTS = {
 }
 
 const errors = []
+// checkout-wording, a bandit over six wordings of the descaler add-on on
+// the checkout page (checkoutAddon below); kept apart from the tables
+// above so each experiment's lines stay its own.
+DEFAULTS['checkout-wording'] = { variant: 'plain', payload: { offer: 'descaler', wording: 'plain' } }
+PAGE_EXPERIMENTS.checkout.push('checkout-wording')
 const up = createUpshot({
   server: meta('upshot-server'),
   key: meta('upshot-key'),
@@ -603,6 +608,31 @@ async function thanksPage (as) {
   up.expose(a, { cartValue: cart.total() }) // the cart before the offer: the CUPED covariate
 }
 
+// checkout-wording: the descaler add-on above the "place order" button,
+// worded as the bandit's pick for this visitor says (its payload's copy in
+// the region's language; the page's dir makes Arabic right to left). An
+// accepted add-on goes into the cart and the order summary beside the form.
+function checkoutAddon (as) {
+  const a = as['checkout-wording']
+  const form = document.getElementById('checkout')
+  if (!form || !visible(a, 'checkout-wording') || cart.has('descaler')) return
+  const pl = a.payload
+  const card = offerCard('checkout-wording', a, {
+    id: 'descaler',
+    cls: 'addon wording-' + (pl.wording || 'plain'),
+    head: said(pl, 'headline', L.products.descaler),
+    body: said(pl, 'body', ''),
+    extra: h('p', { class: 'offer-price' }, L.products.descaler + ' · ', h('strong', {}, money(price('descaler')))),
+    onAccept: () => {
+      cart.add('descaler')
+      const summary = document.querySelector('.summary')
+      if (summary) summary.replaceChildren(h('h2', {}, L.summary), lines(cart.items(), false), totals())
+    }
+  })
+  form.insertBefore(card, document.getElementById('place-order'))
+  up.exposeOnView(card, a, { cartValue: cart.total() })
+}
+
 // The developer strip: which variant of which experiment this page got.
 let shown = {}
 function renderPanel () {
@@ -627,6 +657,7 @@ async function start () {
   renderPanel()
   const render = { product: productPage, cart: cartPage, checkout: checkoutPage, thanks: thanksPage }[page]
   await render(as)
+  if (page === 'checkout') checkoutAddon(as)
   document.body.dataset.ready = '1'
 }
 
