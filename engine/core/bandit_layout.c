@@ -60,17 +60,23 @@ int bandit_layout_apply(bandit_layout *l, const double *weights, int k)
     uint32_t target[BANDIT_LAYOUT_MAX_ARMS];
     bandit_layout_targets(weights, k, target);
 
-    /* Release: each arm above its target frees its highest buckets. A freed
-     * bucket is marked with the owner value k (no arm) until it is taken. */
+    /* Release: each arm above its target frees buckets, those already
+     * marked moved first (their visitors are looked up anyway), then
+     * unmoved ones, highest first in each pass. Reusing the moved ones is
+     * what keeps weights that go back and forth from marking a new part
+     * of the buckets at every update. A freed bucket is marked with the
+     * owner value k (no arm) until it is taken. */
     uint32_t surplus[BANDIT_LAYOUT_MAX_ARMS];
     for (int i = 0; i < k; i++)
         surplus[i] = l->count[i] > target[i] ? l->count[i] - target[i] : 0;
-    for (uint32_t b = HASH_BUCKETS; b-- > 0;) {
-        int o = l->owner[b];
-        if (surplus[o] > 0) {
-            surplus[o]--;
-            l->count[o]--;
-            l->owner[b] = (uint8_t)k;
+    for (int pass = 1; pass >= 0; pass--) {
+        for (uint32_t b = HASH_BUCKETS; b-- > 0;) {
+            int o = l->owner[b];
+            if (o < k && surplus[o] > 0 && (int)bandit_layout_bucket_moved(l, b) == pass) {
+                surplus[o]--;
+                l->count[o]--;
+                l->owner[b] = (uint8_t)k;
+            }
         }
     }
     /* Take: the freed buckets, lowest first, go to the arms below target in

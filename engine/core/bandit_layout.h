@@ -7,8 +7,11 @@
  * first arm shifts every later range, and every visitor would need a Redis
  * lookup to stay sticky. Here a weight change moves only as many buckets
  * as the weights differ by (the total variation distance, times 10,000):
- * an arm above its new bucket count gives up its highest buckets, and the
- * arms below theirs take them, lowest bucket first, in arm order. A bucket
+ * an arm above its new bucket count gives up buckets (those already moved
+ * first, then the others; highest first in each group), and the arms
+ * below theirs take them, lowest bucket first, in arm order. Giving up
+ * moved buckets first means weights that drift back and forth keep
+ * reusing the same moved buckets instead of marking new ones. A bucket
  * that has never changed owner still belongs to the arm every visitor in
  * it was first exposed to, so only visitors in moved buckets can need the
  * lookup (docs/assignment.md, "Bandit stickiness").

@@ -134,3 +134,24 @@ Test(bandit_layout, text_round_trip)
     cr_expect_eq(bandit_layout_decode(&back, "0*5000,1*5000/0,10000", 2), 0);
     cr_expect_eq(back.nmoved, 10000);
 }
+
+Test(bandit_layout, weights_going_back_and_forth_reuse_the_moved_buckets)
+{
+    /* A/B/A/B...: the first change marks 1,000 buckets; every later one
+     * moves 1,000 again, but the ones already marked, so the share of
+     * visitors who can need a lookup stays at 10% instead of growing. */
+    bandit_layout l;
+    double a[3] = {0.4, 0.3, 0.3}, b[3] = {0.4, 0.2, 0.4};
+    cr_assert_eq(bandit_layout_init(&l, a, 3), 0);
+    for (int round = 0; round < 20; round++) {
+        cr_assert_eq(bandit_layout_apply(&l, round % 2 ? a : b, 3), 1000);
+        cr_assert_eq(l.nmoved, 1000, "round %d: %u buckets marked", round, l.nmoved);
+        check_counts(&l);
+    }
+    /* A bucket that never moved keeps its first owner throughout. */
+    bandit_layout first;
+    cr_assert_eq(bandit_layout_init(&first, a, 3), 0);
+    for (uint32_t i = 0; i < HASH_BUCKETS; i++)
+        if (!bandit_layout_bucket_moved(&l, i))
+            cr_expect_eq(l.owner[i], first.owner[i]);
+}

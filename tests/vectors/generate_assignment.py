@@ -175,20 +175,22 @@ def layout_init(weights):
 
 
 def layout_apply(layout, weights):
-    """Arms above their new count give up their highest buckets; the freed
-    buckets, lowest first, go to the arms below theirs, in arm order."""
+    """Arms above their new count give up buckets, the moved ones first and
+    then the others, highest first in each group; the freed buckets, lowest
+    first, go to the arms below theirs, in arm order."""
     k = len(weights)
     owner, moved = layout["owner"], layout["moved"]
     have = [owner.count(i) for i in range(k)]
     want = layout_targets(weights)
     surplus = [max(0, have[i] - want[i]) for i in range(k)]
     freed = []
-    for b in range(9999, -1, -1):
-        o = owner[b]
-        if surplus[o]:
-            surplus[o] -= 1
-            have[o] -= 1
-            freed.append(b)
+    for group in (True, False):
+        for b in range(9999, -1, -1):
+            o = owner[b]
+            if moved[b] == group and b not in freed and surplus[o]:
+                surplus[o] -= 1
+                have[o] -= 1
+                freed.append(b)
     takers = [i for i in range(k) for _ in range(max(0, want[i] - have[i]))]
     assert len(takers) == len(freed)
     for b, arm in zip(sorted(freed), takers):
