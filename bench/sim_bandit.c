@@ -95,6 +95,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bandit_layout.h"
+#include "bandit_plan.h"
 #include "decide.h"
 #include "stats_bandit.h"
 #include "stats_core.h"
@@ -136,6 +138,9 @@ typedef struct sim_result {
                                           periods promoted, or would have but for SRM */
     bool any_srm;                      /* the period-aware SRM alarm rang somewhere */
     bool any_srm_pooled;               /* SRM against the starting weights rang */
+    double moved_share[SIM_REGIONS];   /* bandit: buckets whose owner ever changed at the
+                                          end (engine/core/bandit_layout.h), the largest
+                                          share of returning visitors needing a lookup */
 } sim_result;
 
 static void true_rates(scenario sc, size_t r, double *p)
@@ -202,6 +207,9 @@ static int sim_run(gsl_rng *rng, scenario sc, bool bandit, unsigned slots, bool 
     }
     double equal[SIM_ARMS];
     for (size_t a = 0; a < SIM_ARMS; a++) equal[a] = 1.0 / SIM_ARMS;
+    static bandit_layout layout[SIM_REGIONS];
+    for (size_t r = 0; r < SIM_REGIONS; r++)
+        if (bandit_layout_init(&layout[r], equal, SIM_ARMS) != 0) return -1;
     decide_config dc = {.nvariants = SIM_ARMS, .control = 0, .weights = equal,
                         .goal = DECIDE_GOAL_CONVERSION, .guard_decline = true, .alpha = 0.05,
                         .min_sample = 1000, .correction = DECIDE_CORRECTION_HOLM};
@@ -261,9 +269,12 @@ static int sim_run(gsl_rng *rng, scenario sc, bool bandit, unsigned slots, bool 
                 bc.seed = mix(run_seed ^ mix(r * 1000003ULL + period[r] + 1));
                 stats_bandit_update u;
                 if (stats_bandit_update_run(&bc, cum[r], w[r], &u) != 0) return -1;
-                if (!u.waiting) {
+                /* as upshotd: a new period, and buckets moved, only when the
+                 * weights move more than BANDIT_PLAN_MIN_MOVE of the traffic */
+                if (!u.waiting && bandit_plan_changed(w[r], u.weights, SIM_ARMS)) {
                     memcpy(w[r], u.weights, sizeof w[r]);
                     period[r]++;
+                    if (bandit_layout_apply(&layout[r], w[r], SIM_ARMS) < 0) return -1;
                 }
             }
             memcpy(&looks[r][d * SIM_ARMS], cnt[r], sizeof cnt[r]);
@@ -348,6 +359,8 @@ static int sim_run(gsl_rng *rng, scenario sc, bool bandit, unsigned slots, bool 
         }
         decide_result_free(&res);
     }
+    for (size_t r = 0; r < SIM_REGIONS; r++)
+        out->moved_share[r] = bandit_layout_moved_share(&layout[r]);
     return 0;
 }
 
@@ -368,6 +381,7 @@ typedef struct scenario_summary {
     double promote_day_fixed_mean;
     double days_earlier_mean;                    /* over region-runs with both */
     long both;
+    double moved_share_mean, moved_share_max;    /* bandit, over region-runs at day 30 */
 } scenario_summary;
 
 static int run_scenario(gsl_rng *rng, scenario sc, long runs, long runs15, unsigned draws,
@@ -383,6 +397,10 @@ static int run_scenario(gsl_rng *rng, scenario sc, long runs, long runs15, unsig
             sim_run(rng, sc, false, 1, true, draws, rs, &f) != 0)
             return -1;
         s->regret_bandit += b.regret / runs;
+        for (size_t r = 0; r < SIM_REGIONS; r++) {
+            s->moved_share_mean += b.moved_share[r] / (double)(runs * SIM_REGIONS);
+            if (b.moved_share[r] > s->moved_share_max) s->moved_share_max = b.moved_share[r];
+        }
         s->regret_fixed += f.regret / runs;
         s->optimum += f.optimum / runs;
         for (size_t r = 0; r < SIM_REGIONS; r++) {
@@ -498,7 +516,9 @@ int main(int argc, char **argv)
                s->optimum);
         if (isfinite(s->regret_bandit_15m))
             printf("; every 15 minutes %.0f (%ld experiments)", s->regret_bandit_15m, runs15);
-        printf("\n");
+        printf("\n  buckets moved by day %d (returning visitors who can need a lookup): "
+               "%.1f%% on average, at most %.1f%%\n", SIM_DAYS, 100 * s->moved_share_mean,
+               100 * s->moved_share_max);
         if (sc != SC_AA)
             printf("  best wording leads the weights for good under the bandit in %ld of "
                    "%ld region-runs, from day %.1f on average; the fixed split promoted it in "
@@ -528,6 +548,8 @@ int main(int argc, char **argv)
         json_num("largest_day", s->largest_day_mean, true);
         json_num("fixed_promote_day", s->promote_day_fixed_mean, true);
         json_num("days_earlier", s->days_earlier_mean, true);
+        json_num("moved_share", s->moved_share_mean, true);
+        json_num("moved_share_max", s->moved_share_max, true);
         printf("\"region_runs\":%ld,\"largest\":%ld,\"fixed_promoted\":%ld},", s->region_runs,
                s->largest, s->promoted_fixed);
     }
