@@ -30,8 +30,22 @@ static bool read_weights(json_t *a, int k, double *w)
     return true;
 }
 
+/* Whether history entry h is period's own: a summary of merged old periods
+ * (bandit_plan.h: "summarized", "through") holds their average weights,
+ * which are no period's, so it never matches. */
+static bool history_entry_is(json_t *h, int period)
+{
+    return json_integer_value(json_object_get(h, "period")) == period &&
+           !json_is_true(json_object_get(h, "summarized")) && !json_object_get(h, "through");
+}
+
 bool bandit_period_weights(const experiment *e, const char *region, int period, double *w)
 {
+    if (period == 0) { /* the starting weights, whatever the history kept */
+        for (int v = 0; v < e->nvariants; v++)
+            w[v] = e->variants[v].weight;
+        return true;
+    }
     json_t *r = state_region(e, region);
     if (r && json_integer_value(json_object_get(r, "period")) == period &&
         read_weights(json_object_get(r, "weights"), e->nvariants, w))
@@ -39,15 +53,10 @@ bool bandit_period_weights(const experiment *e, const char *region, int period, 
     size_t i;
     json_t *h;
     json_array_foreach(json_object_get(r, "history"), i, h) {
-        if (json_integer_value(json_object_get(h, "period")) == period &&
-            read_weights(json_object_get(h, "weights"), e->nvariants, w))
+        if (history_entry_is(h, period) && read_weights(json_object_get(h, "weights"), e->nvariants, w))
             return true;
     }
-    if (period != 0)
-        return false;
-    for (int v = 0; v < e->nvariants; v++)
-        w[v] = e->variants[v].weight;
-    return true;
+    return false;
 }
 
 /* When period started in region ("" when unknown). Borrowed. */
@@ -59,7 +68,7 @@ static const char *period_since(const experiment *e, const char *region, int per
     size_t i;
     json_t *h;
     json_array_foreach(json_object_get(r, "history"), i, h) {
-        if (json_integer_value(json_object_get(h, "period")) == period)
+        if (history_entry_is(h, period))
             return json_string_value(json_object_get(h, "since"));
     }
     return NULL;

@@ -81,6 +81,32 @@ Test(bandit_inference, weights_in_force_come_from_the_state)
     cr_expect(w[0] == 0.45);
 }
 
+Test(bandit_inference, a_summarized_history_entry_is_no_periods_weights)
+{
+    /* Old periods merged into one entry (bandit_plan.h) carry their average
+     * weights: period 0 is still tested against the starting weights, and
+     * a merged period's weights are unknown rather than the average. */
+    json_t *def = json_deep_copy(bandit->def);
+    json_t *gr = json_object_get(json_object_get(json_object_get(def, "bandit_state"), "regions"),
+                                 "gr");
+    json_object_set_new(gr, "period", json_integer(3));
+    json_object_set_new(gr, "history",
+                        json_pack("[{s:i, s:i, s:b, s:s, s:[f,f,f]}]", "period", 0, "through", 2,
+                                  "summarized", 1, "since", "2026-11-20T00:00:00Z", "weights",
+                                  0.3, 0.6, 0.1));
+    char err[EXP_ERR_MAX];
+    experiment *e = experiment_parse(def, EXP_FROM_STATE, err);
+    json_decref(def);
+    cr_assert_not_null(e, "%s", err);
+    double w[3];
+    cr_assert(bandit_period_weights(e, "gr", 0, w));
+    cr_expect(w[0] == 0.45 && w[1] == 0.45 && w[2] == 0.1, "%g %g %g", w[0], w[1], w[2]);
+    cr_expect(!bandit_period_weights(e, "gr", 2, w), "merged into the summary: unknown");
+    cr_assert(bandit_period_weights(e, "gr", 3, w));
+    cr_expect(w[1] == 0.72);
+    experiment_release(e);
+}
+
 Test(bandit_inference, decide_sees_the_weighted_rate_and_the_srm_in_force)
 {
     results_table t;
