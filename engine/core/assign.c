@@ -55,11 +55,13 @@ bool assign_needs_lookup(const experiment *e, const char *visitor, const char *r
         return false;
     if (e->allocation_version > 1)
         return true;
-    if (e->bandit.mode != EXP_ALLOC_BANDIT)
+    if (e->bandit.mode != EXP_ALLOC_BANDIT || !e->bandit.moved_any)
         return false;
-    const exp_bandit_region *br = experiment_bandit_region(e, region);
-    return br && bandit_layout_bucket_moved(br->layout,
-                                            hash_prefix_bucket(&e->variant_prefix, visitor));
+    /* Moved in any region, not only this one: a visitor first exposed in
+     * another region may have got another owner there. */
+    (void)region;
+    uint32_t b = hash_prefix_bucket(&e->variant_prefix, visitor);
+    return (e->bandit.moved_any[b >> 3] >> (b & 7)) & 1;
 }
 
 static int forced_variant(const experiment *e, const char *visitor, const char *force)

@@ -51,10 +51,11 @@ int assign_bandit_owner(const experiment *e, const char *region, unsigned b);
 /* Whether the caller must look the visitor's recorded variant up before
  * trusting r (an ASSIGN_ASSIGNED result of assign_visitor for the same
  * visitor and region): when allocation_version > 1, or for a bandit when
- * the visitor's variant bucket is marked moved in the region's layout. An
- * unmoved bucket has had one owner since the experiment started, so its
- * owner is the variant of every first exposure in it (docs/assignment.md,
- * "Bandit stickiness"). */
+ * the visitor's variant bucket is marked moved in the layout of any region
+ * (a visitor may have been first exposed in another region). A bucket
+ * unmoved everywhere has had one owner since the experiment started, in
+ * every region, so its owner is the variant of every first exposure in it
+ * (docs/assignment.md, "Bandit stickiness"). */
 bool assign_needs_lookup(const experiment *e, const char *visitor, const char *region,
                          const assign_result *r);
 

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "hash.h"
+#include "journal_line.h"
+#include "stats_bandit.h"
 
 static const char *const read_only_fields[] = {
     "created_at", "started_at", "stopped_at", "updated_at",
@@ -724,6 +726,9 @@ static bool parse_allocation(experiment *e, json_t *def, char err[EXP_ERR_MAX])
                     mode);
     if (json_object_get(def, "factors"))
         return fail(err, e->key, "allocation.mode: a bandit cannot be factorial (\"factors\")");
+    if (e->nvariants > STATS_BANDIT_MAX_ARMS)
+        return fail(err, e->key, "allocation.mode: a bandit has at most %d variants (got %d)",
+                    STATS_BANDIT_MAX_ARMS, e->nvariants);
     b->mode = EXP_ALLOC_BANDIT;
 
     const char *metric = e->goal == EXP_GOAL_CONVERSION ? "conversion" : "revenue";
@@ -805,6 +810,27 @@ static bool read_weights(json_t *ws, int k, double *out)
  * "next_update"}. Written by the engine only, so anything malformed is a
  * damaged state file and an error, never silently the starting weights
  * (that would move visitors). */
+/* Whether a decoded layout can be this region's: every arm owns the
+ * buckets its weights give it, and every bucket not marked moved still has
+ * its owner under the starting ranges (what lets assignment skip the Redis
+ * lookup there: docs/assignment.md, "Bandit stickiness"). */
+static bool layout_consistent(const experiment *e, const bandit_layout *l, const double *w)
+{
+    uint32_t want[EXP_MAX_VARIANTS];
+    bandit_layout_targets(w, e->nvariants, want);
+    for (int v = 0; v < e->nvariants; v++)
+        if (l->count[v] != want[v])
+            return false;
+    int v = 0;
+    for (uint32_t b = 0; b < HASH_BUCKETS; b++) {
+        while (v < e->nvariants - 1 && b >= e->variants[v].end)
+            v++;
+        if (!bandit_layout_bucket_moved(l, b) && l->owner[b] != v)
+            return false;
+    }
+    return true;
+}
+
 static bool parse_bandit_state(experiment *e, json_t *def, char err[EXP_ERR_MAX])
 {
     exp_bandit *b = &e->bandit;
@@ -836,7 +862,7 @@ static bool parse_bandit_state(experiment *e, json_t *def, char err[EXP_ERR_MAX]
                                      "object", region);
         json_t *period = json_object_get(r, "period");
         if (!json_is_integer(period) || json_integer_value(period) < 0 ||
-            json_integer_value(period) > 1000000000)
+            json_integer_value(period) > JOURNAL_PERIOD_MAX)
             return fail(err, e->key, "bandit_state.regions.%s.period: must be a whole number >= 0",
                         region);
         double w[EXP_MAX_VARIANTS];
@@ -867,6 +893,14 @@ static bool parse_bandit_state(experiment *e, json_t *def, char err[EXP_ERR_MAX]
             b->nregions--;
             continue;
         }
+        if (!layout_consistent(e, br->layout, w))
+            return fail(err, e->key, "bandit_state.regions.%s.layout: does not match its weights "
+                                     "and the starting ranges (an unmoved bucket changed owner)",
+                        region);
+        if (!e->bandit.moved_any && !(e->bandit.moved_any = calloc(1, sizeof br->layout->moved)))
+            return fail(err, e->key, "out of memory");
+        for (size_t i = 0; i < sizeof br->layout->moved; i++)
+            e->bandit.moved_any[i] |= br->layout->moved[i];
         snprintf(br->region, sizeof br->region, "%s", region);
         br->period = (int)json_integer_value(period);
         br->nweights = e->nvariants;
@@ -1061,6 +1095,7 @@ void experiment_release(experiment *e)
     for (int i = 0; i < e->bandit.nregions; i++)
         free(e->bandit.regions[i].layout);
     free(e->bandit.regions);
+    free(e->bandit.moved_any);
     json_decref(e->def);
     free(e);
 }

@@ -113,6 +113,11 @@ typedef struct exp_bandit {
     uint64_t seed;               /* 0..2^32-1; default murmur3_32 of the key */
     exp_bandit_region *regions;  /* sorted by region; period >= 1 only */
     int nregions;
+    /* Buckets moved in ANY region (the union of the regions' moved marks),
+     * NULL when none has moved: the visitor of a moved bucket may have been
+     * exposed in another region under another owner, so stickiness looks
+     * them up whatever region they ask from now. */
+    uint8_t *moved_any;
     char next_update[32];        /* RFC 3339 UTC, "" when not scheduled yet */
 } exp_bandit;
 

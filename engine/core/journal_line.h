@@ -20,7 +20,7 @@
  * before the token existed) are read with an empty token.
  *
  *   variant  the variant's index in the experiment, decimal without
- *            leading zeros (0..15)
+ *            leading zeros (0..63: EXP_MAX_VARIANTS)
  *   value    the order amount, shortest text that reads back exactly, >= 0
  *   cart     the cart value at exposure, printed the same way, >= 0
  *   amount   the amount refunded, printed the same way, > 0 (the event

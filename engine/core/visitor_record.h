@@ -5,7 +5,7 @@
  *
  *   VARIANT|REGION|FLAGS[|PERIOD][|CART][|TOTAL[|CAPPED]]
  *
- *   VARIANT  variant index of the first exposure, decimal (0..15)
+ *   VARIANT  variant index of the first exposure, decimal (0..63)
  *   REGION   region key of the first exposure (validate.h)
  *   FLAGS    each of these at most once, in any order, possibly none:
  *              p  exposed as promoted traffic (not randomized)

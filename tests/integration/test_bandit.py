@@ -107,14 +107,20 @@ def check_weights(state, region, best):
 
 def check_sticky(up, key, variants, state):
     """Every visitor exposed so far keeps their variant; exactly those in
-    moved buckets were looked up."""
+    buckets moved in some region were looked up (a visitor may ask from
+    another region than their first exposure's)."""
     layouts = {reg: decode_layout(r["layout"]) for reg, r in state["regions"].items()
                if r.get("layout")}
+
+    def moved_anywhere(v):
+        b = gen.decision_bucket("wordings", "variant", v)
+        return any(lay[1][b] for lay in layouts.values())
+
     want_lookups = 0
     before_l = metric(up, "upshot_bandit_lookups_total")
     before_n = metric(up, "upshot_bandit_no_lookup_total")
     for (region, v), first in variants.items():
-        moved = region in layouts and layouts[region][1][gen.decision_bucket("wordings", "variant", v)]
+        moved = moved_anywhere(v)
         for attempt in range(20):
             r = up.assign(v, region=region, experiment=key, expose=False).json()
             want_lookups += moved
@@ -127,8 +133,7 @@ def check_sticky(up, key, variants, state):
         assert r["reason"] in ("assigned", "sticky"), r
     assert metric(up, "upshot_bandit_lookups_total") - before_l == want_lookups
     assert metric(up, "upshot_bandit_no_lookup_total") - before_n == len(variants) - \
-        sum(1 for (reg, v) in variants if reg in layouts and
-            layouts[reg][1][gen.decision_bucket("wordings", "variant", v)])
+        sum(1 for (reg, v) in variants if moved_anywhere(v))
     return want_lookups
 
 

@@ -1537,3 +1537,51 @@ Test(experiment, started_bandit_may_change_only_the_steering_settings)
     experiment_release(next);
     experiment_release(prev);
 }
+
+Test(experiment, bandit_state_layout_must_fit_its_weights_and_the_starting_ranges)
+{
+    char err[EXP_ERR_MAX];
+    /* Counts right for 0.4/0.5/0.1, but bucket 0 (unmoved, arm 0 at the
+     * start) handed to arm 1 without its moved mark: a visitor there would
+     * be answered without a lookup and switch variant. */
+    json_t *def = bandit_state_def("1*1,0*4000,1*4999,2*1000/10000");
+    cr_expect_null(experiment_parse(def, EXP_FROM_STATE, err));
+    cr_expect(strstr(err, "bandit_state.regions.gr.layout: does not match") != NULL, "%s", err);
+    json_decref(def);
+    /* Owners that do not add up to the weights. */
+    def = bandit_state_def("0*4000,1*3000,2*3000/10000");
+    cr_expect_null(experiment_parse(def, EXP_FROM_STATE, err));
+    cr_expect(strstr(err, "does not match its weights") != NULL, "%s", err);
+    json_decref(def);
+    /* A period past what a journal line can carry. */
+    def = bandit_state_def(NULL);
+    json_object_set_new(json_object_get(json_object_get(json_object_get(def, "bandit_state"),
+                                                        "regions"), "gr"),
+                        "period", json_integer(1000000000));
+    cr_expect_null(experiment_parse(def, EXP_FROM_STATE, err));
+    cr_expect(strstr(err, "bandit_state.regions.gr.period") != NULL, "%s", err);
+    json_decref(def);
+}
+
+Test(experiment, a_bandit_has_at_most_sixteen_arms)
+{
+    /* The weight update works on at most 16 arms (stats_bandit.h); a
+     * plain experiment may have 64 variants, a bandit may not. */
+    json_t *def = bandit_with(NULL);
+    json_t *vs = json_array();
+    for (int i = 0; i < 17; i++) {
+        char k[8];
+        snprintf(k, sizeof k, "v%d", i);
+        json_array_append_new(vs, json_pack("{s:s, s:f}", "key", k, "weight",
+                                            i < 16 ? 1.0 / 17 : 1 - 16.0 / 17));
+    }
+    json_object_set_new(def, "variants", vs);
+    char err[EXP_ERR_MAX];
+    cr_expect_null(experiment_parse(def, EXP_FROM_USER, err));
+    cr_expect(strstr(err, "a bandit has at most 16 variants (got 17)") != NULL, "%s", err);
+    json_object_del(def, "allocation");
+    experiment *e = experiment_parse(def, EXP_FROM_USER, err);
+    cr_expect_not_null(e, "a fixed experiment may: %s", err);
+    experiment_release(e);
+    json_decref(def);
+}

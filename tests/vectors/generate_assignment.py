@@ -262,11 +262,13 @@ def bandit_cases():
             region = ["gr", "pl", "mena", "ee", "se", "de"][i % 6]
             variant, reason, inside = assign(exp, v, region)
             lookup = False
-            if reason == "assigned" and region in layouts:
+            if reason == "assigned":
                 b = decision_bucket(exp.get("salt", exp["key"]), "variant", v)
-                arm = layouts[region]["owner"][b]
-                variant = exp["variants"][arm]["key"]
-                lookup = layouts[region]["moved"][b]
+                if region in layouts:
+                    variant = exp["variants"][layouts[region]["owner"][b]]["key"]
+                # moved in any region: the visitor may have been first
+                # exposed elsewhere under another owner
+                lookup = any(lay["moved"][b] for lay in layouts.values())
             cases.append({"experiment": exp, "visitor": v, "region": region,
                           "history": {r: h for r, h in histories.items()},
                           "variant": variant, "reason": reason, "in_experiment": inside,

@@ -186,13 +186,19 @@ export function evaluate (exp, visitor, region, opts = {}) {
     return result(key, true, 'assigned')
   }
   const vb = bucket(salt, 'variant', visitor)
-  const moved = exp.bandit && exp.bandit.regions && exp.bandit.regions[region]
-  const layout = moved ? decodeLayout(moved.layout) : null
-  if (layout && variants[layout.owner[vb]]) {
-    const r = result(variants[layout.owner[vb]].key, true, layout.moved[vb] ? 'sticky_unverified' : 'assigned')
-    if (layout.moved[vb]) r.needsServer = true
-    return r
-  }
-  const i = pick(variants.map((v) => v.weight), vb)
-  return i < 0 ? out('coverage') : result(variants[i].key, true, 'assigned')
+  const bandits = (exp.bandit && exp.bandit.regions) || {}
+  const here = bandits[region] ? decodeLayout(bandits[region].layout) : null
+  const i = here ? here.owner[vb] : pick(variants.map((v) => v.weight), vb)
+  if (i < 0 || !variants[i]) return out('coverage')
+  // A bucket moved in any region's layout may have given this visitor
+  // another owner at their first exposure (possibly in another region):
+  // only upshotd's visitor record can tell (docs/assignment.md).
+  const moved = Object.values(bandits).some((b) => {
+    const l = decodeLayout(b.layout)
+    return l && l.moved[vb]
+  })
+  if (!moved) return result(variants[i].key, true, 'assigned')
+  const r = result(variants[i].key, true, 'sticky_unverified')
+  r.needsServer = true
+  return r
 }
