@@ -30,6 +30,8 @@ def converts(i, arm, period):
 
 
 def update(up, key):
+    # the update reads Redis: every event acknowledged so far must be there
+    up.wait_applied()
     r = up.admin("POST", f"/v1/experiments/{key}/bandit/update")
     assert r.status == 200, r
     return r.json()["regions"]["gr"]

@@ -54,6 +54,7 @@ def test_show_weights_equal_the_servers_after_an_update(upshot):
     assert r.status == 201, r
     feed(up, "gr", 400, best=1)  # about 100+ per arm: the weights move
     feed(up, "pl", 40, best=2)   # fewer than 30 on some arm: waits
+    up.wait_applied()  # the update reads the counts from Redis
     r = up.admin("POST", f"/v1/experiments/{KEY}/bandit/update")
     assert r.status == 200, r
     state = up.admin("GET", f"/v1/experiments/{KEY}/bandit").json()
